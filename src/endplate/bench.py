@@ -1,0 +1,71 @@
+"""Benchmarks (`endplate bench`): throughput of the kernels, ratios measured in one run."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+
+from endplate.junction.parameters import default_parameters
+from endplate.junction.population import make_population
+from endplate.kernels import gpu_available, run_train
+
+TRAIN_FREQUENCY_HZ = 50.0
+
+
+def _time_train(pop, n_stimuli: int, backend: str, repeats: int = 1) -> float:
+    intervals = [np.inf] + [1000.0 / TRAIN_FREQUENCY_HZ] * (n_stimuli - 1)
+    best = np.inf
+    for r in range(repeats):
+        state = pop.rested_state()
+        t0 = time.perf_counter()
+        run_train(pop, state, intervals, seed=r, backend=backend, record=False)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def junction_train(quick: bool = False) -> list[dict]:
+    """10^6 junctions x 100 stimuli at 50 Hz, fast kernel(s) against the NumPy reference.
+
+    The reference runs a tenth of the junctions (its cost is linear in them) to keep the
+    benchmark short; throughputs are compared per junction-stimulus.
+    """
+    n_junctions, n_stimuli = (100_000, 100) if quick else (1_000_000, 100)
+    params = default_parameters("mouse")
+    pop = make_population(params, n_junctions, seed=1)
+    state_bytes = pop.rested_state().nbytes_per_junction
+    ref_pop = pop.subset(np.arange(n_junctions // 10))
+    _time_train(pop.subset(np.arange(1000)), 3, "numba")  # compile outside the timing
+    ref_seconds = _time_train(ref_pop, n_stimuli, "numpy")
+    ref_throughput = ref_pop.size * n_stimuli / ref_seconds
+    results = [{
+        "name": "junction-train-reference", "size": ref_pop.size * n_stimuli, "seconds": ref_seconds,
+        "throughput": ref_throughput, "unit": "junction-stimuli/s", "reference_ratio": 1.0, "backend": "numpy",
+    }]
+    backends = ["numba"] + (["cupy"] if gpu_available() else [])
+    for backend in backends:
+        if backend == "cupy":
+            _time_train(pop, 3, "cupy")
+        seconds = _time_train(pop, n_stimuli, backend, repeats=3)
+        throughput = n_junctions * n_stimuli / seconds
+        results.append({
+            "name": "junction-train" if backend == "numba" else f"junction-train-{backend}",
+            "size": n_junctions * n_stimuli, "seconds": seconds, "throughput": throughput,
+            "unit": "junction-stimuli/s", "reference_ratio": throughput / ref_throughput, "backend": backend,
+            "state_bytes_per_junction": state_bytes,
+            "parameter_bytes_per_junction": pop.nbytes_per_junction,
+        })
+    return results
+
+
+WORKLOADS: dict[str, Callable[[bool], list[dict]]] = {"junction-train": junction_train}
+
+
+def run_benchmarks(quick: bool = False, progress: Callable[[str], None] | None = None) -> list[dict]:
+    results = []
+    for name, fn in WORKLOADS.items():
+        if progress:
+            progress(f"running {name} ...")
+        results.extend(fn(quick))
+    return results

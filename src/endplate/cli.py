@@ -1,0 +1,325 @@
+"""Command-line interface: `endplate presets | protocol | validate | bench | demo`.
+
+Every command prints a human summary, or with ``--json`` one JSON object on stdout and nothing
+else. Bad input exits with code 2 and a one-paragraph message naming what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from endplate._version import __version__
+from endplate.errors import EndplateInputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
+err = Console(stderr=True)
+out = Console()
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON: NaN and infinity become null, numpy scalars become Python numbers."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "tolist"):
+        return _jsonable(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _emit(payload: dict, as_json: bool, summary: Callable[[], None]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(_jsonable(payload)) + "\n")
+    else:
+        summary()
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _parse_sets(items: list[str]) -> dict[str, float]:
+    changes = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise EndplateInputError(f"--set takes key=value, got {item!r}")
+        try:
+            changes[key.strip()] = float(raw)
+        except ValueError:
+            raise EndplateInputError(f"--set {key}: value {raw!r} is not a number") from None
+    return changes
+
+
+def _params(species: str, sets: list[str], perturb: list[str]):
+    from endplate.junction.parameters import default_parameters
+    from endplate.junction.perturbations import apply_perturbations
+
+    params = apply_perturbations(default_parameters(species), perturb)
+    return params.replace(**_parse_sets(sets)) if sets else params
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"endplate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
+                                        help="Print the version and exit.")) -> None:
+    """endplate: stochastic simulation of the neuromuscular junction in health and in ALS."""
+
+
+@app.command()
+def presets(as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout.")) -> None:
+    """List the bundled species, muscles, genotypes, hypotheses and interventions."""
+    from endplate.junction.parameters import SPECIES, UNIT_TYPES
+    from endplate.junction.perturbations import perturbations
+
+    payload = {
+        "species": list(SPECIES),
+        "unit_types": list(UNIT_TYPES),
+        "muscles": [],
+        "genotypes": ["wild-type"],
+        "hypotheses": [],
+        "interventions": [],
+        "perturbations": list(perturbations()),
+        "protocols": list(PROTOCOLS),
+    }
+
+    def summary() -> None:
+        table = Table(title="endplate presets")
+        table.add_column("kind")
+        table.add_column("names")
+        for k, v in payload.items():
+            table.add_row(k, ", ".join(v) if v else "(none yet)")
+        out.print(table)
+
+    _emit(payload, as_json, summary)
+
+
+# protocol name -> (module attribute path, CLI option -> function keyword)
+PROTOCOLS: dict[str, tuple[str, dict[str, str]]] = {
+    "mepp": ("endplate.junction.mepp:mepp", {"junctions": "n_junctions", "duration_s": "duration_s", "unit_type": "unit_type"}),
+    "epp": ("endplate.junction.epp:epp", {"junctions": "n_junctions", "stimuli": "n_stimuli", "frequency_hz": "frequency_hz",
+                                          "unit_type": "unit_type", "backend": "backend"}),
+    "train": ("endplate.junction.train:train", {"junctions": "n_junctions", "stimuli": "n_stimuli", "frequency_hz": "frequency_hz",
+                                                "unit_type": "unit_type", "backend": "backend"}),
+    "paired-pulse": ("endplate.junction.paired_pulse:paired_pulse", {"junctions": "n_junctions", "unit_type": "unit_type",
+                                                                     "backend": "backend"}),
+    "sfemg": ("endplate.junction.sfemg:sfemg", {"pairs": "n_pairs", "discharges": "n_discharges", "rate_hz": "rate_hz",
+                                                "stimulated": "voluntary", "unit_type": "unit_type", "backend": "backend"}),
+    "rns": ("endplate.junction.rns:rns", {"fibres": "n_fibres", "stimuli": "n_stimuli", "frequency_hz": "frequency_hz",
+                                          "unit_type": "unit_type", "backend": "backend"}),
+}
+
+# What each protocol reports in JSON (beyond the stable contract, more is welcome).
+_JSON_FIELDS = {
+    "mepp": ("mepp_mv", "mepp_hz", "giant_fraction"),
+    "epp": ("quantal_content", "quantal_content_variance", "quantal_content_failures", "true_quantal_content",
+            "epp_mv", "mepp_mv", "safety_factor", "failure_fraction"),
+    "train": ("epp_mv", "quanta", "fired_fraction", "plateau_ratio", "rrp_estimate", "true_rrp"),
+    "paired-pulse": ("interval_ms", "paired_pulse_ratio", "facilitation_f0", "tau_fast_ms", "tau_slow_ms"),
+    "sfemg": ("mcd_us", "blocking_percent", "abnormal_pairs_percent"),
+    "rns": ("decrement_percent", "cmap_mv", "fibres_fired"),
+}
+
+
+def _load(path: str) -> Callable:
+    import importlib
+
+    module, attr = path.split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def protocol_payload(name: str, ds) -> dict:
+    payload = {"protocol": name}
+    for field in _JSON_FIELDS[name]:
+        value = ds[field].values if field in ds else ds.coords[field].values
+        payload[field] = value.item() if value.ndim == 0 else value.tolist()
+    if name == "sfemg":
+        payload["pairs"] = [{"mcd_us": m, "blocking_percent": b}
+                            for m, b in zip(ds["pair_mcd_us"].values.tolist(), ds["pair_blocking_percent"].values.tolist())]
+    payload["seed"] = ds.attrs["seed"]
+    payload["species"] = ds.attrs["species"]
+    return payload
+
+
+@app.command()
+def protocol(
+    name: str = typer.Argument(..., help=f"One of: {', '.join(PROTOCOLS)}."),
+    species: str = typer.Option("mouse", help="mouse or human."),
+    seed: int = typer.Option(0, help="Random seed; the same seed gives the same result."),
+    set_: list[str] = typer.Option([], "--set", help="Override a parameter, key=value (repeatable)."),
+    perturb: list[str] = typer.Option([], "--perturb", help="Apply a named perturbation (repeatable)."),
+    unit_type: Optional[str] = typer.Option(None, help="Motor-unit type of the junctions: S, FR, FF (sfemg: also mixed)."),
+    junctions: Optional[int] = typer.Option(None, help="Number of junctions."),
+    stimuli: Optional[int] = typer.Option(None, help="Number of stimuli."),
+    frequency_hz: Optional[float] = typer.Option(None, help="Stimulation frequency (Hz)."),
+    rate_hz: Optional[float] = typer.Option(None, help="SFEMG firing rate (Hz)."),
+    pairs: Optional[int] = typer.Option(None, help="SFEMG fibre pairs."),
+    discharges: Optional[int] = typer.Option(None, help="SFEMG discharges per pair."),
+    stimulated: Optional[bool] = typer.Option(None, "--stimulated/--voluntary", help="SFEMG activation."),
+    fibres: Optional[int] = typer.Option(None, help="RNS: number of fibres."),
+    duration_s: Optional[float] = typer.Option(None, help="mEPP recording duration (s)."),
+    backend: Optional[str] = typer.Option(None, help="Kernel: numba (default), numpy (reference) or cupy (GPU)."),
+    plot: Optional[Path] = typer.Option(None, help="Write the protocol's figure (PNG/PDF)."),
+    output: Optional[Path] = typer.Option(None, help="Write the full result as NetCDF (.nc)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+) -> None:
+    """Run a virtual-electrophysiology protocol on a population of junctions."""
+    try:
+        if name not in PROTOCOLS:
+            raise EndplateInputError(f"unknown protocol {name!r}; allowed: {', '.join(PROTOCOLS)}")
+        path, mapping = PROTOCOLS[name]
+        given = {"junctions": junctions, "stimuli": stimuli, "frequency_hz": frequency_hz, "rate_hz": rate_hz,
+                 "pairs": pairs, "discharges": discharges, "stimulated": stimulated, "fibres": fibres,
+                 "duration_s": duration_s, "unit_type": unit_type, "backend": backend}
+        kwargs = {}
+        for option, value in given.items():
+            if value is None:
+                continue
+            if option not in mapping:
+                raise EndplateInputError(
+                    f"option --{option.replace('_', '-')} does not apply to protocol {name}; "
+                    f"it takes: {', '.join('--' + o.replace('_', '-') for o in mapping)}"
+                )
+            kwargs[mapping[option]] = (not value) if option == "stimulated" else value
+        for count in ("junctions", "stimuli", "pairs", "discharges", "fibres"):
+            if given[count] is not None and given[count] < 1:
+                raise EndplateInputError(f"--{count} must be at least 1, got {given[count]}")
+        if output is not None and output.suffix != ".nc":
+            raise EndplateInputError(f"--output must end in .nc (NetCDF), got {str(output)!r}")
+        if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg"):
+            raise EndplateInputError(f"--plot must end in .png, .pdf or .svg, got {str(plot)!r}")
+        params = _params(species, set_, perturb)
+        ds = _load(path)(params, seed=seed, **kwargs)
+        if plot is not None:
+            from endplate.io.atomic import write_atomic
+            from endplate.report.figures import plot_protocol
+
+            write_atomic(plot, lambda tmp: plot_protocol(name, ds, str(tmp), f"{name} ({species}, seed {seed})"))
+        if output is not None:
+            from endplate.io.atomic import write_atomic
+
+            write_atomic(output, lambda tmp: ds.to_netcdf(tmp))
+    except EndplateInputError as exc:
+        _fail(str(exc))
+        return
+    payload = protocol_payload(name, ds)
+
+    def summary() -> None:
+        table = Table(title=f"protocol {name} ({species}, seed {seed})")
+        table.add_column("quantity")
+        table.add_column("value", justify="right")
+        for k, v in payload.items():
+            if isinstance(v, list):
+                v = ", ".join(f"{x:.3g}" if isinstance(x, float) else str(x) for x in v[:12]) + (" ..." if len(v) > 12 else "")
+            elif isinstance(v, float):
+                v = f"{v:.4g}"
+            table.add_row(k, str(v))
+        out.print(table)
+
+    _emit(payload, as_json, summary)
+
+
+@app.command()
+def validate(
+    seed: int = typer.Option(0, help="Random seed."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+) -> None:
+    """Score the model against every bundled literature target; exit 1 if any fails."""
+    from endplate.calibrate.validate import validate as run_validation
+
+    try:
+        results = run_validation(seed)
+    except EndplateInputError as exc:
+        _fail(str(exc))
+        return
+    passed = sum(r["passed"] for r in results)
+    payload = {"targets": results, "passed": passed, "failed": len(results) - passed, "seed": seed}
+
+    def summary() -> None:
+        table = Table(title=f"validation (seed {seed})")
+        for col in ("id", "check", "predicted", "band", "evidence", "ok"):
+            table.add_column(col)
+        for r in results:
+            table.add_row(r["id"], r["name"], f"{r['predicted']:.4g}", f"[{r['low']:g}, {r['high']:g}]", r["evidence"],
+                          "[green]pass[/]" if r["passed"] else "[red]FAIL[/]")
+        out.print(table)
+        out.print(f"{passed} passed, {len(results) - passed} failed")
+
+    _emit(payload, as_json, summary)
+    if passed != len(results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def bench(
+    quick: bool = typer.Option(False, help="Smaller sizes (for a smoke test; not the reference numbers)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+) -> None:
+    """Measure throughput of the kernels (ratios within one run are what counts)."""
+    from endplate.bench import run_benchmarks
+
+    workloads = run_benchmarks(quick=quick, progress=None if as_json else err.print)
+    payload = {"workloads": workloads}
+
+    def summary() -> None:
+        table = Table(title="endplate bench")
+        for col in ("name", "size", "seconds", "throughput", "unit", "reference_ratio"):
+            table.add_column(col)
+        for w in workloads:
+            table.add_row(w["name"], str(w["size"]), f"{w['seconds']:.3f}", f"{w['throughput']:.3g}", w["unit"],
+                          "" if w.get("reference_ratio") is None else f"{w['reference_ratio']:.1f}")
+        out.print(table)
+
+    _emit(payload, as_json, summary)
+
+
+@app.command()
+def demo(
+    output_dir: Path = typer.Option(Path("endplate-demo"), help="Folder for the figures and data."),
+    seed: int = typer.Option(0, help="Random seed."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+) -> None:
+    """The main job until the disease layer lands: healthy versus SOD1-G93A junctions, with figures."""
+    from endplate.demo import run_demo
+
+    try:
+        payload = run_demo(output_dir, seed)
+    except EndplateInputError as exc:
+        _fail(str(exc))
+        return
+
+    def summary() -> None:
+        table = Table(title=f"endplate demo (seed {seed})")
+        table.add_column("quantity")
+        for cond in payload["conditions"]:
+            table.add_column(cond, justify="right")
+        for key in payload["conditions"]["wild-type"]:
+            table.add_row(key, *(f"{payload['conditions'][c][key]:.3g}" for c in payload["conditions"]))
+        out.print(table)
+        out.print("figures: " + ", ".join(payload["files"]))
+
+    _emit(payload, as_json, summary)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+import json
+
+import pytest
+
+
+def _json(result):
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_version(cli):
+    result = cli("--version")
+    assert result.returncode == 0 and result.stdout.startswith("endplate ")
+
+
+def test_presets_lists_species_and_perturbations(cli):
+    payload = _json(cli("presets", "--json"))
+    assert {"species", "muscles", "genotypes", "hypotheses", "interventions"} <= set(payload)
+    assert payload["species"] == ["mouse", "human"] and "low_calcium" in payload["perturbations"]
+
+
+def test_epp_protocol_json_contract(cli):
+    payload = _json(cli("protocol", "epp", "--json", "--seed", "3"))
+    assert 35 < payload["quantal_content"] < 70
+    assert payload["safety_factor"] > 2 and payload["mepp_mv"] > 0 and payload["epp_mv"] > 0
+
+
+def test_train_protocol_json_contract(cli):
+    payload = _json(cli("protocol", "train", "--frequency-hz", "50", "--stimuli", "30", "--json"))
+    assert len(payload["epp_mv"]) == 30 and 0 < payload["plateau_ratio"] < 1 and payload["rrp_estimate"] > 0
+
+
+def test_sfemg_protocol_json_contract(cli):
+    payload = _json(cli("protocol", "sfemg", "--rate-hz", "10", "--species", "human", "--json"))
+    assert payload["mcd_us"] > 0 and 0 <= payload["blocking_percent"] <= 100
+    assert len(payload["pairs"]) == 20 and "mcd_us" in payload["pairs"][0]
+
+
+def test_rns_protocol_json_contract(cli):
+    payload = _json(cli("protocol", "rns", "--frequency-hz", "3", "--species", "human", "--json"))
+    assert len(payload["cmap_mv"]) == 10 and payload["decrement_percent"] < 10
+
+
+def test_mepp_and_paired_pulse_run(cli):
+    assert _json(cli("protocol", "mepp", "--json"))["mepp_hz"] > 0
+    assert _json(cli("protocol", "paired-pulse", "--perturb", "low_calcium", "--json"))["facilitation_f0"] > 0
+
+
+def test_same_seed_gives_the_same_json(cli):
+    a = cli("protocol", "train", "--seed", "9", "--json").stdout
+    b = cli("protocol", "train", "--seed", "9", "--json").stdout
+    assert a == b
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("protocol", "epp", "--set", "foo=1"), "unknown junction parameter"),
+    (("protocol", "epp", "--set", "quantal_cv=nan"), "quantal_cv"),
+    (("protocol", "epp", "--set", "release_probability_max=1.5"), "release_probability_max"),
+    (("protocol", "epp", "--set", "rrp_capacity_quanta=-3"), "rrp_capacity_quanta"),
+    (("protocol", "epp", "--species", "rat"), "allowed: mouse, human"),
+    (("protocol", "nope"), "allowed: mepp"),
+    (("protocol", "train", "--rate-hz", "3"), "does not apply"),
+    (("protocol", "epp", "--junctions", "0"), "--junctions"),
+    (("protocol", "epp", "--perturb", "bogus"), "unknown perturbation"),
+    (("protocol", "train", "--frequency-hz", "-5"), "frequency_hz"),
+])
+def test_bad_input_exits_2_with_a_clear_message_and_no_traceback(cli, args, needle):
+    result = cli(*args, "--json")
+    assert result.returncode == 2
+    assert needle in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_bad_input_leaves_no_output_file(cli, tmp_path):
+    out = tmp_path / "r.nc"
+    result = cli("protocol", "epp", "--set", "quantal_cv=-1", "--output", str(out))
+    assert result.returncode == 2 and not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_protocol_writes_plot_and_netcdf(cli, tmp_path):
+    import xarray as xr
+
+    plot, data = tmp_path / "t.png", tmp_path / "t.nc"
+    _json(cli("protocol", "train", "--plot", str(plot), "--output", str(data), "--json"))
+    assert plot.stat().st_size > 10_000
+    ds = xr.open_dataset(data)
+    assert ds.attrs["seed"] == 0 and "plateau_ratio" in ds
+
+
+def test_demo_prints_summary_and_writes_figure(cli, tmp_path):
+    payload = _json(cli("demo", "--output-dir", str(tmp_path / "demo"), "--json"))
+    assert payload["conditions"]["SOD1 presymptomatic"]["quantal_content"] > payload["conditions"]["wild-type"]["quantal_content"]
+    assert (tmp_path / "demo" / "demo.png").stat().st_size > 20_000
+
+
+def test_bench_quick_reports_workloads(cli):
+    payload = _json(cli("bench", "--quick", "--json"))
+    names = {w["name"] for w in payload["workloads"]}
+    assert {"junction-train", "junction-train-reference"} <= names
+    for w in payload["workloads"]:
+        assert {"name", "size", "seconds", "throughput", "unit", "reference_ratio"} <= set(w)

@@ -1,0 +1,52 @@
+"""The fast kernel against the NumPy reference kernel, in distribution."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from endplate import make_population, run_train
+from endplate.junction.perturbations import apply_perturbations
+
+
+def _record(params, backend, seed, n=4000, intervals=None):
+    pop = make_population(params, n, seed=42)
+    intervals = intervals or [np.inf] + [20.0] * 29
+    return run_train(pop, pop.rested_state(), intervals, seed, backend=backend)
+
+
+@pytest.mark.parametrize("condition", [(), ("low_calcium",), ("ache_inhibition", "achr_loss")])
+def test_fast_kernel_matches_reference_in_distribution(mouse, condition):
+    params = apply_perturbations(mouse, condition)
+    fast, ref = _record(params, "numba", 1), _record(params, "numpy", 2)
+    for i in (0, 1, 9, 29):
+        a, b = fast.quanta[:, i], ref.quanta[:, i]
+        assert a.mean() == pytest.approx(b.mean(), rel=0.03, abs=0.05)
+        assert stats.ks_2samp(fast.epp_mv[:, i], ref.epp_mv[:, i]).pvalue > 1e-3
+        assert fast.fired_fraction[i] == pytest.approx(ref.fired_fraction[i], abs=0.03)
+    lat_a, lat_b = fast.latency_ms[:, 5], ref.latency_ms[:, 5]
+    lat_a, lat_b = lat_a[np.isfinite(lat_a)], lat_b[np.isfinite(lat_b)]
+    if lat_a.size > 100 and lat_b.size > 100:
+        assert stats.ks_2samp(lat_a, lat_b).pvalue > 1e-3
+
+
+def test_single_stimulus_release_is_binomial_in_the_pool(mouse):
+    params = mouse.replace(rrp_capacity_cv=0.0)
+    pop = make_population(params, 50_000, seed=1)
+    rec = run_train(pop, pop.rested_state(), [np.inf], seed=3, record=True)
+    n, p = int(pop.capacity[0]), params.release_probability()
+    k = rec.quanta[:, 0]
+    assert k.mean() == pytest.approx(n * p, rel=0.01)
+    assert k.var() == pytest.approx(n * p * (1 - p), rel=0.05)
+
+
+def test_result_does_not_depend_on_thread_count(mouse):
+    import numba
+
+    pop = make_population(mouse, 5000, seed=1)
+    a = run_train(pop, pop.rested_state(), [np.inf] + [10.0] * 9, seed=5)
+    numba.set_num_threads(1)
+    try:
+        b = run_train(pop, pop.rested_state(), [np.inf] + [10.0] * 9, seed=5)
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    assert np.array_equal(a.quanta, b.quanta) and np.array_equal(a.epp_mv, b.epp_mv)
