@@ -9,7 +9,7 @@ import numpy as np
 
 from endplate.junction.parameters import default_parameters
 from endplate.junction.population import make_population
-from endplate.kernels import gpu_available, run_train
+from endplate.kernels import cpu_compiled_available, gpu_available, run_train
 
 TRAIN_FREQUENCY_HZ = 50.0
 
@@ -36,17 +36,15 @@ def junction_train(quick: bool = False) -> list[dict]:
     pop = make_population(params, n_junctions, seed=1)
     state_bytes = pop.rested_state().nbytes_per_junction
     ref_pop = pop.subset(np.arange(n_junctions // 10))
-    _time_train(pop.subset(np.arange(1000)), 3, "numba")  # compile outside the timing
     ref_seconds = _time_train(ref_pop, n_stimuli, "numpy")
     ref_throughput = ref_pop.size * n_stimuli / ref_seconds
     results = [{
         "name": "junction-train-reference", "size": ref_pop.size * n_stimuli, "seconds": ref_seconds,
         "throughput": ref_throughput, "unit": "junction-stimuli/s", "reference_ratio": 1.0, "backend": "numpy",
     }]
-    backends = ["numba"] + (["cupy"] if gpu_available() else [])
+    backends = (["numba"] if cpu_compiled_available() else []) + (["cupy"] if gpu_available() else [])
     for backend in backends:
-        if backend == "cupy":
-            _time_train(pop, 3, "cupy")
+        _time_train(pop.subset(np.arange(1000)), 3, backend)  # compile outside the timing
         seconds = _time_train(pop, n_stimuli, backend, repeats=3)
         throughput = n_junctions * n_stimuli / seconds
         results.append({

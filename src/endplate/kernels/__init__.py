@@ -52,6 +52,15 @@ class TrainRecord:
             return self.sums[3] / self.sums[2]
 
 
+def cpu_compiled_available() -> bool:
+    """True when Numba imports (the compiled CPU kernel can run)."""
+    try:
+        import numba  # noqa: F401
+    except Exception:  # noqa: BLE001 - e.g. a NumPy newer than this Numba supports
+        return False
+    return True
+
+
 def gpu_available() -> bool:
     try:
         from endplate.kernels import gpu

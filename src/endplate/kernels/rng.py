@@ -13,6 +13,10 @@ import math
 import numpy as np
 from numba import njit
 
+from endplate.kernels.tables import (
+    _HALF_LOG_2PI, _LOG_FACTORIAL, _Z_CLAMP, _ZIG_F, _ZIG_K, _ZIG_R, _ZIG_W, APPROX_MIN_VARIANCE, INVERSION_MAX_MEAN,
+)
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
@@ -30,11 +34,7 @@ _S36 = np.uint64(36)
 _ONE = np.uint64(1)
 _INV53 = 1.0 / 9007199254740992.0
 
-# Below this mean the binomial is drawn by inversion; above it by BTRS (valid for n p >= 10).
-INVERSION_MAX_MEAN = 10.0
-_LOG_FACTORIAL = np.array([math.lgamma(k + 1.0) for k in range(16)])
 _INV_K = np.array([0.0] + [1.0 / k for k in range(1, 64)])
-_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 @njit(inline="always", cache=True)
@@ -76,27 +76,6 @@ def next_uniform(s0, s1):
     return s0, s1, (result >> _S11) * _INV53
 
 
-def _ziggurat_tables(layers: int = 128):
-    """Marsaglia & Tsang (2000) ziggurat tables for the standard normal, 32-bit variates."""
-    m1 = 2.0**31
-    dn = tn = 3.442619855899
-    vn = 9.91256303526217e-3
-    kn, wn, fn = np.zeros(layers), np.zeros(layers), np.zeros(layers)
-    q = vn / math.exp(-0.5 * dn * dn)
-    kn[0], kn[1] = (dn / q) * m1, 0.0
-    wn[0], wn[-1] = q / m1, dn / m1
-    fn[0], fn[-1] = 1.0, math.exp(-0.5 * dn * dn)
-    for i in range(layers - 2, 0, -1):
-        dn = math.sqrt(-2.0 * math.log(vn / dn + math.exp(-0.5 * dn * dn)))
-        kn[i + 1] = (dn / tn) * m1
-        tn = dn
-        fn[i] = math.exp(-0.5 * dn * dn)
-        wn[i] = dn / m1
-    return kn, wn, fn
-
-
-_ZIG_K, _ZIG_W, _ZIG_F = _ziggurat_tables()
-_ZIG_R = 3.442619855899
 _ZIG_MASK = np.int64(127)
 _S32 = np.uint64(32)
 _LOW32 = np.uint64(0xFFFFFFFF)
@@ -214,11 +193,6 @@ def next_binomial(s0, s1, n, p):
     return s0, s1, (n - k) if flip else k
 
 
-# Above this variance a binomial is drawn by the second-order Cornish-Fisher transform of a
-# normal variate; its CDF differs from the exact binomial CDF by less than 1e-3 (tested in
-# tests/statistical/test_binomial.py), and it costs a fraction of an exact draw.
-APPROX_MIN_VARIANCE = 16.0
-_Z_CLAMP = 5.0
 
 
 @njit(inline="always", cache=True)
