@@ -88,15 +88,18 @@ def presets(as_json: bool = typer.Option(False, "--json", help="One JSON object 
     from endplate.junction.parameters import SPECIES, UNIT_TYPES
     from endplate.junction.perturbations import perturbations
 
+    from endplate.muscle.presets import muscles
+
     payload = {
         "species": list(SPECIES),
         "unit_types": list(UNIT_TYPES),
-        "muscles": [],
+        "muscles": sorted({m for sp in SPECIES for m in muscles(sp)}),
+        "muscles_by_species": {sp: muscles(sp) for sp in SPECIES},
         "genotypes": ["wild-type"],
         "hypotheses": [],
         "interventions": [],
         "perturbations": list(perturbations()),
-        "protocols": list(PROTOCOLS),
+        "protocols": list(dict.fromkeys(list(PROTOCOLS) + ["cmap", "cmap-scan", "mune", "force", "cross-section"])),
     }
 
     def summary() -> None:
@@ -104,6 +107,8 @@ def presets(as_json: bool = typer.Option(False, "--json", help="One JSON object 
         table.add_column("kind")
         table.add_column("names")
         for k, v in payload.items():
+            if isinstance(v, dict):
+                v = [f"{sp}: {' '.join(names)}" for sp, names in v.items()]
             table.add_row(k, ", ".join(v) if v else "(none yet)")
         out.print(table)
 
@@ -175,14 +180,29 @@ def protocol(
     fibres: Optional[int] = typer.Option(None, help="RNS: number of fibres."),
     duration_s: Optional[float] = typer.Option(None, help="mEPP recording duration (s)."),
     backend: Optional[str] = typer.Option(None, help="Kernel: numba (default), numpy (reference) or cupy (GPU)."),
+    muscle: Optional[str] = typer.Option(None, help="Muscle (muscle-level protocols; default APB for human, TA for mouse)."),
+    method: Optional[str] = typer.Option(None, help="MUNE method: incremental, mps, scanfit, munix."),
+    csv: Optional[Path] = typer.Option(None, help="cmap-scan: also write the scan as CSV."),
     plot: Optional[Path] = typer.Option(None, help="Write the protocol's figure (PNG/PDF)."),
     output: Optional[Path] = typer.Option(None, help="Write the full result as NetCDF (.nc)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
-    """Run a virtual-electrophysiology protocol on a population of junctions."""
+    """Run a virtual-electrophysiology protocol on junctions or on a whole muscle."""
+    from endplate.muscle.protocols import MUSCLE_PROTOCOLS
+
+    muscle_level = name in MUSCLE_PROTOCOLS and (name not in PROTOCOLS or muscle is not None)
+    if muscle_level:
+        _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli, frequency_hz, rate_hz,
+                         stimulated, csv, plot, as_json,
+                         stray={"junctions": junctions, "pairs": pairs, "discharges": discharges, "fibres": fibres,
+                                "duration_s": duration_s, "unit_type": unit_type, "output": output})
+        return
     try:
+        if muscle is not None or method is not None or csv is not None:
+            raise EndplateInputError(f"--muscle, --method and --csv apply to muscle protocols ({', '.join(MUSCLE_PROTOCOLS)})")
         if name not in PROTOCOLS:
-            raise EndplateInputError(f"unknown protocol {name!r}; allowed: {', '.join(PROTOCOLS)}")
+            allowed = list(PROTOCOLS) + [p for p in MUSCLE_PROTOCOLS if p not in PROTOCOLS]
+            raise EndplateInputError(f"unknown protocol {name!r}; allowed: {', '.join(allowed)}")
         path, mapping = PROTOCOLS[name]
         given = {"junctions": junctions, "stimuli": stimuli, "frequency_hz": frequency_hz, "rate_hz": rate_hz,
                  "pairs": pairs, "discharges": discharges, "stimulated": stimulated, "fibres": fibres,
@@ -235,6 +255,85 @@ def protocol(
     _emit(payload, as_json, summary)
 
 
+DEFAULT_MUSCLE = {"human": "APB", "mouse": "TA"}
+# What each muscle protocol accepts beyond --species/--seed/--set/--perturb/--plot/--json.
+_MUSCLE_OPTIONS = {"cmap": set(), "cmap-scan": {"stimuli", "csv"}, "mune": {"method"}, "force": set(),
+                   "sfemg": {"rate_hz", "stimulated"}, "rns": {"frequency_hz", "stimuli"}, "cross-section": set()}
+
+
+def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli, frequency_hz, rate_hz,
+                     stimulated, csv, plot, as_json, stray) -> None:
+    from endplate.muscle.protocols import muscle as build, run
+
+    try:
+        given = {"stimuli": stimuli, "frequency_hz": frequency_hz, "rate_hz": rate_hz, "stimulated": stimulated,
+                 "method": method, "csv": csv, **stray}
+        for option, value in given.items():
+            if value is not None and option not in _MUSCLE_OPTIONS[name]:
+                raise EndplateInputError(
+                    f"option --{option.replace('_', '-')} does not apply to muscle protocol {name}; it takes: "
+                    + (", ".join("--" + o.replace("_", "-") for o in sorted(_MUSCLE_OPTIONS[name])) or "no extra options")
+                )
+        if stimuli is not None and stimuli < (10 if name == "cmap-scan" else 1):
+            raise EndplateInputError(f"--stimuli must be at least {10 if name == 'cmap-scan' else 1}, got {stimuli}")
+        if csv is not None and csv.suffix.lower() != ".csv":
+            raise EndplateInputError(f"--csv must end in .csv, got {str(csv)!r}")
+        if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg"):
+            raise EndplateInputError(f"--plot must end in .png, .pdf or .svg, got {str(plot)!r}")
+        from endplate.muscle.presets import muscle_parameter_names
+
+        muscle_sets = [s for s in set_ if s.partition("=")[0].strip() in muscle_parameter_names()]
+        overrides = _parse_sets(muscle_sets)
+        for key in ("n_units", "n_fibres"):
+            if key in overrides:
+                if overrides[key] != int(overrides[key]):
+                    raise EndplateInputError(f"--set {key} must be a whole number, got {overrides[key]}")
+                overrides[key] = int(overrides[key])
+        params = _params(species, [s for s in set_ if s not in muscle_sets], perturb)
+        anatomy = build(species, muscle or DEFAULT_MUSCLE.get(species, ""), seed, params, **overrides)
+        options = {k: v for k, v in {"n_stimuli": stimuli, "frequency_hz": frequency_hz, "rate_hz": rate_hz,
+                                     "method": method}.items() if v is not None}
+        if stimulated is not None:
+            options["voluntary"] = not stimulated
+        result = run(name, anatomy, seed, **options)
+        title = f"{name}: {species} {anatomy.preset.muscle} (seed {seed})"
+        from endplate.io.atomic import write_atomic
+
+        scan = result.pop("_scan", None)
+        if csv is not None:
+            from endplate.muscle.cmap import write_scan_csv
+
+            write_scan_csv(csv, scan, {"endplate_version": __version__, "species": species,
+                                       "muscle": anatomy.preset.muscle, "seed": seed, "true_units": scan["true_units"]})
+        if plot is not None:
+            from endplate.report import figures
+
+            if name == "cross-section":
+                write_atomic(plot, lambda tmp: figures.plot_cross_section(anatomy, str(tmp), title))
+            else:
+                write_atomic(plot, lambda tmp: figures.plot_muscle(name, result, str(tmp), title))
+    except EndplateInputError as exc:
+        _fail(str(exc))
+        return
+    payload = {"protocol": name, "seed": seed, **result}
+
+    def summary() -> None:
+        table = Table(title=f"protocol {name} ({species} {anatomy.preset.muscle}, seed {seed})")
+        table.add_column("quantity")
+        table.add_column("value", justify="right")
+        for k, v in payload.items():
+            if isinstance(v, list):
+                if len(v) > 12 or (v and isinstance(v[0], dict)):
+                    continue
+                v = ", ".join(f"{x:.3g}" if isinstance(x, float) else str(x) for x in v)
+            elif isinstance(v, float):
+                v = f"{v:.4g}"
+            table.add_row(k, str(v))
+        out.print(table)
+
+    _emit(payload, as_json, summary)
+
+
 @app.command()
 def validate(
     seed: int = typer.Option(0, help="Random seed."),
@@ -248,21 +347,25 @@ def validate(
     except EndplateInputError as exc:
         _fail(str(exc))
         return
-    passed = sum(r["passed"] for r in results)
-    payload = {"targets": results, "passed": passed, "failed": len(results) - passed, "seed": seed}
+    counted = [r for r in results if r["open_issue"] is None]
+    passed = sum(r["passed"] for r in counted)
+    open_checks = [r for r in results if r["open_issue"] is not None]
+    payload = {"targets": results, "passed": passed, "failed": len(counted) - passed, "open": len(open_checks), "seed": seed}
 
     def summary() -> None:
         table = Table(title=f"validation (seed {seed})")
         for col in ("id", "check", "predicted", "band", "evidence", "ok"):
             table.add_column(col)
         for r in results:
-            table.add_row(r["id"], r["name"], f"{r['predicted']:.4g}", f"[{r['low']:g}, {r['high']:g}]", r["evidence"],
-                          "[green]pass[/]" if r["passed"] else "[red]FAIL[/]")
+            verdict = "[green]pass[/]" if r["passed"] else "[red]FAIL[/]"
+            if r["open_issue"] is not None:
+                verdict += f" (open, issue {r['open_issue']})"
+            table.add_row(r["id"], r["name"], f"{r['predicted']:.4g}", f"[{r['low']:g}, {r['high']:g}]", r["evidence"], verdict)
         out.print(table)
-        out.print(f"{passed} passed, {len(results) - passed} failed")
+        out.print(f"{passed} passed, {len(counted) - passed} failed; {len(open_checks)} known gaps reported but not counted")
 
     _emit(payload, as_json, summary)
-    if passed != len(results):
+    if passed != len(counted):
         raise typer.Exit(1)
 
 

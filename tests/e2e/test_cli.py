@@ -96,6 +96,44 @@ def test_demo_prints_summary_and_writes_figure(cli, tmp_path):
 def test_bench_quick_reports_workloads(cli):
     payload = _json(cli("bench", "--quick", "--json"))
     names = {w["name"] for w in payload["workloads"]}
-    assert {"junction-train", "junction-train-reference"} <= names
+    assert {"junction-train", "junction-train-reference", "muscle-cmap-scan"} <= names
     for w in payload["workloads"]:
         assert {"name", "size", "seconds", "throughput", "unit", "reference_ratio"} <= set(w)
+
+
+def test_cmap_scan_json_and_csv_export(cli, tmp_path):
+    csv = tmp_path / "scan.csv"
+    payload = _json(cli("protocol", "cmap-scan", "--species", "human", "--muscle", "FDI", "--csv", str(csv), "--json"))
+    assert len(payload["stimulus"]) == len(payload["cmap_mv"]) == 500 and payload["true_units"] == 119
+    lines = [ln for ln in csv.read_text().splitlines() if not ln.startswith("#")]
+    assert lines[0] == "stimulus_mA,cmap_mV" and len(lines) == 501
+
+
+@pytest.mark.parametrize("method", ["incremental", "mps", "scanfit", "munix"])
+def test_mune_json_reports_the_true_count_beside_the_estimate(cli, method):
+    payload = _json(cli("protocol", "mune", "--species", "mouse", "--muscle", "soleus", "--method", method, "--json"))
+    assert payload["method"] == method and payload["true_units"] == 25 and payload["estimate"] > 0
+
+
+def test_muscle_level_rns_sfemg_force_and_cross_section(cli, tmp_path):
+    rns = _json(cli("protocol", "rns", "--species", "human", "--muscle", "ADM", "--frequency-hz", "3", "--json"))
+    assert len(rns["cmap_mv"]) == 10 and rns["decrement_percent"] < 10
+    sf = _json(cli("protocol", "sfemg", "--species", "mouse", "--muscle", "EDL", "--rate-hz", "10", "--json"))
+    assert sf["fibre_density"] >= 1 and sf["pairs"]
+    force = _json(cli("protocol", "force", "--species", "mouse", "--muscle", "soleus", "--json"))
+    assert force["tetanic_n"] == pytest.approx(force["max_tetanic_n"], rel=1e-6)
+    plot = tmp_path / "xs.png"
+    xs = _json(cli("protocol", "cross-section", "--species", "mouse", "--muscle", "TA", "--plot", str(plot), "--json"))
+    assert xs["grouping_index"] > 0 and plot.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("protocol", "cmap", "--species", "human", "--muscle", "quadriceps"), "allowed: APB"),
+    (("protocol", "force", "--species", "human", "--muscle", "APB", "--set", "n_units=0"), "n_units"),
+    (("protocol", "force", "--species", "human", "--muscle", "APB", "--set", "n_units=99999"), "more motor units"),
+    (("protocol", "mune", "--species", "human", "--muscle", "APB", "--method", "guess"), "allowed: incremental"),
+    (("protocol", "cmap", "--species", "human", "--muscle", "APB", "--rate-hz", "3"), "does not apply"),
+])
+def test_bad_muscle_input_exits_2(cli, args, needle):
+    result = cli(*args, "--json")
+    assert result.returncode == 2 and needle in result.stderr and result.stdout == ""

@@ -3,27 +3,33 @@ import json
 import pytest
 
 from endplate.calibrate.targets import load_targets
-from endplate.calibrate.validate import CHECKS, validate
+from endplate.calibrate.validate import CHECKS, MUSCLE_CHECKS, validate
 
 
 def test_every_check_names_a_registered_target_with_a_source():
     registry = load_targets()
-    for check in CHECKS:
+    for check in CHECKS + MUSCLE_CHECKS:
         row = registry[check.target_id]
         assert row["source"] and row["evidence"] in {"read", "recalled", "secondary", "assumed"}
         assert check.low < check.high
 
 
 @pytest.mark.parametrize("seed", [0, 7])
-def test_model_passes_every_junction_and_electrodiagnosis_target(seed):
+def test_model_passes_every_target_not_marked_as_a_known_gap(seed):
     results = validate(seed)
-    failed = [(r["id"], r["name"], r["predicted"]) for r in results if not r["passed"]]
+    failed = [(r["id"], r["name"], r["predicted"]) for r in results if not r["passed"] and r["open_issue"] is None]
     assert not failed, failed
+
+
+def test_known_gaps_are_reported_with_their_issue():
+    results = validate(0)
+    gaps = [r for r in results if r["open_issue"] is not None]
+    assert gaps and all(isinstance(r["predicted"], float) for r in gaps)
 
 
 def test_validate_cli_reports_json_and_exits_zero(cli):
     result = cli("validate", "--json")
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
-    assert payload["failed"] == 0 and payload["passed"] == len(payload["targets"]) > 10
+    assert payload["failed"] == 0 and payload["passed"] == len(payload["targets"]) - payload["open"] > 10
     assert {"id", "predicted", "low", "high", "passed"} <= set(payload["targets"][0])

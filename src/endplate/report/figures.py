@@ -69,3 +69,58 @@ def plot_protocol(name: str, ds: xr.Dataset, path: str, title: str) -> None:
         fig.tight_layout()
         fig.savefig(path)
         plt.close(fig)
+
+
+def plot_cross_section(anatomy, path: str, title: str) -> None:
+    """Two panels: fibres coloured by motor unit, and by type (denervated fibres grey)."""
+    ok = anatomy.innervated()
+    rng = np.random.default_rng(0)
+    palette = rng.random((anatomy.n_units, 3)) * 0.8 + 0.1
+    unit_colour = np.where(ok[:, None], palette[np.maximum(anatomy.owner, 0)], 0.85)
+    type_palette = np.array([[0.106, 0.620, 0.467], [0.459, 0.439, 0.702], [0.851, 0.373, 0.008]])
+    type_colour = np.where(ok[:, None], type_palette[anatomy.fibre_type], 0.85)
+    with plt.rc_context({**STYLE, "axes.grid": False}):
+        fig, axes = plt.subplots(1, 2, figsize=(10, 5))
+        # Marker area that tiles the section: fibre spacing in points, squared.
+        points_per_mm = 0.42 * 10 * 72 / (2.2 * anatomy.radius_mm)
+        spacing_mm = np.sqrt(np.pi * anatomy.radius_mm**2 / anatomy.n_fibres)
+        size = (spacing_mm * points_per_mm) ** 2
+        for ax, colour, label in ((axes[0], unit_colour, "motor unit"), (axes[1], type_colour, "fibre type (S, FR, FF)")):
+            ax.scatter(anatomy.fibre_xy_mm[:, 0], anatomy.fibre_xy_mm[:, 1], c=colour, s=size, linewidths=0, rasterized=True)
+            ax.set_aspect("equal")
+            ax.set(title=f"by {label}", xlabel="mm", ylabel="mm")
+        for t, name in enumerate(("S", "FR", "FF")):
+            axes[1].scatter([], [], c=[type_palette[t]], label=name)
+        axes[1].legend(frameon=False, loc="upper right", markerscale=2)
+        fig.suptitle(title)
+        fig.tight_layout()
+        fig.savefig(path)
+        plt.close(fig)
+
+
+def plot_muscle(name: str, result: dict, path: str, title: str) -> None:
+    """Standard figure of a muscle protocol result."""
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(6.4, 3.8))
+        if name == "cmap":
+            ax.plot(result["time_ms"], result["waveform_mv"], color=COLOURS["main"])
+            ax.set(xlabel="time (ms)", ylabel="mV")
+        elif name == "cmap-scan":
+            ax.plot(result["stimulus"], result["cmap_mv"], ".", ms=3, color=COLOURS["main"])
+            ax.set(xlabel="stimulus (mA)", ylabel="CMAP (mV)")
+        elif name == "rns":
+            ax.bar(np.arange(1, len(result["cmap_mv"]) + 1), result["cmap_mv"], color=COLOURS["main"])
+            ax.set(xlabel="stimulus", ylabel="CMAP (mV)")
+        elif name == "force":
+            ax.hist(result["unit_tetanic_n"], bins=40, color=COLOURS["main"])
+            ax.set(xlabel="unit tetanic force (N)", ylabel="units")
+        elif name == "sfemg":
+            ax.bar(np.arange(1, len(result["pairs"]) + 1), [p["mcd_us"] for p in result["pairs"]], color=COLOURS["main"])
+            ax.set(xlabel="fibre pair", ylabel="MCD (us)")
+        elif name == "mune":
+            ax.bar(["estimate", "true"], [result["estimate"], result["true_units"]], color=[COLOURS["main"], COLOURS["accent"]])
+            ax.set(ylabel="motor units")
+        ax.set_title(title)
+        fig.tight_layout()
+        fig.savefig(path)
+        plt.close(fig)
