@@ -82,6 +82,24 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version_cal
     """endplate: stochastic simulation of the neuromuscular junction in health and in ALS."""
 
 
+def _genotypes():
+    from endplate.disease.model import genotypes
+
+    return genotypes()
+
+
+def _hypotheses():
+    from endplate.disease.model import hypotheses
+
+    return hypotheses()
+
+
+def _scenarios():
+    from endplate.disease.scenario import bundled
+
+    return bundled()
+
+
 @app.command()
 def presets(as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout.")) -> None:
     """List the bundled species, muscles, genotypes, hypotheses and interventions."""
@@ -95,8 +113,9 @@ def presets(as_json: bool = typer.Option(False, "--json", help="One JSON object 
         "unit_types": list(UNIT_TYPES),
         "muscles": sorted({m for sp in SPECIES for m in muscles(sp)}),
         "muscles_by_species": {sp: muscles(sp) for sp in SPECIES},
-        "genotypes": ["wild-type"],
-        "hypotheses": [],
+        "genotypes": list(_genotypes()),
+        "hypotheses": list(_hypotheses()),
+        "scenarios": _scenarios(),
         "interventions": [],
         "perturbations": list(perturbations()),
         "protocols": list(dict.fromkeys(list(PROTOCOLS) + ["cmap", "cmap-scan", "mune", "force", "cross-section"])),
@@ -330,6 +349,97 @@ def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli
                 v = f"{v:.4g}"
             table.add_row(k, str(v))
         out.print(table)
+
+    _emit(payload, as_json, summary)
+
+
+def _milestone(days, series, below: float = 50.0):
+    import numpy as np
+
+    hit = np.flatnonzero(np.asarray(series) < below)
+    return int(days[hit[0]]) if hit.size else None
+
+
+@app.command()
+def run(
+    scenario: str = typer.Argument(..., help="A bundled scenario (sod1-g93a, wild-type, human-als, ...) or a TOML file."),
+    seed: Optional[int] = typer.Option(None, help="Override the scenario's seed."),
+    hypothesis: Optional[str] = typer.Option(None, help="Override the hypothesis: dying_back, dying_forward, independent."),
+    genotype: Optional[str] = typer.Option(None, help="Override the genotype."),
+    set_: list[str] = typer.Option([], "--set", help="Override a mechanism parameter, mechanism.parameter=value."),
+    block_soma_death: bool = typer.Option(False, "--block-soma-death", help="Bax-knockout style: motor neurons cannot die."),
+    output: Optional[Path] = typer.Option(None, help="Dataset path, .nc or .zarr (default: SCENARIO.nc here)."),
+    report: Optional[Path] = typer.Option(None, help="Also write a self-contained HTML report."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+) -> None:
+    """Simulate a whole animal or patient day by day, from a bundled scenario or a TOML file."""
+    from endplate.disease.scenario import load_scenario
+    from endplate.disease.simulate import simulate
+    from endplate.io.run_dataset import run_dataset, write_dataset
+
+    try:
+        changes = {"seed": seed, "hypothesis": hypothesis, "genotype": genotype}
+        if set_:
+            changes["set"] = _parse_sets(set_)
+        if block_soma_death:
+            changes["soma_death_blocked"] = True
+        sc = load_scenario(scenario, **changes)
+        out_path = output or Path(f"{sc.name}.nc")
+        if out_path.suffix not in (".nc", ".zarr"):
+            raise EndplateInputError(f"--output must end in .nc or .zarr, got {str(out_path)!r}")
+        if out_path.suffix == ".zarr":
+            try:
+                import zarr  # noqa: F401
+            except ImportError:
+                raise EndplateInputError("writing .zarr needs the zarr package (pip install zarr); use .nc otherwise") from None
+        for p in (out_path, report):
+            if p is not None and not p.resolve().parent.exists():
+                raise EndplateInputError(f"output folder {str(p.parent)!r} does not exist")
+        if report is not None and report.suffix.lower() not in (".html", ".htm"):
+            raise EndplateInputError(f"--report must end in .html, got {str(report)!r}")
+        if as_json:
+            result = simulate(sc)
+        else:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("day {task.completed}/{task.total}"),
+                          TimeRemainingColumn(), console=err) as bar:
+                task = bar.add_task(f"{sc.name}", total=sc.end_day - sc.start_day + 1)
+                result = simulate(sc, progress=lambda done, total: bar.update(task, completed=done))
+        write_dataset(run_dataset(result), out_path)
+        if report is not None:
+            from endplate.io.atomic import atomic_path
+            from endplate.report.run_report import run_report
+
+            with atomic_path(report) as tmp:
+                tmp.write_text(run_report(result))
+    except EndplateInputError as exc:
+        _fail(str(exc))
+        return
+    days = result["day"]
+    payload = {
+        "scenario": sc.name, "species": sc.species, "genotype": sc.genotype, "hypothesis": sc.hypothesis, "seed": sc.seed,
+        "day": days.tolist(), "readout_day": result["readout_day"].tolist(), "mune_day": result["mune_day"].tolist(),
+        "onset_day": result["onset_day"], "end_stage_day": result["end_stage_day"],
+        "muscles": {m: {k: v[k].tolist() for k in ("innervated_percent", "partial_percent", "denervated_percent",
+                                                   "motor_neurons_percent", "cmap_percent", "mune", "mune_true",
+                                                   "force_percent")}
+                    for m, v in result["muscles"].items()},
+        "output": str(out_path), "report": None if report is None else str(report),
+    }
+
+    def summary() -> None:
+        out.print(f"[bold]{sc.name}[/]: {sc.genotype}, {sc.hypothesis}, seed {sc.seed}")
+        out.print(f"onset day: {result['onset_day']}   end-stage day: {result['end_stage_day']}")
+        table = Table(title="milestones (first day below 50 % of start)")
+        for col in ("muscle", "innervated", "motor neurons", "force", "CMAP", "largest unit / start"):
+            table.add_column(col)
+        for m, v in result["muscles"].items():
+            table.add_row(m, str(_milestone(days, v["innervated_percent"])), str(_milestone(days, v["motor_neurons_percent"])),
+                          str(_milestone(days, v["force_percent"])), str(_milestone(result["readout_day"], v["cmap_percent"])),
+                          f"{v['max_enlargement']:.1f}")
+        out.print(table)
+        out.print(f"dataset: {out_path}" + (f"   report: {report}" if report else ""))
 
     _emit(payload, as_json, summary)
 

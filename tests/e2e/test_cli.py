@@ -137,3 +137,38 @@ def test_muscle_level_rns_sfemg_force_and_cross_section(cli, tmp_path):
 def test_bad_muscle_input_exits_2(cli, args, needle):
     result = cli(*args, "--json")
     assert result.returncode == 2 and needle in result.stderr and result.stdout == ""
+
+
+def test_run_bundled_scenario_writes_dataset_and_report(cli, tmp_path):
+    import xarray as xr
+
+    out, report = tmp_path / "wt.nc", tmp_path / "wt.html"
+    payload = _json(cli("run", "wild-type", "--output", str(out), "--report", str(report), "--json"))
+    assert payload["onset_day"] is None and set(payload["muscles"]) == {"TA", "EDL", "MG", "soleus", "diaphragm"}
+    assert len(payload["day"]) == len(payload["muscles"]["TA"]["innervated_percent"])
+    ds = xr.open_dataset(out)
+    assert ds.attrs["seed"] == 1 and "mechanism_sources" in ds.attrs and float(ds.innervated_percent.min()) == 100.0
+    text = report.read_text()
+    assert text.count("data:image/png;base64,") >= 6 and "Provenance" in text
+
+
+def test_run_user_scenario_file_and_overrides(cli, tmp_path):
+    scenario = tmp_path / "short.toml"
+    scenario.write_text('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA", "soleus"]\n'
+                        'start_day = 20\nend_day = 80\nseed = 3\n')
+    payload = _json(cli("run", str(scenario), "--hypothesis", "independent", "--set", "reinnervation.rate_per_day=0.05",
+                        "--output", str(tmp_path / "s.nc"), "--json"))
+    assert payload["hypothesis"] == "independent" and payload["muscles"]["TA"]["innervated_percent"][-1] < 90
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("run", "nope"), "not a bundled name"),
+    (("run", "wild-type", "--hypothesis", "dying_sideways"), "unknown hypothesis"),
+    (("run", "wild-type", "--set", "reinnervation.speed=2"), "unknown disease parameter"),
+    (("run", "wild-type", "--output", "x.csv"), "must end in .nc or .zarr"),
+    (("run", "wild-type", "--output", "/no/such/folder/x.nc"), "does not exist"),
+])
+def test_bad_run_input_exits_2_and_writes_nothing(cli, tmp_path, args, needle):
+    result = cli(*args, "--json", cwd=tmp_path)
+    assert result.returncode == 2 and needle in result.stderr and result.stdout == ""
+    assert list(tmp_path.iterdir()) == []

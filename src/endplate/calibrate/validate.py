@@ -162,11 +162,77 @@ MUSCLE_CHECKS: tuple[Check, ...] = (
 )
 
 
-def validate(seed: int = 0, layers: tuple[str, ...] = ("junction", "electrodiagnosis", "muscle")) -> list[dict]:
+_RUNS: dict = {}
+
+
+def _run(name: str, seed: int, **changes):
+    """One simulated animal per (scenario, seed, changes), shared by the checks that read it."""
+    from endplate.disease.scenario import load_scenario
+    from endplate.disease.simulate import simulate
+
+    key = (name, seed, repr(sorted(changes.items())))
+    if key not in _RUNS:
+        _RUNS.clear() if len(_RUNS) > 8 else None
+        _RUNS[key] = simulate(load_scenario(name, seed=seed, **changes))
+    return _RUNS[key]
+
+
+def _day_value(name: str, muscle: str, key: str, day: int, transform=lambda x: x) -> Callable[[int], float]:
+    def predict(seed: int) -> float:
+        r = _run(name, seed)
+        return float(transform(r["muscles"][muscle][key][list(r["day"]).index(day)]))
+    return predict
+
+
+def _event(name: str, key: str) -> Callable[[int], float]:
+    def predict(seed: int) -> float:
+        value = _run(name, seed)[key]
+        return float("nan") if value is None else float(value)
+    return predict
+
+
+def _lumbar_mn_lost_at_end_stage(seed: int) -> float:
+    r = _run("sod1-g93a", seed)
+    i = list(r["day"]).index(int(r["end_stage_day"])) if r["end_stage_day"] else -1
+    return float(100 - np.mean([r["muscles"][m]["motor_neurons_percent"][i] for m in ("TA", "EDL", "MG", "soleus")]))
+
+
+def _human_survival_months(seed: int) -> float:
+    # Hand and diaphragm only, the diaphragm scaled down tenfold: the course of each fibre does not
+    # depend on the muscle's size, and this keeps validation fast.
+    r = _run("human-als", seed, muscles=["APB", "FDI", "diaphragm"], onset_muscles=["APB", "FDI"],
+             onset_delay_days={"APB": 0, "FDI": 30, "diaphragm": 330}, probe_days=[], mune_every_days=365,
+             readout_every_days=365, muscle_set={"diaphragm": {"n_units": 100, "n_fibres": 30000}})
+    if r["onset_day"] is None or r["end_stage_day"] is None:
+        return float("nan")
+    return (r["end_stage_day"] - r["onset_day"]) / 30.44
+
+
+DISEASE_CHECKS: tuple[Check, ...] = (
+    Check("D08", "SOD1-G93A B6SJL onset day (hindlimb force below 40 %)", 93.3, 106.5, "mean +- 3 SE (D08)",
+          _event("sod1-g93a", "onset_day")),
+    Check("D09", "SOD1-G93A C57BL/6 onset day", 102.7, 120.1, "mean +- 3 SE (D09)", _event("sod1-g93a-c57bl6", "onset_day")),
+    Check("D11", "SOD1-G93A both hindlimbs paralysed (day)", 113.6, 134.2, "mean +- SD (D11)", _event("sod1-g93a", "end_stage_day")),
+    Check("D03", "SOD1-G93A gastrocnemius endplates denervated at P47 (%)", 20, 60, "recalled 40 %, wide band",
+          _day_value("sod1-g93a", "MG", "denervated_percent", 47)),
+    Check("D04", "SOD1-G93A gastrocnemius endplates denervated at P80 (%)", 40, 80, "recalled 60 %, wide band",
+          _day_value("sod1-g93a", "MG", "denervated_percent", 80), open_issue=4),
+    Check("D02", "SOD1-G93A lumbar motor neurons lost or degenerating at P60 (%)", 5, 35, "read 20 %; loss here, degeneration there",
+          _day_value("sod1-g93a", "TA", "motor_neurons_percent", 60, lambda x: 100 - x)),
+    Check("D12", "SOD1-G93A lumbar motor neurons lost at end stage (%)", 30, 70, "recalled 50 %, wide band",
+          _lumbar_mn_lost_at_end_stage),
+    Check("D01", "SOD1-G93A loss of TA NMJ innervation at P30 (%)", 25, 55, "read 40 % of wild-type; +-15 points",
+          _day_value("sod1-g93a", "TA", "innervated_percent", 30, lambda x: 100 - x), open_issue=4),
+    Check("H04", "human ALS survival from onset (months)", 20, 48, "range across cohorts (H04)", _human_survival_months,
+          open_issue=4),
+)
+
+
+def validate(seed: int = 0, layers: tuple[str, ...] = ("junction", "electrodiagnosis", "muscle", "disease")) -> list[dict]:
     """Run every check; one dict per check with the prediction, band and verdict."""
     registry = load_targets()
     results = []
-    for check in CHECKS + MUSCLE_CHECKS:
+    for check in CHECKS + MUSCLE_CHECKS + DISEASE_CHECKS:
         row = registry[check.target_id]
         if row["layer"] not in layers:
             continue

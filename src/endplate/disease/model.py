@@ -1,0 +1,144 @@
+"""Disease mechanisms and hypotheses: small named objects with parameters and sources.
+
+A hypothesis is a composition of mechanisms (``presets/disease.toml``); a genotype sets the
+disease drive and the genotype-specific strengths. ``kernel_parameters`` flattens the active
+mechanisms into the numbers the daily kernel reads; an inactive mechanism contributes zero rates.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+import numpy as np
+
+from endplate.errors import EndplateInputError
+from endplate.junction.parameters import Provenance
+
+
+@dataclass(frozen=True)
+class Mechanism:
+    name: str
+    description: str
+    values: dict[str, float]
+    provenance: dict[str, Provenance] = field(compare=False)
+
+
+@dataclass(frozen=True)
+class Genotype:
+    name: str
+    species: str
+    description: str
+    values: dict[str, float]
+    overrides: dict[str, float]
+    provenance: dict[str, Provenance] = field(compare=False)
+
+
+@cache
+def _table() -> dict:
+    return tomllib.loads(resources.files("endplate.presets").joinpath("disease.toml").read_text())
+
+
+def _split(entries: dict) -> tuple[dict, dict]:
+    values = {k: float(v["value"]) for k, v in entries.items() if isinstance(v, dict) and "value" in v}
+    prov = {k: Provenance(v["source"], v["evidence"], v.get("note", "")) for k, v in entries.items()
+            if isinstance(v, dict) and "value" in v}
+    return values, prov
+
+
+def mechanisms() -> dict[str, Mechanism]:
+    out = {}
+    for name, entry in _table()["mechanisms"].items():
+        values, prov = _split(entry)
+        out[name] = Mechanism(name, entry["description"], values, prov)
+    return out
+
+
+def hypotheses() -> dict[str, tuple[str, ...]]:
+    return {name: tuple(h["mechanisms"]) for name, h in _table()["hypotheses"].items()}
+
+
+def genotypes() -> dict[str, Genotype]:
+    out = {}
+    for name, entry in _table()["genotypes"].items():
+        values, prov = _split({k: v for k, v in entry.items() if "." not in k})
+        overrides, oprov = _split({k: v for k, v in entry.items() if "." in k})
+        out[name] = Genotype(name, entry["species"], entry["description"], values, overrides, {**prov, **oprov})
+    return out
+
+
+def hypothesis(name: str) -> tuple[str, ...]:
+    known = hypotheses()
+    if name not in known:
+        raise EndplateInputError(f"unknown hypothesis {name!r}; allowed: {', '.join(known)}")
+    return known[name]
+
+
+def genotype(name: str) -> Genotype:
+    known = genotypes()
+    if name not in known:
+        raise EndplateInputError(f"unknown genotype {name!r}; allowed: {', '.join(known)}")
+    return known[name]
+
+
+# Layout of the flat parameter vector read by the kernel.
+KERNEL_FIELDS = (
+    "vuln_s", "vuln_fr", "vuln_ff", "impaired_days", "withdrawing_days",
+    "axon_threshold", "axon_rate", "secondary_rate", "wallerian_rate",
+    "reinnervation_rate", "competence_s", "competence_fr", "competence_ff", "max_enlargement",
+    "bridging_without_tsc", "maturation_days", "reinnervable_days", "tsc_loss",
+    "atrophy_tau", "atrophy_floor", "recovery_days", "soma_death_blocked",
+)
+K = {name: i for i, name in enumerate(KERNEL_FIELDS)}
+
+
+def mechanism_values(hyp: str, geno: Genotype, changes: dict[str, float] | None = None) -> dict[str, dict[str, float]]:
+    """Values of every mechanism (mechanism -> name -> value), with genotype overrides and changes.
+
+    ``changes`` keys are ``mechanism.parameter``; unknown names are refused.
+    """
+    mech = {name: dict(m.values) for name, m in mechanisms().items()}
+    for key, value in {**geno.overrides, **(changes or {})}.items():
+        m, _, p = key.partition(".")
+        if m not in mech or p not in mech[m]:
+            allowed = ", ".join(f"{a}.{b}" for a, vals in mech.items() for b in vals)
+            raise EndplateInputError(f"unknown disease parameter {key!r}; allowed: {allowed}")
+        if not np.isfinite(value) or value < 0:
+            raise EndplateInputError(f"disease parameter {key} must be a non-negative number, got {value}")
+        mech[m][p] = float(value)
+    active = set(hypothesis(hyp))
+    for m in mech:
+        if m not in active:
+            mech[m] = {k: 0.0 for k in mech[m]}
+    return mech
+
+
+def kernel_parameters(mech: dict[str, dict[str, float]], geno: Genotype, soma_death_blocked: bool) -> np.ndarray:
+    t, r, a = mech["terminal_degeneration"], mech["reinnervation"], mech["atrophy"]
+    ff_scale = geno.values.get("competence_ff_scale", 1.0)
+    values = {
+        "vuln_s": t["vulnerability_s"], "vuln_fr": t["vulnerability_fr"], "vuln_ff": t["vulnerability_ff"],
+        "impaired_days": max(t["impaired_days"], 1.0), "withdrawing_days": max(t["withdrawing_days"], 1.0),
+        "axon_threshold": mech["retrograde_axon_loss"]["threshold_fraction"], "axon_rate": mech["retrograde_axon_loss"]["rate_per_day"],
+        "secondary_rate": mech["secondary_soma_death"]["rate_per_day"], "wallerian_rate": mech["wallerian"]["rate_per_day"],
+        "reinnervation_rate": r["rate_per_day"], "competence_s": r["competence_s"], "competence_fr": r["competence_fr"],
+        "competence_ff": r["competence_ff"] * ff_scale, "max_enlargement": r["max_enlargement"],
+        "bridging_without_tsc": r["bridging_without_reactive_tsc"], "maturation_days": max(r["maturation_days"], 1.0),
+        "reinnervable_days": r["reinnervable_days"], "tsc_loss": geno.values["tsc_loss_per_day"] if mech["tsc"] else 0.0,
+        "atrophy_tau": max(a["tau_days"], 1.0), "atrophy_floor": a["floor"], "recovery_days": max(a["recovery_days"], 1.0),
+        "soma_death_blocked": 1.0 if soma_death_blocked else 0.0,
+    }
+    return np.array([values[name] for name in KERNEL_FIELDS])
+
+
+def drive(days: np.ndarray, rate: float, midpoint: float, width: float) -> np.ndarray:
+    """Cumulative disease drive G(t) = integral of rate exp((t - midpoint) / width) dt.
+
+    The hazard grows e-fold every ``width`` days (an accelerating disease, assumed); it equals
+    ``rate`` per day at ``midpoint``. Vulnerability then orders the loss in time: a unit type ten
+    times less vulnerable is lost about ``width`` x ln 10 days later.
+    """
+    x = (np.asarray(days, float) - midpoint) / width
+    return rate * width * np.exp(np.minimum(x, 50.0))

@@ -1,0 +1,243 @@
+"""Run a scenario: build the muscles, step the disease daily, record what is measured.
+
+The daily tallies (stages of every NMJ, axons and motor neurons by type, force) come from the
+kernel; CMAP and MUNE are recorded every ``readout_every_days`` / ``mune_every_days`` by the
+muscle layer's own readouts, on the muscles as they are that day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from endplate.disease import kernel as kern
+from endplate.disease.model import Genotype, drive, genotype, kernel_parameters, mechanism_values
+from endplate.disease.scenario import Scenario
+from endplate.junction.parameters import default_parameters
+from endplate.muscle.anatomy import Anatomy, build_anatomy
+from endplate.muscle.cmap import maximal_cmap
+from endplate.muscle.emg import conductor
+from endplate.muscle.mune import mune
+from endplate.muscle.presets import load_muscle
+from endplate.seeding import substreams
+
+NEIGHBOURS = 8
+
+
+@dataclass
+class MuscleState:
+    """Disease state of one muscle, beside (and sharing arrays with) its anatomy."""
+
+    anatomy: Anatomy
+    stage: np.ndarray
+    timer: np.ndarray
+    denerv: np.ndarray
+    maturity: np.ndarray
+    tsc: np.ndarray
+    level: np.ndarray
+    neighbours: np.ndarray
+    force_weight: np.ndarray
+    soma_alive: np.ndarray
+    unit_level: np.ndarray
+    size0: np.ndarray
+    size: np.ndarray
+    functional: np.ndarray
+    unit_vuln: np.ndarray
+    midpoint_day: float
+    baseline_force: float
+    baseline_cmap_mv: float
+    units0_by_type: np.ndarray
+    counts: np.ndarray  # running tallies kept by the kernel (see kernel.step_day)
+    atrophy_floor: float = 0.3
+    atrophy_tau: float = 30.0
+
+    @property
+    def nbytes_per_fibre(self) -> float:
+        fibre = (self.stage, self.timer, self.denerv, self.maturity, self.tsc, self.level, self.neighbours, self.force_weight)
+        return self.anatomy.nbytes_per_fibre + sum(a.nbytes for a in fibre) / self.anatomy.n_fibres
+
+
+def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, seed: int) -> MuscleState:
+    streams = substreams(seed, "anatomy", "levels")
+    preset = load_muscle(scenario.species, name, **scenario.muscle_set.get(name, {}))
+    a = build_anatomy(preset, streams["anatomy"], default_parameters(scenario.species))
+    rng = np.random.default_rng(streams["levels"])
+    length = (preset.axon_length_mm / scenario.reference_axon_length_mm) ** mech_length_exponent(scenario)
+    vuln_by_type = np.array([p[kern.K_VULN_S], p[kern.K_VULN_FR], p[kern.K_VULN_FF]]) * length
+    unit_vuln = vuln_by_type[a.unit_type]
+    with np.errstate(divide="ignore"):
+        level = (rng.exponential(1.0, a.n_fibres) / unit_vuln[a.owner]).astype(np.float64)
+        cortical = np.array([p_cortical_vuln(scenario)[t] for t in a.unit_type])
+        unit_level = rng.exponential(1.0, a.n_units) / cortical
+    _, nb = cKDTree(a.fibre_xy_mm).query(a.fibre_xy_mm, NEIGHBOURS + 1)
+    sizes = a.unit_sizes().astype(np.int64)
+    specific = np.array([preset.specific_force_s, preset.specific_force_fr, preset.specific_force_ff])
+    force_weight = a.force_scale * specific[a.fibre_type] * a.fibre_diameter_um.astype(float) ** 2
+    return MuscleState(
+        anatomy=a, stage=np.zeros(a.n_fibres, np.int8), timer=np.zeros(a.n_fibres, np.float32),
+        denerv=np.zeros(a.n_fibres, np.float32), maturity=np.ones(a.n_fibres, np.float32),
+        tsc=np.zeros(a.n_fibres, np.int8), level=level, neighbours=nb[:, 1:].astype(np.int32),
+        force_weight=force_weight, soma_alive=np.ones(a.n_units, bool), unit_level=unit_level,
+        size0=sizes.copy(), size=sizes.copy(), functional=sizes.copy(), unit_vuln=unit_vuln,
+        midpoint_day=geno.values["midpoint_day"] + scenario.onset_delay_days.get(name, 0),
+        baseline_force=float(force_weight.sum()), baseline_cmap_mv=maximal_cmap(a, 0)["amplitude_mv"],
+        units0_by_type=np.bincount(a.unit_type, minlength=3).astype(float),
+        counts=_initial_counts(a, force_weight),
+        atrophy_floor=float(p[kern.K_ATROPHY_FLOOR]) if p[kern.K_ATROPHY_TAU] > 0 else 1.0,
+        atrophy_tau=float(p[kern.K_ATROPHY_TAU]),
+    )
+
+
+def _initial_counts(a: Anatomy, force_weight: np.ndarray) -> np.ndarray:
+    counts = np.zeros(kern.N_COUNTS)
+    counts[kern.HEALTHY] = a.n_fibres
+    by_type = np.bincount(a.unit_type, minlength=3)
+    counts[4:7] = by_type
+    counts[7:10] = by_type
+    counts[10] = force_weight.sum()
+    return counts
+
+
+def mech_length_exponent(scenario: Scenario) -> float:
+    return mechanism_values(scenario.hypothesis, genotype(scenario.genotype), scenario.set)["terminal_degeneration"]["length_exponent"] \
+        or 1.0
+
+
+def p_cortical_vuln(scenario: Scenario) -> tuple[float, float, float]:
+    c = mechanism_values(scenario.hypothesis, genotype(scenario.genotype), scenario.set)["cortical_soma_death"]
+    return (c["vulnerability_s"], c["vulnerability_fr"], c["vulnerability_ff"])
+
+
+def step(state: MuscleState, p: np.ndarray, day: int, g_term: float, g_cort: float) -> None:
+    a = state.anatomy
+    kern.step_day(p, float(day), g_term, g_cort, a.owner, state.stage, state.timer, state.denerv, state.maturity, a.atrophy,
+                  state.tsc, a.fibre_type, state.level, state.neighbours, state.force_weight, a.unit_type,
+                  state.soma_alive, a.unit_alive, state.unit_level, state.size0, state.size, state.functional,
+                  state.unit_vuln, state.counts)
+
+
+def refresh_atrophy(state: MuscleState, day: int) -> None:
+    """Bring the lazily kept atrophy of denervated fibres up to ``day`` (for readouts)."""
+    a = state.anatomy
+    a.atrophy[:] = kern.current_atrophy(float(day), a.owner, state.denerv, a.atrophy, state.atrophy_floor, state.atrophy_tau)
+
+
+def probe(state: MuscleState, day: int, seed: int) -> dict:
+    """Jitter, blocking and 3 Hz decrement of the muscle as the disease has left it on ``day``."""
+    from endplate.muscle.rns import muscle_rns
+    from endplate.muscle.sfemg import muscle_sfemg
+
+    a = state.anatomy
+    healthy = a.junctions
+    a.junctions = effective_junctions(state)
+    try:
+        sf = muscle_sfemg(a, 10.0, n_pairs=20, n_discharges=100, seed=seed)
+        rns = muscle_rns(a, 3.0, 10, seed)
+    finally:
+        a.junctions = healthy
+    sizes = a.unit_sizes()
+    return {"day": int(day), "mcd_us": sf["mcd_us"], "blocking_percent": sf["blocking_percent"],
+            "fibre_density": sf["fibre_density"], "decrement_percent": rns["decrement_percent"],
+            "unit_sizes": sizes[a.unit_alive & (sizes > 0)].tolist(), "grouping_index": _grouping(a),
+            "cross_section": {"owner": a.owner.copy(), "fibre_type": a.fibre_type.copy()}}
+
+
+def _grouping(a) -> float:
+    from endplate.muscle.grouping import grouping_index
+
+    return grouping_index(a)
+
+
+def effective_junctions(state: MuscleState):
+    """The muscle's junctions as the disease has left them: stage and maturity scale release and quanta."""
+    j = state.anatomy.junctions
+    release = np.where(state.stage == kern.IMPAIRED, 0.6, np.where(state.stage == kern.WITHDRAWING, 0.3, 1.0))
+    release = release * (0.3 + 0.7 * state.maturity)
+    out = j.scaled()
+    out.release_probability_max = np.clip(j.release_probability_max * release, 0, 1).astype(np.float32)
+    out.capacity = np.maximum(1, np.rint(j.capacity * np.where(state.stage == kern.WITHDRAWING, 0.5, 1.0))).astype(np.int32)
+    out.tsc_structure = state.tsc.copy()
+    return out
+
+
+def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = None) -> dict:
+    """Run ``scenario``; returns daily and readout arrays per muscle plus onset and end stage."""
+    geno = genotype(scenario.genotype)
+    mech = mechanism_values(scenario.hypothesis, geno, scenario.set)
+    p = kernel_parameters(mech, geno, scenario.soma_death_blocked)
+    seeds = substreams(scenario.seed, "kernel", *scenario.muscles)
+    kern.seed_kernel(seeds["kernel"] % 2**32)
+    states = {m: init_muscle(scenario, m, p, geno, seeds[m]) for m in scenario.muscles}
+    days = np.arange(scenario.start_day, scenario.end_day + 1)
+    term_rate = geno.values["terminal_rate_per_day"] if mech["terminal_degeneration"]["vulnerability_ff"] > 0 else 0.0
+    cort_rate = geno.values["cortical_rate_per_day"] if mech["cortical_soma_death"]["vulnerability_ff"] > 0 else 0.0
+    width = geno.values["width_days"]
+    n_d = days.size
+    daily = {m: np.zeros((n_d, kern.N_COUNTS)) for m in scenario.muscles}
+    readout_days = days[(days - days[0]) % scenario.readout_every_days == 0]
+    mune_days = days[(days - days[0]) % scenario.mune_every_days == 0]
+    cmap = {m: [] for m in scenario.muscles}
+    mune_est = {m: [] for m in scenario.muscles}
+    mune_true = {m: [] for m in scenario.muscles}
+    probes: list[dict] = []
+    for i, day in enumerate(days):
+        for m, st in states.items():
+            g_t = float(drive(day, term_rate, st.midpoint_day, width)) if term_rate > 0 else -1.0
+            g_c = float(drive(day, cort_rate, st.midpoint_day, width)) if cort_rate > 0 else -1.0
+            step(st, p, day, g_t, g_c)
+            daily[m][i] = st.counts
+            if day in readout_days or day in mune_days or day in scenario.probe_days:
+                refresh_atrophy(st, int(day))
+            if day in readout_days:
+                cmap[m].append(maximal_cmap(st.anatomy, int(day))["amplitude_mv"] / st.baseline_cmap_mv * 100)
+            if day in mune_days:
+                r = mune(st.anatomy, scenario.mune_method, int(day))
+                mune_est[m].append(r["estimate"])
+                mune_true[m].append(r["true_units"])
+            if day in scenario.probe_days and m == (scenario.probe_muscle or scenario.muscles[0]):
+                probes.append(probe(st, int(day), int(day)))
+        if progress:
+            progress(i + 1, n_d)
+    out = _assemble(scenario, states, days, daily, readout_days, cmap, mune_days, mune_est, mune_true)
+    out["probes"] = probes
+    out["mechanisms"] = mech
+    return out
+
+
+def _first_day(days: np.ndarray, series: np.ndarray, below: float) -> float | None:
+    hit = np.flatnonzero(series < below)
+    return float(days[hit[0]]) if hit.size else None
+
+
+def _assemble(scenario, states, days, daily, readout_days, cmap, mune_days, mune_est, mune_true) -> dict:
+    muscles = {}
+    for m, st in states.items():
+        d = daily[m]
+        n_f = st.anatomy.n_fibres
+        muscles[m] = {
+            "innervated_percent": 100 * (d[:, kern.HEALTHY] + d[:, kern.IMPAIRED]) / n_f,
+            "partial_percent": 100 * d[:, kern.WITHDRAWING] / n_f,
+            "denervated_percent": 100 * d[:, kern.DENERVATED] / n_f,
+            "impaired_percent": 100 * d[:, kern.IMPAIRED] / n_f,
+            "axons_percent_by_type": 100 * d[:, 4:7] / np.maximum(st.units0_by_type, 1),
+            "motor_neurons_percent_by_type": 100 * d[:, 7:10] / np.maximum(st.units0_by_type, 1),
+            "motor_neurons_percent": 100 * d[:, 7:10].sum(axis=1) / st.units0_by_type.sum(),
+            "force_percent": 100 * d[:, 10] / st.baseline_force,
+            "cmap_percent": np.array(cmap[m]),
+            "mune": np.array(mune_est[m]),
+            "mune_true": np.array(mune_true[m]),
+            "units": st.anatomy.n_units,
+            "fibres": n_f,
+            "max_enlargement": float((st.size / np.maximum(st.size0, 1)).max()),
+        }
+    onset_force = np.mean([muscles[m]["force_percent"] for m in scenario.onset_muscles or scenario.muscles], axis=0)
+    end_force = np.mean([muscles[m]["force_percent"] for m in scenario.end_stage_muscles or scenario.muscles], axis=0)
+    return {
+        "scenario": scenario, "day": days, "readout_day": readout_days, "mune_day": mune_days, "muscles": muscles,
+        "onset_day": _first_day(days, onset_force, 100 * scenario.onset_force_fraction),
+        "end_stage_day": _first_day(days, end_force, 100 * scenario.end_stage_force_fraction),
+        "states": states,
+    }

@@ -1,0 +1,83 @@
+"""A disease run as an xarray Dataset with provenance, written atomically (NetCDF or Zarr)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import xarray as xr
+
+from endplate._version import __version__
+from endplate.disease.model import genotype, hypothesis, mechanisms
+from endplate.io.atomic import atomic_path
+
+TYPES = ["S", "FR", "FF"]
+
+
+def run_dataset(result: dict) -> xr.Dataset:
+    """Daily tallies (``day``), readouts (``readout_day``, ``mune_day``) per ``muscle``."""
+    sc = result["scenario"]
+    names = list(result["muscles"])
+    per = result["muscles"]
+
+    def stack(key):
+        return np.stack([per[m][key] for m in names])
+
+    ds = xr.Dataset(
+        {
+            "innervated_percent": (("muscle", "day"), stack("innervated_percent")),
+            "partial_percent": (("muscle", "day"), stack("partial_percent")),
+            "impaired_percent": (("muscle", "day"), stack("impaired_percent")),
+            "denervated_percent": (("muscle", "day"), stack("denervated_percent")),
+            "motor_neurons_percent": (("muscle", "day"), stack("motor_neurons_percent")),
+            "motor_neurons_percent_by_type": (("muscle", "day", "unit_type"), stack("motor_neurons_percent_by_type")),
+            "axons_percent_by_type": (("muscle", "day", "unit_type"), stack("axons_percent_by_type")),
+            "force_percent": (("muscle", "day"), stack("force_percent")),
+            "cmap_percent": (("muscle", "readout_day"), stack("cmap_percent")),
+            "mune": (("muscle", "mune_day"), stack("mune")),
+            "mune_true": (("muscle", "mune_day"), stack("mune_true")),
+        },
+        coords={"muscle": names, "day": result["day"], "readout_day": result["readout_day"],
+                "mune_day": result["mune_day"], "unit_type": TYPES},
+    )
+    mech = result["mechanisms"]
+    active = hypothesis(sc.hypothesis)
+    sources = {m: {k: [p.source, p.evidence] for k, p in mechanisms()[m].provenance.items()} for m in active}
+    ds.attrs = {
+        "endplate_version": __version__,
+        "seed": sc.seed,
+        "scenario": json.dumps(sc.as_dict(), default=list),
+        "hypothesis": sc.hypothesis,
+        "mechanisms": json.dumps({m: mech[m] for m in active}),
+        "mechanism_sources": json.dumps(sources),
+        "genotype": sc.genotype,
+        "genotype_values": json.dumps(genotype(sc.genotype).values),
+        "onset_day": -1 if result["onset_day"] is None else result["onset_day"],
+        "end_stage_day": -1 if result["end_stage_day"] is None else result["end_stage_day"],
+        "onset_definition": f"mean force of {list(sc.onset_muscles or sc.muscles)} below {sc.onset_force_fraction:.0%}",
+        "end_stage_definition": f"mean force of {list(sc.end_stage_muscles or sc.muscles)} below {sc.end_stage_force_fraction:.0%}",
+        "mune_method": sc.mune_method,
+    }
+    return ds
+
+
+def write_dataset(ds: xr.Dataset, path) -> None:
+    """Write ``ds`` to ``path`` (.nc or .zarr) atomically: a temporary sibling, then a rename."""
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    path = Path(path)
+    if path.suffix == ".nc":
+        with atomic_path(path) as tmp:
+            ds.to_netcdf(tmp)
+        return
+    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        ds.to_zarr(tmpdir / "store.zarr", mode="w")
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmpdir / "store.zarr", path)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)

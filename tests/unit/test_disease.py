@@ -1,0 +1,137 @@
+import numpy as np
+import pytest
+
+from endplate import EndplateInputError
+from endplate.disease.model import drive, genotypes, hypotheses, mechanism_values, mechanisms
+from endplate.disease.scenario import bundled, load_scenario
+from endplate.disease.simulate import simulate
+
+
+@pytest.fixture(scope="module")
+def sod1():
+    return simulate(load_scenario("sod1-g93a"))
+
+
+@pytest.fixture(scope="module")
+def wild():
+    return simulate(load_scenario("wild-type"))
+
+
+def _at(result, muscle, key, day):
+    return result["muscles"][muscle][key][list(result["day"]).index(day)]
+
+
+def test_every_mechanism_value_has_a_source_and_hypotheses_compose_known_mechanisms():
+    known = mechanisms()
+    for m in known.values():
+        for name, p in m.provenance.items():
+            assert p.evidence in {"read", "recalled", "secondary", "assumed"} and p.source
+            if p.evidence == "assumed":
+                assert p.note, (m.name, name)
+    for name, parts in hypotheses().items():
+        assert set(parts) <= set(known), name
+    assert {"dying_back", "dying_forward", "independent"} <= set(hypotheses())
+    assert {"wild-type", "SOD1-G93A", "SOD1-G93A-C57BL6", "sporadic-ALS"} <= set(genotypes())
+
+
+def test_inactive_mechanisms_contribute_nothing():
+    values = mechanism_values("dying_forward", genotypes()["SOD1-G93A"])
+    assert values["terminal_degeneration"]["vulnerability_ff"] == 0.0
+    assert values["cortical_soma_death"]["vulnerability_ff"] > 0.0
+
+
+def test_disease_drive_accelerates():
+    g = drive(np.array([0.0, 20.0, 40.0]), 0.1, 20.0, 20.0)
+    assert g[0] < g[1] < g[2] and (g[2] - g[1]) > (g[1] - g[0])
+
+
+def test_wild_type_shows_no_degeneration(wild):
+    for m, v in wild["muscles"].items():
+        assert v["innervated_percent"].min() == 100.0 and v["motor_neurons_percent"].min() == 100.0, m
+    assert wild["onset_day"] is None and wild["end_stage_day"] is None
+
+
+def test_ff_rich_muscles_denervate_long_before_motor_neurons_are_lost(sod1):
+    day = np.asarray(sod1["day"])
+    for m in ("TA", "EDL"):
+        v = sod1["muscles"][m]
+        nmj = day[np.argmax(v["innervated_percent"] < 80)]
+        mn = day[np.argmax(v["motor_neurons_percent"] < 80)]
+        assert mn - nmj >= 15, (m, nmj, mn)
+
+
+def test_soleus_is_spared_until_late(sod1):
+    assert _at(sod1, "soleus", "innervated_percent", 80) > 80
+    assert _at(sod1, "soleus", "innervated_percent", 80) > _at(sod1, "TA", "innervated_percent", 80) + 20
+
+
+def test_units_are_lost_in_the_order_ff_fr_s(sod1):
+    axons = sod1["muscles"]["TA"]["axons_percent_by_type"]
+    day = list(sod1["day"])
+    ff_half = day[np.argmax(axons[:, 2] < 50)]
+    fr_half = day[np.argmax(axons[:, 1] < 50)] if (axons[:, 1] < 50).any() else 10**6
+    assert ff_half < fr_half
+    assert axons[day.index(130), 0] > axons[day.index(130), 1]
+
+
+def test_onset_and_end_stage_near_the_cited_ages(sod1):
+    assert 90 <= sod1["onset_day"] <= 110  # D08: 99.9 +- 2.2 (mean +- SE); band widened for one animal
+    assert 105 <= sod1["end_stage_day"] <= 140  # D11: 123.9 +- 10.3 (mean +- SD)
+
+
+def test_every_fibre_is_owned_by_exactly_one_unit_or_none_and_enlargement_is_bounded(sod1):
+    for m, st in sod1["states"].items():
+        a = st.anatomy
+        assert a.owner.min() >= -1 and a.owner.max() < a.n_units
+        assert np.array_equal(np.bincount(a.owner[a.owner >= 0], minlength=a.n_units), st.size)
+        limit = mechanism_values("dying_back", genotypes()["SOD1-G93A"])["reinnervation"]["max_enlargement"]
+        assert np.all(st.size <= np.ceil(limit * st.size0)), m
+        assert np.all((st.stage == 3) == (a.owner < 0))
+
+
+def test_blocking_soma_death_keeps_motor_neurons_but_not_their_junctions():
+    blocked = simulate(load_scenario("sod1-g93a", soma_death_blocked=True, end_day=110))
+    assert blocked["muscles"]["TA"]["motor_neurons_percent"][-1] == 100.0
+    assert blocked["muscles"]["TA"]["innervated_percent"][-1] < 60
+
+
+def test_dying_forward_loses_motor_neurons_before_terminals():
+    fwd = simulate(load_scenario("sod1-g93a", hypothesis="dying_forward", end_day=130))
+    v = fwd["muscles"]["TA"]
+    day = list(fwd["day"])
+    mn_half = day[np.argmax(v["motor_neurons_percent"] < 80)] if (v["motor_neurons_percent"] < 80).any() else None
+    nmj_half = day[np.argmax(v["innervated_percent"] < 80)] if (v["innervated_percent"] < 80).any() else None
+    assert mn_half is not None and (nmj_half is None or mn_half <= nmj_half)
+
+
+def test_same_seed_same_course(sod1):
+    again = simulate(load_scenario("sod1-g93a"))
+    assert np.array_equal(again["muscles"]["TA"]["innervated_percent"], sod1["muscles"]["TA"]["innervated_percent"])
+
+
+@pytest.mark.parametrize("text,needle", [
+    ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = 20\nend_day = 50\ncolour = 3\n', "line 7: unknown key 'colour'"),
+    ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = "x"\nend_day = 50\n', "start_day must be a int"),
+    ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "nope"\nmuscles = ["TA"]\nstart_day = 20\nend_day = 50\n', "unknown hypothesis"),
+    ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["biceps"]\nstart_day = 20\nend_day = 50\n', "unknown mouse muscle 'biceps'"),
+    ('species = "mouse"\ngenotype = "sporadic-ALS"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = 20\nend_day = 50\n', "is for human"),
+    ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = 60\nend_day = 50\n', "start_day < end_day"),
+    ('species = "mouse"\nmuscles = ["TA"]\n', "missing required key"),
+    ('species = [\n', "not valid TOML"),
+])
+def test_bad_scenario_files_name_the_file_key_and_allowed_values(tmp_path, text, needle):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(EndplateInputError, match=needle):
+        load_scenario(str(path))
+
+
+def test_unknown_scenario_lists_the_bundled_ones():
+    with pytest.raises(EndplateInputError, match="sod1-g93a"):
+        load_scenario("no-such-scenario")
+    assert {"sod1-g93a", "wild-type", "human-als"} <= set(bundled())
+
+
+def test_unknown_mechanism_parameter_is_refused():
+    with pytest.raises(EndplateInputError, match="unknown disease parameter"):
+        mechanism_values("dying_back", genotypes()["SOD1-G93A"], {"reinnervation.speed": 1.0})
