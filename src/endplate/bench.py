@@ -80,7 +80,54 @@ def muscle_cmap_scan(quick: bool = False) -> list[dict]:
     }]
 
 
-WORKLOADS: dict[str, Callable[[bool], list[dict]]] = {"junction-train": junction_train, "muscle-cmap-scan": muscle_cmap_scan}
+def _progression(name: str, scenario, end_day: int | None, repeats: int) -> dict:
+    """Daily disease steps of every muscle of ``scenario`` (muscles built beforehand, readouts off)."""
+    import copy
+
+    from endplate.disease.model import drive, genotype, kernel_parameters, mechanism_values
+    from endplate.disease.simulate import init_muscle, step
+
+    g = genotype(scenario.genotype)
+    p = kernel_parameters(mechanism_values(scenario.hypothesis, g, scenario.set), g, False)
+    t0 = time.perf_counter()
+    built = {m: init_muscle(scenario, m, p, g, i) for i, m in enumerate(scenario.muscles)}
+    build_seconds = time.perf_counter() - t0
+    last = end_day or scenario.end_day
+    days = np.arange(scenario.start_day, last + 1)
+    rate, width = g.values["terminal_rate_per_day"], g.values["width_days"]
+    best = np.inf
+    for _ in range(repeats):
+        states = copy.deepcopy(built)
+        drives = {m: drive(days, rate, st.midpoint_day, width) for m, st in states.items()}
+        t0 = time.perf_counter()
+        for i, day in enumerate(days):
+            for m, st in states.items():
+                step(st, p, int(day), float(drives[m][i]), -1.0)
+        best = min(best, time.perf_counter() - t0)
+    fibres = sum(st.anatomy.n_fibres for st in built.values())
+    return {"name": name, "size": int(fibres * days.size), "seconds": best, "throughput": fibres * days.size / best,
+            "unit": "fibre-days/s", "reference_ratio": None, "days": int(days.size), "fibres": int(fibres),
+            "build_seconds": build_seconds,
+            "bytes_per_fibre": max(st.nbytes_per_fibre for st in built.values())}
+
+
+def progression(quick: bool = False) -> list[dict]:
+    """One SOD1-G93A mouse to end stage, and one patient's biceps over six years, in daily steps."""
+    from endplate.disease.scenario import load_scenario
+    from endplate.disease.simulate import init_muscle, step  # noqa: F401  (compile outside the timing)
+
+    mouse = load_scenario("sod1-g93a")
+    _progression("warm-up", load_scenario("sod1-g93a", muscles=["soleus"], end_day=25, probe_muscle="soleus", probe_days=[]), None, 1)
+    out = [_progression("progression-mouse", mouse, 124, 3)]
+    human = load_scenario("human-als", muscles=["biceps"], onset_delay_days={}, end_day=2190, probe_muscle="biceps",
+                          **({"muscle_set": {"biceps": {"n_units": 100, "n_fibres": 20000}}} if quick else {}))
+    out.append(_progression("progression-human", human, None, 1))
+    return out
+
+
+WORKLOADS: dict[str, Callable[[bool], list[dict]]] = {
+    "junction-train": junction_train, "muscle-cmap-scan": muscle_cmap_scan, "progression": progression,
+}
 
 
 def run_benchmarks(quick: bool = False, progress: Callable[[str], None] | None = None) -> list[dict]:

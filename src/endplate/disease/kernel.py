@@ -30,7 +30,7 @@ FORCE_SHARE_IMPAIRED, FORCE_SHARE_WITHDRAWING = 0.6, 0.3
 
 HEALTHY, IMPAIRED, WITHDRAWING, DENERVATED = 0, 1, 2, 3
 TSC_PRESENT, TSC_REACTIVE, TSC_LOST = 0, 1, 2
-N_COUNTS = 11  # fibres per stage (4), axons by type (3), somata by type (3), force
+N_COUNTS = 13  # fibres per stage (4), axons by type (3), somata by type (3), force, its two sums
 
 
 @njit(cache=True)
@@ -55,17 +55,23 @@ def _share(st):
 
 
 @njit(cache=True)
-def step_day(p, day, g_term, g_cort, owner, stage, timer, denerv, maturity, atrophy, tsc, ftype, level,
-             neighbours, force_weight, unit_type, soma_alive, axon_intact, unit_level, size0, size, functional,
-             unit_vuln, counts):
+def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrophy, tsc, ftype, level,
+             neighbours, force_weight, recovering, unit_type, soma_alive, axon_intact, unit_level, size0, size,
+             functional, unit_vuln, counts, quiet_below):
     """Advance one day (``day``) in place, keeping the running tallies in ``counts`` up to date.
 
-    ``counts``: fibres per stage (0-3), axons by type (4-6), somata by type (7-9), force (10).
-    Only fibres that change touch the tallies. A denervated fibre keeps its denervation day in
-    ``denerv``, the day its tSC is lost in ``timer`` and its next sprout contact in ``level``:
-    sprouts arrive as a Poisson process at the highest possible rate and are accepted with the
-    ratio of the actual rate (thinning), so a denervated fibre costs nothing between contacts.
-    Its atrophy is computed when it is reinnervated, from the days it spent denervated.
+    ``counts``: fibres per stage (0-3), axons by type (4-6), somata by type (7-9), force (10),
+    and the two sums force is made of (11, 12; see below). Only fibres that change state are
+    touched:
+
+    - A denervated fibre keeps its denervation day in ``denerv``, its atrophy at that day in
+      ``atrophy``, the day its tSC is lost in ``timer`` and its next sprout contact in ``level``.
+      Sprouts arrive as a Poisson process at the highest possible rate and are accepted with the
+      ratio of the actual rate (thinning), so it costs nothing between contacts.
+    - A reinnervated fibre (``recovering``) keeps its adoption day in ``denerv`` and its atrophy
+      then in ``atrophy``; it regrows as 1 - (1 - a0) exp(-(t - t0) / tau). Muscle force is
+      therefore static - exp(-(t - ref) / tau) x S, with S summing (1 - a0) exp((t0 - ref) / tau)
+      over reinnervated fibres, and needs no daily work per fibre.
     """
     n_u = unit_type.shape[0]
     k_nb = neighbours.shape[1]
@@ -90,12 +96,16 @@ def step_day(p, day, g_term, g_cort, owner, stage, timer, denerv, maturity, atro
             if np.random.random() < p[K_SECONDARY]:
                 soma_alive[u] = False
                 counts[7 + t] -= 1.0
+    tau_r = p[K_RECOVERY]
+    quiet = g_term < quiet_below and counts[IMPAIRED] == 0 and counts[WITHDRAWING] == 0 and counts[DENERVATED] == 0
+    if quiet and counts[4] + counts[5] + counts[6] == n_u:
+        counts[10] = counts[11] - math.exp(-(day - ref_day) / tau_r) * counts[12]
+        return
     competence = (p[K_COMP_S], p[K_COMP_FR], p[K_COMP_FF])
     top = max(max(competence[0], competence[1]), competence[2])
     contact_rate = p[K_REINNERVATION] * top
-    recover = 1.0 / p[K_RECOVERY]
-    mature = 1.0 / p[K_MATURATION]
-    force = counts[10]
+    static = counts[11]
+    regrow = counts[12]
     for f in range(owner.shape[0]):
         o = owner[f]
         if o >= 0:
@@ -118,27 +128,27 @@ def step_day(p, day, g_term, g_cort, owner, stage, timer, denerv, maturity, atro
                 timer[f] -= 1.0
                 if timer[f] <= 0.0:
                     new = DENERVATED
-            if new != st:
-                force -= force_weight[f] * atrophy[f] * (_share(st) - _share(new))
-                counts[st] -= 1.0
-                counts[new] += 1.0
-                stage[f] = new
-                if new == DENERVATED:
-                    if st <= IMPAIRED:
-                        functional[o] -= 1
-                    size[o] -= 1
-                    owner[f] = -1
-                    denerv[f] = day
-                    tsc[f] = TSC_REACTIVE
-                    timer[f] = day + (_exp_draw(1.0 / p[K_TSC_LOSS]) if p[K_TSC_LOSS] > 0.0 else 1e30)
-                    level[f] = day + (_exp_draw(1.0 / contact_rate) if contact_rate > 0.0 else 1e30)
-                    continue
-            if maturity[f] < 1.0:
-                maturity[f] = min(1.0, maturity[f] + (1.0 - maturity[f]) * mature + 1e-3)
-            if atrophy[f] < 1.0:
-                grown = min(1.0, atrophy[f] + (1.0 - atrophy[f]) * recover + 1e-4)
-                force += force_weight[f] * (grown - atrophy[f]) * _share(stage[f])
-                atrophy[f] = grown
+            if new == st:
+                continue
+            change = _share(new) - _share(st)
+            static += force_weight[f] * change
+            if recovering[f]:
+                regrow += force_weight[f] * change * (1.0 - atrophy[f]) * math.exp((denerv[f] - ref_day) / tau_r)
+            counts[st] -= 1.0
+            counts[new] += 1.0
+            stage[f] = new
+            if new == DENERVATED:
+                if recovering[f]:
+                    atrophy[f] = 1.0 - (1.0 - atrophy[f]) * math.exp(-(day - denerv[f]) / tau_r)
+                    recovering[f] = False
+                if st <= IMPAIRED:
+                    functional[o] -= 1
+                size[o] -= 1
+                owner[f] = -1
+                denerv[f] = day
+                tsc[f] = TSC_REACTIVE
+                timer[f] = day + (_exp_draw(1.0 / p[K_TSC_LOSS]) if p[K_TSC_LOSS] > 0.0 else 1e30)
+                level[f] = day + (_exp_draw(1.0 / contact_rate) if contact_rate > 0.0 else 1e30)
         elif level[f] <= day and day - denerv[f] <= p[K_REINNERVABLE]:
             level[f] = day + _exp_draw(1.0 / contact_rate)
             g = neighbours[f, np.random.randint(k_nb)]
@@ -146,25 +156,39 @@ def step_day(p, day, g_term, g_cort, owner, stage, timer, denerv, maturity, atro
             if v >= 0 and axon_intact[v] and stage[g] == HEALTHY and size[v] < p[K_MAX_ENLARGE] * size0[v]:
                 bridge = 1.0 if day < timer[f] else p[K_BRIDGING]
                 if np.random.random() * top < competence[unit_type[v]] * bridge:
-                    a = p[K_ATROPHY_FLOOR] + (atrophy[f] - p[K_ATROPHY_FLOOR]) * math.exp(-(day - denerv[f]) / p[K_ATROPHY_TAU])
-                    atrophy[f] = a
+                    a0 = p[K_ATROPHY_FLOOR] + (atrophy[f] - p[K_ATROPHY_FLOOR]) * math.exp(-(day - denerv[f]) / p[K_ATROPHY_TAU])
+                    atrophy[f] = a0
+                    denerv[f] = day
+                    recovering[f] = True
+                    static += force_weight[f]
+                    regrow += force_weight[f] * (1.0 - a0) * math.exp((day - ref_day) / tau_r)
                     owner[f] = v
                     stage[f] = HEALTHY
                     counts[DENERVATED] -= 1.0
                     counts[HEALTHY] += 1.0
-                    force += force_weight[f] * a
-                    maturity[f] = 0.0
                     size[v] += 1
                     functional[v] += 1
                     ftype[f] = unit_type[v]
                     tsc[f] = TSC_PRESENT
                     level[f] = g_term + _exp_draw(1.0) / max(unit_vuln[v], 1e-12)
-    counts[10] = force
+    counts[11] = static
+    counts[12] = regrow
+    counts[10] = static - math.exp(-(day - ref_day) / tau_r) * regrow
 
 
-def current_atrophy(day, owner, denerv, atrophy, floor, tau):
-    """Atrophy of every fibre on ``day`` (denervated fibres are updated lazily by the kernel)."""
+def current_atrophy(day, owner, denerv, atrophy, recovering, floor, tau, tau_recovery):
+    """Atrophy of every fibre on ``day`` from the lazily kept values (see ``step_day``)."""
     out = atrophy.copy()
     d = owner < 0
     out[d] = floor + (atrophy[d] - floor) * np.exp(-(day - denerv[d]) / tau)
+    r = recovering & ~d
+    out[r] = 1.0 - (1.0 - atrophy[r]) * np.exp(-(day - denerv[r]) / tau_recovery)
+    return out
+
+
+def current_maturity(day, owner, denerv, recovering, tau):
+    """Maturity (0 new, 1 mature) of every NMJ on ``day``; reinnervated ones mature from adoption."""
+    out = np.ones(owner.shape[0])
+    r = recovering & (owner >= 0)
+    out[r] = 1.0 - np.exp(-(day - denerv[r]) / tau)
     return out

@@ -24,7 +24,7 @@ from endplate.muscle.mune import mune
 from endplate.muscle.presets import load_muscle
 from endplate.seeding import substreams
 
-NEIGHBOURS = 8
+NEIGHBOURS = 6  # nearest fibres a sprout can come from (assumed: the first ring around a fibre)
 
 
 @dataclass
@@ -35,7 +35,7 @@ class MuscleState:
     stage: np.ndarray
     timer: np.ndarray
     denerv: np.ndarray
-    maturity: np.ndarray
+    atrophy0: np.ndarray  # kernel's lazily kept atrophy (see kernel.step_day); anatomy.atrophy is refreshed from it
     tsc: np.ndarray
     level: np.ndarray
     neighbours: np.ndarray
@@ -51,12 +51,19 @@ class MuscleState:
     baseline_cmap_mv: float
     units0_by_type: np.ndarray
     counts: np.ndarray  # running tallies kept by the kernel (see kernel.step_day)
+    recovering: np.ndarray = None  # bool, reinnervated fibre (matures and regrows from its adoption day)
+    ref_day: float = 0.0
+    day: int = 0  # the day of the last readout
+    recovery_days: float = 20.0
+    maturation_days: float = 21.0
+    quiet_below: float = 0.0  # lowest trigger level at the start: below it healthy days are skipped
     atrophy_floor: float = 0.3
     atrophy_tau: float = 30.0
 
     @property
     def nbytes_per_fibre(self) -> float:
-        fibre = (self.stage, self.timer, self.denerv, self.maturity, self.tsc, self.level, self.neighbours, self.force_weight)
+        fibre = (self.stage, self.timer, self.denerv, self.atrophy0, self.tsc, self.level, self.neighbours,
+                 self.force_weight, self.recovering)
         return self.anatomy.nbytes_per_fibre + sum(a.nbytes for a in fibre) / self.anatomy.n_fibres
 
 
@@ -69,25 +76,30 @@ def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, se
     vuln_by_type = np.array([p[kern.K_VULN_S], p[kern.K_VULN_FR], p[kern.K_VULN_FF]]) * length
     unit_vuln = vuln_by_type[a.unit_type]
     with np.errstate(divide="ignore"):
-        level = (rng.exponential(1.0, a.n_fibres) / unit_vuln[a.owner]).astype(np.float64)
+        level = (rng.exponential(1.0, a.n_fibres) / unit_vuln[a.owner]).astype(np.float32)
         cortical = np.array([p_cortical_vuln(scenario)[t] for t in a.unit_type])
         unit_level = rng.exponential(1.0, a.n_units) / cortical
     _, nb = cKDTree(a.fibre_xy_mm).query(a.fibre_xy_mm, NEIGHBOURS + 1)
     sizes = a.unit_sizes().astype(np.int64)
     specific = np.array([preset.specific_force_s, preset.specific_force_fr, preset.specific_force_ff])
-    force_weight = a.force_scale * specific[a.fibre_type] * a.fibre_diameter_um.astype(float) ** 2
+    force_weight = (a.force_scale * specific[a.fibre_type] * a.fibre_diameter_um.astype(float) ** 2).astype(np.float32)
     return MuscleState(
         anatomy=a, stage=np.zeros(a.n_fibres, np.int8), timer=np.zeros(a.n_fibres, np.float32),
-        denerv=np.zeros(a.n_fibres, np.float32), maturity=np.ones(a.n_fibres, np.float32),
+        denerv=np.zeros(a.n_fibres, np.float32), atrophy0=np.ones(a.n_fibres, np.float32),
         tsc=np.zeros(a.n_fibres, np.int8), level=level, neighbours=nb[:, 1:].astype(np.int32),
         force_weight=force_weight, soma_alive=np.ones(a.n_units, bool), unit_level=unit_level,
         size0=sizes.copy(), size=sizes.copy(), functional=sizes.copy(), unit_vuln=unit_vuln,
         midpoint_day=geno.values["midpoint_day"] + scenario.onset_delay_days.get(name, 0),
-        baseline_force=float(force_weight.sum()), baseline_cmap_mv=maximal_cmap(a, 0)["amplitude_mv"],
+        baseline_force=float(force_weight.sum(dtype=np.float64)), baseline_cmap_mv=maximal_cmap(a, 0)["amplitude_mv"],
         units0_by_type=np.bincount(a.unit_type, minlength=3).astype(float),
         counts=_initial_counts(a, force_weight),
         atrophy_floor=float(p[kern.K_ATROPHY_FLOOR]) if p[kern.K_ATROPHY_TAU] > 0 else 1.0,
         atrophy_tau=float(p[kern.K_ATROPHY_TAU]),
+        recovering=np.zeros(a.n_fibres, bool),
+        ref_day=float(scenario.start_day),
+        recovery_days=float(p[kern.K_RECOVERY]),
+        maturation_days=float(p[kern.K_MATURATION]),
+        quiet_below=float(level.min()),
     )
 
 
@@ -97,7 +109,7 @@ def _initial_counts(a: Anatomy, force_weight: np.ndarray) -> np.ndarray:
     by_type = np.bincount(a.unit_type, minlength=3)
     counts[4:7] = by_type
     counts[7:10] = by_type
-    counts[10] = force_weight.sum()
+    counts[10] = counts[11] = float(force_weight.sum(dtype=np.float64))
     return counts
 
 
@@ -113,16 +125,18 @@ def p_cortical_vuln(scenario: Scenario) -> tuple[float, float, float]:
 
 def step(state: MuscleState, p: np.ndarray, day: int, g_term: float, g_cort: float) -> None:
     a = state.anatomy
-    kern.step_day(p, float(day), g_term, g_cort, a.owner, state.stage, state.timer, state.denerv, state.maturity, a.atrophy,
-                  state.tsc, a.fibre_type, state.level, state.neighbours, state.force_weight, a.unit_type,
-                  state.soma_alive, a.unit_alive, state.unit_level, state.size0, state.size, state.functional,
-                  state.unit_vuln, state.counts)
+    kern.step_day(p, float(day), state.ref_day, g_term, g_cort, a.owner, state.stage, state.timer, state.denerv, state.atrophy0,
+                  state.tsc, a.fibre_type, state.level, state.neighbours, state.force_weight, state.recovering,
+                  a.unit_type, state.soma_alive, a.unit_alive, state.unit_level, state.size0, state.size,
+                  state.functional, state.unit_vuln, state.counts, state.quiet_below)
 
 
 def refresh_atrophy(state: MuscleState, day: int) -> None:
     """Bring the lazily kept atrophy of denervated fibres up to ``day`` (for readouts)."""
     a = state.anatomy
-    a.atrophy[:] = kern.current_atrophy(float(day), a.owner, state.denerv, a.atrophy, state.atrophy_floor, state.atrophy_tau)
+    state.day = day
+    a.atrophy[:] = kern.current_atrophy(float(day), a.owner, state.denerv, state.atrophy0, state.recovering,
+                                        state.atrophy_floor, state.atrophy_tau, state.recovery_days)
 
 
 def probe(state: MuscleState, day: int, seed: int) -> dict:
@@ -155,7 +169,8 @@ def effective_junctions(state: MuscleState):
     """The muscle's junctions as the disease has left them: stage and maturity scale release and quanta."""
     j = state.anatomy.junctions
     release = np.where(state.stage == kern.IMPAIRED, 0.6, np.where(state.stage == kern.WITHDRAWING, 0.3, 1.0))
-    release = release * (0.3 + 0.7 * state.maturity)
+    maturity = kern.current_maturity(float(state.day), state.anatomy.owner, state.denerv, state.recovering, state.maturation_days)
+    release = release * (0.3 + 0.7 * maturity)
     out = j.scaled()
     out.release_probability_max = np.clip(j.release_probability_max * release, 0, 1).astype(np.float32)
     out.capacity = np.maximum(1, np.rint(j.capacity * np.where(state.stage == kern.WITHDRAWING, 0.5, 1.0))).astype(np.int32)
