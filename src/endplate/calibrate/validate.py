@@ -222,9 +222,8 @@ DISEASE_CHECKS: tuple[Check, ...] = (
     Check("D12", "SOD1-G93A lumbar motor neurons lost at end stage (%)", 30, 70, "recalled 50 %, wide band",
           _lumbar_mn_lost_at_end_stage),
     Check("D01", "SOD1-G93A loss of TA NMJ innervation at P30 (%)", 25, 55, "read 40 % of wild-type; +-15 points",
-          _day_value("sod1-g93a", "TA", "innervated_percent", 30, lambda x: 100 - x), open_issue=4),
-    Check("H04", "human ALS survival from onset (months)", 20, 48, "range across cohorts (H04)", _human_survival_months,
-          open_issue=4),
+          _day_value("sod1-g93a", "TA", "innervated_percent", 30, lambda x: 100 - x)),
+    Check("H04", "human ALS survival from onset (months)", 20, 48, "range across cohorts (H04)", _human_survival_months),
 )
 
 

@@ -74,7 +74,7 @@ def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrop
       over reinnervated fibres, and needs no daily work per fibre.
     """
     n_u = unit_type.shape[0]
-    k_nb = neighbours.shape[1]
+    k_nb = float(neighbours.shape[1])
     blocked = p[K_SOMA_BLOCKED] > 0.5
     for u in range(n_u):
         t = unit_type[u]
@@ -111,9 +111,12 @@ def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrop
         if o >= 0:
             st = stage[f]
             new = st
-            if not axon_intact[o]:
-                if np.random.random() < p[K_WALLERIAN]:
-                    new = DENERVATED
+            if not axon_intact[o] and st != WITHDRAWING:
+                # Wallerian degeneration: the terminal withdraws over a few days.
+                new = WITHDRAWING
+                timer[f] = _exp_draw(1.0 / p[K_WALLERIAN]) if p[K_WALLERIAN] > 0.0 else 1e30
+                if st == HEALTHY or st == IMPAIRED:
+                    functional[o] -= 1
             elif st == HEALTHY:
                 if level[f] <= g_term:
                     new = IMPAIRED
@@ -151,11 +154,14 @@ def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrop
                 level[f] = day + (_exp_draw(1.0 / contact_rate) if contact_rate > 0.0 else 1e30)
         elif level[f] <= day and day - denerv[f] <= p[K_REINNERVABLE]:
             level[f] = day + _exp_draw(1.0 / contact_rate)
-            g = neighbours[f, np.random.randint(k_nb)]
+            # One uniform picks the neighbour (integer part) and decides acceptance (fraction).
+            x = np.random.random() * k_nb
+            pick = int(x)
+            g = neighbours[f, pick]
             v = owner[g]
             if v >= 0 and axon_intact[v] and stage[g] == HEALTHY and size[v] < p[K_MAX_ENLARGE] * size0[v]:
                 bridge = 1.0 if day < timer[f] else p[K_BRIDGING]
-                if np.random.random() * top < competence[unit_type[v]] * bridge:
+                if (x - pick) * top < competence[unit_type[v]] * bridge:
                     a0 = p[K_ATROPHY_FLOOR] + (atrophy[f] - p[K_ATROPHY_FLOOR]) * math.exp(-(day - denerv[f]) / p[K_ATROPHY_TAU])
                     atrophy[f] = a0
                     denerv[f] = day
