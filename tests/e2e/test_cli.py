@@ -172,3 +172,22 @@ def test_bad_run_input_exits_2_and_writes_nothing(cli, tmp_path, args, needle):
     result = cli(*args, "--json", cwd=tmp_path)
     assert result.returncode == 2 and needle in result.stderr and result.stdout == ""
     assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupted_run_leaves_no_output(tmp_path):
+    """Ctrl-C during a run: nothing half-written (outputs are written atomically at the end)."""
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    exe = shutil.which("endplate")
+    cmd = [exe] if exe else [sys.executable, "-m", "endplate.cli"]
+    proc = subprocess.Popen([*cmd, "run", "human-als", "--report", "r.html"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert list(tmp_path.iterdir()) == []

@@ -20,6 +20,7 @@ TYPE_COLOURS = {"S": "#1b9e77", "FR": "#7570b3", "FF": "#d95f02"}
 
 
 def _png(fig) -> str:
+    fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
