@@ -460,7 +460,10 @@ def validate(
     counted = [r for r in results if r["open_issue"] is None]
     passed = sum(r["passed"] for r in counted)
     open_checks = [r for r in results if r["open_issue"] is not None]
-    payload = {"targets": results, "passed": passed, "failed": len(counted) - passed, "open": len(open_checks), "seed": seed}
+    from endplate.calibrate.validate import NOT_MODELLED
+
+    payload = {"targets": results, "passed": passed, "failed": len(counted) - passed, "open": len(open_checks),
+               "not_modelled": [{"id": k, "why": v} for k, v in NOT_MODELLED.items()], "seed": seed}
 
     def summary() -> None:
         table = Table(title=f"validation (seed {seed})")
@@ -473,6 +476,8 @@ def validate(
             table.add_row(r["id"], r["name"], f"{r['predicted']:.4g}", f"[{r['low']:g}, {r['high']:g}]", r["evidence"], verdict)
         out.print(table)
         out.print(f"{passed} passed, {len(counted) - passed} failed; {len(open_checks)} known gaps reported but not counted")
+        for item in payload["not_modelled"]:
+            out.print(f"not modelled: {item['id']}: {item['why']}")
 
     _emit(payload, as_json, summary)
     if passed != len(counted):

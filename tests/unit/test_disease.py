@@ -135,3 +135,63 @@ def test_unknown_scenario_lists_the_bundled_ones():
 def test_unknown_mechanism_parameter_is_refused():
     with pytest.raises(EndplateInputError, match="unknown disease parameter"):
         mechanism_values("dying_back", genotypes()["SOD1-G93A"], {"reinnervation.speed": 1.0})
+
+
+def test_parallel_chunks_give_the_same_course_whatever_the_thread_count(monkeypatch):
+    import numba
+
+    import endplate.disease.simulate as sim
+
+    monkeypatch.setattr(sim, "PARALLEL_MIN_FIBRES", 1000)
+    monkeypatch.setattr(sim, "PARALLEL_CHUNKS", 4)
+    scenario = load_scenario("sod1-g93a", muscles=["TA", "MG"], end_day=110, probe_days=[], probe_muscle="TA")
+    a = simulate(scenario)
+    numba.set_num_threads(1)
+    try:
+        b = simulate(scenario)
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    assert a["states"]["MG"].n_chunks == 4
+    for m in ("TA", "MG"):
+        assert np.array_equal(a["muscles"][m]["innervated_percent"], b["muscles"][m]["innervated_percent"])
+        assert np.array_equal(a["states"][m].anatomy.owner, b["states"][m].anatomy.owner)
+
+
+def test_ownership_and_enlargement_hold_on_every_day():
+    """Property: every fibre is owned by one unit or none, and no unit exceeds its limit, daily."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from endplate.disease.model import genotype, kernel_parameters
+    from endplate.disease.simulate import init_muscle, step
+
+    @settings(max_examples=6, deadline=None)
+    @given(seed=st.integers(0, 10**6), hyp=st.sampled_from(["dying_back", "dying_forward", "independent"]),
+           chunks=st.sampled_from([1, 3]))
+    def check(seed, hyp, chunks):
+        import endplate.disease.simulate as sim
+
+        sc = load_scenario("sod1-g93a", hypothesis=hyp, seed=seed, muscles=["EDL"], probe_days=[], probe_muscle="EDL")
+        g = genotype(sc.genotype)
+        mech = mechanism_values(hyp, g)
+        p = kernel_parameters(mech, g, False)
+        old = sim.PARALLEL_MIN_FIBRES, sim.PARALLEL_CHUNKS
+        sim.PARALLEL_MIN_FIBRES, sim.PARALLEL_CHUNKS = (1, chunks) if chunks > 1 else old
+        try:
+            state = init_muscle(sc, "EDL", p, g, seed)
+        finally:
+            sim.PARALLEL_MIN_FIBRES, sim.PARALLEL_CHUNKS = old
+        limit = mech["reinnervation"]["max_enlargement"] * state.size0
+        rate = g.values["terminal_rate_per_day"] if mech["terminal_degeneration"]["vulnerability_ff"] > 0 else 0.0
+        cort = g.values["cortical_rate_per_day"] if mech["cortical_soma_death"]["vulnerability_ff"] > 0 else 0.0
+        for day in range(20, 140):
+            g_t = float(drive(day, rate, state.midpoint_day, g.values["width_days"])) if rate else -1.0
+            g_c = float(drive(day, cort, state.midpoint_day, g.values["width_days"])) if cort else -1.0
+            step(state, p, day, g_t, g_c)
+            owner = state.anatomy.owner
+            assert owner.min() >= -1 and owner.max() < state.anatomy.n_units
+            assert np.array_equal(np.bincount(owner[owner >= 0], minlength=state.anatomy.n_units), state.size)
+            assert np.all(state.size <= limit)
+            assert np.array_equal(state.stage == 3, owner < 0)
+
+    check()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from endplate.disease.model import K
 
@@ -34,11 +34,6 @@ N_COUNTS = 13  # fibres per stage (4), axons by type (3), somata by type (3), fo
 
 
 @njit(cache=True)
-def seed_kernel(seed):
-    np.random.seed(seed)
-
-
-@njit(cache=True)
 def _exp_draw(mean):
     return -mean * math.log(1.0 - np.random.random())
 
@@ -54,10 +49,144 @@ def _share(st):
     return 0.0
 
 
+_M1 = np.uint64(0x9E3779B97F4A7C15)
+_M2 = np.uint64(0xBF58476D1CE4E5B9)
+_M3 = np.uint64(0x94D049BB133111EB)
+_SH30, _SH27, _SH31, _SH32 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(32)
+
+
+@njit(cache=True)
+def _mix(seed, day, c):
+    """A 32-bit seed for one (run, day, chunk) by SplitMix64 hashing: streams do not depend on threads."""
+    z = np.uint64(seed) * _M1 + np.uint64(day + 1) * _M3 + np.uint64(c) * _M2
+    z = (z ^ (z >> _SH30)) * _M2
+    z = (z ^ (z >> _SH27)) * _M3
+    z = z ^ (z >> _SH31)
+    return np.int64(z >> _SH32)
+
+
+@njit(cache=True)
+def _chunk(c, lo, hi, slack, rng_seed, p, day, ref_day, g_term, owner, stage, timer, denerv, atrophy, tsc, ftype,
+           level, neighbours, force_weight, recovering, unit_type, axon_intact, size0, size, unit_vuln,
+           competence, top, contact_rate, k_nb, tau_r, d_size, d_func, d_counts, d_force):
+    """Fibres ``lo``..``hi`` for one day; unit-level changes go to this chunk's rows of the delta arrays."""
+    np.random.seed(_mix(rng_seed, int(day), c + 1))
+    # Parameters as locals: the compiler cannot keep array loads out of the loop (the state
+    # arrays written in it might alias p).
+    wallerian, impaired_days, withdrawing_days = p[K_WALLERIAN], p[K_IMPAIRED], p[K_WITHDRAWING]
+    tsc_loss, reinnervable, max_enlarge, bridging = p[K_TSC_LOSS], p[K_REINNERVABLE], p[K_MAX_ENLARGE], p[K_BRIDGING]
+    floor, atrophy_tau = p[K_ATROPHY_FLOOR], p[K_ATROPHY_TAU]
+    static = 0.0
+    regrow = 0.0
+    for f in range(lo, hi):
+        o = owner[f]
+        if o >= 0:
+            st = stage[f]
+            new = st
+            if not axon_intact[o] and st != WITHDRAWING:
+                # Wallerian degeneration: the terminal withdraws over a few days.
+                new = WITHDRAWING
+                timer[f] = _exp_draw(1.0 / wallerian) if wallerian > 0.0 else 1e30
+                if st == HEALTHY or st == IMPAIRED:
+                    d_func[c, o] -= 1
+            elif st == HEALTHY:
+                if level[f] <= g_term:
+                    new = IMPAIRED
+                    timer[f] = _exp_draw(impaired_days)
+            elif st == IMPAIRED:
+                timer[f] -= 1.0
+                if timer[f] <= 0.0:
+                    new = WITHDRAWING
+                    timer[f] = _exp_draw(withdrawing_days)
+                    d_func[c, o] -= 1
+            else:
+                timer[f] -= 1.0
+                if timer[f] <= 0.0:
+                    new = DENERVATED
+            if new == st:
+                continue
+            change = _share(new) - _share(st)
+            static += force_weight[f] * change
+            if recovering[f]:
+                regrow += force_weight[f] * change * (1.0 - atrophy[f]) * math.exp((denerv[f] - ref_day) / tau_r)
+            d_counts[c, st] -= 1.0
+            d_counts[c, new] += 1.0
+            stage[f] = new
+            if new == DENERVATED:
+                if recovering[f]:
+                    atrophy[f] = 1.0 - (1.0 - atrophy[f]) * math.exp(-(day - denerv[f]) / tau_r)
+                    recovering[f] = False
+                if st <= IMPAIRED:
+                    d_func[c, o] -= 1
+                d_size[c, o] -= 1
+                owner[f] = -1
+                denerv[f] = day
+                tsc[f] = TSC_REACTIVE
+                timer[f] = day + (_exp_draw(1.0 / tsc_loss) if tsc_loss > 0.0 else 1e30)
+                level[f] = day + (_exp_draw(1.0 / contact_rate) if contact_rate > 0.0 else 1e30)
+        elif level[f] <= day and day - denerv[f] <= reinnervable:
+            level[f] = day + _exp_draw(1.0 / contact_rate)
+            # One uniform picks the neighbour (integer part) and decides acceptance (fraction).
+            x = np.random.random() * k_nb
+            pick = int(x)
+            g = neighbours[f, pick]
+            v = owner[g]
+            if v >= 0 and axon_intact[v] and stage[g] == HEALTHY and size[v] + d_size[c, v] + slack < max_enlarge * size0[v]:
+                bridge = 1.0 if day < timer[f] else bridging
+                if (x - pick) * top < competence[unit_type[v]] * bridge:
+                    a0 = floor + (atrophy[f] - floor) * math.exp(-(day - denerv[f]) / atrophy_tau)
+                    atrophy[f] = a0
+                    denerv[f] = day
+                    recovering[f] = True
+                    static += force_weight[f]
+                    regrow += force_weight[f] * (1.0 - a0) * math.exp((day - ref_day) / tau_r)
+                    owner[f] = v
+                    stage[f] = HEALTHY
+                    d_counts[c, DENERVATED] -= 1.0
+                    d_counts[c, HEALTHY] += 1.0
+                    d_size[c, v] += 1
+                    d_func[c, v] += 1
+                    ftype[f] = unit_type[v]
+                    tsc[f] = TSC_PRESENT
+                    level[f] = g_term + _exp_draw(1.0) / max(unit_vuln[v], 1e-12)
+    d_force[c, 0] = static
+    d_force[c, 1] = regrow
+
+
+@njit(cache=True, parallel=True)
+def _phase(first, n_chunks, n_f, slack, rng_seed, p, day, ref_day, g_term, owner, stage, timer, denerv, atrophy, tsc,
+           ftype, level, neighbours, force_weight, recovering, unit_type, axon_intact, size0, size, unit_vuln,
+           competence, top, contact_rate, k_nb, tau_r, d_size, d_func, d_counts, d_force):
+    """Every second chunk, in parallel: neighbours of a chunk lie in it or the chunks beside it."""
+    for i in prange((n_chunks - first + 1) // 2):
+        c = first + 2 * i
+        _chunk(c, c * n_f // n_chunks, (c + 1) * n_f // n_chunks, slack, rng_seed, p, day, ref_day, g_term, owner,
+               stage, timer, denerv, atrophy, tsc, ftype, level, neighbours, force_weight, recovering, unit_type,
+               axon_intact, size0, size, unit_vuln, competence, top, contact_rate, k_nb, tau_r, d_size, d_func,
+               d_counts, d_force)
+
+
+@njit(cache=True)
+def _merge(size, functional, counts, d_size, d_func, d_counts, d_force, force_sums):
+    for c in range(d_size.shape[0]):
+        for u in range(size.shape[0]):
+            size[u] += d_size[c, u]
+            functional[u] += d_func[c, u]
+            d_size[c, u] = 0
+            d_func[c, u] = 0
+        for s in range(4):
+            counts[s] += d_counts[c, s]
+            d_counts[c, s] = 0.0
+        force_sums[0] += d_force[c, 0]
+        force_sums[1] += d_force[c, 1]
+        d_force[c, 0] = 0.0
+        d_force[c, 1] = 0.0
+
+
 @njit(cache=True)
 def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrophy, tsc, ftype, level,
              neighbours, force_weight, recovering, unit_type, soma_alive, axon_intact, unit_level, size0, size,
-             functional, unit_vuln, counts, quiet_below):
+             functional, unit_vuln, counts, quiet_below, rng_seed, n_chunks, d_size, d_func, d_counts, d_force):
     """Advance one day (``day``) in place, keeping the running tallies in ``counts`` up to date.
 
     ``counts``: fibres per stage (0-3), axons by type (4-6), somata by type (7-9), force (10),
@@ -76,6 +205,7 @@ def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrop
     n_u = unit_type.shape[0]
     k_nb = float(neighbours.shape[1])
     blocked = p[K_SOMA_BLOCKED] > 0.5
+    np.random.seed(_mix(rng_seed, int(day), 0))
     for u in range(n_u):
         t = unit_type[u]
         if soma_alive[u] and unit_level[u] <= g_cort:
@@ -104,82 +234,19 @@ def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrop
     competence = (p[K_COMP_S], p[K_COMP_FR], p[K_COMP_FF])
     top = max(max(competence[0], competence[1]), competence[2])
     contact_rate = p[K_REINNERVATION] * top
-    static = counts[11]
-    regrow = counts[12]
-    for f in range(owner.shape[0]):
-        o = owner[f]
-        if o >= 0:
-            st = stage[f]
-            new = st
-            if not axon_intact[o] and st != WITHDRAWING:
-                # Wallerian degeneration: the terminal withdraws over a few days.
-                new = WITHDRAWING
-                timer[f] = _exp_draw(1.0 / p[K_WALLERIAN]) if p[K_WALLERIAN] > 0.0 else 1e30
-                if st == HEALTHY or st == IMPAIRED:
-                    functional[o] -= 1
-            elif st == HEALTHY:
-                if level[f] <= g_term:
-                    new = IMPAIRED
-                    timer[f] = _exp_draw(p[K_IMPAIRED])
-            elif st == IMPAIRED:
-                timer[f] -= 1.0
-                if timer[f] <= 0.0:
-                    new = WITHDRAWING
-                    timer[f] = _exp_draw(p[K_WITHDRAWING])
-                    functional[o] -= 1
-            else:
-                timer[f] -= 1.0
-                if timer[f] <= 0.0:
-                    new = DENERVATED
-            if new == st:
-                continue
-            change = _share(new) - _share(st)
-            static += force_weight[f] * change
-            if recovering[f]:
-                regrow += force_weight[f] * change * (1.0 - atrophy[f]) * math.exp((denerv[f] - ref_day) / tau_r)
-            counts[st] -= 1.0
-            counts[new] += 1.0
-            stage[f] = new
-            if new == DENERVATED:
-                if recovering[f]:
-                    atrophy[f] = 1.0 - (1.0 - atrophy[f]) * math.exp(-(day - denerv[f]) / tau_r)
-                    recovering[f] = False
-                if st <= IMPAIRED:
-                    functional[o] -= 1
-                size[o] -= 1
-                owner[f] = -1
-                denerv[f] = day
-                tsc[f] = TSC_REACTIVE
-                timer[f] = day + (_exp_draw(1.0 / p[K_TSC_LOSS]) if p[K_TSC_LOSS] > 0.0 else 1e30)
-                level[f] = day + (_exp_draw(1.0 / contact_rate) if contact_rate > 0.0 else 1e30)
-        elif level[f] <= day and day - denerv[f] <= p[K_REINNERVABLE]:
-            level[f] = day + _exp_draw(1.0 / contact_rate)
-            # One uniform picks the neighbour (integer part) and decides acceptance (fraction).
-            x = np.random.random() * k_nb
-            pick = int(x)
-            g = neighbours[f, pick]
-            v = owner[g]
-            if v >= 0 and axon_intact[v] and stage[g] == HEALTHY and size[v] < p[K_MAX_ENLARGE] * size0[v]:
-                bridge = 1.0 if day < timer[f] else p[K_BRIDGING]
-                if (x - pick) * top < competence[unit_type[v]] * bridge:
-                    a0 = p[K_ATROPHY_FLOOR] + (atrophy[f] - p[K_ATROPHY_FLOOR]) * math.exp(-(day - denerv[f]) / p[K_ATROPHY_TAU])
-                    atrophy[f] = a0
-                    denerv[f] = day
-                    recovering[f] = True
-                    static += force_weight[f]
-                    regrow += force_weight[f] * (1.0 - a0) * math.exp((day - ref_day) / tau_r)
-                    owner[f] = v
-                    stage[f] = HEALTHY
-                    counts[DENERVATED] -= 1.0
-                    counts[HEALTHY] += 1.0
-                    size[v] += 1
-                    functional[v] += 1
-                    ftype[f] = unit_type[v]
-                    tsc[f] = TSC_PRESENT
-                    level[f] = g_term + _exp_draw(1.0) / max(unit_vuln[v], 1e-12)
-    counts[11] = static
-    counts[12] = regrow
-    counts[10] = static - math.exp(-(day - ref_day) / tau_r) * regrow
+    n_f = owner.shape[0]
+    slack = n_chunks // 2 if n_chunks > 1 else 0
+    force_sums = np.zeros(2)
+    force_sums[0] = counts[11]
+    force_sums[1] = counts[12]
+    for first in range(2 if n_chunks > 1 else 1):
+        _phase(first, n_chunks, n_f, slack, rng_seed, p, day, ref_day, g_term, owner, stage, timer, denerv, atrophy,
+               tsc, ftype, level, neighbours, force_weight, recovering, unit_type, axon_intact, size0, size,
+               unit_vuln, competence, top, contact_rate, k_nb, tau_r, d_size, d_func, d_counts, d_force)
+        _merge(size, functional, counts, d_size, d_func, d_counts, d_force, force_sums)
+    counts[11] = force_sums[0]
+    counts[12] = force_sums[1]
+    counts[10] = counts[11] - math.exp(-(day - ref_day) / tau_r) * counts[12]
 
 
 def current_atrophy(day, owner, denerv, atrophy, recovering, floor, tau, tau_recovery):

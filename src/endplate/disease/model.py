@@ -118,12 +118,13 @@ def mechanism_values(hyp: str, geno: Genotype, changes: dict[str, float] | None 
 def kernel_parameters(mech: dict[str, dict[str, float]], geno: Genotype, soma_death_blocked: bool) -> np.ndarray:
     t, r, a = mech["terminal_degeneration"], mech["reinnervation"], mech["atrophy"]
     ff_scale = geno.values.get("competence_ff_scale", 1.0)
+    fr_scale = geno.values.get("competence_fr_scale", 1.0)
     values = {
         "vuln_s": t["vulnerability_s"], "vuln_fr": t["vulnerability_fr"], "vuln_ff": t["vulnerability_ff"],
         "impaired_days": max(t["impaired_days"], 1.0), "withdrawing_days": max(t["withdrawing_days"], 1.0),
         "axon_threshold": mech["retrograde_axon_loss"]["threshold_fraction"], "axon_rate": mech["retrograde_axon_loss"]["rate_per_day"],
         "secondary_rate": mech["secondary_soma_death"]["rate_per_day"], "wallerian_rate": mech["wallerian"]["rate_per_day"],
-        "reinnervation_rate": r["rate_per_day"], "competence_s": r["competence_s"], "competence_fr": r["competence_fr"],
+        "reinnervation_rate": r["rate_per_day"], "competence_s": r["competence_s"], "competence_fr": r["competence_fr"] * fr_scale,
         "competence_ff": r["competence_ff"] * ff_scale, "max_enlargement": r["max_enlargement"],
         "bridging_without_tsc": r["bridging_without_reactive_tsc"], "maturation_days": max(r["maturation_days"], 1.0),
         "reinnervable_days": r["reinnervable_days"], "tsc_loss": geno.values["tsc_loss_per_day"] if mech["tsc"] else 0.0,

@@ -25,6 +25,8 @@ from endplate.muscle.presets import load_muscle
 from endplate.seeding import substreams
 
 NEIGHBOURS = 6  # nearest fibres a sprout can come from (assumed: the first ring around a fibre)
+PARALLEL_CHUNKS = 8
+PARALLEL_MIN_FIBRES = 100_000
 
 
 @dataclass
@@ -51,6 +53,9 @@ class MuscleState:
     baseline_cmap_mv: float
     units0_by_type: np.ndarray
     counts: np.ndarray  # running tallies kept by the kernel (see kernel.step_day)
+    rng_seed: int = 0
+    n_chunks: int = 1
+    deltas: tuple = ()  # per-chunk scratch arrays of the kernel (unit sizes, functional NMJs, counts, force)
     recovering: np.ndarray = None  # bool, reinnervated fibre (matures and regrows from its adoption day)
     ref_day: float = 0.0
     day: int = 0  # the day of the last readout
@@ -68,7 +73,7 @@ class MuscleState:
 
 
 def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, seed: int) -> MuscleState:
-    streams = substreams(seed, "anatomy", "levels")
+    streams = substreams(seed, "anatomy", "levels", "kernel")
     preset = load_muscle(scenario.species, name, **scenario.muscle_set.get(name, {}))
     a = build_anatomy(preset, streams["anatomy"], default_parameters(scenario.species))
     rng = np.random.default_rng(streams["levels"])
@@ -80,6 +85,9 @@ def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, se
         cortical = np.array([p_cortical_vuln(scenario)[t] for t in a.unit_type])
         unit_level = rng.exponential(1.0, a.n_units) / cortical
     _, nb = cKDTree(a.fibre_xy_mm).query(a.fibre_xy_mm, NEIGHBOURS + 1)
+    # Large muscles are stepped in parallel chunks of rows; a chunk must be far thicker than the
+    # neighbourhood of a fibre (one row), which holds from about 10^5 fibres.
+    chunks = PARALLEL_CHUNKS if a.n_fibres >= PARALLEL_MIN_FIBRES else 1
     sizes = a.unit_sizes().astype(np.int64)
     specific = np.array([preset.specific_force_s, preset.specific_force_fr, preset.specific_force_ff])
     force_weight = (a.force_scale * specific[a.fibre_type] * a.fibre_diameter_um.astype(float) ** 2).astype(np.float32)
@@ -96,6 +104,10 @@ def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, se
         atrophy_floor=float(p[kern.K_ATROPHY_FLOOR]) if p[kern.K_ATROPHY_TAU] > 0 else 1.0,
         atrophy_tau=float(p[kern.K_ATROPHY_TAU]),
         recovering=np.zeros(a.n_fibres, bool),
+        rng_seed=int(streams["kernel"] % 2**31),
+        n_chunks=chunks,
+        deltas=(np.zeros((chunks, a.n_units), np.int64), np.zeros((chunks, a.n_units), np.int64),
+                np.zeros((chunks, 4)), np.zeros((chunks, 2))),
         ref_day=float(scenario.start_day),
         recovery_days=float(p[kern.K_RECOVERY]),
         maturation_days=float(p[kern.K_MATURATION]),
@@ -128,7 +140,8 @@ def step(state: MuscleState, p: np.ndarray, day: int, g_term: float, g_cort: flo
     kern.step_day(p, float(day), state.ref_day, g_term, g_cort, a.owner, state.stage, state.timer, state.denerv, state.atrophy0,
                   state.tsc, a.fibre_type, state.level, state.neighbours, state.force_weight, state.recovering,
                   a.unit_type, state.soma_alive, a.unit_alive, state.unit_level, state.size0, state.size,
-                  state.functional, state.unit_vuln, state.counts, state.quiet_below)
+                  state.functional, state.unit_vuln, state.counts, state.quiet_below, state.rng_seed, state.n_chunks,
+                  *state.deltas)
 
 
 def refresh_atrophy(state: MuscleState, day: int) -> None:
@@ -183,8 +196,7 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
     geno = genotype(scenario.genotype)
     mech = mechanism_values(scenario.hypothesis, geno, scenario.set)
     p = kernel_parameters(mech, geno, scenario.soma_death_blocked)
-    seeds = substreams(scenario.seed, "kernel", *scenario.muscles)
-    kern.seed_kernel(seeds["kernel"] % 2**32)
+    seeds = substreams(scenario.seed, *scenario.muscles)
     states = {m: init_muscle(scenario, m, p, geno, seeds[m]) for m in scenario.muscles}
     days = np.arange(scenario.start_day, scenario.end_day + 1)
     term_rate = geno.values["terminal_rate_per_day"] if mech["terminal_degeneration"]["vulnerability_ff"] > 0 else 0.0
@@ -248,8 +260,11 @@ def _assemble(scenario, states, days, daily, readout_days, cmap, mune_days, mune
             "fibres": n_f,
             "max_enlargement": float((st.size / np.maximum(st.size0, 1)).max()),
         }
-    onset_force = np.mean([muscles[m]["force_percent"] for m in scenario.onset_muscles or scenario.muscles], axis=0)
-    end_force = np.mean([muscles[m]["force_percent"] for m in scenario.end_stage_muscles or scenario.muscles], axis=0)
+    # Onset and end stage read the named muscles that were simulated (all of them if none were).
+    onset_set = [m for m in scenario.onset_muscles if m in muscles] or list(muscles)
+    end_set = [m for m in scenario.end_stage_muscles if m in muscles] or list(muscles)
+    onset_force = np.mean([muscles[m]["force_percent"] for m in onset_set], axis=0)
+    end_force = np.mean([muscles[m]["force_percent"] for m in end_set], axis=0)
     return {
         "scenario": scenario, "day": days, "readout_day": readout_days, "mune_day": mune_days, "muscles": muscles,
         "onset_day": _first_day(days, onset_force, 100 * scenario.onset_force_fraction),
