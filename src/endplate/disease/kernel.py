@@ -66,7 +66,7 @@ def _mix(seed, day, c):
 
 
 @njit(cache=True)
-def _chunk(c, lo, hi, slack, rng_seed, p, day, ref_day, g_term, owner, stage, timer, denerv, atrophy, tsc, ftype,
+def _chunk(c, lo, hi, slack, wallerian_pending, rng_seed, p, day, ref_day, g_term, owner, stage, timer, denerv, atrophy, tsc, ftype,
            level, neighbours, force_weight, recovering, unit_type, axon_intact, size0, size, unit_vuln,
            competence, top, contact_rate, k_nb, tau_r, d_size, d_func, d_counts, d_force):
     """Fibres ``lo``..``hi`` for one day; unit-level changes go to this chunk's rows of the delta arrays."""
@@ -79,6 +79,9 @@ def _chunk(c, lo, hi, slack, rng_seed, p, day, ref_day, g_term, owner, stage, ti
     static = 0.0
     regrow = 0.0
     for f in range(lo, hi):
+        # Fast path: a healthy terminal below its trigger, with no dead axon around, has nothing to do.
+        if stage[f] == HEALTHY and level[f] > g_term and not wallerian_pending:
+            continue
         o = owner[f]
         if o >= 0:
             st = stage[f]
@@ -154,13 +157,13 @@ def _chunk(c, lo, hi, slack, rng_seed, p, day, ref_day, g_term, owner, stage, ti
 
 
 @njit(cache=True, parallel=True)
-def _phase(first, n_chunks, n_f, slack, rng_seed, p, day, ref_day, g_term, owner, stage, timer, denerv, atrophy, tsc,
+def _phase(first, n_chunks, n_f, slack, wallerian_pending, rng_seed, p, day, ref_day, g_term, owner, stage, timer, denerv, atrophy, tsc,
            ftype, level, neighbours, force_weight, recovering, unit_type, axon_intact, size0, size, unit_vuln,
            competence, top, contact_rate, k_nb, tau_r, d_size, d_func, d_counts, d_force):
     """Every second chunk, in parallel: neighbours of a chunk lie in it or the chunks beside it."""
     for i in prange((n_chunks - first + 1) // 2):
         c = first + 2 * i
-        _chunk(c, c * n_f // n_chunks, (c + 1) * n_f // n_chunks, slack, rng_seed, p, day, ref_day, g_term, owner,
+        _chunk(c, c * n_f // n_chunks, (c + 1) * n_f // n_chunks, slack, wallerian_pending, rng_seed, p, day, ref_day, g_term, owner,
                stage, timer, denerv, atrophy, tsc, ftype, level, neighbours, force_weight, recovering, unit_type,
                axon_intact, size0, size, unit_vuln, competence, top, contact_rate, k_nb, tau_r, d_size, d_func,
                d_counts, d_force)
@@ -236,11 +239,16 @@ def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrop
     contact_rate = p[K_REINNERVATION] * top
     n_f = owner.shape[0]
     slack = n_chunks // 2 if n_chunks > 1 else 0
+    wallerian_pending = False
+    for u in range(n_u):
+        if size[u] > 0 and not axon_intact[u]:
+            wallerian_pending = True
+            break
     force_sums = np.zeros(2)
     force_sums[0] = counts[11]
     force_sums[1] = counts[12]
     for first in range(2 if n_chunks > 1 else 1):
-        _phase(first, n_chunks, n_f, slack, rng_seed, p, day, ref_day, g_term, owner, stage, timer, denerv, atrophy,
+        _phase(first, n_chunks, n_f, slack, wallerian_pending, rng_seed, p, day, ref_day, g_term, owner, stage, timer, denerv, atrophy,
                tsc, ftype, level, neighbours, force_weight, recovering, unit_type, axon_intact, size0, size,
                unit_vuln, competence, top, contact_rate, k_nb, tau_r, d_size, d_func, d_counts, d_force)
         _merge(size, functional, counts, d_size, d_func, d_counts, d_force, force_sums)
