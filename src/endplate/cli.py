@@ -44,6 +44,22 @@ def _emit(payload: dict, as_json: bool, summary: Callable[[], None]) -> None:
         summary()
 
 
+def _quantity_table(title: str, payload: dict) -> None:
+    """Print a result as a two-column table; long lists are cut, lists of records left to --json."""
+    table = Table(title=title)
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for k, v in payload.items():
+        if isinstance(v, list):
+            if v and isinstance(v[0], dict):
+                continue
+            v = ", ".join(f"{x:.3g}" if isinstance(x, float) else str(x) for x in v[:12]) + (" ..." if len(v) > 12 else "")
+        elif isinstance(v, float):
+            v = f"{v:.4g}"
+        table.add_row(k, str(v))
+    out.print(table)
+
+
 def _fail(message: str) -> None:
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
@@ -259,19 +275,7 @@ def protocol(
         return
     payload = protocol_payload(name, ds)
 
-    def summary() -> None:
-        table = Table(title=f"protocol {name} ({species}, seed {seed})")
-        table.add_column("quantity")
-        table.add_column("value", justify="right")
-        for k, v in payload.items():
-            if isinstance(v, list):
-                v = ", ".join(f"{x:.3g}" if isinstance(x, float) else str(x) for x in v[:12]) + (" ..." if len(v) > 12 else "")
-            elif isinstance(v, float):
-                v = f"{v:.4g}"
-            table.add_row(k, str(v))
-        out.print(table)
-
-    _emit(payload, as_json, summary)
+    _emit(payload, as_json, lambda: _quantity_table(f"protocol {name} ({species}, seed {seed})", payload))
 
 
 DEFAULT_MUSCLE = {"human": "APB", "mouse": "TA"}
@@ -335,22 +339,8 @@ def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli
         _fail(str(exc))
         return
     payload = {"protocol": name, "seed": seed, **result}
-
-    def summary() -> None:
-        table = Table(title=f"protocol {name} ({species} {anatomy.preset.muscle}, seed {seed})")
-        table.add_column("quantity")
-        table.add_column("value", justify="right")
-        for k, v in payload.items():
-            if isinstance(v, list):
-                if len(v) > 12 or (v and isinstance(v[0], dict)):
-                    continue
-                v = ", ".join(f"{x:.3g}" if isinstance(x, float) else str(x) for x in v)
-            elif isinstance(v, float):
-                v = f"{v:.4g}"
-            table.add_row(k, str(v))
-        out.print(table)
-
-    _emit(payload, as_json, summary)
+    title = f"protocol {name} ({species} {anatomy.preset.muscle}, seed {seed})"
+    _emit(payload, as_json, lambda: _quantity_table(title, payload))
 
 
 def _milestone(days, series, below: float = 50.0):
