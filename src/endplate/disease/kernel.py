@@ -134,7 +134,7 @@ def _chunk(c, lo, hi, slack, wallerian_pending, rng_seed, p, day, ref_day, g_ter
             pick = int(x)
             g = neighbours[f, pick]
             v = owner[g]
-            if v >= 0 and axon_intact[v] and stage[g] == HEALTHY and size[v] + d_size[c, v] + slack < max_enlarge * size0[v]:
+            if v >= 0 and axon_intact[v] and stage[g] == HEALTHY and size[v] + d_size[c, v] + slack + 1 <= max_enlarge * size0[v]:
                 bridge = 1.0 if day < timer[f] else bridging
                 if (x - pick) * top < competence[unit_type[v]] * bridge:
                     a0 = floor + (atrophy[f] - floor) * math.exp(-(day - denerv[f]) / atrophy_tau)
