@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit, prange
 
 from endplate.disease.model import K
+from endplate.kernels.rng import next_uniform, seed_stream
 
 # Indices into the parameter vector (module constants, so Numba folds them).
 K_VULN_S, K_VULN_FR, K_VULN_FF = K["vuln_s"], K["vuln_fr"], K["vuln_ff"]
@@ -33,9 +34,10 @@ TSC_PRESENT, TSC_REACTIVE, TSC_LOST = 0, 1, 2
 N_COUNTS = 13  # fibres per stage (4), axons by type (3), somata by type (3), force, its two sums
 
 
-@njit(cache=True)
-def _exp_draw(mean):
-    return -mean * math.log(1.0 - np.random.random())
+@njit(cache=True, inline="always")
+def _exp_draw(s0, s1, mean):
+    s0, s1, u = next_uniform(s0, s1)
+    return s0, s1, -mean * math.log(1.0 - u)
 
 
 @njit(cache=True)
@@ -70,7 +72,7 @@ def _chunk(c, lo, hi, slack, wallerian_pending, rng_seed, p, day, ref_day, g_ter
            level, neighbours, force_weight, recovering, unit_type, axon_intact, size0, size, unit_vuln,
            competence, top, contact_rate, k_nb, tau_r, d_size, d_func, d_counts, d_force):
     """Fibres ``lo``..``hi`` for one day; unit-level changes go to this chunk's rows of the delta arrays."""
-    np.random.seed(_mix(rng_seed, int(day), c + 1))
+    s0, s1 = seed_stream(np.uint64(rng_seed), np.uint64(_mix(rng_seed, int(day), c + 1)))
     # Parameters as locals: the compiler cannot keep array loads out of the loop (the state
     # arrays written in it might alias p).
     wallerian, impaired_days, withdrawing_days = p[K_WALLERIAN], p[K_IMPAIRED], p[K_WITHDRAWING]
@@ -89,18 +91,21 @@ def _chunk(c, lo, hi, slack, wallerian_pending, rng_seed, p, day, ref_day, g_ter
             if not axon_intact[o] and st != WITHDRAWING:
                 # Wallerian degeneration: the terminal withdraws over a few days.
                 new = WITHDRAWING
-                timer[f] = _exp_draw(1.0 / wallerian) if wallerian > 0.0 else 1e30
+                s0, s1, e = _exp_draw(s0, s1, 1.0 / wallerian if wallerian > 0.0 else 1e30)
+                timer[f] = e
                 if st == HEALTHY or st == IMPAIRED:
                     d_func[c, o] -= 1
             elif st == HEALTHY:
                 if level[f] <= g_term:
                     new = IMPAIRED
-                    timer[f] = _exp_draw(impaired_days)
+                    s0, s1, e = _exp_draw(s0, s1, impaired_days)
+                    timer[f] = e
             elif st == IMPAIRED:
                 timer[f] -= 1.0
                 if timer[f] <= 0.0:
                     new = WITHDRAWING
-                    timer[f] = _exp_draw(withdrawing_days)
+                    s0, s1, e = _exp_draw(s0, s1, withdrawing_days)
+                    timer[f] = e
                     d_func[c, o] -= 1
             else:
                 timer[f] -= 1.0
@@ -125,12 +130,16 @@ def _chunk(c, lo, hi, slack, wallerian_pending, rng_seed, p, day, ref_day, g_ter
                 owner[f] = -1
                 denerv[f] = day
                 tsc[f] = TSC_REACTIVE
-                timer[f] = day + (_exp_draw(1.0 / tsc_loss) if tsc_loss > 0.0 else 1e30)
-                level[f] = day + (_exp_draw(1.0 / contact_rate) if contact_rate > 0.0 else 1e30)
+                s0, s1, e = _exp_draw(s0, s1, 1.0 / tsc_loss if tsc_loss > 0.0 else 1e30)
+                timer[f] = day + e
+                s0, s1, e = _exp_draw(s0, s1, 1.0 / contact_rate if contact_rate > 0.0 else 1e30)
+                level[f] = day + e
         elif level[f] <= day and day - denerv[f] <= reinnervable:
-            level[f] = day + _exp_draw(1.0 / contact_rate)
+            s0, s1, e = _exp_draw(s0, s1, 1.0 / contact_rate)
+            level[f] = day + e
             # One uniform picks the neighbour (integer part) and decides acceptance (fraction).
-            x = np.random.random() * k_nb
+            s0, s1, x = next_uniform(s0, s1)
+            x *= k_nb
             pick = int(x)
             g = neighbours[f, pick]
             v = owner[g]
@@ -151,7 +160,8 @@ def _chunk(c, lo, hi, slack, wallerian_pending, rng_seed, p, day, ref_day, g_ter
                     d_func[c, v] += 1
                     ftype[f] = unit_type[v]
                     tsc[f] = TSC_PRESENT
-                    level[f] = g_term + _exp_draw(1.0) / max(unit_vuln[v], 1e-12)
+                    s0, s1, e = _exp_draw(s0, s1, 1.0)
+                    level[f] = g_term + e / max(unit_vuln[v], 1e-12)
     d_force[c, 0] = static
     d_force[c, 1] = regrow
 
@@ -204,11 +214,18 @@ def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrop
       then in ``atrophy``; it regrows as 1 - (1 - a0) exp(-(t - t0) / tau). Muscle force is
       therefore static - exp(-(t - ref) / tau) x S, with S summing (1 - a0) exp((t0 - ref) / tau)
       over reinnervated fibres, and needs no daily work per fibre.
+
+    The fibres are cut into ``n_chunks`` contiguous chunks (rows of the cross-section); even
+    chunks run in parallel, then odd ones, so no two threads touch neighbouring fibres at once.
+    Each chunk, and the unit loop, draws from its own xoroshiro128+ stream seeded by (run, day,
+    chunk), with no global generator: results do not depend on the number of threads. A chunk
+    may not take a unit within ``n_chunks // 2`` fibres of its enlargement limit, so that chunks
+    feeding the same unit together still respect it.
     """
     n_u = unit_type.shape[0]
     k_nb = float(neighbours.shape[1])
     blocked = p[K_SOMA_BLOCKED] > 0.5
-    np.random.seed(_mix(rng_seed, int(day), 0))
+    r0, r1 = seed_stream(np.uint64(rng_seed), np.uint64(_mix(rng_seed, int(day), 0)))
     for u in range(n_u):
         t = unit_type[u]
         if soma_alive[u] and unit_level[u] <= g_cort:
@@ -222,11 +239,13 @@ def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrop
             lost = 1.0 - functional[u] / max(size0[u], 1)
             if lost > p[K_AXON_THRESHOLD]:
                 x = (lost - p[K_AXON_THRESHOLD]) / (1.0 - p[K_AXON_THRESHOLD] + 1e-12)
-                if np.random.random() < 1.0 - math.exp(-p[K_AXON_RATE] * x):
+                r0, r1, draw = next_uniform(r0, r1)
+                if draw < 1.0 - math.exp(-p[K_AXON_RATE] * x):
                     axon_intact[u] = False
                     counts[4 + t] -= 1.0
         if (not axon_intact[u]) and soma_alive[u] and not blocked and p[K_SECONDARY] > 0.0:
-            if np.random.random() < p[K_SECONDARY]:
+            r0, r1, draw = next_uniform(r0, r1)
+            if draw < p[K_SECONDARY]:
                 soma_alive[u] = False
                 counts[7 + t] -= 1.0
     tau_r = p[K_RECOVERY]
