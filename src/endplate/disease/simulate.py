@@ -210,6 +210,7 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
     mune_est = {m: [] for m in scenario.muscles}
     mune_true = {m: [] for m in scenario.muscles}
     probes: list[dict] = []
+    largest = {m: 1.0 for m in scenario.muscles}  # largest unit enlargement seen at any readout
     for i, day in enumerate(days):
         for m, st in states.items():
             g_t = float(drive(day, term_rate, st.midpoint_day, width)) if term_rate > 0 else -1.0
@@ -220,6 +221,7 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
                 refresh_atrophy(st, int(day))
             if day in readout_days:
                 cmap[m].append(maximal_cmap(st.anatomy, int(day))["amplitude_mv"] / st.baseline_cmap_mv * 100)
+                largest[m] = max(largest[m], float((st.size / np.maximum(st.size0, 1)).max()))
             if day in mune_days:
                 r = mune(st.anatomy, scenario.mune_method, int(day))
                 mune_est[m].append(r["estimate"])
@@ -229,6 +231,8 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
         if progress:
             progress(i + 1, n_d)
     out = _assemble(scenario, states, days, daily, readout_days, cmap, mune_days, mune_est, mune_true)
+    for m in scenario.muscles:
+        out["muscles"][m]["max_enlargement"] = largest[m]
     out["probes"] = probes
     out["mechanisms"] = mech
     return out

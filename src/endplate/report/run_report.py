@@ -156,7 +156,7 @@ pre{{background:#f6f6f6;padding:1em;font-size:11px;overflow:auto}}</style></head
 <p>{html.escape(sc.description)}. Seed {sc.seed}. Onset: <b>{onset}</b> ({html.escape(_definition(sc, 'onset'))}).
 End stage: <b>{end}</b> ({html.escape(_definition(sc, 'end_stage'))}).</p>
 <table><tr><th>muscle</th><th>units</th><th>fibres</th><th>innervation below 50 %</th><th>motor neurons below 50 %</th>
-<th>force below 50 %</th><th>largest unit / start</th></tr>{rows}</table>
+<th>force below 50 %</th><th>largest unit / start (max at readouts)</th></tr>{rows}</table>
 {body}
 <h2>Provenance</h2><pre>{provenance}</pre></body></html>"""
 
