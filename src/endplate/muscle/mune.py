@@ -141,9 +141,12 @@ def scanfit(anatomy: Anatomy, seed: int, cond: Conductor, n_stimuli: int = 500) 
     return _result("scanfit", n, anatomy, cmap, cmap / n if n else 0.0, fitted_rsd=rsd)
 
 
-def munix(anatomy: Anatomy, seed: int, cond: Conductor, levels=np.linspace(0.1, 1.0, 10),
-          epoch_ms: float = 300.0, reference_area_mv_ms: float = 20.0) -> dict:
+def munix(anatomy: Anatomy, seed: int, cond: Conductor, levels=np.linspace(0.05, 1.0, 20),
+          epoch_ms: float = 500.0, reference_area_mv_ms: float = 20.0) -> dict:
     """MUNIX (Nandedkar 2004) from simulated surface interference patterns at graded force.
+
+    Twenty 500-ms epochs from slight to maximal force, as the recording guidelines ask
+    (Nandedkar et al. 2018, Muscle Nerve 58:374).
 
     Recruitment follows size (thresholds from 1 to 70 % of maximal drive, assumed); rates rise
     from 8 Hz at recruitment to 35 Hz (assumed); discharges are gamma-distributed (CV 0.2).
