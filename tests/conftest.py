@@ -1,5 +1,12 @@
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
+
+# The suite is deterministic: property tests draw the same examples on every run, and a busy
+# machine does not turn slow example generation into a failure.
+settings.register_profile("endplate", derandomize=True, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile("endplate")
 
 from endplate import default_parameters, make_population
 
