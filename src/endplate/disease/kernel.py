@@ -225,7 +225,6 @@ def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrop
     n_u = unit_type.shape[0]
     k_nb = float(neighbours.shape[1])
     blocked = p[K_SOMA_BLOCKED] > 0.5
-    axons_before = counts[4] + counts[5] + counts[6]
     r0, r1 = seed_stream(np.uint64(rng_seed), np.uint64(_mix(rng_seed, int(day), 0)))
     for u in range(n_u):
         t = unit_type[u]
@@ -259,9 +258,13 @@ def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrop
     contact_rate = p[K_REINNERVATION] * top
     n_f = owner.shape[0]
     slack = n_chunks // 2 if n_chunks > 1 else 0
-    # Fibres of an axon lost today must start Wallerian withdrawal: visit every fibre today. On
-    # later days they are withdrawing already, so quiet healthy terminals can be skipped again.
-    wallerian_pending = counts[4] + counts[5] + counts[6] < axons_before
+    # While a unit without axon still owns fibres, every fibre is visited so that its terminals
+    # start Wallerian withdrawal (robust to axons removed from outside the kernel, too).
+    wallerian_pending = False
+    for u in range(n_u):
+        if size[u] > 0 and not axon_intact[u]:
+            wallerian_pending = True
+            break
     force_sums = np.zeros(2)
     force_sums[0] = counts[11]
     force_sums[1] = counts[12]

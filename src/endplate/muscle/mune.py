@@ -27,26 +27,31 @@ def _result(method: str, estimate: float, anatomy: Anatomy, cmap_mv: float, smup
 
 
 def incremental(anatomy: Anatomy, seed: int, cond: Conductor) -> dict:
-    """McComas incremental stimulation: 10 all-or-none increments from threshold upwards."""
+    """McComas incremental stimulation: the first 10 discrete response levels above threshold.
+
+    As in the clinic, every new all-or-none level counts as an increment, including the extra
+    levels that alternation of units with close thresholds produces (a known reason why the
+    method overestimates the count). Mean unit size = highest level / number of levels.
+    """
     rng = np.random.default_rng(seed)
     potentials = cond.unit_potentials(anatomy)
     cmap = maximal_cmap(anatomy, seed, cond)["amplitude_mv"]
     lowest = anatomy.unit_threshold_ma[anatomy.unit_alive].min()
     steps = lowest * (0.95 + 0.0025 * np.arange(400))
     detect = DETECTION_FACTOR * anatomy.preset.noise_uv * 1e-3
-    level, baseline, increments = None, None, 0
+    baseline, levels = None, []
     for s in steps:
         amp = float(negative_peak_mv(record(unit_fires(anatomy, np.array([s]), rng), potentials,
                                             anatomy.preset.noise_uv, rng))[0])
         if baseline is None:
-            baseline = level = amp
+            baseline = amp
             continue
-        if amp > level + detect:
-            level, increments = amp, increments + 1
-            if increments == N_INCREMENTS:
+        if amp > baseline + detect and all(abs(amp - seen) > detect for seen in levels):
+            levels.append(amp)
+            if len(levels) == N_INCREMENTS:
                 break
-    smup = (level - baseline) / max(increments, 1)
-    return _result("incremental", cmap / smup if smup > 0 else np.nan, anatomy, cmap, smup, increments=increments)
+    smup = (max(levels) - baseline) / len(levels) if levels else 0.0
+    return _result("incremental", cmap / smup if smup > 0 else np.nan, anatomy, cmap, smup, increments=len(levels))
 
 
 def multipoint(anatomy: Anatomy, seed: int, cond: Conductor, n_sites: int = 10, per_site: int = 2,
