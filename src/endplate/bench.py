@@ -114,7 +114,6 @@ def _progression(name: str, scenario, end_day: int | None, repeats: int) -> dict
 def progression(quick: bool = False) -> list[dict]:
     """One SOD1-G93A mouse to end stage, and one patient's biceps over six years, in daily steps."""
     from endplate.disease.scenario import load_scenario
-    from endplate.disease.simulate import init_muscle, step  # noqa: F401  (compile outside the timing)
 
     mouse = load_scenario("sod1-g93a")
     _progression("warm-up", load_scenario("sod1-g93a", muscles=["soleus"], end_day=25, probe_muscle="soleus", probe_days=[]), None, 1)

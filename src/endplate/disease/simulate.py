@@ -19,7 +19,6 @@ from endplate.disease.scenario import Scenario
 from endplate.junction.parameters import default_parameters
 from endplate.muscle.anatomy import Anatomy, build_anatomy
 from endplate.muscle.cmap import maximal_cmap
-from endplate.muscle.emg import conductor
 from endplate.muscle.mune import mune
 from endplate.muscle.presets import load_muscle
 from endplate.seeding import substreams
@@ -126,8 +125,8 @@ def _initial_counts(a: Anatomy, force_weight: np.ndarray) -> np.ndarray:
 
 
 def mech_length_exponent(scenario: Scenario) -> float:
-    return mechanism_values(scenario.hypothesis, genotype(scenario.genotype), scenario.set)["terminal_degeneration"]["length_exponent"] \
-        or 1.0
+    mech = mechanism_values(scenario.hypothesis, genotype(scenario.genotype), scenario.set)
+    return mech["terminal_degeneration"]["length_exponent"]
 
 
 def p_cortical_vuln(scenario: Scenario) -> tuple[float, float, float]:
@@ -262,7 +261,6 @@ def _assemble(scenario, states, days, daily, readout_days, cmap, mune_days, mune
             "mune_true": np.array(mune_true[m]),
             "units": st.anatomy.n_units,
             "fibres": n_f,
-            "max_enlargement": float((st.size / np.maximum(st.size0, 1)).max()),
         }
     # Onset and end stage read the named muscles that were simulated (all of them if none were).
     onset_set = [m for m in scenario.onset_muscles if m in muscles] or list(muscles)

@@ -12,7 +12,7 @@ from scipy.special import ndtr
 
 from endplate.errors import EndplateInputError
 from endplate.muscle.anatomy import Anatomy
-from endplate.muscle.cmap import maximal_cmap, record, scan_stimuli, unit_fires
+from endplate.muscle.cmap import maximal_cmap, record, unit_fires
 from endplate.muscle.emg import DT_MS, Conductor, conductor, negative_peak_mv
 from endplate.seeding import substreams
 
