@@ -76,12 +76,15 @@ def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, se
     preset = load_muscle(scenario.species, name, **scenario.muscle_set.get(name, {}))
     a = build_anatomy(preset, streams["anatomy"], default_parameters(scenario.species))
     rng = np.random.default_rng(streams["levels"])
-    length = (preset.axon_length_mm / scenario.reference_axon_length_mm) ** mech_length_exponent(scenario)
+    mech = mechanism_values(scenario.hypothesis, geno, scenario.set)
+    exponent = mech["terminal_degeneration"]["length_exponent"]
+    length = (preset.axon_length_mm / scenario.reference_axon_length_mm) ** exponent
     vuln_by_type = np.array([p[kern.K_VULN_S], p[kern.K_VULN_FR], p[kern.K_VULN_FF]]) * length
     unit_vuln = vuln_by_type[a.unit_type]
     with np.errstate(divide="ignore"):
         level = (rng.exponential(1.0, a.n_fibres) / unit_vuln[a.owner]).astype(np.float32)
-        cortical = np.array([p_cortical_vuln(scenario)[t] for t in a.unit_type])
+        c = mech["cortical_soma_death"]
+        cortical = np.array([c["vulnerability_s"], c["vulnerability_fr"], c["vulnerability_ff"]])[a.unit_type]
         unit_level = rng.exponential(1.0, a.n_units) / cortical
     _, nb = cKDTree(a.fibre_xy_mm).query(a.fibre_xy_mm, NEIGHBOURS + 1)
     # Large muscles are stepped in parallel chunks of rows; a chunk must be far thicker than the
@@ -122,16 +125,6 @@ def _initial_counts(a: Anatomy, force_weight: np.ndarray) -> np.ndarray:
     counts[7:10] = by_type
     counts[10] = counts[11] = float(force_weight.sum(dtype=np.float64))
     return counts
-
-
-def mech_length_exponent(scenario: Scenario) -> float:
-    mech = mechanism_values(scenario.hypothesis, genotype(scenario.genotype), scenario.set)
-    return mech["terminal_degeneration"]["length_exponent"]
-
-
-def p_cortical_vuln(scenario: Scenario) -> tuple[float, float, float]:
-    c = mechanism_values(scenario.hypothesis, genotype(scenario.genotype), scenario.set)["cortical_soma_death"]
-    return (c["vulnerability_s"], c["vulnerability_fr"], c["vulnerability_ff"])
 
 
 def step(state: MuscleState, p: np.ndarray, day: int, g_term: float, g_cort: float) -> None:
