@@ -120,8 +120,8 @@ def _scenarios():
 def presets(as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout.")) -> None:
     """List the bundled species, muscles, genotypes, hypotheses and interventions."""
     from endplate.junction.parameters import SPECIES, UNIT_TYPES
+    from endplate.disease.model import first_partners
     from endplate.junction.perturbations import perturbations
-
     from endplate.muscle.presets import muscles
 
     payload = {
@@ -131,6 +131,7 @@ def presets(as_json: bool = typer.Option(False, "--json", help="One JSON object 
         "muscles_by_species": {sp: muscles(sp) for sp in SPECIES},
         "genotypes": list(_genotypes()),
         "hypotheses": list(_hypotheses()),
+        "first_partners": list(first_partners()),
         "scenarios": _scenarios(),
         "interventions": [],
         "perturbations": list(perturbations()),
@@ -356,6 +357,7 @@ def run(
     seed: Optional[int] = typer.Option(None, help="Override the scenario's seed."),
     hypothesis: Optional[str] = typer.Option(None, help="Override the hypothesis: dying_back, dying_forward, independent."),
     genotype: Optional[str] = typer.Option(None, help="Override the genotype."),
+    first_partner: Optional[str] = typer.Option(None, help="Which NMJ partner fails first: presynaptic, tsc, postsynaptic."),
     set_: list[str] = typer.Option([], "--set", help="Override a mechanism parameter, mechanism.parameter=value."),
     block_soma_death: bool = typer.Option(False, "--block-soma-death", help="Bax-knockout style: motor neurons cannot die."),
     output: Optional[Path] = typer.Option(None, help="Dataset path, .nc or .zarr (default: SCENARIO.nc here)."),
@@ -368,7 +370,7 @@ def run(
     from endplate.io.run_dataset import run_dataset, write_dataset
 
     try:
-        changes = {"seed": seed, "hypothesis": hypothesis, "genotype": genotype}
+        changes = {"seed": seed, "hypothesis": hypothesis, "genotype": genotype, "first_partner": first_partner}
         if set_:
             changes["set"] = _parse_sets(set_)
         if block_soma_death:
@@ -408,7 +410,8 @@ def run(
         return
     days = result["day"]
     payload = {
-        "scenario": sc.name, "species": sc.species, "genotype": sc.genotype, "hypothesis": sc.hypothesis, "seed": sc.seed,
+        "scenario": sc.name, "species": sc.species, "genotype": sc.genotype, "hypothesis": sc.hypothesis,
+        "first_partner": sc.first_partner, "seed": sc.seed,
         "day": days.tolist(), "readout_day": result["readout_day"].tolist(), "mune_day": result["mune_day"].tolist(),
         "onset_day": result["onset_day"], "end_stage_day": result["end_stage_day"],
         "muscles": {m: {k: v[k].tolist() for k in ("innervated_percent", "partial_percent", "denervated_percent",

@@ -118,6 +118,7 @@ def test_same_seed_same_course(sod1):
     ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = 60\nend_day = 50\n', "start_day < end_day"),
     ('species = "mouse"\nmuscles = ["TA"]\n', "missing required key"),
     ('species = [\n', "not valid TOML"),
+    ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = 20\nend_day = 50\nfirst_partner = "axon"\n', "line 7: unknown first_partner 'axon'; allowed: presynaptic, tsc, postsynaptic"),
 ])
 def test_bad_scenario_files_name_the_file_key_and_allowed_values(tmp_path, text, needle):
     path = tmp_path / "bad.toml"
@@ -203,3 +204,40 @@ def test_survivors_reinnervate_after_partial_denervation():
 
     assert _partial_denervation(seed=2, days=7) > 1.1
     assert _partial_denervation(seed=2, days=60) > 2.5
+
+
+def _impaired_junctions(partner: str):
+    from endplate.disease import kernel as kern
+    from endplate.disease.model import first_partner
+    from endplate.disease.simulate import effective_junctions, init_muscle
+    from endplate.disease.model import genotype, kernel_parameters
+
+    sc = load_scenario("sod1-g93a", muscles=["TA"], first_partner=partner)
+    g = genotype(sc.genotype)
+    p = kernel_parameters(mechanism_values(sc.hypothesis, g), g, False, first_partner(partner))
+    st = init_muscle(sc, "TA", p, g, 3)
+    st.stage[::2] = kern.IMPAIRED
+    return st.anatomy.junctions, effective_junctions(st)
+
+
+@pytest.mark.parametrize("partner,changed,unchanged", [
+    ("presynaptic", {"release_probability_max": -1, "capacity": -1}, ("quantal_mv", "tsc_gain")),
+    ("postsynaptic", {"quantal_mv": -1}, ("release_probability_max", "capacity", "tsc_gain")),
+    ("tsc", {"tsc_gain": +1, "release_probability_max": -1}, ("quantal_mv", "capacity")),
+])
+def test_the_partner_that_fails_first_sets_what_an_impaired_nmj_loses(partner, changed, unchanged):
+    healthy, sick = _impaired_junctions(partner)
+    for name, sign in changed.items():
+        a, b = np.abs(getattr(healthy, name)), np.abs(getattr(sick, name))
+        assert np.all(sign * (b[::2] - a[::2]) >= -1e-9) and np.any(b[::2] != a[::2]), (partner, name)
+        assert np.array_equal(a[1::2], b[1::2]), (partner, name)  # healthy NMJs untouched
+    for name in unchanged:
+        assert np.array_equal(getattr(healthy, name), getattr(sick, name)), (partner, name)
+
+
+def test_tsc_first_disease_leaves_denervated_endplates_without_guidance_and_fewer_reinnervated(sod1):
+    tsc = simulate(load_scenario("sod1-g93a", first_partner="tsc"))
+    day = list(sod1["day"]).index(100)
+    for m in ("MG", "soleus"):
+        assert tsc["muscles"][m]["innervated_percent"][day] < sod1["muscles"][m]["innervated_percent"][day], m
+    assert tsc["onset_day"] <= sod1["onset_day"]

@@ -24,7 +24,7 @@ K_COMP_S, K_COMP_FR, K_COMP_FF = K["competence_s"], K["competence_fr"], K["compe
 K_MAX_ENLARGE, K_BRIDGING, K_MATURATION = K["max_enlargement"], K["bridging_without_tsc"], K["maturation_days"]
 K_REINNERVABLE, K_TSC_LOSS = K["reinnervable_days"], K["tsc_loss"]
 K_ATROPHY_TAU, K_ATROPHY_FLOOR, K_RECOVERY = K["atrophy_tau"], K["atrophy_floor"], K["recovery_days"]
-K_SOMA_BLOCKED = K["soma_death_blocked"]
+K_SOMA_BLOCKED, K_TSC_ABSENT = K["soma_death_blocked"], K["tsc_absent_at_denervation"]
 # Force carried by a fibre whose NMJ is impaired or withdrawing: such junctions fail part of the
 # time (assumed shares; the junction layer gives the detail at readout days).
 FORCE_SHARE_IMPAIRED, FORCE_SHARE_WITHDRAWING = 0.6, 0.3
@@ -77,7 +77,7 @@ def _chunk(c, lo, hi, slack, wallerian_pending, rng_seed, p, day, ref_day, g_ter
     # arrays written in it might alias p).
     wallerian, impaired_days, withdrawing_days = p[K_WALLERIAN], p[K_IMPAIRED], p[K_WITHDRAWING]
     tsc_loss, reinnervable, max_enlarge, bridging = p[K_TSC_LOSS], p[K_REINNERVABLE], p[K_MAX_ENLARGE], p[K_BRIDGING]
-    floor, atrophy_tau = p[K_ATROPHY_FLOOR], p[K_ATROPHY_TAU]
+    floor, atrophy_tau, tsc_absent = p[K_ATROPHY_FLOOR], p[K_ATROPHY_TAU], p[K_TSC_ABSENT]
     static = 0.0
     regrow = 0.0
     for f in range(lo, hi):
@@ -132,6 +132,12 @@ def _chunk(c, lo, hi, slack, wallerian_pending, rng_seed, p, day, ref_day, g_ter
                 tsc[f] = TSC_REACTIVE
                 s0, s1, e = _exp_draw(s0, s1, 1.0 / tsc_loss if tsc_loss > 0.0 else 1e30)
                 timer[f] = day + e
+                if tsc_absent > 0.0:
+                    # tSC-first disease: often no tSC is left at the endplate to guide a sprout.
+                    s0, s1, u = next_uniform(s0, s1)
+                    if u < tsc_absent:
+                        tsc[f] = TSC_LOST
+                        timer[f] = day
                 s0, s1, e = _exp_draw(s0, s1, 1.0 / contact_rate if contact_rate > 0.0 else 1e30)
                 level[f] = day + e
         elif level[f] <= day and day - denerv[f] <= reinnervable:

@@ -56,6 +56,22 @@ def mechanisms() -> dict[str, Mechanism]:
     return out
 
 
+def first_partners() -> dict[str, Mechanism]:
+    """Variants of which NMJ partner fails first (presynaptic, tsc, postsynaptic)."""
+    out = {}
+    for name, entry in _table()["first_partners"].items():
+        values, prov = _split(entry)
+        out[name] = Mechanism(name, entry["description"], values, prov)
+    return out
+
+
+def first_partner(name: str) -> Mechanism:
+    known = first_partners()
+    if name not in known:
+        raise EndplateInputError(f"unknown first_partner {name!r}; allowed: {', '.join(known)}")
+    return known[name]
+
+
 def hypotheses() -> dict[str, tuple[str, ...]]:
     return {name: tuple(h["mechanisms"]) for name, h in _table()["hypotheses"].items()}
 
@@ -89,7 +105,7 @@ KERNEL_FIELDS = (
     "axon_threshold", "axon_rate", "secondary_rate", "wallerian_rate",
     "reinnervation_rate", "competence_s", "competence_fr", "competence_ff", "max_enlargement",
     "bridging_without_tsc", "maturation_days", "reinnervable_days", "tsc_loss",
-    "atrophy_tau", "atrophy_floor", "recovery_days", "soma_death_blocked",
+    "atrophy_tau", "atrophy_floor", "recovery_days", "soma_death_blocked", "tsc_absent_at_denervation",
 )
 K = {name: i for i, name in enumerate(KERNEL_FIELDS)}
 
@@ -115,7 +131,8 @@ def mechanism_values(hyp: str, geno: Genotype, changes: dict[str, float] | None 
     return mech
 
 
-def kernel_parameters(mech: dict[str, dict[str, float]], geno: Genotype, soma_death_blocked: bool) -> np.ndarray:
+def kernel_parameters(mech: dict[str, dict[str, float]], geno: Genotype, soma_death_blocked: bool,
+                      partner: Mechanism | None = None) -> np.ndarray:
     t, r, a = mech["terminal_degeneration"], mech["reinnervation"], mech["atrophy"]
     ff_scale = geno.values.get("competence_ff_scale", 1.0)
     fr_scale = geno.values.get("competence_fr_scale", 1.0)
@@ -130,6 +147,7 @@ def kernel_parameters(mech: dict[str, dict[str, float]], geno: Genotype, soma_de
         "reinnervable_days": r["reinnervable_days"], "tsc_loss": geno.values["tsc_loss_per_day"] if mech["tsc"] else 0.0,
         "atrophy_tau": max(a["tau_days"], 1.0), "atrophy_floor": a["floor"], "recovery_days": max(a["recovery_days"], 1.0),
         "soma_death_blocked": 1.0 if soma_death_blocked else 0.0,
+        "tsc_absent_at_denervation": partner.values["tsc_absent_at_denervation"] if partner and mech["tsc"] else 0.0,
     }
     return np.array([values[name] for name in KERNEL_FIELDS])
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from endplate.disease.model import genotype, hypothesis
+from endplate.disease.model import first_partners, genotype, hypothesis
 from endplate.errors import EndplateInputError
 from endplate.muscle.presets import muscles as species_muscles
 
@@ -33,6 +33,7 @@ class Scenario:
     mune_method: str = "mps"
     mune_every_days: int = 14
     soma_death_blocked: bool = False
+    first_partner: str = "presynaptic"
     onset_muscles: tuple[str, ...] = ()
     onset_force_fraction: float = 0.8
     end_stage_muscles: tuple[str, ...] = ()
@@ -51,7 +52,7 @@ class Scenario:
 
 _TYPES = {
     "name": str, "species": str, "genotype": str, "hypothesis": str, "muscles": list, "start_day": int, "end_day": int,
-    "seed": int, "readout_every_days": int, "mune_method": str, "mune_every_days": int, "soma_death_blocked": bool,
+    "seed": int, "readout_every_days": int, "mune_method": str, "mune_every_days": int, "soma_death_blocked": bool, "first_partner": str,
     "onset_muscles": list, "onset_force_fraction": float, "end_stage_muscles": list, "end_stage_force_fraction": float,
     "onset_delay_days": dict, "reference_axon_length_mm": float, "set": dict, "muscle_set": dict, "probe_days": list, "probe_muscle": str, "description": str,
 }
@@ -114,6 +115,8 @@ def _check(s: Scenario, where: str, text: str) -> None:
     if g.species != s.species:
         fail("genotype", f"genotype {s.genotype!r} is for {g.species}, not {s.species}")
     hypothesis(s.hypothesis)
+    if s.first_partner not in first_partners():
+        fail("first_partner", f"unknown first_partner {s.first_partner!r}; allowed: {', '.join(first_partners())}")
     for key in ("muscles", "onset_muscles", "end_stage_muscles"):
         for m in getattr(s, key):
             if m not in available:

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from endplate.disease import kernel as kern
-from endplate.disease.model import Genotype, drive, genotype, kernel_parameters, mechanism_values
+from endplate.disease.model import Genotype, drive, first_partner, genotype, kernel_parameters, mechanism_values
 from endplate.disease.scenario import Scenario
 from endplate.junction.parameters import default_parameters
 from endplate.muscle.anatomy import Anatomy, build_anatomy
@@ -61,6 +61,7 @@ class MuscleState:
     recovery_days: float = 20.0
     maturation_days: float = 21.0
     quiet_below: float = 0.0  # lowest trigger level at the start: below it healthy days are skipped
+    partner: dict = None  # transmission of impaired NMJs by which partner fails first (disease.toml first_partners)
     atrophy_floor: float = 0.3
     atrophy_tau: float = 30.0
 
@@ -114,6 +115,7 @@ def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, se
         recovery_days=float(p[kern.K_RECOVERY]),
         maturation_days=float(p[kern.K_MATURATION]),
         quiet_below=float(level.min()),
+        partner=dict(first_partner(scenario.first_partner).values),
     )
 
 
@@ -171,14 +173,22 @@ def _grouping(a) -> float:
 
 
 def effective_junctions(state: MuscleState):
-    """The muscle's junctions as the disease has left them: stage and maturity scale release and quanta."""
-    j = state.anatomy.junctions
-    release = np.where(state.stage == kern.IMPAIRED, 0.6, np.where(state.stage == kern.WITHDRAWING, 0.3, 1.0))
+    """The muscle's junctions as the disease has left them.
+
+    An impaired NMJ transmits as its failing partner dictates (``state.partner``: release, RRP
+    capacity, quantal size, tSC feedback gain); a partly withdrawn one keeps that and loses half
+    its release sites (release and capacity halved, assumed). New NMJs release less until mature.
+    """
+    q = state.partner
+    withdrawing = state.stage == kern.WITHDRAWING
+    affected = (state.stage == kern.IMPAIRED) | withdrawing
+    half = np.where(withdrawing, 0.5, 1.0)
     maturity = kern.current_maturity(float(state.day), state.anatomy.owner, state.denerv, state.recovering, state.maturation_days)
-    release = release * (0.3 + 0.7 * maturity)
-    out = j.scaled()
-    out.release_probability_max = np.clip(j.release_probability_max * release, 0, 1).astype(np.float32)
-    out.capacity = np.maximum(1, np.rint(j.capacity * np.where(state.stage == kern.WITHDRAWING, 0.5, 1.0))).astype(np.int32)
+    out = state.anatomy.junctions.scaled(
+        release=np.where(affected, q["release_impaired"], 1.0) * half * (0.3 + 0.7 * maturity),
+        capacity=np.where(affected, q["capacity_impaired"], 1.0) * half,
+        quantal=np.where(affected, q["quantal_impaired"], 1.0),
+        tsc_gain=np.where(affected, q["tsc_gain_impaired"], 1.0))
     out.tsc_structure = state.tsc.copy()
     return out
 
@@ -187,7 +197,7 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
     """Run ``scenario``; returns daily and readout arrays per muscle plus onset and end stage."""
     geno = genotype(scenario.genotype)
     mech = mechanism_values(scenario.hypothesis, geno, scenario.set)
-    p = kernel_parameters(mech, geno, scenario.soma_death_blocked)
+    p = kernel_parameters(mech, geno, scenario.soma_death_blocked, first_partner(scenario.first_partner))
     seeds = substreams(scenario.seed, *scenario.muscles)
     states = {m: init_muscle(scenario, m, p, geno, seeds[m]) for m in scenario.muscles}
     days = np.arange(scenario.start_day, scenario.end_day + 1)

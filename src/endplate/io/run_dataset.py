@@ -48,6 +48,7 @@ def run_dataset(result: dict) -> xr.Dataset:
         "seed": sc.seed,
         "scenario": json.dumps(sc.as_dict(), default=list),
         "hypothesis": sc.hypothesis,
+        "first_partner": sc.first_partner,
         "mechanisms": json.dumps({m: mech[m] for m in active}),
         "mechanism_sources": json.dumps(sources),
         "genotype": sc.genotype,
