@@ -184,8 +184,11 @@ def test_interrupted_run_leaves_no_output(tmp_path):
 
     exe = shutil.which("endplate")
     cmd = [exe] if exe else [sys.executable, "-m", "endplate.cli"]
+    # A shell that starts the test suite in the background hands its children SIGINT ignored;
+    # restore the default so that the child sees Ctrl-C as a user's terminal would send it.
     proc = subprocess.Popen([*cmd, "run", "human-als", "--report", "r.html"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(4)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
