@@ -32,6 +32,7 @@ FORCE_SHARE_IMPAIRED, FORCE_SHARE_WITHDRAWING = 0.6, 0.3
 HEALTHY, IMPAIRED, WITHDRAWING, DENERVATED = 0, 1, 2, 3
 TSC_PRESENT, TSC_REACTIVE, TSC_LOST = 0, 1, 2
 N_COUNTS = 13  # fibres per stage (4), axons by type (3), somata by type (3), force, its two sums
+BLOCK = 256  # fibres screened at once for anything due today (see _chunk)
 
 
 @njit(cache=True, inline="always")
@@ -80,94 +81,103 @@ def _chunk(c, lo, hi, slack, wallerian_pending, rng_seed, p, day, ref_day, g_ter
     floor, atrophy_tau, tsc_absent = p[K_ATROPHY_FLOOR], p[K_ATROPHY_TAU], p[K_TSC_ABSENT]
     static = 0.0
     regrow = 0.0
-    for f in range(lo, hi):
-        # Fast path: a healthy terminal below its trigger, with no dead axon around, has nothing to do.
-        if stage[f] == HEALTHY and level[f] > g_term and not wallerian_pending:
-            continue
-        o = owner[f]
-        if o >= 0:
-            st = stage[f]
-            new = st
-            if not axon_intact[o] and st != WITHDRAWING:
-                # Wallerian degeneration: the terminal withdraws over a few days.
-                new = WITHDRAWING
-                s0, s1, e = _exp_draw(s0, s1, 1.0 / wallerian if wallerian > 0.0 else 1e30)
-                timer[f] = e
-                if st == HEALTHY or st == IMPAIRED:
-                    d_func[c, o] -= 1
-            elif st == HEALTHY:
-                if level[f] <= g_term:
-                    new = IMPAIRED
-                    s0, s1, e = _exp_draw(s0, s1, impaired_days)
-                    timer[f] = e
-            elif st == IMPAIRED:
-                timer[f] -= 1.0
-                if timer[f] <= 0.0:
+    due = np.empty(BLOCK, np.int64)
+    for start in range(lo, hi, BLOCK):
+        # Screen a block without branches; visit only the fibres with something due today.
+        # ``level`` holds what is due next: a healthy NMJ's trigger (drive units), else a day
+        # (the next stage change, the next sprout contact).
+        n_due = 0
+        for f in range(start, min(start + BLOCK, hi)):
+            bar = g_term if stage[f] == HEALTHY else day
+            due[n_due] = f
+            n_due += np.int64((level[f] <= bar) | wallerian_pending)
+        for i in range(n_due):
+            f = due[i]
+            o = owner[f]
+            if o >= 0:
+                st = stage[f]
+                new = st
+                if not axon_intact[o] and st != WITHDRAWING:
+                    # Wallerian degeneration: the terminal withdraws over a few days.
                     new = WITHDRAWING
-                    s0, s1, e = _exp_draw(s0, s1, withdrawing_days)
-                    timer[f] = e
-                    d_func[c, o] -= 1
-            else:
-                timer[f] -= 1.0
-                if timer[f] <= 0.0:
+                    s0, s1, e = _exp_draw(s0, s1, 1.0 / wallerian if wallerian > 0.0 else 1e30)
+                    level[f] = day + e
+                    if st == HEALTHY or st == IMPAIRED:
+                        d_func[c, o] -= 1
+                elif st == HEALTHY:
+                    if level[f] <= g_term:
+                        new = IMPAIRED
+                        s0, s1, e = _exp_draw(s0, s1, impaired_days)
+                        level[f] = day + e
+                elif st == IMPAIRED:
+                    if day >= level[f]:
+                        new = WITHDRAWING
+                        s0, s1, e = _exp_draw(s0, s1, withdrawing_days)
+                        level[f] = day + e
+                        d_func[c, o] -= 1
+                elif day >= level[f]:
                     new = DENERVATED
-            if new == st:
-                continue
-            change = _share(new) - _share(st)
-            static += force_weight[f] * change
-            if recovering[f]:
-                regrow += force_weight[f] * change * (1.0 - atrophy[f]) * math.exp((denerv[f] - ref_day) / tau_r)
-            d_counts[c, st] -= 1.0
-            d_counts[c, new] += 1.0
-            stage[f] = new
-            if new == DENERVATED:
+                if new == st:
+                    continue
+                change = _share(new) - _share(st)
+                static += force_weight[f] * change
                 if recovering[f]:
-                    atrophy[f] = 1.0 - (1.0 - atrophy[f]) * math.exp(-(day - denerv[f]) / tau_r)
-                    recovering[f] = False
-                if st <= IMPAIRED:
-                    d_func[c, o] -= 1
-                d_size[c, o] -= 1
-                owner[f] = -1
-                denerv[f] = day
-                tsc[f] = TSC_REACTIVE
-                s0, s1, e = _exp_draw(s0, s1, 1.0 / tsc_loss if tsc_loss > 0.0 else 1e30)
-                timer[f] = day + e
-                if tsc_absent > 0.0:
-                    # tSC-first disease: often no tSC is left at the endplate to guide a sprout.
-                    s0, s1, u = next_uniform(s0, s1)
-                    if u < tsc_absent:
-                        tsc[f] = TSC_LOST
-                        timer[f] = day
-                s0, s1, e = _exp_draw(s0, s1, 1.0 / contact_rate if contact_rate > 0.0 else 1e30)
-                level[f] = day + e
-        elif level[f] <= day and day - denerv[f] <= reinnervable:
-            s0, s1, e = _exp_draw(s0, s1, 1.0 / contact_rate)
-            level[f] = day + e
-            # One uniform picks the neighbour (integer part) and decides acceptance (fraction).
-            s0, s1, x = next_uniform(s0, s1)
-            x *= k_nb
-            pick = int(x)
-            g = neighbours[f, pick]
-            v = owner[g]
-            if v >= 0 and axon_intact[v] and stage[g] == HEALTHY and size[v] + d_size[c, v] + slack + 1 <= max_enlarge * size0[v]:
-                bridge = 1.0 if day < timer[f] else bridging
-                if (x - pick) * top < competence[unit_type[v]] * bridge:
-                    a0 = floor + (atrophy[f] - floor) * math.exp(-(day - denerv[f]) / atrophy_tau)
-                    atrophy[f] = a0
+                    regrow += force_weight[f] * change * (1.0 - atrophy[f]) * math.exp((denerv[f] - ref_day) / tau_r)
+                d_counts[c, st] -= 1.0
+                d_counts[c, new] += 1.0
+                stage[f] = new
+                if new == DENERVATED:
+                    if recovering[f]:
+                        atrophy[f] = 1.0 - (1.0 - atrophy[f]) * math.exp(-(day - denerv[f]) / tau_r)
+                        recovering[f] = False
+                    if st <= IMPAIRED:
+                        d_func[c, o] -= 1
+                    d_size[c, o] -= 1
+                    owner[f] = -1
                     denerv[f] = day
-                    recovering[f] = True
-                    static += force_weight[f]
-                    regrow += force_weight[f] * (1.0 - a0) * math.exp((day - ref_day) / tau_r)
-                    owner[f] = v
-                    stage[f] = HEALTHY
-                    d_counts[c, DENERVATED] -= 1.0
-                    d_counts[c, HEALTHY] += 1.0
-                    d_size[c, v] += 1
-                    d_func[c, v] += 1
-                    ftype[f] = unit_type[v]
-                    tsc[f] = TSC_PRESENT
-                    s0, s1, e = _exp_draw(s0, s1, 1.0)
-                    level[f] = g_term + e / max(unit_vuln[v], 1e-12)
+                    tsc[f] = TSC_REACTIVE
+                    s0, s1, e = _exp_draw(s0, s1, 1.0 / tsc_loss if tsc_loss > 0.0 else 1e30)
+                    timer[f] = day + e
+                    if tsc_absent > 0.0:
+                        # tSC-first disease: often no tSC is left at the endplate to guide a sprout.
+                        s0, s1, u = next_uniform(s0, s1)
+                        if u < tsc_absent:
+                            tsc[f] = TSC_LOST
+                            timer[f] = day
+                    s0, s1, e = _exp_draw(s0, s1, 1.0 / contact_rate if contact_rate > 0.0 else 1e30)
+                    level[f] = day + e
+            elif level[f] > day:
+                continue  # visited only because a dead axon is pending
+            elif day - denerv[f] > reinnervable:
+                level[f] = np.inf  # no longer reinnervable: no more sprout contacts
+            else:
+                s0, s1, e = _exp_draw(s0, s1, 1.0 / contact_rate)
+                level[f] = day + e
+                # One uniform picks the neighbour (integer part) and decides acceptance (fraction).
+                s0, s1, x = next_uniform(s0, s1)
+                x *= k_nb
+                pick = int(x)
+                g = neighbours[f, pick]
+                v = owner[g]
+                if v >= 0 and axon_intact[v] and stage[g] == HEALTHY and size[v] + d_size[c, v] + slack + 1 <= max_enlarge * size0[v]:
+                    bridge = 1.0 if day < timer[f] else bridging
+                    if (x - pick) * top < competence[unit_type[v]] * bridge:
+                        a0 = floor + (atrophy[f] - floor) * math.exp(-(day - denerv[f]) / atrophy_tau)
+                        atrophy[f] = a0
+                        denerv[f] = day
+                        recovering[f] = True
+                        static += force_weight[f]
+                        regrow += force_weight[f] * (1.0 - a0) * math.exp((day - ref_day) / tau_r)
+                        owner[f] = v
+                        stage[f] = HEALTHY
+                        d_counts[c, DENERVATED] -= 1.0
+                        d_counts[c, HEALTHY] += 1.0
+                        d_size[c, v] += 1
+                        d_func[c, v] += 1
+                        ftype[f] = unit_type[v]
+                        tsc[f] = TSC_PRESENT
+                        s0, s1, e = _exp_draw(s0, s1, 1.0)
+                        level[f] = g_term + e / max(unit_vuln[v], 1e-12)
     d_force[c, 0] = static
     d_force[c, 1] = regrow
 
@@ -212,6 +222,9 @@ def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrop
     and the two sums force is made of (11, 12; see below). Only fibres that change state are
     touched:
 
+    - ``level`` holds what a fibre waits for: a healthy NMJ's trigger level (in drive units), the
+      day an impaired or withdrawing NMJ moves on, a denervated fibre's next sprout contact (day;
+      infinite once it can no longer be reinnervated). One comparison a day skips a fibre.
     - A denervated fibre keeps its denervation day in ``denerv``, its atrophy at that day in
       ``atrophy``, the day its tSC is lost in ``timer`` and its next sprout contact in ``level``.
       Sprouts arrive as a Poisson process at the highest possible rate and are accepted with the
@@ -268,7 +281,7 @@ def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrop
     # start Wallerian withdrawal (robust to axons removed from outside the kernel, too).
     wallerian_pending = False
     for u in range(n_u):
-        if size[u] > 0 and not axon_intact[u]:
+        if functional[u] > 0 and not axon_intact[u]:
             wallerian_pending = True
             break
     force_sums = np.zeros(2)
