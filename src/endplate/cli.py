@@ -396,13 +396,14 @@ def run(
                           TimeRemainingColumn(), console=err) as bar:
                 task = bar.add_task(f"{sc.name}", total=sc.end_day - sc.start_day + 1)
                 result = simulate(sc, progress=lambda done, total: bar.update(task, completed=done))
-        write_dataset(run_dataset(result), out_path)
+        ds = run_dataset(result)
+        write_dataset(ds, out_path)
         if report is not None:
             from endplate.io.atomic import atomic_path
-            from endplate.report.run_report import run_report
+            from endplate.report.run_report import report_from_dataset
 
             with atomic_path(report) as tmp:
-                tmp.write_text(run_report(result))
+                tmp.write_text(report_from_dataset(ds))
     except EndplateInputError as exc:
         _fail(str(exc))
         return
@@ -432,6 +433,24 @@ def run(
         out.print(f"dataset: {out_path}" + (f"   report: {report}" if report else ""))
 
     _emit(payload, as_json, summary)
+
+
+@app.command("report")
+def report_command(
+    results: Path = typer.Argument(..., help="A saved result: a run, fit or trial dataset (.nc or .zarr)."),
+    output: Path = typer.Option(..., "--output", "-o", help="The HTML file to write."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+) -> None:
+    """Write a self-contained HTML report of a saved result (run, fit or trial)."""
+    from endplate.report.dispatch import write_report
+
+    try:
+        written = write_report(results, output)
+    except EndplateInputError as exc:
+        _fail(str(exc))
+        return
+    payload = {"results": str(results), "report": written}
+    _emit(payload, as_json, lambda: out.print(f"report: {written}"))
 
 
 @app.command()
