@@ -220,6 +220,7 @@ def protocol(
     csv: Optional[Path] = typer.Option(None, help="cmap-scan: also write the scan as CSV."),
     plot: Optional[Path] = typer.Option(None, help="Write the protocol's figure (PNG/PDF)."),
     output: Optional[Path] = typer.Option(None, help="Write the full result as NetCDF (.nc)."),
+    nwb: Optional[Path] = typer.Option(None, help="train, sfemg, cmap, cmap-scan: also write the recording as NWB (.nwb)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
     """Run a virtual-electrophysiology protocol on junctions or on a whole muscle."""
@@ -228,7 +229,7 @@ def protocol(
     muscle_level = name in MUSCLE_PROTOCOLS and (name not in PROTOCOLS or muscle is not None)
     if muscle_level:
         _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli, frequency_hz, rate_hz,
-                         stimulated, csv, plot, as_json,
+                         stimulated, csv, plot, nwb, as_json,
                          stray={"junctions": junctions, "pairs": pairs, "discharges": discharges, "fibres": fibres,
                                 "duration_s": duration_s, "unit_type": unit_type, "output": output})
         return
@@ -259,6 +260,7 @@ def protocol(
             raise EndplateInputError(f"--output must end in .nc (NetCDF), got {str(output)!r}")
         if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg"):
             raise EndplateInputError(f"--plot must end in .png, .pdf or .svg, got {str(plot)!r}")
+        _check_nwb(nwb, name)
         params = _params(species, set_, perturb)
         ds = _load(path)(params, seed=seed, **kwargs)
         if plot is not None:
@@ -270,6 +272,10 @@ def protocol(
             from endplate.io.atomic import write_atomic
 
             write_atomic(output, lambda tmp: ds.to_netcdf(tmp))
+        if nwb is not None:
+            from endplate.io.nwb import write_nwb
+
+            write_nwb(nwb, name, ds, dict(ds.attrs), f"{name} in {species} junctions")
     except EndplateInputError as exc:
         _fail(str(exc))
         return
@@ -278,19 +284,32 @@ def protocol(
     _emit(payload, as_json, lambda: _quantity_table(f"protocol {name} ({species}, seed {seed})", payload))
 
 
+def _check_nwb(nwb: Optional[Path], name: str) -> None:
+    if nwb is None:
+        return
+    from endplate.io.nwb import NWB_PROTOCOLS
+
+    if name not in NWB_PROTOCOLS:
+        raise EndplateInputError(f"--nwb applies to protocols {', '.join(NWB_PROTOCOLS)}, not {name}")
+    if nwb.suffix.lower() != ".nwb":
+        raise EndplateInputError(f"--nwb must end in .nwb, got {str(nwb)!r}")
+    if not nwb.resolve().parent.exists():
+        raise EndplateInputError(f"output folder {str(nwb.parent)!r} does not exist")
+
+
 DEFAULT_MUSCLE = {"human": "APB", "mouse": "TA"}
 # What each muscle protocol accepts beyond --species/--seed/--set/--perturb/--plot/--json.
-_MUSCLE_OPTIONS = {"cmap": set(), "cmap-scan": {"stimuli", "csv"}, "mune": {"method"}, "force": set(),
+_MUSCLE_OPTIONS = {"cmap": {"nwb"}, "cmap-scan": {"stimuli", "csv", "nwb"}, "mune": {"method"}, "force": set(),
                    "sfemg": {"rate_hz", "stimulated"}, "rns": {"frequency_hz", "stimuli"}, "cross-section": set()}
 
 
 def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli, frequency_hz, rate_hz,
-                     stimulated, csv, plot, as_json, stray) -> None:
+                     stimulated, csv, plot, nwb, as_json, stray) -> None:
     from endplate.muscle.protocols import muscle as build, run
 
     try:
         given = {"stimuli": stimuli, "frequency_hz": frequency_hz, "rate_hz": rate_hz, "stimulated": stimulated,
-                 "method": method, "csv": csv, **stray}
+                 "method": method, "csv": csv, "nwb": nwb, **stray}
         for option, value in given.items():
             if value is not None and option not in _MUSCLE_OPTIONS[name]:
                 raise EndplateInputError(
@@ -318,6 +337,7 @@ def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli
                                      "method": method}.items() if v is not None}
         if stimulated is not None:
             options["voluntary"] = not stimulated
+        _check_nwb(nwb, name)
         result = run(name, anatomy, seed, **options)
         title = f"{name}: {species} {anatomy.preset.muscle} (seed {seed})"
         from endplate.io.atomic import write_atomic
@@ -328,6 +348,16 @@ def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli
 
             write_scan_csv(csv, scan, {"endplate_version": __version__, "species": species,
                                        "muscle": anatomy.preset.muscle, "seed": seed, "true_units": scan["true_units"]})
+        if nwb is not None:
+            import dataclasses
+
+            from endplate.io.nwb import write_nwb
+            from endplate.io.provenance import provenance_attrs
+
+            provenance = {**provenance_attrs(name, seed, params, **options), "muscle": anatomy.preset.muscle,
+                          "muscle_preset": dataclasses.asdict(anatomy.preset), "true_units": result["true_units"]}
+            write_nwb(nwb, name, scan if name == "cmap-scan" else result, provenance,
+                      f"{name} of the {species} {anatomy.preset.muscle}")
         if plot is not None:
             from endplate.report import figures
 
