@@ -483,6 +483,19 @@ def report_command(
     _emit(payload, as_json, lambda: out.print(f"report: {written}"))
 
 
+@app.command("app")
+def app_command(
+    port: int = typer.Option(5006, help="Port on localhost (127.0.0.1) to serve the app on."),
+    show: bool = typer.Option(True, "--show/--no-browser", help="Open the app in a browser (default) or only serve it."),
+) -> None:
+    """Serve the interactive app (disease course, cross-section, virtual EMG lab) on localhost."""
+    if not 1 <= port <= 65535:
+        _fail(f"--port must be between 1 and 65535, got {port}")
+    from endplate.app.ui import serve
+
+    serve(port=port, show=show)
+
+
 @app.command()
 def validate(
     seed: int = typer.Option(0, help="Random seed."),
