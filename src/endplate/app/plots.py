@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from endplate.report.style import (COLOURS, LABELS, STAGE_COLOURS, TYPE_COLOURS, fibre_colours, fibre_marker_size,
                                    styled, type_legend)
@@ -123,6 +124,8 @@ def lab_figure(lab: dict) -> Figure:
         estimates = ", ".join(f"{k} {v:.0f}" for k, v in lab["mune"].items())
         ax.set(title=f"CMAP scan: true units {lab['true_units']}", xlabel=LABELS["stimulus_ma"], ylabel=LABELS["cmap_mv"])
         ax.text(0.02, 0.97, f"MUNE: {estimates}", transform=ax.transAxes, va="top", fontsize=8)
+        for ax in axes.flat[:3]:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         fig.suptitle(f"virtual EMG lab on day {lab['age_day']}", fontsize=10)
         fig.tight_layout()
     return fig

@@ -29,19 +29,19 @@ class LabPage:
         c = lab.choices()
         self.choices = c
         w = pn.widgets
-        self.species = w.Select(name="Species", options=c["species"], value="mouse")
-        self.muscle = w.Select(name="Muscle", options=c["muscles"]["mouse"], value="TA")
-        self.genotype = w.Select(name="Genotype", options=c["genotypes"]["mouse"], value="SOD1-G93A")
-        self.hypothesis = w.Select(name="Hypothesis", options=c["hypotheses"], value="dying_back")
-        self.interventions = w.MultiChoice(name="Interventions", options=c["interventions"], value=[],
+        self.species = w.Select(label="Species", options=c["species"], value="mouse")
+        self.muscle = w.Select(label="Muscle", options=c["muscles"]["mouse"], value="TA")
+        self.genotype = w.Select(label="Genotype", options=c["genotypes"]["mouse"], value="SOD1-G93A")
+        self.hypothesis = w.Select(label="Hypothesis", options=c["hypotheses"], value="dying_back")
+        self.interventions = w.MultiChoice(label="Interventions", options=c["interventions"], value=[],
                                            disabled=not c["interventions"],
                                            placeholder="choose" if c["interventions"] else "none available yet")
-        self.seed = w.IntInput(name="Seed", value=1, start=0, end=lab.MAX_SEED)
-        self.run_course = w.Button(name="Simulate disease course", button_type="primary")
-        self.age = w.IntSlider(name="Age for the EMG lab (day)", start=20, end=150, value=100)
-        self.run_lab = w.Button(name="Run EMG lab", button_type="success")
-        self.day = w.IntSlider(name="Day", start=20, end=150, value=100, disabled=True, sizing_mode="stretch_width")
-        self.progress = pn.indicators.Progress(name="progress", value=0, max=100, width=260, visible=False)
+        self.seed = w.IntInput(label="Seed", value=1, start=0, end=lab.MAX_SEED)
+        self.run_course = w.Button(label="Simulate disease course", button_type="primary")
+        self.age = w.IntSlider(label="Age for the EMG lab (day)", start=20, end=150, value=100)
+        self.run_lab = w.Button(label="Run EMG lab", button_type="success")
+        self.day = w.IntSlider(label="Day", start=20, end=150, value=100, disabled=True, width=700)
+        self.progress = pn.indicators.Progress(value=0, max=100, width=260, visible=False)
         self.status = pn.pane.Alert("Choose a muscle and press *Simulate disease course*.", alert_type="info")
         self.day_readout = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.course_plot = pn.pane.Matplotlib(None, dpi=90, tight=True, format="png", sizing_mode="stretch_width")
@@ -139,7 +139,7 @@ class LabPage:
         self.lab_table.object = (f"| MUNE method | estimate |\n|---|---|\n{rows}| **true count** | **{result['true_units']}** |\n\n"
                                  f"Innervated fibres: {result['innervated_percent']:.0f} %. "
                                  f"Fibre density: {result['sfemg']['fibre_density']:.2f}.")
-        self.status.param.update(object=f"EMG lab ready: {inputs.muscle} on day {age}; jitter "
+        self.status.param.update(object=f"EMG lab ready: {inputs.muscle} on day {age}, seed {inputs.seed}; jitter "
                                         f"{_fmt(result['sfemg']['mcd_us'])} µs, 3 Hz decrement "
                                         f"{_fmt(result['rns']['decrement_percent'])} %, true units {result['true_units']}.",
                                  alert_type="success")
