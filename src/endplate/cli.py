@@ -493,7 +493,10 @@ def app_command(
         _fail(f"--port must be between 1 and 65535, got {port}")
     from endplate.app.ui import serve
 
-    serve(port=port, show=show)
+    try:
+        serve(port=port, show=show)
+    except OSError as exc:
+        _fail(f"cannot serve on 127.0.0.1:{port} ({exc.strerror or exc}); is the port in use? Choose another with --port")
 
 
 @app.command()

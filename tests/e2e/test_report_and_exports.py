@@ -20,6 +20,23 @@ probe_muscle = "TA"
 """
 
 
+def in_process(*args, cwd=None):
+    """The CLI called in this process (for quick error paths); returns exit code, stdout, stderr."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from endplate.cli import app
+
+    old = os.getcwd()
+    os.chdir(cwd or old)
+    try:
+        r = CliRunner().invoke(app, list(args))
+    finally:
+        os.chdir(old)
+    return r.exit_code, r.stdout, r.stderr
+
+
 @pytest.fixture(scope="module")
 def saved_run(tmp_path_factory, cli):
     folder = tmp_path_factory.mktemp("run")
@@ -51,7 +68,7 @@ def test_report_rebuilt_from_the_saved_run_equals_the_report_written_by_run(save
     ("plain", "not an endplate result"),
     ("fit", "no report for it"),
 ])
-def test_report_of_a_missing_or_foreign_file_exits_2_and_writes_nothing(tmp_path, cli, content, needle):
+def test_report_of_a_missing_or_foreign_file_exits_2_and_writes_nothing(tmp_path, content, needle):
     path = tmp_path / "in.nc"
     if isinstance(content, bytes):
         path.write_bytes(content)
@@ -60,11 +77,11 @@ def test_report_of_a_missing_or_foreign_file_exits_2_and_writes_nothing(tmp_path
         if content != "plain":
             ds.attrs["endplate_result"] = content
         ds.to_netcdf(path)
-    res = cli("report", str(path), "-o", str(tmp_path / "r.html"))
     if content == "fit" and importlib.util.find_spec("endplate.calibrate.report") is not None:
         pytest.skip("the calibration layer is installed, so a fit has a report")
-    assert res.returncode == 2
-    assert needle in res.stderr and "Traceback" not in res.stderr
+    code, _, stderr = in_process("report", str(path), "-o", str(tmp_path / "r.html"))
+    assert code == 2
+    assert needle in stderr and "Traceback" not in stderr
     assert not (tmp_path / "r.html").exists()
 
 
@@ -128,7 +145,7 @@ def test_cmap_and_cmap_scan_nwb_round_trip(tmp_path, cli):
     (("protocol", "train", "--nwb", "x.h5"), "must end in .nwb"),
     (("protocol", "mune", "--nwb", "x.nwb"), "does not apply"),
 ])
-def test_bad_nwb_requests_exit_2_and_write_nothing(tmp_path, cli, args, needle):
-    res = cli(*args, cwd=tmp_path)
-    assert res.returncode == 2 and needle in res.stderr
+def test_bad_nwb_requests_exit_2_and_write_nothing(tmp_path, args, needle):
+    code, _, stderr = in_process(*args, cwd=tmp_path)
+    assert code == 2 and needle in stderr
     assert not list(tmp_path.iterdir())

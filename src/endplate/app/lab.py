@@ -27,9 +27,18 @@ def interventions() -> list[str]:
     """Names of the bundled interventions (the therapy layer); empty while it is not installed."""
     try:
         module = importlib.import_module("endplate.therapy.interventions")
-        return sorted(module.interventions())
+        return sorted(module.bundled())
     except (ImportError, AttributeError):
         return []
+
+
+def _treatment(inputs: Inputs, start_day: int) -> dict:
+    """Keyword arguments for ``simulate``: the chosen interventions in their default windows from ``start_day``."""
+    if not inputs.interventions:
+        return {}
+    from endplate.therapy.interventions import Course
+
+    return {"interventions": Course.resolve(list(inputs.interventions), at_day=start_day)}
 
 
 def choices() -> dict:
@@ -99,8 +108,6 @@ def scenario(inputs: Inputs, end_day: int | None = None, probes: bool = True):
                    onset_muscles=[inputs.muscle], end_stage_muscles=[inputs.muscle], onset_delay_days={},
                    probe_muscle=inputs.muscle,
                    probe_days=[int(d) for d in np.unique(np.linspace(start, end, N_PROBES).round())] if probes else [])
-    if inputs.interventions:
-        changes["interventions"] = list(inputs.interventions)
     return load_scenario(base.name, **changes)
 
 
@@ -117,7 +124,8 @@ def disease_course(inputs: Inputs, progress: Progress | None = None) -> xr.Datas
     from endplate.disease.simulate import simulate
     from endplate.io.run_dataset import run_dataset
 
-    return run_dataset(simulate(scenario(inputs), progress=progress))
+    sc = scenario(inputs)
+    return run_dataset(simulate(sc, progress=progress, **_treatment(inputs, sc.start_day)))
 
 
 def _muscle_at(inputs: Inputs, age_day: int, progress: Progress | None):
@@ -128,7 +136,8 @@ def _muscle_at(inputs: Inputs, age_day: int, progress: Progress | None):
     if isinstance(age_day, bool) or not isinstance(age_day, (int, np.integer)) or not first <= age_day <= last:
         raise EndplateInputError(f"age must be a whole day from {first} to {last}, got {age_day!r}")
     # A scenario spans at least two days; the muscle at the first day is then one day older.
-    result = simulate(scenario(inputs, end_day=max(int(age_day), first + 1), probes=False), progress=progress)
+    sc = scenario(inputs, end_day=max(int(age_day), first + 1), probes=False)
+    result = simulate(sc, progress=progress, **_treatment(inputs, sc.start_day))
     state = result["states"][inputs.muscle]
     refresh_atrophy(state, int(age_day))
     anatomy = state.anatomy

@@ -37,9 +37,9 @@ class LabPage:
                                            disabled=not c["interventions"],
                                            placeholder="choose" if c["interventions"] else "none available yet")
         self.seed = w.IntInput(label="Seed", value=1, start=0, end=lab.MAX_SEED)
-        self.run_course = w.Button(label="Simulate disease course", button_type="primary")
+        self.run_course = w.Button(label="Simulate disease course", color="primary")
         self.age = w.IntSlider(label="Age for the EMG lab (day)", start=20, end=150, value=100)
-        self.run_lab = w.Button(label="Run EMG lab", button_type="success")
+        self.run_lab = w.Button(label="Run EMG lab", color="success")
         self.day = w.IntSlider(label="Day", start=20, end=150, value=100, disabled=True, width=700)
         self.progress = pn.indicators.Progress(value=0, max=100, width=260, visible=False)
         self.status = pn.pane.Alert("Choose a muscle and press *Simulate disease course*.", alert_type="info")
