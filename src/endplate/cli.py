@@ -1,4 +1,4 @@
-"""Command-line interface: `endplate run | protocol | validate | bench | presets | demo`.
+"""Command-line interface: `endplate run | protocol | report | app | validate | bench | presets | demo`.
 
 Every command prints a human summary, or with ``--json`` one JSON object on stdout and nothing
 else. Bad input exits with code 2 and a one-paragraph message naming what is wrong.

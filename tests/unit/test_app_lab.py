@@ -49,10 +49,11 @@ def test_page_reports_a_tampered_value_as_an_input_error_and_keeps_working():
     from endplate.app.ui import LabPage
 
     page = LabPage()
-    page.hypothesis.options = [*page.hypothesis.options, "__import__('os')"]
-    page.hypothesis.value = "__import__('os')"
+    page.hypothesis.options = [*page.hypothesis.options, "<b>__import__('os')</b>"]
+    page.hypothesis.value = "<b>__import__('os')</b>"
     asyncio.run(page._simulate_course())
     assert page.status.alert_type == "danger" and "Input not accepted" in page.status.object
+    assert "&lt;b&gt;" in page.status.object and "<b>" not in page.status.object
     assert not page.run_course.disabled and page.course is None
 
 

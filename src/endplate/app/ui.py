@@ -8,6 +8,7 @@ through ``lab.check_inputs`` before it is used; nothing typed is executed or ope
 from __future__ import annotations
 
 import asyncio
+import html
 import math
 from concurrent.futures import ThreadPoolExecutor
 
@@ -97,17 +98,19 @@ class LabPage:
         self.run_lab.disabled = busy
 
     def _fail(self, exc: Exception) -> None:
+        # Messages can quote a tampered value: escape it, the page shows it as text.
         if isinstance(exc, EndplateInputError):
-            self.status.param.update(object=f"**Input not accepted:** {exc}", alert_type="danger")
+            self.status.param.update(object=f"**Input not accepted:** {html.escape(str(exc))}", alert_type="danger")
         else:  # a bug: say so plainly, keep the page alive
-            self.status.param.update(object=f"**The simulation failed:** {type(exc).__name__}: {exc}", alert_type="danger")
+            self.status.param.update(object=f"**The simulation failed:** {type(exc).__name__}: {html.escape(str(exc))}",
+                                     alert_type="danger")
 
     async def _simulate_course(self, _event=None) -> None:
         self._busy(True)
         try:
             inputs = self._inputs()
-            ds = await self._in_worker(f"Simulating {inputs.genotype} {inputs.muscle} ({inputs.hypothesis})",
-                                       lambda progress: lab.disease_course(inputs, progress))
+            label = f"Simulating {inputs.genotype} {inputs.muscle} ({inputs.hypothesis}){_duration(inputs)}"
+            ds = await self._in_worker(label, lambda progress: lab.disease_course(inputs, progress))
         except Exception as exc:  # noqa: BLE001 - reported on the page
             self._fail(exc)
             return
@@ -127,7 +130,7 @@ class LabPage:
         try:
             inputs = self._inputs()
             age = self.age.value
-            result = await self._in_worker(f"Recording the {inputs.muscle} on day {age}",
+            result = await self._in_worker(f"Recording the {inputs.muscle} on day {age}{_duration(inputs)}",
                                            lambda progress: lab.emg_lab(inputs, age, progress))
         except Exception as exc:  # noqa: BLE001 - reported on the page
             self._fail(exc)
@@ -165,8 +168,8 @@ class LabPage:
 
     def view(self) -> pn.viewable.Viewable:
         controls = pn.Column(
-            "## endplate lab", "Simulate the disease in one muscle, then record from it at any age.", self.species, self.muscle, self.genotype, self.hypothesis, self.interventions, self.seed,
-            self.run_course, pn.layout.Divider(), self.age, self.run_lab, pn.layout.Divider(), self.progress, width=300)
+            "## endplate lab", "Simulate the disease in one muscle, then record from it at any age.",
+            self.species, self.muscle, self.genotype, self.hypothesis, self.interventions, self.seed, self.run_course, pn.layout.Divider(), self.age, self.run_lab, pn.layout.Divider(), self.progress, width=300)
         main = pn.Column(
             self.status,
             "### Disease course", self.day, self.day_readout, self.course_plot,
@@ -174,6 +177,11 @@ class LabPage:
             "### Virtual EMG lab", self.lab_table, self.lab_plot,
             sizing_mode="stretch_width")
         return pn.Row(controls, main, sizing_mode="stretch_width")
+
+
+def _duration(inputs: lab.Inputs) -> str:
+    # Human courses step a muscle of tens of thousands of fibres through years, day by day.
+    return "; a human muscle over years takes up to a minute" if inputs.species == "human" else ""
 
 
 def _fmt(x: float) -> str:
