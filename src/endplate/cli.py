@@ -1,4 +1,4 @@
-"""Command-line interface: `endplate run | protocol | validate | bench | presets | demo`.
+"""Command-line interface: `endplate run | protocol | report | app | validate | bench | presets | demo`.
 
 Every command prints a human summary, or with ``--json`` one JSON object on stdout and nothing
 else. Bad input exits with code 2 and a one-paragraph message naming what is wrong.
@@ -221,6 +221,7 @@ def protocol(
     csv: Optional[Path] = typer.Option(None, help="cmap-scan: also write the scan as CSV."),
     plot: Optional[Path] = typer.Option(None, help="Write the protocol's figure (PNG/PDF)."),
     output: Optional[Path] = typer.Option(None, help="Write the full result as NetCDF (.nc)."),
+    nwb: Optional[Path] = typer.Option(None, help="train, sfemg, cmap, cmap-scan: also write the recording as NWB (.nwb)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
     """Run a virtual-electrophysiology protocol on junctions or on a whole muscle."""
@@ -229,7 +230,7 @@ def protocol(
     muscle_level = name in MUSCLE_PROTOCOLS and (name not in PROTOCOLS or muscle is not None)
     if muscle_level:
         _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli, frequency_hz, rate_hz,
-                         stimulated, csv, plot, as_json,
+                         stimulated, csv, plot, nwb, as_json,
                          stray={"junctions": junctions, "pairs": pairs, "discharges": discharges, "fibres": fibres,
                                 "duration_s": duration_s, "unit_type": unit_type, "output": output})
         return
@@ -260,6 +261,7 @@ def protocol(
             raise EndplateInputError(f"--output must end in .nc (NetCDF), got {str(output)!r}")
         if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg"):
             raise EndplateInputError(f"--plot must end in .png, .pdf or .svg, got {str(plot)!r}")
+        _check_nwb(nwb, name)
         params = _params(species, set_, perturb)
         ds = _load(path)(params, seed=seed, **kwargs)
         if plot is not None:
@@ -271,6 +273,10 @@ def protocol(
             from endplate.io.atomic import write_atomic
 
             write_atomic(output, lambda tmp: ds.to_netcdf(tmp))
+        if nwb is not None:
+            from endplate.io.nwb import write_nwb
+
+            write_nwb(nwb, name, ds, dict(ds.attrs), f"{name} in {species} junctions")
     except EndplateInputError as exc:
         _fail(str(exc))
         return
@@ -279,19 +285,32 @@ def protocol(
     _emit(payload, as_json, lambda: _quantity_table(f"protocol {name} ({species}, seed {seed})", payload))
 
 
+def _check_nwb(nwb: Optional[Path], name: str) -> None:
+    if nwb is None:
+        return
+    from endplate.io.nwb import NWB_PROTOCOLS
+
+    if name not in NWB_PROTOCOLS:
+        raise EndplateInputError(f"--nwb applies to protocols {', '.join(NWB_PROTOCOLS)}, not {name}")
+    if nwb.suffix.lower() != ".nwb":
+        raise EndplateInputError(f"--nwb must end in .nwb, got {str(nwb)!r}")
+    if not nwb.resolve().parent.exists():
+        raise EndplateInputError(f"output folder {str(nwb.parent)!r} does not exist")
+
+
 DEFAULT_MUSCLE = {"human": "APB", "mouse": "TA"}
 # What each muscle protocol accepts beyond --species/--seed/--set/--perturb/--plot/--json.
-_MUSCLE_OPTIONS = {"cmap": set(), "cmap-scan": {"stimuli", "csv"}, "mune": {"method"}, "force": set(),
+_MUSCLE_OPTIONS = {"cmap": {"nwb"}, "cmap-scan": {"stimuli", "csv", "nwb"}, "mune": {"method"}, "force": set(),
                    "sfemg": {"rate_hz", "stimulated"}, "rns": {"frequency_hz", "stimuli"}, "cross-section": set()}
 
 
 def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli, frequency_hz, rate_hz,
-                     stimulated, csv, plot, as_json, stray) -> None:
+                     stimulated, csv, plot, nwb, as_json, stray) -> None:
     from endplate.muscle.protocols import muscle as build, run
 
     try:
         given = {"stimuli": stimuli, "frequency_hz": frequency_hz, "rate_hz": rate_hz, "stimulated": stimulated,
-                 "method": method, "csv": csv, **stray}
+                 "method": method, "csv": csv, "nwb": nwb, **stray}
         for option, value in given.items():
             if value is not None and option not in _MUSCLE_OPTIONS[name]:
                 raise EndplateInputError(
@@ -319,6 +338,7 @@ def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli
                                      "method": method}.items() if v is not None}
         if stimulated is not None:
             options["voluntary"] = not stimulated
+        _check_nwb(nwb, name)
         result = run(name, anatomy, seed, **options)
         title = f"{name}: {species} {anatomy.preset.muscle} (seed {seed})"
         from endplate.io.atomic import write_atomic
@@ -329,6 +349,16 @@ def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli
 
             write_scan_csv(csv, scan, {"endplate_version": __version__, "species": species,
                                        "muscle": anatomy.preset.muscle, "seed": seed, "true_units": scan["true_units"]})
+        if nwb is not None:
+            import dataclasses
+
+            from endplate.io.nwb import write_nwb
+            from endplate.io.provenance import provenance_attrs
+
+            provenance = {**provenance_attrs(name, seed, params, **options), "muscle": anatomy.preset.muscle,
+                          "muscle_preset": dataclasses.asdict(anatomy.preset), "true_units": result["true_units"]}
+            write_nwb(nwb, name, scan if name == "cmap-scan" else result, provenance,
+                      f"{name} of the {species} {anatomy.preset.muscle}")
         if plot is not None:
             from endplate.report import figures
 
@@ -398,13 +428,14 @@ def run(
                           TimeRemainingColumn(), console=err) as bar:
                 task = bar.add_task(f"{sc.name}", total=sc.end_day - sc.start_day + 1)
                 result = simulate(sc, progress=lambda done, total: bar.update(task, completed=done))
-        write_dataset(run_dataset(result), out_path)
+        ds = run_dataset(result)
+        write_dataset(ds, out_path)
         if report is not None:
             from endplate.io.atomic import atomic_path
-            from endplate.report.run_report import run_report
+            from endplate.report.run_report import report_from_dataset
 
             with atomic_path(report) as tmp:
-                tmp.write_text(run_report(result))
+                tmp.write_text(report_from_dataset(ds))
     except EndplateInputError as exc:
         _fail(str(exc))
         return
@@ -435,6 +466,40 @@ def run(
         out.print(f"dataset: {out_path}" + (f"   report: {report}" if report else ""))
 
     _emit(payload, as_json, summary)
+
+
+@app.command("report")
+def report_command(
+    results: Path = typer.Argument(..., help="A saved result: a run, fit or trial dataset (.nc or .zarr)."),
+    output: Path = typer.Option(..., "--output", "-o", help="The HTML file to write."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+) -> None:
+    """Write a self-contained HTML report of a saved result (run, fit or trial)."""
+    from endplate.report.dispatch import write_report
+
+    try:
+        written = write_report(results, output)
+    except EndplateInputError as exc:
+        _fail(str(exc))
+        return
+    payload = {"results": str(results), "report": written}
+    _emit(payload, as_json, lambda: out.print(f"report: {written}"))
+
+
+@app.command("app")
+def app_command(
+    port: int = typer.Option(5006, help="Port on localhost (127.0.0.1) to serve the app on."),
+    show: bool = typer.Option(True, "--show/--no-browser", help="Open the app in a browser (default) or only serve it."),
+) -> None:
+    """Serve the interactive app (disease course, cross-section, virtual EMG lab) on localhost."""
+    if not 1 <= port <= 65535:
+        _fail(f"--port must be between 1 and 65535, got {port}")
+    from endplate.app.ui import serve
+
+    try:
+        serve(port=port, show=show)
+    except OSError as exc:
+        _fail(f"cannot serve on 127.0.0.1:{port} ({exc.strerror or exc}); is the port in use? Choose another with --port")
 
 
 @app.command()

@@ -61,7 +61,7 @@ def run_demo(output_dir: Path, seed: int = 0) -> dict:
 def _figure(trains, clinical, path) -> None:
     import matplotlib.pyplot as plt
 
-    from endplate.report.figures import STYLE
+    from endplate.report.style import STYLE
 
     colours = ["#2c3e50", "#d95f02", "#c0392b"]
     with plt.rc_context(STYLE):

@@ -9,6 +9,7 @@ import xarray as xr
 
 from endplate._version import __version__
 from endplate.disease.model import genotype, hypothesis, mechanisms
+from endplate.errors import EndplateInputError
 from endplate.io.atomic import atomic_path
 
 TYPES = ["S", "FR", "FF"]
@@ -40,10 +41,19 @@ def run_dataset(result: dict) -> xr.Dataset:
         coords={"muscle": names, "day": result["day"], "readout_day": result["readout_day"],
                 "mune_day": result["mune_day"], "unit_type": TYPES},
     )
+    ds["units"] = ("muscle", np.array([per[m]["units"] for m in names]))
+    ds["fibres"] = ("muscle", np.array([per[m]["fibres"] for m in names]))
+    ds["max_enlargement"] = ("muscle", np.array([per[m].get("max_enlargement", np.nan) for m in names]))
+    if result.get("probes"):
+        probe_muscle = sc.probe_muscle or sc.muscles[0]
+        ds = ds.merge(_probes(result["probes"], result["states"][probe_muscle].anatomy))
+        ds.attrs["probe_muscle"] = probe_muscle
     mech = result["mechanisms"]
     active = hypothesis(sc.hypothesis)
     sources = {m: {k: [p.source, p.evidence] for k, p in mechanisms()[m].provenance.items()} for m in active}
     ds.attrs = {
+        **ds.attrs,
+        "endplate_result": "run",
         "endplate_version": __version__,
         "seed": sc.seed,
         "scenario": json.dumps(sc.as_dict(), default=list),
@@ -60,6 +70,45 @@ def run_dataset(result: dict) -> xr.Dataset:
         "mune_method": sc.mune_method,
     }
     return ds
+
+
+def _probes(probes: list[dict], anatomy) -> xr.Dataset:
+    """Readouts at the probe days: jitter, decrement, unit sizes and the cross-section of the probe muscle.
+
+    Unit sizes are ragged (units die), so they are stored padded with zeros on a ``probe_unit`` axis.
+    """
+    sizes = np.zeros((len(probes), anatomy.n_units), np.int32)
+    for i, pr in enumerate(probes):
+        sizes[i, : len(pr["unit_sizes"])] = pr["unit_sizes"]
+    scalar = ("mcd_us", "blocking_percent", "fibre_density", "decrement_percent", "grouping_index")
+    return xr.Dataset(
+        {
+            **{f"probe_{k}": ("probe_day", np.array([pr[k] for pr in probes], float)) for k in scalar},
+            "probe_unit_sizes": (("probe_day", "probe_unit"), sizes),
+            "probe_owner": (("probe_day", "fibre"), np.stack([pr["cross_section"]["owner"] for pr in probes])),
+            "probe_fibre_type": (("probe_day", "fibre"), np.stack([pr["cross_section"]["fibre_type"] for pr in probes])),
+            "fibre_xy_mm": (("fibre", "xy"), anatomy.fibre_xy_mm),
+            "section_radius_mm": ((), float(anatomy.radius_mm)),
+        },
+        coords={"probe_day": [pr["day"] for pr in probes], "xy": ["x", "y"]},
+    )
+
+
+def open_result(path) -> xr.Dataset:
+    """Open a saved endplate result (.nc file or .zarr folder); bad paths raise EndplateInputError."""
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.exists():
+        raise EndplateInputError(f"no such file: {str(path)!r}")
+    try:
+        if path.is_dir() or path.suffix == ".zarr":
+            return xr.open_zarr(path).load()
+        with xr.open_dataset(path) as ds:
+            return ds.load()
+    except Exception as exc:  # noqa: BLE001 - any reader failure means "not a dataset we can read"
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise EndplateInputError(f"{str(path)!r} is not a NetCDF or Zarr dataset that endplate can read ({reason})") from None
 
 
 def write_dataset(ds: xr.Dataset, path) -> None:

@@ -37,14 +37,24 @@ def jitter_from_latencies(latency_ms: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return mcd, blocking
 
 
-def sfemg_from_population(pop: JunctionPopulation, rate_hz: float, n_discharges: int, isi_cv: float,
-                          seed: int, backend: str = "numba") -> tuple[np.ndarray, np.ndarray]:
-    """Jitter of consecutive junction pairs (0,1), (2,3), ... of ``pop`` firing together."""
+def sfemg_recording(pop: JunctionPopulation, rate_hz: float, n_discharges: int, isi_cv: float,
+                    seed: int, backend: str = "numba") -> tuple[np.ndarray, np.ndarray]:
+    """Discharge times (ms, from the first) and latencies (ms) of junction pairs (0,1), (2,3), ... of ``pop``.
+
+    Latencies have shape (n_pairs, 2, n_discharges), NaN where a fibre did not fire.
+    """
     streams = substreams(seed, "isi", "train")
     intervals = firing_intervals(rate_hz, n_discharges, isi_cv, streams["isi"])
     rec = run_train(pop, pop.rested_state(), intervals, streams["train"], backend=backend)
     n_pairs = pop.size // 2
-    return jitter_from_latencies(rec.latency_ms[: 2 * n_pairs].reshape(n_pairs, 2, n_discharges))
+    times = np.concatenate([[0.0], np.cumsum(intervals[1:])])
+    return times, rec.latency_ms[: 2 * n_pairs].reshape(n_pairs, 2, n_discharges)
+
+
+def sfemg_from_population(pop: JunctionPopulation, rate_hz: float, n_discharges: int, isi_cv: float,
+                          seed: int, backend: str = "numba") -> tuple[np.ndarray, np.ndarray]:
+    """Jitter of consecutive junction pairs (0,1), (2,3), ... of ``pop`` firing together."""
+    return jitter_from_latencies(sfemg_recording(pop, rate_hz, n_discharges, isi_cv, seed, backend)[1])
 
 
 def sfemg(params: JunctionParameters, *, rate_hz: float = 10.0, n_pairs: int = 20, n_discharges: int = 100,
@@ -65,10 +75,12 @@ def sfemg(params: JunctionParameters, *, rate_hz: float = 10.0, n_pairs: int = 2
     if unit_type == "mixed":
         types = np.repeat(np.random.default_rng(streams["types"]).integers(0, len(UNIT_TYPES), n_pairs), 2)
     pop = make_population(params, 2 * n_pairs, streams["junctions"], types)
-    mcd, blocking = sfemg_from_population(pop, rate_hz, n_discharges, 0.2 if voluntary else 0.0,
-                                          streams["recording"], backend)
+    times, latency = sfemg_recording(pop, rate_hz, n_discharges, 0.2 if voluntary else 0.0, streams["recording"], backend)
+    mcd, blocking = jitter_from_latencies(latency)
     return xr.Dataset(
         {
+            "latency_ms": (("pair", "fibre", "discharge"), latency),
+            "discharge_time_ms": ("discharge", times),
             "pair_mcd_us": ("pair", mcd),
             "pair_blocking_percent": ("pair", blocking),
             "mcd_us": ((), float(np.nanmean(mcd)) if np.isfinite(mcd).any() else float("nan")),

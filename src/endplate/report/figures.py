@@ -1,19 +1,12 @@
-"""Figures for protocol results, in one consistent style (matplotlib, Agg backend)."""
+"""Figures for protocol results, in the one endplate style (``report/style.py``)."""
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
-
-STYLE = {
-    "figure.dpi": 110, "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
-    "grid.alpha": 0.3, "font.size": 10, "axes.titlesize": 11, "axes.titleweight": "bold",
-}
-COLOURS = {"S": "#1b9e77", "FR": "#7570b3", "FF": "#d95f02", "main": "#2c3e50", "accent": "#c0392b"}
+from endplate.report.style import COLOURS, LABELS, fibre_colours, fibre_marker_size, styled, type_legend
 
 
 def _train(ax, ds: xr.Dataset) -> None:
@@ -22,8 +15,8 @@ def _train(ax, ds: xr.Dataset) -> None:
     for row in traces[: min(10, traces.shape[0])]:
         ax.plot(x, row, color=COLOURS["main"], alpha=0.15, lw=0.8)
     ax.plot(x, ds["epp_mv"].values, color=COLOURS["accent"], lw=2, label="mean of junctions")
-    ax.set(xlabel="stimulus", ylabel="EPP (mV)", ylim=(0, None))
-    ax.legend(frameon=False)
+    ax.set(xlabel=LABELS["stimulus"], ylabel=LABELS["epp_mv"], ylim=(0, None))
+    ax.legend()
 
 
 def _epp(ax, ds: xr.Dataset) -> None:
@@ -47,14 +40,14 @@ def _sfemg(ax, ds: xr.Dataset) -> None:
     mcd = ds["pair_mcd_us"].values
     ax.bar(np.arange(1, mcd.size + 1), mcd, color=COLOURS["main"])
     ax.axhline(float(ds["mcd_us"]), color=COLOURS["accent"], lw=1.5, label="mean MCD")
-    ax.set(xlabel="fibre pair", ylabel="jitter, MCD (us)")
-    ax.legend(frameon=False)
+    ax.set(xlabel=LABELS["pair"], ylabel=LABELS["mcd_us"])
+    ax.legend()
 
 
 def _rns(ax, ds: xr.Dataset) -> None:
     cmap = ds["cmap_mv"].values
     ax.bar(np.arange(1, cmap.size + 1), cmap, color=COLOURS["main"])
-    ax.set(xlabel="stimulus", ylabel="summed response (mV)", ylim=(0, None))
+    ax.set(xlabel=LABELS["stimulus"], ylabel="summed response (mV)", ylim=(0, None))
 
 
 PLOTTERS = {"train": _train, "epp": _epp, "mepp": _mepp, "paired-pulse": _paired_pulse, "sfemg": _sfemg, "rns": _rns}
@@ -62,7 +55,7 @@ PLOTTERS = {"train": _train, "epp": _epp, "mepp": _mepp, "paired-pulse": _paired
 
 def plot_protocol(name: str, ds: xr.Dataset, path: str, title: str) -> None:
     """Write the standard figure of protocol ``name`` to ``path`` (PNG or PDF)."""
-    with plt.rc_context(STYLE):
+    with styled():
         fig, ax = plt.subplots(figsize=(6.4, 3.8))
         PLOTTERS[name](ax, ds)
         ax.set_title(title)
@@ -74,24 +67,17 @@ def plot_protocol(name: str, ds: xr.Dataset, path: str, title: str) -> None:
 def plot_cross_section(anatomy, path: str, title: str) -> None:
     """Two panels: fibres coloured by motor unit, and by type (denervated fibres grey)."""
     ok = anatomy.innervated()
-    rng = np.random.default_rng(0)
-    palette = rng.random((anatomy.n_units, 3)) * 0.8 + 0.1
+    palette = np.random.default_rng(0).random((anatomy.n_units, 3)) * 0.8 + 0.1
     unit_colour = np.where(ok[:, None], palette[np.maximum(anatomy.owner, 0)], 0.85)
-    type_palette = np.array([[0.106, 0.620, 0.467], [0.459, 0.439, 0.702], [0.851, 0.373, 0.008]])
-    type_colour = np.where(ok[:, None], type_palette[anatomy.fibre_type], 0.85)
-    with plt.rc_context({**STYLE, "axes.grid": False}):
+    type_colour = fibre_colours(np.where(ok, anatomy.owner, -1), anatomy.fibre_type)
+    with styled(**{"axes.grid": False}):
         fig, axes = plt.subplots(1, 2, figsize=(10, 5))
-        # Marker area that tiles the section: fibre spacing in points, squared.
-        points_per_mm = 0.42 * 10 * 72 / (2.2 * anatomy.radius_mm)
-        spacing_mm = np.sqrt(np.pi * anatomy.radius_mm**2 / anatomy.n_fibres)
-        size = (spacing_mm * points_per_mm) ** 2
-        for ax, colour, label in ((axes[0], unit_colour, "motor unit"), (axes[1], type_colour, "fibre type (S, FR, FF)")):
+        size = fibre_marker_size(10, anatomy.radius_mm, anatomy.n_fibres)
+        for ax, colour, label in ((axes[0], unit_colour, "motor unit"), (axes[1], type_colour, "fibre type")):
             ax.scatter(anatomy.fibre_xy_mm[:, 0], anatomy.fibre_xy_mm[:, 1], c=colour, s=size, linewidths=0, rasterized=True)
             ax.set_aspect("equal")
-            ax.set(title=f"by {label}", xlabel="mm", ylabel="mm")
-        for t, name in enumerate(("S", "FR", "FF")):
-            axes[1].scatter([], [], c=[type_palette[t]], label=name)
-        axes[1].legend(frameon=False, loc="upper right", markerscale=2)
+            ax.set(title=f"by {label}", xlabel=LABELS["x_mm"], ylabel=LABELS["y_mm"])
+        type_legend(axes[1])
         fig.suptitle(title)
         fig.tight_layout()
         fig.savefig(path)
@@ -100,26 +86,26 @@ def plot_cross_section(anatomy, path: str, title: str) -> None:
 
 def plot_muscle(name: str, result: dict, path: str, title: str) -> None:
     """Standard figure of a muscle protocol result."""
-    with plt.rc_context(STYLE):
+    with styled():
         fig, ax = plt.subplots(figsize=(6.4, 3.8))
         if name == "cmap":
             ax.plot(result["time_ms"], result["waveform_mv"], color=COLOURS["main"])
-            ax.set(xlabel="time (ms)", ylabel="mV")
+            ax.set(xlabel=LABELS["time_ms"], ylabel="potential (mV)")
         elif name == "cmap-scan":
             ax.plot(result["stimulus"], result["cmap_mv"], ".", ms=3, color=COLOURS["main"])
-            ax.set(xlabel="stimulus (mA)", ylabel="CMAP (mV)")
+            ax.set(xlabel=LABELS["stimulus_ma"], ylabel=LABELS["cmap_mv"])
         elif name == "rns":
             ax.bar(np.arange(1, len(result["cmap_mv"]) + 1), result["cmap_mv"], color=COLOURS["main"])
-            ax.set(xlabel="stimulus", ylabel="CMAP (mV)")
+            ax.set(xlabel=LABELS["stimulus"], ylabel=LABELS["cmap_mv"])
         elif name == "force":
             ax.hist(result["unit_tetanic_n"], bins=40, color=COLOURS["main"])
-            ax.set(xlabel="unit tetanic force (N)", ylabel="units")
+            ax.set(xlabel=LABELS["force_n"], ylabel=LABELS["units"])
         elif name == "sfemg":
             ax.bar(np.arange(1, len(result["pairs"]) + 1), [p["mcd_us"] for p in result["pairs"]], color=COLOURS["main"])
-            ax.set(xlabel="fibre pair", ylabel="MCD (us)")
+            ax.set(xlabel=LABELS["pair"], ylabel=LABELS["mcd_us"])
         elif name == "mune":
             ax.bar(["estimate", "true"], [result["estimate"], result["true_units"]], color=[COLOURS["main"], COLOURS["accent"]])
-            ax.set(ylabel="motor units")
+            ax.set(ylabel=LABELS["units"])
         ax.set_title(title)
         fig.tight_layout()
         fig.savefig(path)
