@@ -116,15 +116,15 @@ def run_trial(trial: Trial, store: str | Path, *, scheduler: str | None = None, 
         raise EndplateInputError(f"--store must end in .zarr, got {str(path)!r}")
     if workers < 1:
         raise EndplateInputError(f"--workers must be at least 1, got {workers}")
-    group = _open_store(trial, path, fresh)
-    batches = _batches(trial)
-    done = group["done"][:]
-    pending = [i for i, _ in enumerate(batches) if not done[i]]
-    if progress:
-        progress(int(done.sum()), len(batches))
-    if pending:
-        client, cluster = _client(scheduler, workers, processes)
-        try:
+    client, cluster = _client(scheduler, workers, processes)  # first: an unreachable scheduler leaves no store behind
+    try:
+        group = _open_store(trial, path, fresh)
+        batches = _batches(trial)
+        done = group["done"][:]
+        pending = [i for i, _ in enumerate(batches) if not done[i]]
+        if progress:
+            progress(int(done.sum()), len(batches))
+        if pending:
             futures = {client.submit(run_batch, trial, *batches[i], pure=False): i for i in pending}
             written = 0
             for fut in as_completed(futures):
@@ -137,10 +137,10 @@ def run_trial(trial: Trial, store: str | Path, *, scheduler: str | None = None, 
                     for other in futures:
                         other.cancel()
                     return None
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
     return store_dataset(trial, group)
 
 

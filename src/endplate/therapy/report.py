@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import warnings
 
 import matplotlib
 
@@ -37,8 +38,9 @@ def _trajectories(ds: xr.Dataset, analysis: dict) -> str:
                 for r in rows[:30]:
                     ax.plot(months, r, color=colour, alpha=0.08, lw=0.8)
                 n = np.isfinite(rows).sum(0)
-                with np.errstate(invalid="ignore"):
-                    mean = np.nanmean(np.where(np.isfinite(rows), rows, np.nan), 0) if rows.size else months * np.nan
+                with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    mean = np.nanmean(rows, 0) if rows.size else months * np.nan
                     se = np.nanstd(rows, 0) / np.sqrt(np.maximum(n, 1))
                 ax.plot(months, mean, color=colour, lw=2, label=arm)
                 ax.fill_between(months, mean - 1.96 * se, mean + 1.96 * se, color=colour, alpha=0.2)
