@@ -545,12 +545,17 @@ def validate(
 @app.command()
 def bench(
     quick: bool = typer.Option(False, help="Smaller sizes (for a smoke test; not the reference numbers)."),
+    workload: list[str] = typer.Option([], "--workload", help="Run only these workloads (repeatable; default: all)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
     """Measure throughput of the kernels (ratios within one run are what counts)."""
     from endplate.bench import run_benchmarks
 
-    workloads = run_benchmarks(quick=quick, progress=None if as_json else err.print)
+    try:
+        workloads = run_benchmarks(quick=quick, progress=None if as_json else err.print, names=workload)
+    except EndplateInputError as exc:
+        _fail(str(exc))
+        return
     payload = {"workloads": workloads}
 
     def summary() -> None:

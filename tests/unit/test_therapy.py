@@ -143,3 +143,10 @@ def test_power_grows_with_sample_size_and_stays_near_alpha_without_effect():
     arm0, _, _, y0 = _synthetic(effect=0.0, seed=3)
     ds0 = ds.assign(composite=(("subject", "visit"), y0))
     assert power_curve(ds0, "composite", ("control", "active"), [30], 400, 0.05, seed=0)[0] < 0.12
+
+
+def test_an_empty_course_leaves_the_disease_exactly_as_without_one(sod1_ta):
+    sc, untreated = sod1_ta
+    same = simulate(sc, interventions=Course(()))
+    for key in ("innervated_percent", "force_percent", "cmap_percent", "motor_neurons_percent"):
+        assert np.array_equal(same["muscles"]["TA"][key], untreated["muscles"]["TA"][key])
