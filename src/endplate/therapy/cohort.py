@@ -25,8 +25,10 @@ at most ``max_units`` units (unit loss is a per-unit process, so fractions are u
 expectation) with ``fibres_per_unit`` fibres each (reinnervation acts within a unit's
 neighbourhood, so relative enlargement is kept). Readouts are rescaled: each fibre's potential is
 multiplied by (true fibres per unit / model fibres per unit), so motor unit potentials keep their
-size; CMAP amplitude and MUNE are multiplied by (true units / model units). Force, CMAP and MUNE
-as fractions of baseline need no rescaling. ``endplate.therapy.fidelity.compare`` checks this
+size; MUNE and unit counts are multiplied by (true units / model units). A smaller muscle puts its
+fibres nearer the electrode, so CMAP amplitudes are multiplied instead by the ratio of the healthy
+full to the healthy reduced muscle's maximal CMAP (``cmap_scale``). Force, CMAP and MUNE as
+fractions of baseline need no rescaling. ``endplate.therapy.fidelity.compare`` checks this
 against the full muscles.
 """
 
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -88,7 +91,8 @@ class Subject:
     scenario: Scenario
     genotype: Genotype
     enrol_offset_days: int
-    unit_scale: dict  # muscle -> true units / model units
+    unit_scale: dict  # muscle -> true units / model units (MUNE and unit counts)
+    cmap_scale: dict  # muscle -> full / reduced healthy CMAP amplitude
 
 
 def subject_seed(trial_seed: int, index: int) -> int:
@@ -125,6 +129,23 @@ def reduced_muscles(trial) -> tuple[dict, dict]:
         changes[m] = {"n_units": units, "n_fibres": fibres, "fibre_potential_mv": full.fibre_potential_mv * ratio}
         scale[m] = full.n_units / units
     return changes, scale
+
+
+@cache
+def cmap_scale(species: str, muscle: str, changes: tuple) -> float:
+    """Healthy maximal CMAP of the full muscle over that of the reduced one (same seed).
+
+    A reduced muscle is smaller, so its fibres lie closer to the electrode and cancel less; CMAP
+    amplitudes of the reduced model are multiplied by this factor (computed once per process).
+    """
+    if not changes:
+        return 1.0
+    from endplate.muscle.anatomy import build_anatomy
+    from endplate.muscle.cmap import maximal_cmap
+
+    full = load_muscle(species, muscle)
+    reduced = full.replace(**dict(changes))
+    return maximal_cmap(build_anatomy(full, 0))["amplitude_mv"] / maximal_cmap(build_anatomy(reduced, 0))["amplitude_mv"]
 
 
 def draw_subject(trial, index: int, arm: str) -> Subject:
@@ -170,4 +191,5 @@ def draw_subject(trial, index: int, arm: str) -> Subject:
                        end_day=trial.max_days)
     lo, hi = trial.start_days
     offset = int(rng.integers(lo, hi + 1))
-    return Subject(index, seed, arm, cov, sc, dataclasses.replace(base, values=values), offset, scale)
+    cmap = {m: cmap_scale(trial.species, m, tuple(sorted(muscle_set.get(m, {}).items()))) for m in trial.muscles}
+    return Subject(index, seed, arm, cov, sc, dataclasses.replace(base, values=values), offset, scale, cmap)

@@ -110,9 +110,9 @@ def _visit(trial, subject, states, conds, weights, force, out, k, day, seed) -> 
             r = mune(st.anatomy, trial.mune_method, (seed + day) % 2**31, cond)
             out["mune"][k, j] = r["estimate"] * scale
             out["mune_true"][k, j] = r["true_units"] * scale
-            out["cmap_mv"][k, j] = r["cmap_mv"] * scale
+            out["cmap_mv"][k, j] = r["cmap_mv"] * subject.cmap_scale[m]
         else:
-            out["cmap_mv"][k, j] = maximal_cmap(st.anatomy, (seed + day) % 2**31, cond)["amplitude_mv"] * scale
+            out["cmap_mv"][k, j] = maximal_cmap(st.anatomy, (seed + day) % 2**31, cond)["amplitude_mv"] * subject.cmap_scale[m]
             out["mune_true"][k, j] = st.anatomy.functioning_units() * scale
         out["force_percent"][k, j] = 100.0 * force[m]
     out["composite"][k] = composite(force, trial.species, subject.covariates.get("site_of_onset"))
