@@ -143,8 +143,9 @@ def trial(quick: bool = False) -> list[dict]:
     for workers, n in ((1, max(per_arm // 5, 2)), (2, per_arm)):
         spec = load_trial("nmj-stabiliser-human", subjects_per_arm=n)
         with tempfile.TemporaryDirectory() as folder:
+            stats: dict = {}
             t0 = time.perf_counter()
-            ds = run_trial(spec, Path(folder) / "bench.zarr", workers=workers)
+            ds = run_trial(spec, Path(folder) / "bench.zarr", workers=workers, stats=stats)
             seconds = time.perf_counter() - t0
             t0 = time.perf_counter()
             analyse(ds, spec)
@@ -153,7 +154,10 @@ def trial(quick: bool = False) -> list[dict]:
                     "seconds": seconds, "throughput": spec.n_subjects / seconds, "unit": "subjects/s",
                     "reference_ratio": None, "workers": workers, "muscles": len(spec.muscles),
                     "trial_days": spec.duration_days, "analysis_seconds": analysis_seconds,
-                    "simulated_days_per_subject": float(np.nanmean(ds["start_day"].values) + spec.duration_days)})
+                    "simulated_days_per_subject": float(np.nanmean(ds["start_day"].values) + spec.duration_days),
+                    # CPU seconds the workers spent per subject: what the wall time would be per
+                    # subject and worker on cores nobody else uses (the machine may be shared).
+                    "worker_cpu_seconds_per_subject": stats["cpu_seconds"] / spec.n_subjects})
     return out
 
 

@@ -86,3 +86,8 @@ def test_arm_without_subjects_and_unreachable_scheduler_exit_2(cli, tmp_path):
     result = cli("trial", str(path), "--scheduler", "tcp://127.0.0.1:9", cwd=tmp_path)
     assert result.returncode == 2 and "scheduler" in result.stderr and time.perf_counter() - t0 < 60
     assert not (tmp_path / "tiny.nc").exists() and not (tmp_path / "tiny.zarr").exists()
+
+
+def test_unknown_bench_workload_exits_2(cli):
+    result = cli("bench", "--workload", "nope")
+    assert result.returncode == 2 and "trial" in result.stderr

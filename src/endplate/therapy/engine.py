@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -35,6 +36,7 @@ def run_batch(trial: Trial, lo: int, hi: int) -> dict:
     from endplate.therapy.subject import simulate_subject
 
     numba.set_num_threads(1)
+    cpu0 = time.process_time()
     known, arms = trial.known_interventions(), allocate(trial)
     rows = []
     for i in range(lo, hi):
@@ -46,7 +48,8 @@ def run_batch(trial: Trial, lo: int, hi: int) -> dict:
             r[k] = names.index(subject.covariates[k]) if k in subject.covariates else -1
         rows.append(r)
     keys = PER_VISIT_MUSCLE + PER_VISIT + PER_SUBJECT + COVARIATES + tuple(CATEGORIES) + ("enrolled",)
-    return {"lo": lo, "hi": hi, **{k: np.stack([np.asarray(r[k]) for r in rows]) for k in keys}}
+    return {"lo": lo, "hi": hi, "cpu_seconds": time.process_time() - cpu0,
+            **{k: np.stack([np.asarray(r[k]) for r in rows]) for k in keys}}
 
 
 def _open_store(trial: Trial, path: Path, fresh: bool):
@@ -104,11 +107,12 @@ def _client(scheduler: str | None, workers: int, processes: bool):
 
 def run_trial(trial: Trial, store: str | Path, *, scheduler: str | None = None, workers: int = 2, processes: bool = True,
               fresh: bool = False, stop_after: int | None = None,
-              progress: Callable[[int, int], None] | None = None) -> xr.Dataset | None:
+              progress: Callable[[int, int], None] | None = None, stats: dict | None = None) -> xr.Dataset | None:
     """Run (or resume) ``trial`` into the Zarr ``store``; returns the subjects' dataset when complete.
 
     ``stop_after`` stops once that many batches have been written in this call (for testing an
     interruption); the function then returns None and the store holds the finished batches.
+    ``stats``, if given, receives the workers' CPU seconds of the batches run in this call.
     """
     from dask.distributed import as_completed
 
@@ -130,7 +134,10 @@ def run_trial(trial: Trial, store: str | Path, *, scheduler: str | None = None, 
             written = 0
             for fut in as_completed(futures):
                 i = futures[fut]
-                _write(group, fut.result(), i)
+                result = fut.result()
+                if stats is not None:
+                    stats["cpu_seconds"] = stats.get("cpu_seconds", 0.0) + result["cpu_seconds"]
+                _write(group, result, i)
                 written += 1
                 if progress:
                     progress(len(batches) - len(pending) + written, len(batches))
@@ -148,7 +155,7 @@ def run_trial(trial: Trial, store: str | Path, *, scheduler: str | None = None, 
 def _write(group, result: dict, batch: int) -> None:
     lo, hi = result["lo"], result["hi"]
     for k, v in result.items():
-        if k not in ("lo", "hi"):
+        if k not in ("lo", "hi", "cpu_seconds"):
             group[k][lo:hi] = v
     group["done"][batch] = True  # only after the data: a batch cut short is simply run again
 
