@@ -138,7 +138,7 @@ def trial(quick: bool = False) -> list[dict]:
     from endplate.therapy.engine import run_trial
     from endplate.therapy.trial import load_trial
 
-    per_arm = 10 if quick else 1000
+    per_arm = 4 if quick else 1000
     out = []
     for workers, n in ((1, max(per_arm // 5, 2)), (2, per_arm)):
         spec = load_trial("nmj-stabiliser-human", subjects_per_arm=n)
