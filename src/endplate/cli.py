@@ -116,6 +116,18 @@ def _scenarios():
     return bundled()
 
 
+def _interventions():
+    from endplate.therapy.interventions import bundled
+
+    return bundled()
+
+
+def _trials():
+    from endplate.therapy.trial import bundled
+
+    return bundled()
+
+
 @app.command()
 def presets(as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout.")) -> None:
     """List the bundled species, muscles, genotypes, hypotheses and interventions."""
@@ -133,7 +145,8 @@ def presets(as_json: bool = typer.Option(False, "--json", help="One JSON object 
         "hypotheses": list(_hypotheses()),
         "first_partners": list(first_partners()),
         "scenarios": _scenarios(),
-        "interventions": [],
+        "interventions": list(_interventions()),
+        "trials": _trials(),
         "perturbations": list(perturbations()),
         "protocols": list(dict.fromkeys(list(PROTOCOLS) + ["cmap", "cmap-scan", "mune", "force", "cross-section"])),
     }
@@ -503,6 +516,61 @@ def app_command(
 
 
 @app.command()
+def trial(
+    spec: str = typer.Argument(..., help="A bundled trial (musk-agonist-sod1-mouse, nmj-stabiliser-human) or a TOML file."),
+    seed: Optional[int] = typer.Option(None, help="Override the trial's seed."),
+    subjects_per_arm: Optional[int] = typer.Option(None, help="Override the number of subjects per arm."),
+    workers: int = typer.Option(2, help="Local Dask workers (ignored with --scheduler)."),
+    scheduler: Optional[str] = typer.Option(None, help="Address of a running Dask scheduler (tcp://host:8786)."),
+    store: Optional[Path] = typer.Option(None, help="Zarr store results stream into; an interrupted run resumes from it."),
+    fresh: bool = typer.Option(False, "--fresh", help="Discard an existing store and start over."),
+    output: Optional[Path] = typer.Option(None, help="Final dataset with the analysis, .nc or .zarr (default: NAME.nc)."),
+    report: Optional[Path] = typer.Option(None, help="Also write a self-contained HTML report."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+) -> None:
+    """Run a virtual clinical trial: cohorts, arms, visits, endpoints, analysis and power."""
+    from endplate.therapy.command import trial_command
+
+    try:
+        if as_json:
+            payload = trial_command(spec, seed=seed, subjects_per_arm=subjects_per_arm, workers=workers, scheduler=scheduler,
+                                    store=store, fresh=fresh, output=output, report=report)
+        else:
+            from rich.progress import BarColumn, Progress, TextColumn
+
+            with Progress(TextColumn("[bold]trial"), BarColumn(), TextColumn("batch {task.completed}/{task.total}"),
+                          console=err) as bar:
+                task = bar.add_task("trial", total=None)
+                payload = trial_command(spec, seed=seed, subjects_per_arm=subjects_per_arm, workers=workers,
+                                        scheduler=scheduler, store=store, fresh=fresh, output=output, report=report,
+                                        progress=lambda done, total: bar.update(task, completed=done, total=total))
+    except EndplateInputError as exc:
+        _fail(str(exc))
+        return
+
+    def summary() -> None:
+        out.print(f"[bold]{payload['trial']}[/]: {payload['subjects']} subjects, seed {payload['seed']}")
+        arms = Table(title="arms")
+        for col in ("arm", "subjects", "enrolled", "interventions"):
+            arms.add_column(col)
+        for a in payload["arms"]:
+            arms.add_row(a["name"], str(a["subjects"]), str(a["enrolled"]), ", ".join(a["interventions"]) or "none")
+        out.print(arms)
+        table = Table(title=f"endpoints (primary: {payload['primary']}; control: {payload['control']})")
+        for col in ("endpoint", "arm", "effect", "95 % CI", "p", "unit"):
+            table.add_column(col)
+        for r in payload["results"]:
+            table.add_row(r["endpoint"], r["arm"], f"{r['effect']:.3g}", f"[{r['ci_low']:.3g}, {r['ci_high']:.3g}]",
+                          f"{r['p_value']:.3g}", r["unit"])
+        out.print(table)
+        pc = payload["power_curve"]
+        out.print("power: " + ", ".join(f"{n}/arm {p:.2f}" for n, p in zip(pc["subjects_per_arm"], pc["power"])))
+        out.print(f"dataset: {payload['output']}   store: {payload['store']}" + (f"   report: {payload['report']}" if payload["report"] else ""))
+
+    _emit(payload, as_json, summary)
+
+
+@app.command()
 def validate(
     seed: int = typer.Option(0, help="Random seed."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
@@ -545,12 +613,17 @@ def validate(
 @app.command()
 def bench(
     quick: bool = typer.Option(False, help="Smaller sizes (for a smoke test; not the reference numbers)."),
+    workload: list[str] = typer.Option([], "--workload", help="Run only these workloads (repeatable; default: all)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
     """Measure throughput of the kernels (ratios within one run are what counts)."""
     from endplate.bench import run_benchmarks
 
-    workloads = run_benchmarks(quick=quick, progress=None if as_json else err.print)
+    try:
+        workloads = run_benchmarks(quick=quick, progress=None if as_json else err.print, names=workload)
+    except EndplateInputError as exc:
+        _fail(str(exc))
+        return
     payload = {"workloads": workloads}
 
     def summary() -> None:

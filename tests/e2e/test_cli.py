@@ -17,6 +17,8 @@ def test_presets_lists_species_and_perturbations(cli):
     payload = _json(cli("presets", "--json"))
     assert {"species", "muscles", "genotypes", "hypotheses", "interventions"} <= set(payload)
     assert payload["species"] == ["mouse", "human"] and "low_calcium" in payload["perturbations"]
+    assert {"pyridostigmine", "musk_agonist", "dok7_gene_therapy", "tofersen"} <= set(payload["interventions"])
+    assert {"musk-agonist-sod1-mouse", "nmj-stabiliser-human"} <= set(payload["trials"])
 
 
 def test_epp_protocol_json_contract(cli):

@@ -146,14 +146,17 @@ def refresh_atrophy(state: MuscleState, day: int) -> None:
                                         state.atrophy_floor, state.atrophy_tau, state.recovery_days)
 
 
-def probe(state: MuscleState, day: int, seed: int) -> dict:
-    """Jitter, blocking and 3 Hz decrement of the muscle as the disease has left it on ``day``."""
+def probe(state: MuscleState, day: int, seed: int, adjust: Callable | None = None) -> dict:
+    """Jitter, blocking and 3 Hz decrement of the muscle as the disease has left it on ``day``.
+
+    ``adjust`` (optional) maps the junction population to a treated one (layer D interventions).
+    """
     from endplate.muscle.rns import muscle_rns
     from endplate.muscle.sfemg import muscle_sfemg
 
     a = state.anatomy
     healthy = a.junctions
-    a.junctions = effective_junctions(state)
+    a.junctions = effective_junctions(state) if adjust is None else adjust(effective_junctions(state))
     try:
         sf = muscle_sfemg(a, 10.0, n_pairs=20, n_discharges=100, seed=seed)
         rns = muscle_rns(a, 3.0, 10, seed)
@@ -193,8 +196,13 @@ def effective_junctions(state: MuscleState):
     return out
 
 
-def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = None) -> dict:
-    """Run ``scenario``; returns daily and readout arrays per muscle plus onset and end stage."""
+def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = None, interventions=None) -> dict:
+    """Run ``scenario``; returns daily and readout arrays per muscle plus onset and end stage.
+
+    ``interventions``: an ``endplate.therapy.interventions.Course`` (windows in simulation days) that
+    changes kernel parameters, disease drives and, at probe days, junction parameters while its
+    windows are open. None (the default) runs the scenario untouched.
+    """
     geno = genotype(scenario.genotype)
     mech = mechanism_values(scenario.hypothesis, geno, scenario.set)
     p = kernel_parameters(mech, geno, scenario.soma_death_blocked, first_partner(scenario.first_partner))
@@ -214,10 +222,20 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
     probes: list[dict] = []
     largest = {m: 1.0 for m in scenario.muscles}  # largest unit enlargement seen at any readout
     for i, day in enumerate(days):
+        p_day = p
+        # --- layer D (therapy): parameters and drives of the interventions open on this day ---
+        if interventions is not None:
+            p_day = interventions.kernel_parameters(int(day), mech, geno, scenario.soma_death_blocked,
+                                                    first_partner(scenario.first_partner))
         for m, st in states.items():
-            g_t = float(drive(day, term_rate, st.midpoint_day, width)) if term_rate > 0 else -1.0
-            g_c = float(drive(day, cort_rate, st.midpoint_day, width)) if cort_rate > 0 else -1.0
-            step(st, p, day, g_t, g_c)
+            if interventions is None:
+                g_t = float(drive(day, term_rate, st.midpoint_day, width)) if term_rate > 0 else -1.0
+                g_c = float(drive(day, cort_rate, st.midpoint_day, width)) if cort_rate > 0 else -1.0
+            else:
+                g_t = interventions.treated_drive("terminal", int(day), term_rate, st.midpoint_day, width) if term_rate > 0 else -1.0
+                g_c = interventions.treated_drive("cortical", int(day), cort_rate, st.midpoint_day, width) if cort_rate > 0 else -1.0
+            # --- end layer D ---
+            step(st, p_day, day, g_t, g_c)
             daily[m][i] = st.counts
             if day in readout_days or day in mune_days or day in scenario.probe_days:
                 refresh_atrophy(st, int(day))
@@ -229,7 +247,8 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
                 mune_est[m].append(r["estimate"])
                 mune_true[m].append(r["true_units"])
             if day in scenario.probe_days and m == (scenario.probe_muscle or scenario.muscles[0]):
-                probes.append(probe(st, int(day), int(day)))
+                probes.append(probe(st, int(day), int(day),
+                                    None if interventions is None else interventions.junction_adjuster(int(day))))
         if progress:
             progress(i + 1, n_d)
     out = _assemble(scenario, states, days, daily, readout_days, cmap, mune_days, mune_est, mune_true)

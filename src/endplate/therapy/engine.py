@@ -1,0 +1,178 @@
+"""Running a trial: batches of subjects on Dask workers, results streamed into a Zarr store.
+
+Every batch is a fixed range of subject indices and every subject has its own seed, so a batch's
+result does not depend on which worker ran it or when. The client writes each batch into the store
+as it finishes, then marks it done; an interrupted trial, run again with the same store, submits
+only the batches not marked done and ends with exactly the dataset an uninterrupted run gives.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import xarray as xr
+
+from endplate._version import __version__
+from endplate.errors import EndplateInputError
+from endplate.therapy.trial import Trial
+
+PER_VISIT_MUSCLE = ("cmap_mv", "mune", "mune_true", "force_percent")
+PER_VISIT = ("composite",)
+PER_SUBJECT = ("start_day", "onset_day", "death_day", "followup_days")
+COVARIATES = ("age_years", "progression_factor", "midpoint_shift_days")
+CATEGORIES = {"site_of_onset": ("upper_limb", "lower_limb", "bulbar"), "sex": ("female", "male")}
+
+
+def run_batch(trial: Trial, lo: int, hi: int) -> dict:
+    """Simulate subjects ``lo``..``hi - 1`` (runs on a worker; one thread, so workers do not compete)."""
+    import numba
+
+    from endplate.therapy.cohort import allocate, draw_subject
+    from endplate.therapy.subject import simulate_subject
+
+    numba.set_num_threads(1)
+    cpu0 = time.process_time()
+    known, arms = trial.known_interventions(), allocate(trial)
+    rows = []
+    for i in range(lo, hi):
+        subject = draw_subject(trial, i, arms[i])
+        r = simulate_subject(trial, subject, known)
+        for k in COVARIATES:
+            r[k] = float(subject.covariates.get(k, np.nan))
+        for k, names in CATEGORIES.items():
+            r[k] = names.index(subject.covariates[k]) if k in subject.covariates else -1
+        rows.append(r)
+    keys = PER_VISIT_MUSCLE + PER_VISIT + PER_SUBJECT + COVARIATES + tuple(CATEGORIES) + ("enrolled",)
+    return {"lo": lo, "hi": hi, "cpu_seconds": time.process_time() - cpu0,
+            **{k: np.stack([np.asarray(r[k]) for r in rows]) for k in keys}}
+
+
+def _open_store(trial: Trial, path: Path, fresh: bool):
+    import zarr
+
+    settings = trial.settings_json()
+    if path.exists() and not fresh:
+        try:
+            group = zarr.open_group(str(path), mode="r+")
+            same = group.attrs.get("settings") == settings
+        except Exception:  # not a Zarr store
+            raise EndplateInputError(f"store {str(path)!r} exists and is not a trial store; choose another --store") from None
+        if not same:
+            raise EndplateInputError(f"store {str(path)!r} holds a trial with other settings; use --fresh to start over "
+                                     "or choose another --store")
+        return group
+    if path.exists():
+        shutil.rmtree(path)
+    if not path.resolve().parent.exists():
+        raise EndplateInputError(f"store folder {str(path.parent)!r} does not exist")
+    group = zarr.open_group(str(path), mode="w")
+    n, b, v, m = trial.n_subjects, trial.batch_size, trial.n_visits, len(trial.muscles)
+    for k in PER_VISIT_MUSCLE:
+        group.create_array(k, shape=(n, v, m), chunks=(b, v, m), dtype="f8", fill_value=np.nan)
+    for k in PER_VISIT:
+        group.create_array(k, shape=(n, v), chunks=(b, v), dtype="f8", fill_value=np.nan)
+    for k in PER_SUBJECT + COVARIATES:
+        group.create_array(k, shape=(n,), chunks=(b,), dtype="f8", fill_value=np.nan)
+    for k in CATEGORIES:
+        group.create_array(k, shape=(n,), chunks=(b,), dtype="i1", fill_value=-1)
+    group.create_array("enrolled", shape=(n,), chunks=(b,), dtype="bool", fill_value=False)
+    group.create_array("done", shape=(len(_batches(trial)),), chunks=(len(_batches(trial)),), dtype="bool", fill_value=False)
+    group.attrs.update({"settings": settings, "endplate_version": __version__, "trial": trial.name})
+    return group
+
+
+def _batches(trial: Trial) -> list[tuple[int, int]]:
+    n, b = trial.n_subjects, trial.batch_size
+    return [(lo, min(lo + b, n)) for lo in range(0, n, b)]
+
+
+def _client(scheduler: str | None, workers: int, processes: bool):
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="5s"), None
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise EndplateInputError(f"cannot reach the Dask scheduler at {scheduler!r} ({exc.__class__.__name__}); "
+                                     "give a running scheduler's address, e.g. tcp://host:8786, or leave --scheduler out") from None
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
+                           dashboard_address=":0")  # any free port: never clashes with another cluster
+    return Client(cluster), cluster
+
+
+def run_trial(trial: Trial, store: str | Path, *, scheduler: str | None = None, workers: int = 2, processes: bool = True,
+              fresh: bool = False, stop_after: int | None = None,
+              progress: Callable[[int, int], None] | None = None, stats: dict | None = None) -> xr.Dataset | None:
+    """Run (or resume) ``trial`` into the Zarr ``store``; returns the subjects' dataset when complete.
+
+    ``stop_after`` stops once that many batches have been written in this call (for testing an
+    interruption); the function then returns None and the store holds the finished batches.
+    ``stats``, if given, receives the workers' CPU seconds of the batches run in this call.
+    """
+    from dask.distributed import as_completed
+
+    path = Path(store)
+    if path.suffix != ".zarr":
+        raise EndplateInputError(f"--store must end in .zarr, got {str(path)!r}")
+    if workers < 1:
+        raise EndplateInputError(f"--workers must be at least 1, got {workers}")
+    client, cluster = _client(scheduler, workers, processes)  # first: an unreachable scheduler leaves no store behind
+    try:
+        group = _open_store(trial, path, fresh)
+        batches = _batches(trial)
+        done = group["done"][:]
+        pending = [i for i, _ in enumerate(batches) if not done[i]]
+        if progress:
+            progress(int(done.sum()), len(batches))
+        if pending:
+            futures = {client.submit(run_batch, trial, *batches[i], pure=False): i for i in pending}
+            written = 0
+            for fut in as_completed(futures):
+                i = futures[fut]
+                result = fut.result()
+                if stats is not None:
+                    stats["cpu_seconds"] = stats.get("cpu_seconds", 0.0) + result["cpu_seconds"]
+                _write(group, result, i)
+                written += 1
+                if progress:
+                    progress(len(batches) - len(pending) + written, len(batches))
+                if stop_after is not None and written >= stop_after:
+                    for other in futures:
+                        other.cancel()
+                    return None
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return store_dataset(trial, group)
+
+
+def _write(group, result: dict, batch: int) -> None:
+    lo, hi = result["lo"], result["hi"]
+    for k, v in result.items():
+        if k not in ("lo", "hi", "cpu_seconds"):
+            group[k][lo:hi] = v
+    group["done"][batch] = True  # only after the data: a batch cut short is simply run again
+
+
+def store_dataset(trial: Trial, group) -> xr.Dataset:
+    """The finished store as an xarray Dataset (subject, visit, muscle) with the arm of each subject."""
+    from endplate.therapy.cohort import allocate
+
+    n = trial.n_subjects
+    visit_day = np.arange(trial.n_visits) * trial.visit_every_days
+    data = {k: (("subject", "visit", "muscle"), group[k][:]) for k in PER_VISIT_MUSCLE}
+    data.update({k: (("subject", "visit"), group[k][:]) for k in PER_VISIT})
+    data.update({k: (("subject",), group[k][:]) for k in PER_SUBJECT + COVARIATES + tuple(CATEGORIES) + ("enrolled",)})
+    data["arm"] = (("subject",), np.array(allocate(trial), dtype=str))
+    ds = xr.Dataset(data, coords={"subject": np.arange(n), "visit_day": ("visit", visit_day), "muscle": list(trial.muscles)})
+    ds.attrs.update({"endplate_result": "trial", "endplate_version": __version__, "seed": trial.seed, "trial": trial.name,
+                     "settings": trial.settings_json(), "categories": json.dumps(CATEGORIES),
+                     "interventions": json.dumps({a: [e if isinstance(e, str) else list(e) for e in plan]
+                                                  for a, plan in trial.arms.items()})})
+    return ds

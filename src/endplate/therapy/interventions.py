@@ -1,0 +1,238 @@
+"""Interventions as data: a window of days and multipliers or hazard ratios on named targets.
+
+Bundled interventions live in ``presets/interventions.toml``; users add their own in a TOML file
+of the same form. A ``Course`` is a set of interventions with their windows resolved to absolute
+days; the disease layer asks it, day by day, for the kernel parameters, the treated disease
+drives and the junction changes (``disease.simulate.simulate(..., interventions=course)``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from endplate.disease.model import Genotype, K, drive, kernel_parameters
+from endplate.errors import EndplateInputError
+from endplate.junction.parameters import JunctionParameters
+
+# Mechanism parameters the daily kernel reads afresh every day (others are fixed when a muscle
+# is built, so changing them in a window would be silently ignored: they are refused).
+PER_DAY = {
+    "terminal_degeneration": ("impaired_days", "withdrawing_days"),
+    "retrograde_axon_loss": ("threshold_fraction", "rate_per_day"),
+    "secondary_soma_death": ("rate_per_day",),
+    "wallerian": ("rate_per_day",),
+    "reinnervation": ("rate_per_day", "competence_s", "competence_fr", "competence_ff", "max_enlargement",
+                      "bridging_without_reactive_tsc", "reinnervable_days"),
+}
+SPECIAL = ("hazard.terminal", "hazard.cortical", "tsc.loss_per_day", "soma_death.blocked")
+_JUNCTION = tuple(f.name for f in dataclasses.fields(JunctionParameters) if f.name not in ("species", "types"))
+_KEYS = {"description", "effects", "window", "source", "evidence", "assumptions"}
+_EVIDENCE = ("read", "recalled", "secondary", "assumed")
+
+
+def targets() -> list[str]:
+    """Every name an intervention may act on."""
+    return (list(SPECIAL) + [f"{m}.{p}" for m, ps in PER_DAY.items() for p in ps]
+            + [f"junction.{p}" for p in _JUNCTION])
+
+
+@dataclass(frozen=True)
+class Intervention:
+    name: str
+    description: str
+    effects: dict  # target -> multiplier (hazard ratio for hazard.*; 1 = on for soma_death.blocked)
+    start_day: float  # default window, days after the start of treatment
+    duration_days: float
+    source: str
+    evidence: str
+    assumptions: str
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _parse(name: str, entry: dict, where: str) -> Intervention:
+    if not isinstance(entry, dict):
+        raise EndplateInputError(f"{where}: intervention {name!r} must be a table")
+    unknown = set(entry) - _KEYS
+    if unknown:
+        raise EndplateInputError(f"{where}: intervention {name!r} has unknown key(s) {', '.join(sorted(unknown))}; "
+                                 f"allowed: {', '.join(sorted(_KEYS))}")
+    missing = [k for k in ("description", "effects", "source", "evidence") if k not in entry]
+    if missing:
+        raise EndplateInputError(f"{where}: intervention {name!r} lacks {', '.join(missing)}")
+    if entry["evidence"] not in _EVIDENCE:
+        raise EndplateInputError(f"{where}: intervention {name!r}: evidence must be one of {', '.join(_EVIDENCE)}")
+    allowed = targets()
+    effects = {}
+    for key, value in dict(entry["effects"]).items():
+        if key not in allowed:
+            raise EndplateInputError(f"{where}: intervention {name!r}: unknown parameter {key!r}; allowed: {', '.join(allowed)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise EndplateInputError(f"{where}: intervention {name!r}: {key} must be a non-negative number, got {value!r}")
+        effects[key] = float(value)
+    window = dict(entry.get("window", {"start_day": 0, "duration_days": 36500}))
+    start, duration = window.get("start_day", 0), window.get("duration_days", 36500)
+    _check_window(name, start, duration, where)
+    return Intervention(name, entry["description"], effects, float(start), float(duration), entry["source"],
+                        entry["evidence"], entry.get("assumptions", ""))
+
+
+def _check_window(name: str, start, duration, where: str) -> None:
+    for key, v in (("start_day", start), ("duration_days", duration)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise EndplateInputError(f"{where}: intervention {name!r}: window {key} must be a number, got {v!r}")
+    if start < 0 or duration <= 0:
+        raise EndplateInputError(f"{where}: intervention {name!r}: window must start at day >= 0 and last > 0 days, "
+                                 f"got start_day={start}, duration_days={duration}")
+
+
+@cache
+def bundled() -> dict[str, Intervention]:
+    text = resources.files("endplate.presets").joinpath("interventions.toml").read_text()
+    return {n: _parse(n, e, "bundled interventions") for n, e in tomllib.loads(text).items()}
+
+
+def load_interventions(*paths: str | Path) -> dict[str, Intervention]:
+    """Bundled interventions plus those in the user's TOML ``paths`` (a user entry may replace a bundled one)."""
+    out = dict(bundled())
+    for path in paths:
+        path = Path(path)
+        if not path.is_file():
+            raise EndplateInputError(f"no interventions file {str(path)!r}")
+        try:
+            table = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise EndplateInputError(f"interventions file {str(path)!r}: not valid TOML ({exc})") from None
+        out.update({n: _parse(n, e, f"interventions file {str(path)!r}") for n, e in table.items()})
+    return out
+
+
+def lookup(name: str, known: dict[str, Intervention]) -> Intervention:
+    if name not in known:
+        raise EndplateInputError(f"unknown intervention {name!r}; allowed: {', '.join(known)}")
+    return known[name]
+
+
+@dataclass(frozen=True)
+class Course:
+    """Interventions with absolute windows [start, end) in simulation days."""
+
+    items: tuple  # ((Intervention, start_day, end_day), ...)
+    _kernels: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
+
+    @staticmethod
+    def resolve(plan, at_day: float, known: dict[str, Intervention] | None = None) -> "Course":
+        """``plan``: names or (name, start_day, duration_days) relative to ``at_day`` (defaults: the window)."""
+        known = known or bundled()
+        items = []
+        for entry in plan:
+            name, start, duration = (entry, None, None) if isinstance(entry, str) else entry
+            iv = lookup(name, known)
+            start = iv.start_day if start is None else start
+            duration = iv.duration_days if duration is None else duration
+            _check_window(name, start, duration, "treatment plan")
+            items.append((iv, at_day + start, at_day + start + duration))
+        for i, (a, s, e) in enumerate(items):
+            for b, s2, e2 in items[i + 1:]:
+                if a.name == b.name and s < e2 and s2 < e:
+                    raise EndplateInputError(f"treatment plan: overlapping windows of {a.name!r} "
+                                             f"(days {s:g}-{e:g} and {s2:g}-{e2:g}); give each course its own days")
+        return Course(tuple(items))
+
+    def active(self, day: float) -> tuple:
+        return tuple(iv for iv, s, e in self.items if s <= day < e)
+
+    def _factor(self, day: float, key: str) -> float:
+        return math.prod(iv.effects.get(key, 1.0) for iv in self.active(day))
+
+    def kernel_parameters(self, day: float, mech: dict, geno: Genotype, soma_death_blocked: bool,
+                          partner=None) -> np.ndarray:
+        """The daily kernel's parameter vector on ``day`` (cached per set of active interventions).
+
+        ``partner``: the scenario's first-failing NMJ partner (``disease.model.first_partner``).
+        """
+        active = self.active(day)
+        key = (tuple(iv.name for iv in active), _freeze(mech), geno.name, _freeze({"g": geno.values}), soma_death_blocked,
+               None if partner is None else partner.name)
+        if key not in self._kernels:
+            self._kernels[key] = _kernel(active, mech, geno, soma_death_blocked, partner)
+        return self._kernels[key]
+
+    def treated_drive(self, kind: str, day, rate: float, midpoint: float, width: float):
+        """Cumulative disease drive with hazard ratios applied inside their windows (``kind``: terminal, cortical).
+
+        G_treated(t) = G(t) + sum over treated intervals [a, b) before t of (HR - 1) (G(min(b, t)) - G(a)):
+        the hazard is multiplied by HR only while the window is open, so the drive stays continuous.
+        ``day`` may be a number or an array of days.
+        """
+        t = np.asarray(day, float)
+        g = drive(t, rate, midpoint, width)
+        key = f"hazard.{kind}"
+        edges = sorted({x for iv, s, e in self.items if key in iv.effects for x in (s, e)})
+        for a, b in zip(edges[:-1], edges[1:]):
+            hr = self._factor(a, key)
+            if hr != 1.0:
+                inside = drive(np.clip(t, a, b), rate, midpoint, width) - drive(a, rate, midpoint, width)
+                g = g + (hr - 1.0) * np.where(t > a, inside, 0.0)
+        return float(g) if g.ndim == 0 else g
+
+    def junction_parameters(self, day: float, params: JunctionParameters) -> JunctionParameters:
+        """Junction parameters with the multipliers of the interventions active on ``day``."""
+        changes = {}
+        for iv in self.active(day):
+            for key, v in iv.effects.items():
+                if key.startswith("junction."):
+                    name = key.split(".", 1)[1]
+                    changes[name] = changes.get(name, getattr(params, name)) * v
+        if "ache_activity_relative" in changes:
+            changes["ache_activity_relative"] = min(changes["ache_activity_relative"], 1.0)
+        return params.replace(**changes) if changes else params
+
+    def junction_adjuster(self, day: float):
+        """A function that applies ``day``'s junction changes to a junction population, or None."""
+        if not any(k.startswith("junction.") for iv in self.active(day) for k in iv.effects):
+            return None
+
+        def adjust(pop):
+            new = self.junction_parameters(day, pop.params)
+            old = pop.params
+            out = pop.scaled(release=new.release_probability_max / old.release_probability_max,
+                             quantal=new.quantal_size_mv / old.quantal_size_mv,
+                             capacity=new.rrp_capacity_quanta / old.rrp_capacity_quanta,
+                             threshold=new.threshold_depolarisation_mv / old.threshold_depolarisation_mv,
+                             tsc_gain=new.tsc_gain / old.tsc_gain if old.tsc_gain else 1.0)
+            out.params = new
+            return out
+
+        return adjust
+
+
+def _freeze(mech: dict) -> tuple:
+    return tuple((m, tuple(sorted(v.items()))) for m, v in sorted(mech.items()))
+
+
+def _kernel(active: tuple, mech: dict, geno: Genotype, blocked: bool, partner=None) -> np.ndarray:
+    mech = {m: dict(v) for m, v in mech.items()}
+    extra_tsc = 1.0
+    for iv in active:
+        for key, v in iv.effects.items():
+            m, _, p = key.partition(".")
+            if m in PER_DAY:
+                mech[m][p] *= v
+            elif key == "tsc.loss_per_day":
+                extra_tsc *= v
+            elif key == "soma_death.blocked":
+                blocked = blocked or v > 0.5
+    p = kernel_parameters(mech, geno, blocked, partner)
+    p[K["tsc_loss"]] *= extra_tsc
+    p.setflags(write=False)
+    return p

@@ -1,0 +1,119 @@
+"""One virtual subject through a trial: disease in daily steps, treatment from its start, visits.
+
+The daily step is the disease layer's (``disease.simulate.init_muscle`` / ``step``); what differs
+from ``simulate`` is what is recorded: readouts only at visits, with one volume conductor per
+muscle kept from baseline (fibre weights follow atrophy), and onset and end stage watched daily.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from endplate.disease.model import drive, first_partner, kernel_parameters, mechanism_values
+from endplate.disease.simulate import init_muscle, refresh_atrophy, step
+from endplate.muscle.cmap import maximal_cmap
+from endplate.muscle.emg import conductor
+from endplate.muscle.mune import mune
+from endplate.seeding import substreams
+from endplate.therapy.cohort import Subject
+from endplate.therapy.interventions import Course
+
+HAND = ("APB", "ADM", "FDI")
+LIMB = ("biceps", "deltoid", "trapezius", "TA")
+
+
+def _domain(f: list[float]) -> float:
+    """12 points while a region keeps 90 % of its force, 0 below 10 %, linear between (assumed)."""
+    return 12.0 * float(np.clip((np.mean(f) - 0.1) / 0.8, 0.0, 1.0)) if f else 12.0
+
+
+def composite(force: dict[str, float], species: str, site: str | None = None) -> float:
+    """ALSFRS-R-like score (0-48) from force fractions per muscle.
+
+    Human: fine motor (hand muscles), gross motor (arm, shoulder, leg), respiratory (diaphragm),
+    bulbar (no bulbar muscle is simulated: full marks, except for bulbar onset, where the
+    diaphragm stands in). Mouse: 48 points shared equally by the muscles.
+    """
+    if species == "mouse":
+        return 48.0 * float(np.mean([np.clip((f - 0.1) / 0.8, 0.0, 1.0) for f in force.values()]))
+    resp = [force[m] for m in force if m == "diaphragm"]
+    return (_domain([force[m] for m in force if m in HAND]) + _domain([force[m] for m in force if m in LIMB])
+            + _domain(resp) + (_domain(resp) if site == "bulbar" else 12.0))
+
+
+def simulate_subject(trial, subject: Subject, known: dict) -> dict:
+    """Arrays for one subject (visits x muscles), events in days from the start of treatment."""
+    sc, geno = subject.scenario, subject.genotype
+    mech = mechanism_values(sc.hypothesis, geno, sc.set)
+    partner = first_partner(sc.first_partner)
+    p = kernel_parameters(mech, geno, sc.soma_death_blocked, partner)
+    seeds = substreams(subject.seed, *sc.muscles, "visits")
+    states = {m: init_muscle(sc, m, p, geno, seeds[m]) for m in sc.muscles}
+    conds = {m: conductor(st.anatomy) for m, st in states.items()}
+    weights = {m: c.fibre_weight_mv.copy() for m, c in conds.items()}
+    term_rate = geno.values["terminal_rate_per_day"] if mech["terminal_degeneration"]["vulnerability_ff"] > 0 else 0.0
+    cort_rate = geno.values["cortical_rate_per_day"] if mech["cortical_soma_death"]["vulnerability_ff"] > 0 else 0.0
+    width = geno.values["width_days"]
+    n_v, n_m = trial.n_visits, len(sc.muscles)
+    out = {k: np.full((n_v, n_m), np.nan) for k in ("cmap_mv", "mune", "mune_true", "force_percent")}
+    out["composite"] = np.full(n_v, np.nan)
+    start = subject.enrol_offset_days if trial.start_relative_to == "age" else None
+    onset_day = death_day = None
+    course, plan = None, trial.arms[subject.arm]
+    days = np.arange(sc.start_day, sc.end_day + 1)
+    mids = {m: st.midpoint_day for m, st in states.items()}
+    g_term = {m: drive(days, term_rate, mids[m], width) if term_rate > 0 else np.full(days.size, -1.0) for m in states}
+    g_cort = {m: drive(days, cort_rate, mids[m], width) if cort_rate > 0 else np.full(days.size, -1.0) for m in states}
+    p_day = p
+    for i, day in enumerate(days.tolist()):
+        if course is None and start is not None and day >= start and plan:
+            course = Course.resolve(plan, start, known)
+            for m in states:  # the treated drives from today on
+                if term_rate > 0:
+                    g_term[m][i:] = course.treated_drive("terminal", days[i:], term_rate, mids[m], width)
+                if cort_rate > 0:
+                    g_cort[m][i:] = course.treated_drive("cortical", days[i:], cort_rate, mids[m], width)
+        if course is not None:
+            p_day = course.kernel_parameters(day, mech, geno, sc.soma_death_blocked, partner)
+        for m, st in states.items():
+            step(st, p_day, day, float(g_term[m][i]), float(g_cort[m][i]))
+        force = {m: st.counts[10] / st.baseline_force for m, st in states.items()}
+        if onset_day is None and sum(force[m] for m in sc.onset_muscles) < sc.onset_force_fraction * len(sc.onset_muscles):
+            onset_day = day
+            if start is None:
+                start = day + subject.enrol_offset_days
+        if death_day is None and sum(force[m] for m in sc.end_stage_muscles) < sc.end_stage_force_fraction * len(sc.end_stage_muscles):
+            death_day = day
+        if death_day is not None and (start is None or death_day < start):
+            break
+        if start is None or day < start:
+            continue
+        k, r = divmod(day - start, trial.visit_every_days)
+        if r == 0 and k < n_v and (death_day is None or day <= death_day):
+            _visit(trial, subject, states, conds, weights, force, out, k, day, seeds["visits"])
+        if day >= start + trial.duration_days or (death_day is not None and day > death_day):
+            break
+    enrolled = start is not None and (death_day is None or death_day >= start) and day >= start
+    rel = (lambda d: np.nan if d is None or not enrolled else float(d - start))
+    out.update({"enrolled": bool(enrolled), "start_day": float(start) if start is not None else np.nan,
+                "onset_day": rel(onset_day), "death_day": rel(death_day),
+                "followup_days": float(min(day, start + trial.duration_days) - start) if enrolled else np.nan})
+    return out
+
+
+def _visit(trial, subject, states, conds, weights, force, out, k, day, seed) -> None:
+    for j, (m, st) in enumerate(states.items()):
+        refresh_atrophy(st, day)
+        cond = conds[m]
+        cond.fibre_weight_mv = (weights[m] * st.anatomy.atrophy).astype(np.float32)
+        scale = subject.unit_scale[m]
+        if "mune" in trial.endpoints:
+            r = mune(st.anatomy, trial.mune_method, (seed + day) % 2**31, cond)
+            out["mune"][k, j] = r["estimate"] * scale
+            out["mune_true"][k, j] = r["true_units"] * scale
+            out["cmap_mv"][k, j] = r["cmap_mv"] * subject.cmap_scale[m]
+        else:
+            out["cmap_mv"][k, j] = maximal_cmap(st.anatomy, (seed + day) % 2**31, cond)["amplitude_mv"] * subject.cmap_scale[m]
+            out["mune_true"][k, j] = st.anatomy.functioning_units() * scale
+        out["force_percent"][k, j] = 100.0 * force[m]
+    out["composite"][k] = composite(force, trial.species, subject.covariates.get("site_of_onset"))

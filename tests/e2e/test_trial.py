@@ -1,0 +1,93 @@
+"""`endplate trial`: resume after an interruption, the JSON contract, and bad input."""
+
+import json
+import time
+
+import pytest
+import xarray as xr
+
+from endplate.therapy.engine import run_trial
+from endplate.therapy.trial import load_trial
+
+TINY = """
+description = "tiny test trial"
+species = "mouse"
+genotype = "SOD1-G93A"
+hypothesis = "dying_back"
+muscles = ["TA", "soleus"]
+seed = 5
+subjects_per_arm = 2
+control = "vehicle"
+start = {{ relative_to = "age", day = 70 }}
+duration_days = 30
+visit_every_days = 10
+endpoints = ["cmap", "mune", "force", "composite", "survival"]
+primary = "cmap"
+power = {{ sizes = [2, 4], replicates = 20 }}
+fidelity = {{ fibres_per_unit = 10, max_units = 20 }}
+batch_size = 1
+{extra}
+[arms.vehicle]
+interventions = []
+
+[arms.treated]
+interventions = {treated}
+"""
+
+
+def _trial_file(tmp_path, treated='["musk_agonist"]', extra=""):
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY.format(treated=treated, extra=extra))
+    return path
+
+
+def test_interrupted_trial_resumes_to_the_uninterrupted_result(tmp_path):
+    trial = load_trial(str(_trial_file(tmp_path)))
+    assert run_trial(trial, tmp_path / "cut.zarr", workers=2, processes=False, stop_after=2) is None
+    seen = []
+    resumed = run_trial(trial, tmp_path / "cut.zarr", workers=2, processes=False, progress=lambda d, t: seen.append(d))
+    assert seen[0] == 2  # the two finished batches were kept, not rerun
+    whole = run_trial(trial, tmp_path / "whole.zarr", workers=1, processes=False)
+    xr.testing.assert_identical(resumed, whole)
+    assert resumed["enrolled"].values.all() and resumed.attrs["endplate_result"] == "trial"
+
+
+def test_trial_json_contract_and_report(cli, tmp_path):
+    path = _trial_file(tmp_path)
+    result = cli("trial", str(path), "--workers", "1", "--json", "--report", "r.html", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert {"arms", "endpoints", "effect", "ci_low", "ci_high", "p_value", "power"} <= set(payload)
+    assert [a["name"] for a in payload["arms"]] == ["vehicle", "treated"]
+    assert (tmp_path / "r.html").read_text().count("data:image/png;base64") >= 3
+    ds = xr.open_dataset(tmp_path / "tiny.nc")
+    assert ds.attrs["endplate_result"] == "trial" and "analysis" in ds.attrs
+
+
+@pytest.mark.parametrize("treated, extra, message", [
+    ('["aspirin"]', "", "unknown intervention"),
+    ('[{ name = "riluzole", start_day = 0, duration_days = 20 }, { name = "riluzole", start_day = 10, duration_days = 20 }]', "",
+     "overlapping"),
+    ('[{ name = "riluzole", start_day = -3 }]', "", "window"),
+    ('[]', "dose_mg = 5", "unknown key"),
+])
+def test_bad_trial_files_exit_2_and_write_nothing(cli, tmp_path, treated, extra, message):
+    path = _trial_file(tmp_path, treated, extra)
+    result = cli("trial", str(path), "--json", cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr and result.stdout == ""
+    assert not (tmp_path / "tiny.nc").exists() and not (tmp_path / "tiny.zarr").exists()
+
+
+def test_arm_without_subjects_and_unreachable_scheduler_exit_2(cli, tmp_path):
+    path = _trial_file(tmp_path)
+    result = cli("trial", str(path), "--subjects-per-arm", "0", cwd=tmp_path)
+    assert result.returncode == 2 and "subjects_per_arm" in result.stderr
+    t0 = time.perf_counter()
+    result = cli("trial", str(path), "--scheduler", "tcp://127.0.0.1:9", cwd=tmp_path)
+    assert result.returncode == 2 and "scheduler" in result.stderr and time.perf_counter() - t0 < 60
+    assert not (tmp_path / "tiny.nc").exists() and not (tmp_path / "tiny.zarr").exists()
+
+
+def test_unknown_bench_workload_exits_2(cli):
+    result = cli("bench", "--workload", "nope")
+    assert result.returncode == 2 and "trial" in result.stderr

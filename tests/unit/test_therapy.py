@@ -1,0 +1,152 @@
+"""Layer D: interventions, their effects on the disease and the junction, and the trial analysis."""
+
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from endplate.disease.scenario import load_scenario
+from endplate.disease.simulate import simulate
+from endplate.errors import EndplateInputError
+from endplate.therapy.analysis import cox_logrank, mixed_slope, power_curve
+from endplate.therapy.interventions import Course, bundled, load_interventions
+
+
+def _bibliography_keys():
+    text = resources.files("endplate.data").joinpath("bibliography.csv").read_text()
+    return {line.split(",", 1)[0] for line in text.splitlines()[1:]}
+
+
+def test_bundled_interventions_name_their_source_and_evidence():
+    keys = _bibliography_keys()
+    known = bundled()
+    for name in ("pyridostigmine", "diaminopyridine", "musk_agonist", "dok7_gene_therapy", "sprouting_support",
+                 "riluzole", "edaravone", "tofersen", "exercise", "block_soma_death"):
+        iv = known[name]
+        assert iv.source in keys and iv.evidence in ("read", "recalled", "secondary", "assumed") and iv.effects
+
+
+def test_user_interventions_file_adds_an_intervention(tmp_path):
+    f = tmp_path / "mine.toml"
+    f.write_text('[slow_disassembly]\ndescription = "x"\neffects = { "terminal_degeneration.impaired_days" = 3.0 }\n'
+                 'source = "assumed"\nevidence = "assumed"\n')
+    assert "slow_disassembly" in load_interventions(f) and "riluzole" in load_interventions(f)
+
+
+@pytest.mark.parametrize("body, message", [
+    ('effects = { "terminal_degeneration.vulnerability_ff" = 0.5 }', "unknown parameter"),
+    ('effects = { "hazard.terminal" = -1.0 }', "non-negative"),
+    ('effects = { "hazard.terminal" = 0.5 }\nwindow = { start_day = -5, duration_days = 10 }', "window"),
+    ('effects = { "hazard.terminal" = 0.5 }\nwindow = { start_day = 0, duration_days = 0 }', "window"),
+])
+def test_bad_intervention_files_are_refused_with_the_reason(tmp_path, body, message):
+    f = tmp_path / "bad.toml"
+    f.write_text(f'[x]\ndescription = "x"\n{body}\nsource = "assumed"\nevidence = "assumed"\n')
+    with pytest.raises(EndplateInputError, match=message):
+        load_interventions(f)
+
+
+def test_overlapping_windows_of_one_intervention_and_unknown_names_are_refused():
+    with pytest.raises(EndplateInputError, match="overlapping"):
+        Course.resolve([("riluzole", 0, 100), ("riluzole", 50, 100)], 0)
+    with pytest.raises(EndplateInputError, match="unknown intervention"):
+        Course.resolve(["aspirin"], 0)
+    Course.resolve([("riluzole", 0, 100), ("riluzole", 100, 100), "musk_agonist"], 0)  # back to back, combined
+
+
+def test_hazard_ratio_slows_the_drive_only_inside_its_window():
+    course = Course.resolve([("musk_agonist", 10, 20)], 100)  # hazard ratio 0.6 on days 110-130
+    days = np.arange(90, 160)
+    from endplate.disease.model import drive
+
+    g, treated = drive(days, 0.1, 120, 20), course.treated_drive("terminal", days, 0.1, 120, 20)
+    assert np.allclose(treated[days <= 110], g[days <= 110])
+    assert np.all(treated[days > 110] < g[days > 110])
+    inside = drive(130, 0.1, 120, 20) - drive(110, 0.1, 120, 20)
+    assert np.allclose(g[days >= 130] - treated[days >= 130], 0.4 * inside)  # constant deficit after the window
+    assert course.treated_drive("terminal", 125, 0.1, 120, 20) == pytest.approx(treated[days == 125][0])
+
+
+@pytest.fixture(scope="module")
+def sod1_ta():
+    sc = load_scenario("sod1-g93a", muscles=["TA"], onset_muscles=["TA"], end_stage_muscles=["TA"], end_day=100,
+                       probe_days=[95], probe_muscle="TA", readout_every_days=40, mune_every_days=200,
+                       muscle_set={"TA": {"n_units": 40, "n_fibres": 1400}})
+    return sc, simulate(sc)
+
+
+def test_ache_inhibitor_lowers_jitter_and_blocking_but_not_unit_loss(sod1_ta):
+    sc, untreated = sod1_ta
+    treated = simulate(sc, interventions=Course.resolve(["pyridostigmine"], 40))
+    for key in ("innervated_percent", "motor_neurons_percent", "force_percent"):
+        assert np.array_equal(treated["muscles"]["TA"][key], untreated["muscles"]["TA"][key])
+    before, after = untreated["probes"][0], treated["probes"][0]
+    assert after["mcd_us"] < before["mcd_us"] and after["blocking_percent"] < before["blocking_percent"]
+    assert after["decrement_percent"] <= before["decrement_percent"] + 1.0
+
+
+def test_nmj_stabilisation_delays_denervation(sod1_ta):
+    sc, untreated = sod1_ta
+    for name in ("musk_agonist", "dok7_gene_therapy"):
+        treated = simulate(sc, interventions=Course.resolve([name], 40))
+        late = slice(-20, None)
+        assert treated["muscles"]["TA"]["innervated_percent"][late].mean() > \
+            untreated["muscles"]["TA"]["innervated_percent"][late].mean() + 5
+        assert np.array_equal(treated["muscles"]["TA"]["innervated_percent"][:20],
+                              untreated["muscles"]["TA"]["innervated_percent"][:20])  # nothing changes before day 40
+
+
+def test_blocking_soma_death_keeps_motor_neurons_not_junctions(sod1_ta):
+    sc, untreated = sod1_ta
+    treated = simulate(sc, interventions=Course.resolve(["block_soma_death"], 20))
+    assert treated["muscles"]["TA"]["motor_neurons_percent"][-1] > untreated["muscles"]["TA"]["motor_neurons_percent"][-1] + 10
+    assert abs(treated["muscles"]["TA"]["innervated_percent"][-1] - untreated["muscles"]["TA"]["innervated_percent"][-1]) < 10
+
+
+def _synthetic(n_per_arm=60, effect=1.0, seed=0):
+    rng = np.random.default_rng(seed)
+    months = np.arange(0, 13, 3.0)
+    arm = np.repeat(["control", "active"], n_per_arm)
+    treat = (arm == "active").astype(float)
+    slope = -3.0 + effect * treat + rng.normal(0, 0.8, arm.size)
+    y = 100 + rng.normal(0, 5, arm.size)[:, None] + slope[:, None] * months + rng.normal(0, 2, (arm.size, months.size))
+    return arm, treat, months, y
+
+
+def test_mixed_model_recovers_a_known_slope_difference():
+    arm, treat, months, y = _synthetic()
+    s, v = np.nonzero(np.isfinite(y))
+    df = pd.DataFrame({"subject": s, "months": months[v], "treat": treat[s], "y": y[s, v]})
+    r = mixed_slope(df)
+    assert r["ci_low"] < 1.0 < r["ci_high"] and r["p_value"] < 0.01
+    null = mixed_slope(df.assign(treat=np.random.default_rng(1).permutation(treat)[df["subject"]]))
+    assert null["ci_low"] < 0 < null["ci_high"]
+
+
+def test_cox_model_recovers_a_known_hazard_ratio():
+    rng = np.random.default_rng(2)
+    treat = np.repeat([0.0, 1.0], 400)
+    t = rng.exponential(1.0 / np.where(treat > 0, 0.5, 1.0))
+    event = (t < 3.0).astype(float)
+    r = cox_logrank(np.minimum(t, 3.0), event, treat)
+    assert r["ci_low"] < 0.5 < r["ci_high"] and r["p_value"] < 1e-6
+
+
+def test_power_grows_with_sample_size_and_stays_near_alpha_without_effect():
+    arm, treat, months, y = _synthetic(effect=0.5)
+    ds = xr.Dataset({"composite": (("subject", "visit"), y), "arm": (("subject",), arm),
+                     "enrolled": (("subject",), np.ones(arm.size, bool))}, coords={"visit_day": ("visit", months * 30.44)})
+    power = power_curve(ds, "composite", ("control", "active"), [5, 20, 60], 200, 0.05, seed=0)
+    assert power[0] < power[1] < power[2] and power[2] > 0.8
+    arm0, _, _, y0 = _synthetic(effect=0.0, seed=3)
+    ds0 = ds.assign(composite=(("subject", "visit"), y0))
+    assert power_curve(ds0, "composite", ("control", "active"), [30], 400, 0.05, seed=0)[0] < 0.12
+
+
+def test_an_empty_course_leaves_the_disease_exactly_as_without_one(sod1_ta):
+    sc, untreated = sod1_ta
+    same = simulate(sc, interventions=Course(()))
+    for key in ("innervated_percent", "force_percent", "cmap_percent", "motor_neurons_percent"):
+        assert np.array_equal(same["muscles"]["TA"][key], untreated["muscles"]["TA"][key])
