@@ -288,13 +288,34 @@ def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrop
     force_sums[0] = counts[11]
     force_sums[1] = counts[12]
     for first in range(2 if n_chunks > 1 else 1):
-        _phase(first, n_chunks, n_f, slack, wallerian_pending, rng_seed, p, day, ref_day, g_term, owner, stage, timer, denerv, atrophy,
-               tsc, ftype, level, neighbours, force_weight, recovering, unit_type, axon_intact, size0, size,
-               unit_vuln, competence, top, contact_rate, k_nb, tau_r, d_size, d_func, d_counts, d_force)
+        if n_chunks > 1:
+            _phase(first, n_chunks, n_f, slack, wallerian_pending, rng_seed, p, day, ref_day, g_term, owner, stage, timer, denerv,
+                   atrophy, tsc, ftype, level, neighbours, force_weight, recovering, unit_type, axon_intact, size0, size,
+                   unit_vuln, competence, top, contact_rate, k_nb, tau_r, d_size, d_func, d_counts, d_force)
+        else:  # a small muscle: no parallel region to start (it would cost more than the day's work)
+            _chunk(0, 0, n_f, slack, wallerian_pending, rng_seed, p, day, ref_day, g_term, owner, stage, timer, denerv, atrophy, tsc,
+                   ftype, level, neighbours, force_weight, recovering, unit_type, axon_intact, size0, size, unit_vuln,
+                   competence, top, contact_rate, k_nb, tau_r, d_size, d_func, d_counts, d_force)
         _merge(size, functional, counts, d_size, d_func, d_counts, d_force, force_sums)
     counts[11] = force_sums[0]
     counts[12] = force_sums[1]
     counts[10] = counts[11] - math.exp(-(day - ref_day) / tau_r) * counts[12]
+
+
+@njit(cache=True)
+def step_days(params, first_day, ref_day, g_terms, g_corts, owner, stage, timer, denerv, atrophy, tsc, ftype, level,
+              neighbours, force_weight, recovering, unit_type, soma_alive, axon_intact, unit_level, size0, size,
+              functional, unit_vuln, counts, quiet_below, rng_seed, n_chunks, d_size, d_func, d_counts, d_force, history):
+    """``step_day`` for days ``first_day``, ``first_day + 1``, ... (one row of ``params``, ``g_terms``,
+    ``g_corts`` a day), recording the tallies after each day in the rows of ``history``.
+
+    The same days stepped one call at a time give the same result: streams depend on the day only.
+    """
+    for i in range(g_terms.shape[0]):
+        step_day(params[i], first_day + i, ref_day, g_terms[i], g_corts[i], owner, stage, timer, denerv, atrophy, tsc, ftype,
+                 level, neighbours, force_weight, recovering, unit_type, soma_alive, axon_intact, unit_level, size0, size,
+                 functional, unit_vuln, counts, quiet_below, rng_seed, n_chunks, d_size, d_func, d_counts, d_force)
+        history[i, :] = counts
 
 
 def current_atrophy(day, owner, denerv, atrophy, recovering, floor, tau, tau_recovery):

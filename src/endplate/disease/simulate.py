@@ -138,6 +138,25 @@ def step(state: MuscleState, p: np.ndarray, day: int, g_term: float, g_cort: flo
                   *state.deltas)
 
 
+def step_many(state: MuscleState, params: np.ndarray, first_day: int, g_terms: np.ndarray, g_corts: np.ndarray) -> np.ndarray:
+    """Advance ``len(g_terms)`` days from ``first_day`` in one compiled call; the daily tallies (days x N_COUNTS).
+
+    ``params``: the kernel parameter vector, one for all days or one row a day. Equal to calling
+    ``step`` day by day (the random streams depend on the day only), without a call a day.
+    """
+    a = state.anatomy
+    g_terms = np.ascontiguousarray(g_terms, dtype=float)
+    n = g_terms.size
+    rows = np.ascontiguousarray(np.broadcast_to(params, (n, params.shape[-1])), dtype=float)
+    history = np.empty((n, kern.N_COUNTS))
+    kern.step_days(rows, float(first_day), state.ref_day, g_terms, np.ascontiguousarray(g_corts, dtype=float), a.owner,
+                   state.stage, state.timer, state.denerv, state.atrophy0, state.tsc, a.fibre_type, state.level,
+                   state.neighbours, state.force_weight, state.recovering, a.unit_type, state.soma_alive, a.unit_alive,
+                   state.unit_level, state.size0, state.size, state.functional, state.unit_vuln, state.counts,
+                   state.quiet_below, state.rng_seed, state.n_chunks, *state.deltas, history)
+    return history
+
+
 def refresh_atrophy(state: MuscleState, day: int) -> None:
     """Bring the lazily kept atrophy of denervated fibres up to ``day`` (for readouts)."""
     a = state.anatomy
@@ -221,36 +240,44 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
     mune_true = {m: [] for m in scenario.muscles}
     probes: list[dict] = []
     largest = {m: 1.0 for m in scenario.muscles}  # largest unit enlargement seen at any readout
-    for i, day in enumerate(days):
-        p_day = p
-        # --- layer D (therapy): parameters and drives of the interventions open on this day ---
+    partner = first_partner(scenario.first_partner)
+    # The kernel runs whole stretches of days in one call; a stretch ends where something is read.
+    stops = np.union1d(np.union1d(readout_days, mune_days), np.intersect1d(days, scenario.probe_days))
+    stops = np.union1d(stops, [days[-1]])
+    lo = 0
+    for stop in stops:
+        hi = int(stop - days[0]) + 1
+        span = days[lo:hi]
+        params = p
+        # --- layer D (therapy): parameters and drives of the interventions open on each day ---
         if interventions is not None:
-            p_day = interventions.kernel_parameters(int(day), mech, geno, scenario.soma_death_blocked,
-                                                    first_partner(scenario.first_partner))
+            params = np.array([interventions.kernel_parameters(int(d), mech, geno, scenario.soma_death_blocked, partner)
+                               for d in span])
         for m, st in states.items():
             if interventions is None:
-                g_t = float(drive(day, term_rate, st.midpoint_day, width)) if term_rate > 0 else -1.0
-                g_c = float(drive(day, cort_rate, st.midpoint_day, width)) if cort_rate > 0 else -1.0
+                g_t = drive(span, term_rate, st.midpoint_day, width) if term_rate > 0 else np.full(span.size, -1.0)
+                g_c = drive(span, cort_rate, st.midpoint_day, width) if cort_rate > 0 else np.full(span.size, -1.0)
             else:
-                g_t = interventions.treated_drive("terminal", int(day), term_rate, st.midpoint_day, width) if term_rate > 0 else -1.0
-                g_c = interventions.treated_drive("cortical", int(day), cort_rate, st.midpoint_day, width) if cort_rate > 0 else -1.0
+                g_t = interventions.treated_drive("terminal", span, term_rate, st.midpoint_day, width) if term_rate > 0 \
+                    else np.full(span.size, -1.0)
+                g_c = interventions.treated_drive("cortical", span, cort_rate, st.midpoint_day, width) if cort_rate > 0 \
+                    else np.full(span.size, -1.0)
             # --- end layer D ---
-            step(st, p_day, day, g_t, g_c)
-            daily[m][i] = st.counts
-            if day in readout_days or day in mune_days or day in scenario.probe_days:
-                refresh_atrophy(st, int(day))
+            daily[m][lo:hi] = step_many(st, params, int(span[0]), g_t, g_c)
+            day = int(stop)
+            refresh_atrophy(st, day)
             if day in readout_days:
-                cmap[m].append(maximal_cmap(st.anatomy, int(day))["amplitude_mv"] / st.baseline_cmap_mv * 100)
+                cmap[m].append(maximal_cmap(st.anatomy, day)["amplitude_mv"] / st.baseline_cmap_mv * 100)
                 largest[m] = max(largest[m], float((st.size / np.maximum(st.size0, 1)).max()))
             if day in mune_days:
-                r = mune(st.anatomy, scenario.mune_method, int(day))
+                r = mune(st.anatomy, scenario.mune_method, day)
                 mune_est[m].append(r["estimate"])
                 mune_true[m].append(r["true_units"])
             if day in scenario.probe_days and m == (scenario.probe_muscle or scenario.muscles[0]):
-                probes.append(probe(st, int(day), int(day),
-                                    None if interventions is None else interventions.junction_adjuster(int(day))))
+                probes.append(probe(st, day, day, None if interventions is None else interventions.junction_adjuster(day)))
+        lo = hi
         if progress:
-            progress(i + 1, n_d)
+            progress(hi, n_d)
     out = _assemble(scenario, states, days, daily, readout_days, cmap, mune_days, mune_est, mune_true)
     for m in scenario.muscles:
         out["muscles"][m]["max_enlargement"] = largest[m]

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
-from endplate.report.figures import STYLE  # noqa: E402
+from endplate.report.style import STYLE  # noqa: E402
 from endplate.report.run_report import _png  # noqa: E402
 from endplate.therapy.analysis import DAYS_PER_MONTH, endpoint_values  # noqa: E402
 

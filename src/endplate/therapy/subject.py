@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from endplate.disease.model import drive, first_partner, kernel_parameters, mechanism_values
-from endplate.disease.simulate import init_muscle, refresh_atrophy, step
+from endplate.disease.simulate import init_muscle, refresh_atrophy, step_many
 from endplate.muscle.cmap import maximal_cmap
 from endplate.muscle.emg import conductor
 from endplate.muscle.mune import mune
@@ -64,8 +64,15 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
     mids = {m: st.midpoint_day for m, st in states.items()}
     g_term = {m: drive(days, term_rate, mids[m], width) if term_rate > 0 else np.full(days.size, -1.0) for m in states}
     g_cort = {m: drive(days, cort_rate, mids[m], width) if cort_rate > 0 else np.full(days.size, -1.0) for m in states}
-    p_day = p
-    for i, day in enumerate(days.tolist()):
+    onset_muscles = [list(states).index(m) for m in sc.onset_muscles]
+    end_muscles = [list(states).index(m) for m in sc.end_stage_muscles]
+    # Stretches of days run in one kernel call each; a stretch ends at the next visit, and before
+    # treatment it is short enough (at most the enrolment delay) that a start that follows onset
+    # always lies beyond the stretch in which onset was seen.
+    before = max(1, min(30, subject.enrol_offset_days)) if start is None else 30
+    i, day = 0, int(days[0])
+    while i < days.size:
+        day = int(days[i])
         if course is None and start is not None and day >= start and plan:
             course = Course.resolve(plan, start, known)
             for m in states:  # the treated drives from today on
@@ -73,26 +80,39 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
                     g_term[m][i:] = course.treated_drive("terminal", days[i:], term_rate, mids[m], width)
                 if cort_rate > 0:
                     g_cort[m][i:] = course.treated_drive("cortical", days[i:], cort_rate, mids[m], width)
-        if course is not None:
-            p_day = course.kernel_parameters(day, mech, geno, sc.soma_death_blocked, partner)
-        for m, st in states.items():
-            step(st, p_day, day, float(g_term[m][i]), float(g_cort[m][i]))
-        force = {m: st.counts[10] / st.baseline_force for m, st in states.items()}
-        if onset_day is None and sum(force[m] for m in sc.onset_muscles) < sc.onset_force_fraction * len(sc.onset_muscles):
-            onset_day = day
-            if start is None:
-                start = day + subject.enrol_offset_days
-        if death_day is None and sum(force[m] for m in sc.end_stage_muscles) < sc.end_stage_force_fraction * len(sc.end_stage_muscles):
-            death_day = day
-        if death_day is not None and (start is None or death_day < start):
-            break
         if start is None or day < start:
-            continue
-        k, r = divmod(day - start, trial.visit_every_days)
-        if r == 0 and k < n_v and (death_day is None or day <= death_day):
-            _visit(trial, subject, states, conds, weights, force, out, k, day, seeds["visits"])
-        if day >= start + trial.duration_days or (death_day is not None and day > death_day):
+            stop = day + before - 1 if start is None else min(day + before, start) - 1
+        else:
+            stop = min(start + -(-(day - start) // trial.visit_every_days) * trial.visit_every_days, start + trial.duration_days)
+        hi = min(int(stop - days[0]) + 1, days.size)
+        span = days[i:hi]
+        params = p if course is None else np.array([course.kernel_parameters(int(d), mech, geno, sc.soma_death_blocked, partner)
+                                                    for d in span])
+        force_by_day = np.column_stack([step_many(st, params, int(span[0]), g_term[m][i:hi], g_cort[m][i:hi])[:, 10]
+                                        / st.baseline_force for m, st in states.items()])
+        onset_hits = np.flatnonzero(force_by_day[:, onset_muscles].sum(axis=1) < sc.onset_force_fraction * len(onset_muscles))
+        death_hits = np.flatnonzero(force_by_day[:, end_muscles].sum(axis=1) < sc.end_stage_force_fraction * len(end_muscles))
+        if onset_day is None and onset_hits.size:
+            onset_day = int(span[onset_hits[0]])
+            if start is None:
+                start = onset_day + subject.enrol_offset_days
+        if death_day is None and death_hits.size:
+            death_day = int(span[death_hits[0]])
+        day = int(span[-1])
+        if death_day is not None and (start is None or death_day < start):
+            day = death_day
             break
+        if start is not None and day >= start:
+            k, r = divmod(day - start, trial.visit_every_days)
+            if r == 0 and k < n_v and (death_day is None or day <= death_day):
+                force = dict(zip(states, force_by_day[-1]))
+                _visit(trial, subject, states, conds, weights, force, out, k, day, seeds["visits"])
+            if death_day is not None and day >= death_day:
+                day = death_day + 1  # the daily loop stopped the day after death
+                break
+            if day >= start + trial.duration_days:
+                break
+        i = hi
     enrolled = start is not None and (death_day is None or death_day >= start) and day >= start
     rel = (lambda d: np.nan if d is None or not enrolled else float(d - start))
     out.update({"enrolled": bool(enrolled), "start_day": float(start) if start is not None else np.nan,
