@@ -14,7 +14,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from endplate.disease import kernel as kern
-from endplate.disease.model import Genotype, drive, genotype, kernel_parameters, mechanism_values
+from endplate.disease.model import Genotype, drive, genotype, kernel_parameters, mechanism_values, with_changes
 from endplate.disease.scenario import Scenario
 from endplate.junction.parameters import default_parameters
 from endplate.muscle.anatomy import Anatomy, build_anatomy
@@ -185,7 +185,7 @@ def effective_junctions(state: MuscleState):
 
 def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = None) -> dict:
     """Run ``scenario``; returns daily and readout arrays per muscle plus onset and end stage."""
-    geno = genotype(scenario.genotype)
+    geno = with_changes(genotype(scenario.genotype), scenario.set)
     mech = mechanism_values(scenario.hypothesis, geno, scenario.set)
     p = kernel_parameters(mech, geno, scenario.soma_death_blocked)
     seeds = substreams(scenario.seed, *scenario.muscles)
