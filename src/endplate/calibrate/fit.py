@@ -32,7 +32,7 @@ from endplate.calibrate.problem import Problem, ProblemModel, load_problem, simu
 from endplate.errors import EndplateInputError
 
 QUANTILES = (0.05, 0.5, 0.95)  # predictive interval reported: 90 %
-CONNECT_TIMEOUT_S = 5
+CONNECT_TIMEOUT_S = 3
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,9 @@ def settings_for(problem: str, quick: bool, population: int | None = None, gener
     if problem == "synthetic":
         s = FitSettings(40, 3, 20, 20, 2, 10, 1 if quick else 3, batch_size=8)
     elif problem == "human-als":
-        s = (FitSettings(24, 2, 8, 12, 1, 6, 1) if quick else FitSettings(100, 5, 40, 40, 3, 20, 99))
+        s = (FitSettings(24, 2, 8, 12, 1, 6, 1) if quick else FitSettings(40, 3, 40, 20, 2, 20, 99))
     else:
-        s = (FitSettings(60, 3, 30, 30, 2, 15, 3) if quick else FitSettings(400, 8, 100, 120, 4, 40, 99))
+        s = (FitSettings(60, 3, 30, 30, 2, 15, 3) if quick else FitSettings(250, 6, 100, 60, 3, 40, 99))
     changes = {}
     if population is not None:
         if population < 5:
@@ -85,6 +85,7 @@ def connect(scheduler: str | None = None, workers: int | None = None, processes:
                                      f"({type(exc).__name__}); give a running scheduler's address such as "
                                      "tcp://host:8786, or leave --scheduler out for a local cluster") from None
     n = workers or max(1, os.cpu_count() or 1)
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # inherited by the worker processes (see problem._one_thread)
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None,
                            silence_logs=50)
     return Client(cluster), cluster
@@ -261,10 +262,10 @@ def run_fit(problem_name: str, *, quick: bool = False, seed: int = 0, out: Path 
         raise EndplateInputError(f"output folder {str(out.parent)!r} does not exist")
     folder = out.with_suffix(".abc")
     stamp = {"problem": problem_name, "seed": seed, "settings": asdict(settings), "targets": problem.observed()}
-    _check_resume(folder, stamp)
     client, cluster = connect(scheduler, workers, processes)
     started = time.perf_counter()
     try:
+        _check_resume(folder, stamp)
         h = run_stage(folder / "main.db", problem, settings.population, settings.generations, client, seed, settings,
                       progress, "fit")
         probs, particles = posterior(h, problem)
