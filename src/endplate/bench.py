@@ -124,8 +124,33 @@ def progression(quick: bool = False) -> list[dict]:
     return out
 
 
+def fit_simulations(quick: bool = False) -> list[dict]:
+    """Simulations per second as a fit runs them (one core): a particle in, every target observed out.
+
+    Parameters at the middle of each prior (in the sampler's space), a new seed each time; the
+    first call (compilation, imports) is not timed.
+    """
+    from endplate.calibrate.problem import ProblemModel, load_problem
+
+    out = []
+    for name, n in (("sod1-g93a", 5 if quick else 30), ("human-als", 1 if quick else 4)):
+        problem = load_problem(name)
+        model = ProblemModel(problem, 0, 0)
+        mid = {k: sum(problem.priors[k].bounds) / 2 for k in problem.models[0].parameters}
+        model(mid)
+        t0 = time.perf_counter()
+        for i in range(n):
+            model({**mid, problem.models[0].parameters[0]: mid[problem.models[0].parameters[0]] + 1e-6 * (i + 1)})
+        seconds = time.perf_counter() - t0
+        out.append({"name": "fit-simulations" if name == "sod1-g93a" else "fit-simulations-human", "size": n,
+                    "seconds": seconds, "throughput": n / seconds, "unit": "simulations/s (one core)",
+                    "reference_ratio": None, "problem": name, "model": problem.models[0].name})
+    return out
+
+
 WORKLOADS: dict[str, Callable[[bool], list[dict]]] = {
     "junction-train": junction_train, "muscle-cmap-scan": muscle_cmap_scan, "progression": progression,
+    "fit-simulations": fit_simulations,
 }
 
 

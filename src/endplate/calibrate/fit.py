@@ -54,9 +54,9 @@ def settings_for(problem: str, quick: bool, population: int | None = None, gener
     if problem == "synthetic":
         s = FitSettings(40, 3, 20, 20, 2, 10, 1 if quick else 3, batch_size=8)
     elif problem == "human-als":
-        s = (FitSettings(24, 2, 8, 12, 1, 6, 1) if quick else FitSettings(40, 3, 40, 20, 2, 20, 99))
+        s = (FitSettings(20, 2, 6, 10, 1, 4, 1) if quick else FitSettings(30, 3, 20, 15, 1, 10, 99))
     else:
-        s = (FitSettings(60, 3, 30, 30, 2, 15, 3) if quick else FitSettings(250, 6, 100, 60, 3, 40, 99))
+        s = (FitSettings(60, 3, 30, 30, 2, 15, 3) if quick else FitSettings(250, 5, 100, 50, 2, 30, 99))
     changes = {}
     if population is not None:
         if population < 5:
@@ -86,8 +86,12 @@ def connect(scheduler: str | None = None, workers: int | None = None, processes:
                                      "tcp://host:8786, or leave --scheduler out for a local cluster") from None
     n = workers or max(1, os.cpu_count() or 1)
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # inherited by the worker processes (see problem._one_thread)
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None,
-                           silence_logs=50)
+    import warnings
+
+    with warnings.catch_warnings():  # "port 8787 in use": another cluster on the machine; a free port is taken
+        warnings.simplefilter("ignore", UserWarning)
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None,
+                               silence_logs=50)
     return Client(cluster), cluster
 
 
@@ -261,7 +265,9 @@ def run_fit(problem_name: str, *, quick: bool = False, seed: int = 0, out: Path 
     if not out.resolve().parent.exists():
         raise EndplateInputError(f"output folder {str(out.parent)!r} does not exist")
     folder = out.with_suffix(".abc")
-    stamp = {"problem": problem_name, "seed": seed, "settings": asdict(settings), "targets": problem.observed()}
+    # What a resumed database must share with this run; more generations or another LOSO depth may differ.
+    stamp = {"problem": problem_name, "seed": seed, "population": settings.population,
+             "loso_population": settings.loso_population, "targets": problem.observed()}
     client, cluster = connect(scheduler, workers, processes)
     started = time.perf_counter()
     try:
@@ -293,7 +299,7 @@ def _check_resume(folder: Path, stamp: dict) -> None:
     if path.exists():
         old = json.loads(path.read_text())
         if old != json.loads(json.dumps(stamp)):
-            raise EndplateInputError(f"{str(folder)!r} holds a fit with other settings (problem, seed, sizes or targets); "
+            raise EndplateInputError(f"{str(folder)!r} holds a fit with other settings (problem, seed, population or targets); "
                                      "use another --out, or delete that folder to start again")
     else:
         tmp = path.with_suffix(".tmp")
