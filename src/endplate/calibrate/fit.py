@@ -33,6 +33,8 @@ from endplate.errors import EndplateInputError
 
 QUANTILES = (0.05, 0.5, 0.95)  # predictive interval reported: 90 %
 CONNECT_TIMEOUT_S = 3
+WORKER_ENVIRONMENT = {"NUMBA_NUM_THREADS": "1", "MALLOC_MMAP_THRESHOLD_": "33554432",
+                      "MALLOC_TRIM_THRESHOLD_": "1073741824", "MALLOC_TOP_PAD_": "268435456"}
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def settings_for(problem: str, quick: bool, population: int | None = None, gener
     elif problem == "human-als":
         s = (FitSettings(20, 2, 6, 10, 1, 4, 1) if quick else FitSettings(30, 3, 20, 15, 1, 10, 99))
     else:
-        s = (FitSettings(60, 3, 30, 30, 2, 15, 3) if quick else FitSettings(250, 5, 100, 50, 2, 30, 99))
+        s = (FitSettings(60, 3, 30, 30, 2, 15, 3) if quick else FitSettings(250, 4, 100, 40, 2, 30, 99))
     changes = {}
     if population is not None:
         if population < 5:
@@ -85,7 +87,11 @@ def connect(scheduler: str | None = None, workers: int | None = None, processes:
                                      f"({type(exc).__name__}); give a running scheduler's address such as "
                                      "tcp://host:8786, or leave --scheduler out for a local cluster") from None
     n = workers or max(1, os.cpu_count() or 1)
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # inherited by the worker processes (see problem._one_thread)
+    # Inherited by the worker processes: one Numba thread each (see problem._one_thread), and glibc
+    # keeps freed memory instead of handing every simulation's arrays back to the system (measured:
+    # page faults per simulation 13000 -> 1, system time 0.024 -> 0.001 s).
+    for key, value in WORKER_ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
     import warnings
 
     with warnings.catch_warnings():  # "port 8787 in use": another cluster on the machine; a free port is taken
