@@ -130,8 +130,11 @@ def fit_simulations(quick: bool = False) -> list[dict]:
     Parameters at the middle of each prior (in the sampler's space), a new seed each time; the
     first call (compilation, imports) is not timed.
     """
+    import numba
+
     from endplate.calibrate.problem import ProblemModel, load_problem
 
+    threads = numba.get_num_threads()  # a fit's simulation runs on one thread; restored afterwards
     out = []
     for name, n in (("sod1-g93a", 5 if quick else 30), ("human-als", 1 if quick else 4)):
         problem = load_problem(name)
@@ -145,6 +148,7 @@ def fit_simulations(quick: bool = False) -> list[dict]:
         out.append({"name": "fit-simulations" if name == "sod1-g93a" else "fit-simulations-human", "size": n,
                     "seconds": seconds, "throughput": n / seconds, "unit": "simulations/s (one core)",
                     "reference_ratio": None, "problem": name, "model": problem.models[0].name})
+    numba.set_num_threads(threads)
     return out
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 
 from endplate.errors import EndplateInputError
