@@ -100,15 +100,14 @@ def print_comparison(console, payload: dict) -> None:
         shown = f"{bf:.3g}" if bf is not None else (f"> {1 / floor:.0f} (no particle left)" if floor else "inf")
         table.add_row(h["name"], f"{h['probability']:.3f}", shown)
     console.print(table)
-    t2 = Table(title="targets: observed vs posterior predictive (5-95 %) and leave-one-source-out")
-    for col in ("id", "quantity", "observed", "predicted", "covered", "left out: predicted", "evidence"):
-        t2.add_column(col)
+    console.print("[bold]targets[/]: observed | posterior predictive median [5-95 %] | covered | "
+                  "predicted with its source left out")
     for t in payload["targets"]:
         pred = _interval(t.get("predicted_median"), t.get("predicted_low"), t.get("predicted_high"))
         loso = _interval(t.get("loso_median"), t.get("loso_low"), t.get("loso_high"))
-        t2.add_row(t["id"], f"{t['quantity']} ({t['units']})", f"{t['observed']:.4g}", pred,
-                   "yes" if t.get("covered") else "[red]no[/]", loso, t.get("evidence", ""))
-    console.print(t2)
+        ok = "yes" if t.get("covered") else "[red]no [/]"
+        console.print(f"  {t['id']:<4} {t['observed']:>7.4g} {_short(t['units']):<8} {pred:<22} {ok:<3}  "
+                      f"left out {loso:<22} {t['quantity']} ({t.get('evidence', '')})", soft_wrap=True, highlight=False)
     if payload.get("simulations"):
         console.print(f"{payload['simulations']} simulations in {payload.get('wall_seconds') or 0:.0f} s; "
                       f"seed {payload.get('seed')}; created {payload.get('created')}")
@@ -117,7 +116,11 @@ def print_comparison(console, payload: dict) -> None:
 def _interval(median, low, high) -> str:
     if median is None:
         return "-"
-    return f"{median:.4g} [{low:.4g}, {high:.4g}]"
+    return f"{median:.3g} [{low:.3g}, {high:.3g}]"
+
+
+def _short(units: str) -> str:
+    return {"percent": "%", "percent of control": "%", "percent per month": "%/mo"}.get(units, units)
 
 
 def json_payload(payloads: list[dict]) -> dict:

@@ -56,9 +56,9 @@ def settings_for(problem: str, quick: bool, population: int | None = None, gener
     if problem == "synthetic":
         s = FitSettings(40, 3, 20, 20, 2, 10, 1 if quick else 3, batch_size=8)
     elif problem == "human-als":
-        s = (FitSettings(20, 2, 6, 10, 1, 4, 1) if quick else FitSettings(30, 3, 20, 15, 1, 10, 99))
+        s = (FitSettings(20, 2, 6, 10, 1, 4, 1) if quick else FitSettings(30, 5, 20, 15, 1, 10, 99))
     else:
-        s = (FitSettings(60, 3, 30, 30, 2, 15, 3) if quick else FitSettings(250, 4, 100, 40, 2, 30, 99))
+        s = (FitSettings(60, 3, 30, 30, 2, 15, 3) if quick else FitSettings(250, 7, 100, 40, 2, 30, 99))
     changes = {}
     if population is not None:
         if population < 5:
@@ -293,8 +293,12 @@ def run_fit(problem_name: str, *, quick: bool = False, seed: int = 0, out: Path 
         client.close()
         if cluster is not None:
             cluster.close()
+        total_seconds = _add_elapsed(folder, time.perf_counter() - started)
     ds = fit_dataset(problem, settings, seed, probs, particles, draws, loso, history_table,
                      wall_seconds=time.perf_counter() - started, database=str(folder))
+    ds.attrs["wall_seconds_all_runs"] = total_seconds  # a resumed fit: every invocation's time together
+    ds.attrs["simulations_all_stages"] = (history_table["simulations"] + sum(len(d) for d in draws.values())
+                                          + sum(s["simulations"] for s in loso))
     write_dataset(ds, out)
     return ds
 
@@ -313,6 +317,18 @@ def _check_resume(folder: Path, stamp: dict) -> None:
         tmp.replace(path)
 
 
+def _add_elapsed(folder: Path, seconds: float) -> float:
+    """Add this invocation's wall time to the fit folder's running total (interrupted ones too)."""
+    if not folder.is_dir():
+        return seconds
+    path = folder / "elapsed.json"
+    total = (json.loads(path.read_text())["seconds"] if path.exists() else 0.0) + seconds
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"seconds": total}))
+    tmp.replace(path)
+    return total
+
+
 def _leave_one_source_out(client, problem: Problem, settings: FitSettings, seed: int, folder: Path, progress) -> list[dict]:
     sources = sorted(problem.sources(), key=lambda s: -sum(t.source == s for t in problem.targets))
     results = []
@@ -326,7 +342,8 @@ def _leave_one_source_out(client, problem: Problem, settings: FitSettings, seed:
         left = [t.id for t in problem.targets if t.source == source]
         draws = predictive(client, problem, probs, particles, settings.loso_draws, seed + 1000 + k, left)
         results.append({"source": source, "targets": left, "probabilities": probs,
-                        "quantiles": mixture_quantiles(draws, probs, len(left))})
+                        "quantiles": mixture_quantiles(draws, probs, len(left)),
+                        "simulations": int(h.total_nr_simulations) + sum(len(d) for d in draws.values())})
     return results
 
 
