@@ -58,7 +58,7 @@ def settings_for(problem: str, quick: bool, population: int | None = None, gener
     elif problem == "human-als":
         s = (FitSettings(20, 2, 6, 10, 1, 4, 1) if quick else FitSettings(30, 5, 20, 15, 1, 10, 99))
     else:
-        s = (FitSettings(60, 3, 30, 30, 2, 15, 3) if quick else FitSettings(250, 7, 100, 40, 2, 30, 99))
+        s = (FitSettings(50, 3, 24, 24, 2, 12, 2) if quick else FitSettings(250, 9, 100, 40, 2, 30, 99))
     changes = {}
     if population is not None:
         if population < 5:

@@ -25,10 +25,14 @@ def calibrated_presets() -> dict[str, dict]:
 
 
 def calibrated_values(genotype: str, hypothesis: str) -> tuple[dict[str, float], dict] | None:
-    """(values keyed as scenario ``set`` keys, provenance) fitted for this genotype and hypothesis, or None."""
+    """(values keyed as scenario ``set`` keys, provenance) fitted for this genotype and hypothesis, or None.
+
+    A preset with ``apply = false`` (and its ``apply_reason``) is shipped for the record and for
+    ``endplate compare`` but does not replace the hand-set defaults.
+    """
     for problem, preset in sorted(calibrated_presets().items()):
         values = preset.get("values", {}).get(hypothesis)
-        if preset.get("genotype") == genotype and values:
+        if preset.get("genotype") == genotype and values and preset.get("apply", True):
             provenance = {"problem": problem, "hypothesis": hypothesis, "winner": preset.get("winner", ""),
                           "date": preset.get("date", ""), "seed": preset.get("seed", 0),
                           "model_probability": preset.get("model_probabilities", {}).get(hypothesis)}
@@ -67,6 +71,7 @@ def preset_toml(ds, genotype: str) -> str:
         "# applies them as defaults to scenarios of this genotype and hypothesis; a scenario's `set` still wins.",
         f"problem = {_toml_value(ds.attrs['problem'])}",
         f"genotype = {_toml_value(genotype)}",
+        "apply = true  # false: shipped for the record, not applied as defaults (say why in apply_reason)",
         f"winner = {_toml_value(ds.attrs['winner'])}",
         f"date = {_toml_value(ds.attrs['created'])}",
         f"seed = {int(ds.attrs['seed'])}",
