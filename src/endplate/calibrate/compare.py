@@ -40,8 +40,9 @@ def payload_from_dataset(ds: xr.Dataset) -> dict:
     loso = [{"source": s, "probabilities": dict(zip(names, map(float, ds.loso_model_probability.values[j])))}
             for j, s in enumerate(ds.source.values.tolist())]
     return {"problem": ds.attrs["problem"], "winner": ds.attrs["winner"], "hypotheses": hypotheses, "targets": targets,
-            "leave_one_source_out": loso, "simulations": int(ds.attrs["simulations"]),
-            "wall_seconds": float(ds.attrs["wall_seconds"]), "settings": ds.attrs["settings"], "seed": int(ds.attrs["seed"]),
+            "leave_one_source_out": loso,
+            "simulations": int(ds.attrs.get("simulations_all_stages", ds.attrs["simulations"])),
+            "wall_seconds": float(ds.attrs.get("wall_seconds_all_runs", ds.attrs["wall_seconds"])), "settings": ds.attrs["settings"], "seed": int(ds.attrs["seed"]),
             "created": ds.attrs["created"], "population_floor": _floor(ds)}
 
 
