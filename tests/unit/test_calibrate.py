@@ -107,18 +107,31 @@ def test_genotype_values_can_be_set_and_unknown_ones_are_refused():
         with_changes(g, {"genotype.speed": 1.0})
 
 
-def test_shipped_calibration_is_applied_by_default_and_set_still_wins():
-    from endplate.calibrate.presets import calibrated_values
+def test_calibration_is_applied_by_default_and_set_still_wins(monkeypatch):
+    from endplate.calibrate import presets
     from endplate.disease.scenario import load_scenario
 
-    found = calibrated_values("SOD1-G93A", "dying_back")
-    if found is None:
-        pytest.skip("no calibration shipped")
-    values, _ = found
+    preset = {"genotype": "SOD1-G93A", "winner": "dying_back", "date": "today", "seed": 1, "apply": True,
+              "model_probabilities": {"dying_back": 0.6}, "values": {"dying_back": {
+                  "genotype.width_days": 22.0, "reinnervation.rate_per_day": 0.2}}}
+    monkeypatch.setattr(presets, "calibrated_presets", lambda: {"sod1-g93a": preset})
     sc = load_scenario("sod1-g93a")
-    assert sc.calibration["problem"] == "sod1-g93a"
-    assert all(sc.set[k] == pytest.approx(v) for k, v in values.items())
-    key = next(iter(values))
-    assert load_scenario("sod1-g93a", set={key: 0.5}).set[key] == 0.5
+    assert sc.set == {"genotype.width_days": 22.0, "reinnervation.rate_per_day": 0.2}
+    assert sc.calibration["problem"] == "sod1-g93a" and sc.calibration["model_probability"] == 0.6
+    assert load_scenario("sod1-g93a", set={"genotype.width_days": 30.0}).set["genotype.width_days"] == 30.0
+    assert load_scenario("sod1-g93a", hypothesis="dying_forward").calibration == {}
     raw = load_scenario("sod1-g93a", calibrated=False)
     assert raw.set == {} and raw.calibration == {}
+    monkeypatch.setattr(presets, "calibrated_presets", lambda: {"sod1-g93a": {**preset, "apply": False}})
+    assert load_scenario("sod1-g93a").calibration == {}
+
+
+def test_shipped_calibrations_parse_and_say_why_when_not_applied():
+    from endplate.calibrate.presets import calibrated_presets
+
+    shipped = calibrated_presets()
+    assert {"sod1-g93a", "human-als"} <= set(shipped)
+    for name, preset in shipped.items():
+        assert abs(sum(preset["model_probabilities"].values()) - 1) < 1e-6
+        assert preset["winner"] == max(preset["model_probabilities"], key=preset["model_probabilities"].get)
+        assert preset["apply"] or preset["apply_reason"], name
