@@ -158,11 +158,37 @@ def trial(quick: bool = False) -> list[dict]:
                     # CPU seconds the workers spent per subject: what the wall time would be per
                     # subject and worker on cores nobody else uses (the machine may be shared).
                     "worker_cpu_seconds_per_subject": stats["cpu_seconds"] / spec.n_subjects})
+def fit_simulations(quick: bool = False) -> list[dict]:
+    """Simulations per second as a fit runs them (one core): a particle in, every target observed out.
+
+    Parameters at the middle of each prior (in the sampler's space), a new seed each time; the
+    first call (compilation, imports) is not timed.
+    """
+    import numba
+
+    from endplate.calibrate.problem import ProblemModel, load_problem
+
+    threads = numba.get_num_threads()  # a fit's simulation runs on one thread; restored afterwards
+    out = []
+    for name, n in (("sod1-g93a", 5 if quick else 30), ("human-als", 1 if quick else 4)):
+        problem = load_problem(name)
+        model = ProblemModel(problem, 0, 0)
+        mid = {k: sum(problem.priors[k].bounds) / 2 for k in problem.models[0].parameters}
+        model(mid)
+        t0 = time.perf_counter()
+        for i in range(n):
+            model({**mid, problem.models[0].parameters[0]: mid[problem.models[0].parameters[0]] + 1e-6 * (i + 1)})
+        seconds = time.perf_counter() - t0
+        out.append({"name": "fit-simulations" if name == "sod1-g93a" else "fit-simulations-human", "size": n,
+                    "seconds": seconds, "throughput": n / seconds, "unit": "simulations/s (one core)",
+                    "reference_ratio": None, "problem": name, "model": problem.models[0].name})
+    numba.set_num_threads(threads)
     return out
 
 
 WORKLOADS: dict[str, Callable[[bool], list[dict]]] = {
-    "junction-train": junction_train, "muscle-cmap-scan": muscle_cmap_scan, "progression": progression, "trial": trial,
+    "junction-train": junction_train, "muscle-cmap-scan": muscle_cmap_scan, "progression": progression,
+    "fit-simulations": fit_simulations, "trial": trial,
 }
 
 

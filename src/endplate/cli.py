@@ -639,6 +639,61 @@ def bench(
 
 
 @app.command()
+def fit(
+    problem: str = typer.Argument(..., help="A bundled calibration problem: sod1-g93a, human-als, synthetic."),
+    quick: bool = typer.Option(False, help="A small fit (well under 2 minutes on 2 cores), for smoke tests."),
+    seed: int = typer.Option(0, help="Seed of the fit (every simulation's seed derives from it and its parameters)."),
+    out_path: Optional[Path] = typer.Option(None, "--out", help="Result dataset, .nc (default fit-PROBLEM.nc); resumes if it was begun."),
+    scheduler: Optional[str] = typer.Option(None, help="Address of a running Dask scheduler (default: a local cluster)."),
+    workers: Optional[int] = typer.Option(None, help="Workers of the local cluster (default: one per core)."),
+    population: Optional[int] = typer.Option(None, help="Particles per generation (overrides the default)."),
+    generations: Optional[int] = typer.Option(None, help="ABC-SMC generations (overrides the default)."),
+    loso: bool = typer.Option(True, help="Run the leave-one-source-out check."),
+    targets: Optional[Path] = typer.Option(None, help="A target CSV replacing the bundled registry."),
+    preset_out: Optional[Path] = typer.Option(None, help="Also write a calibrated preset TOML (values + provenance)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+) -> None:
+    """Fit the disease model to published targets per hypothesis (ABC-SMC with model choice) and compare them."""
+    from endplate.calibrate.cli_support import run_fit_command
+
+    try:
+        payload = run_fit_command(problem, quick=quick, seed=seed, out=out_path, scheduler=scheduler, workers=workers,
+                                  population=population, generations=generations, loso=loso, targets=targets,
+                                  preset_out=preset_out, console=None if as_json else err)
+    except EndplateInputError as exc:
+        _fail(str(exc))
+        return
+    from endplate.calibrate.compare import print_comparison
+
+    def summary() -> None:
+        print_comparison(out, payload)
+        out.print(f"result: {payload['output']}")
+
+    _emit(payload, as_json, summary)
+
+
+@app.command()
+def compare(
+    result: Optional[str] = typer.Argument(None, help="A fit result (.nc); default: the shipped calibrations."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+) -> None:
+    """Hypotheses with posterior probabilities and Bayes factors, and every target's predictive check."""
+    from endplate.calibrate.compare import compare_payloads, json_payload, print_comparison
+
+    try:
+        payloads = compare_payloads(result)
+    except EndplateInputError as exc:
+        _fail(str(exc))
+        return
+
+    def summary() -> None:
+        for p in payloads:
+            print_comparison(out, p)
+
+    _emit(json_payload(payloads), as_json, summary)
+
+
+@app.command()
 def demo(
     output_dir: Path = typer.Option(Path("endplate-demo"), help="Folder for the figures and data."),
     seed: int = typer.Option(0, help="Random seed."),

@@ -98,7 +98,7 @@ def test_demo_prints_summary_and_writes_figure(cli, tmp_path):
 def test_bench_quick_reports_workloads(cli):
     payload = _json(cli("bench", "--quick", "--json"))
     names = {w["name"] for w in payload["workloads"]}
-    assert {"junction-train", "junction-train-reference", "muscle-cmap-scan"} <= names
+    assert {"junction-train", "junction-train-reference", "muscle-cmap-scan", "fit-simulations"} <= names
     for w in payload["workloads"]:
         assert {"name", "size", "seconds", "throughput", "unit", "reference_ratio"} <= set(w)
 

@@ -200,7 +200,7 @@ def test_ownership_and_enlargement_hold_on_every_day():
 
 def test_survivors_reinnervate_after_partial_denervation():
     """Cutting most axons of a healthy muscle: the survivors adopt the orphaned fibres."""
-    from endplate.calibrate.validate import _partial_denervation
+    from endplate.calibrate.observation import partial_denervation_enlargement as _partial_denervation
 
     assert _partial_denervation(seed=2, days=7) > 1.1
     assert _partial_denervation(seed=2, days=60) > 2.5

@@ -11,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 
+from endplate.calibrate import observation as observation_readers
 from endplate.calibrate.targets import load_targets
 from endplate.junction import epp, mepp, paired_pulse, rns, sfemg, train
 from endplate.junction.parameters import default_parameters
@@ -206,151 +207,68 @@ def _run(name: str, seed: int, **changes):
     return _RUNS[key]
 
 
-def _day_value(name: str, muscle: str, key: str, day: int, transform=lambda x: x) -> Callable[[int], float]:
-    def predict(seed: int) -> float:
-        r = _run(name, seed)
-        return float(transform(r["muscles"][muscle][key][list(r["day"]).index(day)]))
-    return predict
+def _read(name: str, reader: Callable[[dict], float], **changes) -> Callable[[int], float]:
+    """Prediction = an observation reader (calibrate.observation) applied to one simulated run."""
+    return lambda seed: float(reader(_run(name, seed, **changes)))
 
 
-def _event(name: str, key: str) -> Callable[[int], float]:
-    def predict(seed: int) -> float:
-        value = _run(name, seed)[key]
-        return float("nan") if value is None else float(value)
-    return predict
-
-
-def _lumbar_mn_lost_at_end_stage(seed: int) -> float:
-    r = _run("sod1-g93a", seed)
-    i = list(r["day"]).index(int(r["end_stage_day"])) if r["end_stage_day"] else -1
-    return float(100 - np.mean([r["muscles"][m]["motor_neurons_percent"][i] for m in ("TA", "EDL", "MG", "soleus")]))
-
-
-def _human_run(seed: int):
+def _human_run_changes() -> dict:
     # Hand and diaphragm only, the diaphragm scaled down tenfold: the course of each fibre does not
     # depend on the muscle's size, and this keeps validation fast.
-    return _run("human-als", seed, muscles=["APB", "FDI", "diaphragm"], onset_muscles=["APB", "FDI"],
+    return dict(muscles=["APB", "FDI", "diaphragm"], onset_muscles=["APB", "FDI"],
                 onset_delay_days={"APB": 0, "FDI": 30, "diaphragm": 330}, probe_days=[], probe_muscle="APB",
                 mune_every_days=30, readout_every_days=365, muscle_set={"diaphragm": {"n_units": 100, "n_fibres": 30000}})
 
 
-def _human_survival_months(seed: int) -> float:
-    r = _human_run(seed)
-    if r["onset_day"] is None or r["end_stage_day"] is None:
-        return float("nan")
-    return (r["end_stage_day"] - r["onset_day"]) / 30.44
+def _human_read(reader: Callable[[dict], float]) -> Callable[[int], float]:
+    return _read("human-als", reader, **_human_run_changes())
 
 
-def _axon_half_day(muscle: str, type_index: int, seed: int) -> float:
-    r = _run("sod1-g93a", seed)
-    axons = r["muscles"][muscle]["axons_percent_by_type"][:, type_index]
-    hit = np.flatnonzero(axons < 50)
-    return float(r["day"][hit[0]]) if hit.size else float("nan")
+def _nan_if_censored(reader: Callable[[dict], float], *keys: str) -> Callable[[dict], float]:
+    """validate reports an event that never happened as NaN (a failed check), not as a censored day."""
+    return lambda r: float("nan") if any(r[k] is None for k in keys) else reader(r)
 
 
-def _ff_to_fr_days(seed: int) -> float:
-    return _axon_half_day("TA", 1, seed) - _axon_half_day("TA", 2, seed)
-
-
-# Observation model of survival: the humane end point comes about 6 days after both hindlimbs are
-# paralysed (difference of the cohort means of D10 and D11; assumed to hold per animal).
-PARALYSIS_TO_END_POINT_DAYS = 130.2 - 123.9
-
-
-def _survival_day(seed: int) -> float:
-    end = _run("sod1-g93a", seed)["end_stage_day"]
-    return float("nan") if end is None else end + PARALYSIS_TO_END_POINT_DAYS
-
-
-def _hindlimb_mn_lost(day: int) -> Callable[[int], float]:
-    def predict(seed: int) -> float:
-        r = _run("sod1-g93a", seed)
-        i = list(r["day"]).index(day)
-        return float(100 - np.mean([r["muscles"][m]["motor_neurons_percent"][i] for m in ("TA", "EDL", "MG", "soleus")]))
-    return predict
-
-
-def _partial_denervation(seed: int, days: int) -> float:
-    """Rafuse et al.: cut most of a healthy muscle's axons; mean enlargement of the survivors after ``days``.
-
-    Wild-type mouse MG. Units, in random order, lose their axon on day 0 until 85 % of the
-    fibres are orphaned: the extent of a partial denervation is measured by the force (fibres)
-    lost, and units enlarge to their maximum once fewer than about 20 % remain (Rafuse et al.
-    1992). Reinnervation by the survivors is followed for ``days`` days.
-    """
-    from endplate.disease.model import genotype, kernel_parameters, mechanism_values
-    from endplate.disease.scenario import load_scenario
-    from endplate.disease.simulate import init_muscle, step
-
-    sc = load_scenario("wild-type", seed=seed, muscles=["MG"], probe_days=[], probe_muscle="MG")
-    g = genotype(sc.genotype)
-    p = kernel_parameters(mechanism_values(sc.hypothesis, g, sc.set), g, False)
-    state = init_muscle(sc, "MG", p, g, seed)
-    order = np.random.default_rng(seed).permutation(state.anatomy.n_units)
-    orphaned = np.cumsum(state.size0[order]) / state.size0.sum()
-    cut = np.zeros(state.anatomy.n_units, bool)
-    cut[order[:np.searchsorted(orphaned, 0.85) + 1]] = True
-    state.anatomy.unit_alive[cut] = False
-    state.counts[4:7] -= np.bincount(state.anatomy.unit_type[cut], minlength=3)
-    for day in range(days):
-        step(state, p, day, -1.0, -1.0)
-    survivors = ~cut
-    return float(np.mean(state.size[survivors] / state.size0[survivors]))
-
-
-def _muscle_at_onset(key: str) -> Callable[[int], float]:
-    def predict(seed: int) -> float:
-        r = _human_run(seed)
-        if r["onset_day"] is None:
-            return float("nan")
-        i = list(r["day"]).index(int(r["onset_day"]))
-        return float(np.mean([r["muscles"][m][key][i] for m in ("APB", "FDI")]))
-    return predict
-
-
-def _mune_decline_percent_per_month(seed: int) -> float:
-    """Slope of the summed MUNE (% of its first value) over the year after onset."""
-    r = _human_run(seed)
-    if r["onset_day"] is None:
-        return float("nan")
-    days = np.asarray(r["mune_day"])
-    total = np.sum([r["muscles"][m]["mune"] for m in ("APB", "FDI")], axis=0)
-    use = (days >= r["onset_day"]) & (days <= r["onset_day"] + 365) & np.isfinite(total)
-    slope = np.polyfit(days[use] / 30.44, 100 * total[use] / total[use][0], 1)[0]
-    return float(-slope)
-
+O = observation_readers  # noqa: E741 (short alias for the table below)
+_ONSET, _END = ("onset_day",), ("end_stage_day",)
 
 DISEASE_CHECKS: tuple[Check, ...] = (
     Check("D08", "SOD1-G93A B6SJL onset day (hindlimb force below 40 %)", 93.3, 106.5, "mean +- 3 SE (D08)",
-          _event("sod1-g93a", "onset_day")),
-    Check("D09", "SOD1-G93A C57BL/6 onset day", 102.7, 120.1, "mean +- 3 SE (D09)", _event("sod1-g93a-c57bl6", "onset_day")),
-    Check("D11", "SOD1-G93A both hindlimbs paralysed (day)", 113.6, 134.2, "mean +- SD (D11)", _event("sod1-g93a", "end_stage_day")),
+          _read("sod1-g93a", _nan_if_censored(lambda r: O.event_day(r, "onset_day"), *_ONSET))),
+    Check("D09", "SOD1-G93A C57BL/6 onset day", 102.7, 120.1, "mean +- 3 SE (D09)",
+          _read("sod1-g93a-c57bl6", _nan_if_censored(lambda r: O.event_day(r, "onset_day"), *_ONSET))),
+    Check("D11", "SOD1-G93A both hindlimbs paralysed (day)", 113.6, 134.2, "mean +- SD (D11)",
+          _read("sod1-g93a", _nan_if_censored(lambda r: O.event_day(r, "end_stage_day"), *_END))),
     Check("D03", "SOD1-G93A gastrocnemius endplates denervated at P47 (%)", 20, 60, "recalled 40 %, wide band",
-          _day_value("sod1-g93a", "MG", "denervated_percent", 47)),
+          _read("sod1-g93a", lambda r: O.day_value(r, ("MG",), "denervated_percent", 47))),
     Check("D04", "SOD1-G93A gastrocnemius endplates denervated at P80 (%)", 40, 80, "recalled 60 %, wide band",
-          _day_value("sod1-g93a", "MG", "denervated_percent", 80)),
+          _read("sod1-g93a", lambda r: O.day_value(r, ("MG",), "denervated_percent", 80))),
     Check("D02", "SOD1-G93A lumbar motor neurons lost or degenerating at P60 (%)", 5, 35, "read 20 %; loss here, degeneration there",
-          _day_value("sod1-g93a", "TA", "motor_neurons_percent", 60, lambda x: 100 - x)),
+          _read("sod1-g93a", lambda r: O.lost_percent(r, ("TA",), "motor_neurons_percent", 60))),
     Check("D12", "SOD1-G93A lumbar motor neurons lost at end stage (%)", 30, 70, "recalled 50 %, wide band",
-          _lumbar_mn_lost_at_end_stage),
+          _read("sod1-g93a", lambda r: O.motor_neurons_lost_at_end_stage(r, O.HINDLIMB))),
     Check("D01", "SOD1-G93A loss of TA NMJ innervation at P30 (%)", 25, 55, "read 40 % of wild-type; +-15 points",
-          _day_value("sod1-g93a", "TA", "innervated_percent", 30, lambda x: 100 - x)),
-    Check("H04", "human ALS survival from onset (months)", 20, 48, "range across cohorts (H04)", _human_survival_months),
-    Check("D10", "SOD1-G93A survival (day)", 119.0, 141.4, "mean +- SD (D10)", _survival_day),
+          _read("sod1-g93a", lambda r: O.lost_percent(r, ("TA",), "innervated_percent", 30))),
+    Check("H04", "human ALS survival from onset (months)", 20, 48, "range across cohorts (H04)",
+          _human_read(_nan_if_censored(O.survival_months_from_onset, *_ONSET, *_END))),
+    Check("D10", "SOD1-G93A survival (day)", 119.0, 141.4, "mean +- SD (D10)",
+          _read("sod1-g93a", _nan_if_censored(O.survival_day, *_END))),
     Check("D05", "SOD1-G93A hindlimb motor neurons lost at P100 (%)", 10, 60, "recalled: loss becomes significant by P100",
-          _hindlimb_mn_lost(100)),
+          _read("sod1-g93a", lambda r: O.lost_percent(r, O.HINDLIMB, "motor_neurons_percent", 100))),
     Check("D07", "SOD1-G93A day half the TA FF axons are gone", 40, 65, "recalled: abrupt loss of FF synapses about P50",
-          lambda s: _axon_half_day("TA", 2, s)),
+          _read("sod1-g93a", lambda r: O.axon_half_day(r, "TA", 2))),
     Check("D06", "SOD1-G93A days from FF to FR axon loss (half of each, TA)", 10, 100, "order read (FF, then FR, S last)",
-          _ff_to_fr_days),
+          _read("sod1-g93a", lambda r: O.ff_to_fr_days(r, "TA"))),
     Check("D14", "mean enlargement of survivors 90 days after losing the units of 85 % of the fibres (fold)", 5, 8,
-          "read 6.5 (5-8) maximal enlargement", lambda s: _partial_denervation(s, 90)),
+          "read 6.5 (5-8) maximal enlargement", lambda s: O.partial_denervation_enlargement(s, 90)),
     Check("D15", "same, 7 days after (percent of initial size)", 150, 300, "read 222 % of control twitch (rat)",
-          lambda s: 100 * _partial_denervation(s, 7)),
+          lambda s: 100 * O.partial_denervation_enlargement(s, 7)),
     Check("H03", "human: completely denervated endplates in onset muscles at onset (%)", 10, 35,
-          "read 19.7 % in early ALS biopsies (H03)", _muscle_at_onset("denervated_percent")),
+          "read 19.7 % in early ALS biopsies (H03)",
+          _human_read(_nan_if_censored(lambda r: O.at_onset(r, ("APB", "FDI"), "denervated_percent"), *_ONSET))),
     Check("H01", "human MUNE decline over the year after onset (% per month)", 1.5, 6.0,
-          "read 3.2 (single muscles 2.4-4.2) for MUNIX (H01); MPS here", _mune_decline_percent_per_month),
+          "read 3.2 (single muscles 2.4-4.2) for MUNIX (H01); MPS here",
+          _human_read(_nan_if_censored(lambda r: O.mune_decline_percent_per_month(r, ("APB", "FDI")), *_ONSET))),
 )
 
 

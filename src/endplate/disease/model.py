@@ -7,6 +7,7 @@ mechanisms into the numbers the daily kernel reads; an inactive mechanism contri
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -110,17 +111,39 @@ KERNEL_FIELDS = (
 K = {name: i for i, name in enumerate(KERNEL_FIELDS)}
 
 
+GENOTYPE_PREFIX = "genotype."
+
+
+def with_changes(geno: Genotype, changes: dict[str, float] | None) -> Genotype:
+    """``geno`` with its values replaced by the ``genotype.NAME`` keys of ``changes`` (checked)."""
+    values = dict(geno.values)
+    for key, value in (changes or {}).items():
+        if not key.startswith(GENOTYPE_PREFIX):
+            continue
+        name = key[len(GENOTYPE_PREFIX):]
+        if name not in values:
+            allowed = ", ".join(GENOTYPE_PREFIX + k for k in values)
+            raise EndplateInputError(f"unknown genotype parameter {key!r}; allowed: {allowed}")
+        if not np.isfinite(value) or (value < 0 and name != "midpoint_day") or (name == "width_days" and value <= 0):
+            raise EndplateInputError(f"genotype parameter {key} out of range, got {value}")
+        values[name] = float(value)
+    return dataclasses.replace(geno, values=values)
+
+
 def mechanism_values(hyp: str, geno: Genotype, changes: dict[str, float] | None = None) -> dict[str, dict[str, float]]:
     """Values of every mechanism (mechanism -> name -> value), with genotype overrides and changes.
 
-    ``changes`` keys are ``mechanism.parameter``; unknown names are refused.
+    ``changes`` keys are ``mechanism.parameter``; unknown names are refused. ``genotype.NAME``
+    keys belong to the genotype (see ``with_changes``) and are skipped here.
     """
     mech = {name: dict(m.values) for name, m in mechanisms().items()}
-    for key, value in {**geno.overrides, **(changes or {})}.items():
+    mine = {k: v for k, v in (changes or {}).items() if not k.startswith(GENOTYPE_PREFIX)}
+    for key, value in {**geno.overrides, **mine}.items():
         m, _, p = key.partition(".")
         if m not in mech or p not in mech[m]:
             allowed = ", ".join(f"{a}.{b}" for a, vals in mech.items() for b in vals)
-            raise EndplateInputError(f"unknown disease parameter {key!r}; allowed: {allowed}")
+            raise EndplateInputError(f"unknown disease parameter {key!r}; allowed: {allowed}, and "
+                                     f"{GENOTYPE_PREFIX}NAME for the genotype's values")
         if not np.isfinite(value) or value < 0:
             raise EndplateInputError(f"disease parameter {key} must be a non-negative number, got {value}")
         mech[m][p] = float(value)

@@ -45,6 +45,9 @@ class Scenario:
     probe_days: tuple = ()
     probe_muscle: str = ""
     description: str = ""
+    calibrated: bool = True  # apply the shipped calibrated values of this genotype and hypothesis (``set`` still wins)
+    calibration: dict = field(default_factory=dict)  # filled by the loader: provenance of the values applied
+
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -55,6 +58,7 @@ _TYPES = {
     "seed": int, "readout_every_days": int, "mune_method": str, "mune_every_days": int, "soma_death_blocked": bool, "first_partner": str,
     "onset_muscles": list, "onset_force_fraction": float, "end_stage_muscles": list, "end_stage_force_fraction": float,
     "onset_delay_days": dict, "reference_axon_length_mm": float, "set": dict, "muscle_set": dict, "probe_days": list, "probe_muscle": str, "description": str,
+    "calibrated": bool,
 }
 
 
@@ -103,7 +107,21 @@ def load_scenario(spec: str, **changes) -> Scenario:
         data[key] = tuple(data.get(key, ()))
     scenario = Scenario(**data)
     _check(scenario, where, text)
-    return scenario
+    return _apply_calibration(scenario)
+
+
+def _apply_calibration(s: Scenario) -> Scenario:
+    """Shipped calibrated values (presets/calibrated/) become defaults under the scenario's own ``set``."""
+    if not s.calibrated:
+        return s
+    from endplate.calibrate.presets import calibrated_values
+
+    found = calibrated_values(s.genotype, s.hypothesis)
+    if found is None:
+        return s
+    values, provenance = found
+    return dataclasses.replace(s, set={**values, **s.set},
+                               calibration={**provenance, "applied": sorted(k for k in values if k not in s.set)})
 
 
 def _check(s: Scenario, where: str, text: str) -> None:

@@ -14,7 +14,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from endplate.disease import kernel as kern
-from endplate.disease.model import Genotype, drive, first_partner, genotype, kernel_parameters, mechanism_values
+from endplate.disease.model import (Genotype, drive, first_partner, genotype, kernel_parameters, mechanism_values,
+                                    with_changes)
 from endplate.disease.scenario import Scenario
 from endplate.junction.parameters import default_parameters
 from endplate.muscle.anatomy import Anatomy, build_anatomy
@@ -222,7 +223,7 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
     changes kernel parameters, disease drives and, at probe days, junction parameters while its
     windows are open. None (the default) runs the scenario untouched.
     """
-    geno = genotype(scenario.genotype)
+    geno = with_changes(genotype(scenario.genotype), scenario.set)
     mech = mechanism_values(scenario.hypothesis, geno, scenario.set)
     p = kernel_parameters(mech, geno, scenario.soma_death_blocked, first_partner(scenario.first_partner))
     seeds = substreams(scenario.seed, *scenario.muscles)

@@ -8,7 +8,7 @@ import numpy as np
 import xarray as xr
 
 from endplate._version import __version__
-from endplate.disease.model import genotype, hypothesis, mechanisms
+from endplate.disease.model import genotype, hypothesis, mechanisms, with_changes
 from endplate.errors import EndplateInputError
 from endplate.io.atomic import atomic_path
 
@@ -62,7 +62,8 @@ def run_dataset(result: dict) -> xr.Dataset:
         "mechanisms": json.dumps({m: mech[m] for m in active}),
         "mechanism_sources": json.dumps(sources),
         "genotype": sc.genotype,
-        "genotype_values": json.dumps(genotype(sc.genotype).values),
+        "genotype_values": json.dumps(with_changes(genotype(sc.genotype), sc.set).values),
+        "calibration": json.dumps(sc.calibration),
         "onset_day": -1 if result["onset_day"] is None else result["onset_day"],
         "end_stage_day": -1 if result["end_stage_day"] is None else result["end_stage_day"],
         "onset_definition": f"mean force of {list(sc.onset_muscles or sc.muscles)} below {sc.onset_force_fraction:.0%}",

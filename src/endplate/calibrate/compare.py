@@ -1,0 +1,131 @@
+"""What `endplate fit` and `endplate compare` print: hypotheses, Bayes factors, target checks.
+
+A fit result (``fit-NAME.nc``) and a shipped calibrated preset (``presets/calibrated/NAME.toml``)
+give the same payload, so ``endplate compare`` works from a fresh install.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import xarray as xr
+
+from endplate.errors import EndplateInputError
+
+
+def _num(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def payload_from_dataset(ds: xr.Dataset) -> dict:
+    """The comparison of one fit: hypotheses with probabilities and Bayes factors, and every target."""
+    names = ds.model.values.tolist()
+    probs = ds.model_probability.values
+    best = float(probs.max())
+    hypotheses = [{"name": n, "probability": float(p), "bayes_factor_best_over_this": _num(best / p) if p > 0 else None}
+                  for n, p in zip(names, probs)]
+    targets = []
+    for i, tid in enumerate(ds.target.values.tolist()):
+        targets.append({
+            "id": tid, "quantity": str(ds.target_quantity.values[i]), "units": str(ds.target_units.values[i]),
+            "observed": float(ds.observed.values[i]), "spread": float(ds.spread.values[i]),
+            "predicted_low": _num(ds.predicted_low.values[i]), "predicted_median": _num(ds.predicted_median.values[i]),
+            "predicted_high": _num(ds.predicted_high.values[i]), "covered": bool(ds.covered.values[i]),
+            "loso_low": _num(ds.loso_low.values[i]), "loso_median": _num(ds.loso_median.values[i]),
+            "loso_high": _num(ds.loso_high.values[i]),
+            "source": str(ds.target_source.values[i]), "evidence": str(ds.target_evidence.values[i]),
+        })
+    loso = [{"source": s, "probabilities": dict(zip(names, map(float, ds.loso_model_probability.values[j])))}
+            for j, s in enumerate(ds.source.values.tolist())]
+    return {"problem": ds.attrs["problem"], "winner": ds.attrs["winner"], "hypotheses": hypotheses, "targets": targets,
+            "leave_one_source_out": loso,
+            "simulations": int(ds.attrs.get("simulations_all_stages", ds.attrs["simulations"])),
+            "wall_seconds": float(ds.attrs.get("wall_seconds_all_runs", ds.attrs["wall_seconds"])), "settings": ds.attrs["settings"], "seed": int(ds.attrs["seed"]),
+            "created": ds.attrs["created"], "population_floor": _floor(ds)}
+
+
+def _floor(ds: xr.Dataset) -> float:
+    """Smallest probability a model can show and stay alive: one particle of the final population."""
+    n = int(ds.sizes.get("particle", 0))
+    return 1.0 / n if n else math.nan
+
+
+def payload_from_preset(name: str, preset: dict) -> dict:
+    """The same payload from a shipped calibrated preset."""
+    probs = preset["model_probabilities"]
+    best = max(probs.values())
+    hypotheses = [{"name": n, "probability": float(p), "bayes_factor_best_over_this": (best / p) if p > 0 else None}
+                  for n, p in probs.items()]
+    return {"problem": name, "winner": preset["winner"], "hypotheses": hypotheses, "targets": preset.get("targets", []),
+            "leave_one_source_out": preset.get("leave_one_source_out", []), "simulations": preset.get("simulations"),
+            "wall_seconds": preset.get("wall_seconds"), "settings": preset.get("settings"), "seed": preset.get("seed"),
+            "created": preset.get("date"), "population_floor": preset.get("population_floor")}
+
+
+def load_result(path: str | Path) -> xr.Dataset:
+    p = Path(path)
+    if not p.is_file():
+        raise EndplateInputError(f"no fit result {str(p)!r} (write one with `endplate fit PROBLEM --out {p.name}`)")
+    try:
+        ds = xr.load_dataset(p)
+    except (OSError, ValueError) as exc:
+        raise EndplateInputError(f"{str(p)!r} is not a readable NetCDF dataset ({exc})") from None
+    if ds.attrs.get("endplate_result") != "fit":
+        raise EndplateInputError(f"{str(p)!r} is not a fit result (endplate_result = {ds.attrs.get('endplate_result')!r})")
+    return ds
+
+
+def compare_payloads(result: str | None) -> list[dict]:
+    """Payloads for ``result`` (a fit .nc) or, without one, for every shipped calibration."""
+    if result:
+        return [payload_from_dataset(load_result(result))]
+    from endplate.calibrate.presets import calibrated_presets
+
+    presets = calibrated_presets()
+    if not presets:
+        raise EndplateInputError("no RESULT given and no calibration is shipped; run `endplate fit sod1-g93a` first")
+    return [payload_from_preset(k, v) for k, v in sorted(presets.items())]
+
+
+def print_comparison(console, payload: dict) -> None:
+    from rich.table import Table
+
+    floor = payload.get("population_floor")
+    table = Table(title=f"{payload['problem']}: hypotheses (winner {payload['winner']})")
+    for col in ("hypothesis", "posterior probability", "Bayes factor (best : this)"):
+        table.add_column(col)
+    for h in sorted(payload["hypotheses"], key=lambda h: -h["probability"]):
+        bf = h["bayes_factor_best_over_this"]
+        shown = f"{bf:.3g}" if bf is not None else (f"> {1 / floor:.0f} (no particle left)" if floor else "inf")
+        table.add_row(h["name"], f"{h['probability']:.3f}", shown)
+    console.print(table)
+    console.print("[bold]targets[/]: observed | posterior predictive median [5-95 %] | covered | "
+                  "predicted with its source left out")
+    for t in payload["targets"]:
+        pred = _interval(t.get("predicted_median"), t.get("predicted_low"), t.get("predicted_high"))
+        loso = _interval(t.get("loso_median"), t.get("loso_low"), t.get("loso_high"))
+        ok = "yes" if t.get("covered") else "[red]no [/]"
+        console.print(f"  {t['id']:<4} {t['observed']:>7.4g} {_short(t['units']):<8} {pred:<22} {ok:<3}  "
+                      f"left out {loso:<22} {t['quantity']} ({t.get('evidence', '')})", soft_wrap=True, highlight=False)
+    if payload.get("simulations"):
+        console.print(f"{payload['simulations']} simulations in {payload.get('wall_seconds') or 0:.0f} s; "
+                      f"seed {payload.get('seed')}; created {payload.get('created')}")
+
+
+def _interval(median, low, high) -> str:
+    if median is None:
+        return "-"
+    return f"{median:.3g} [{low:.3g}, {high:.3g}]"
+
+
+def _short(units: str) -> str:
+    return {"percent": "%", "percent of control": "%", "percent per month": "%/mo"}.get(units, units)
+
+
+def json_payload(payloads: list[dict]) -> dict:
+    """One JSON object: the first (or only) comparison at top level, all of them under ``problems``."""
+    first = payloads[0]
+    return {**first, "problems": payloads} if len(payloads) > 1 else first
+

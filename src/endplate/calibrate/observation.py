@@ -1,0 +1,183 @@
+"""Observation models: how a published disease number was measured, applied to a simulated run.
+
+A *reader* takes what a simulation produced (the dict returned by ``disease.simulate.simulate``)
+and returns the true simulated quantity (a percentage, a day, a rate). An ``Observation`` adds
+the measurement on top: histology counts a finite number of endplates or motor neurons, so the
+published percentage is a binomial sample of the simulated fraction; onset and end stage follow
+the definitions the scenario states (force of named muscles below a fraction); MUNE uses the
+scenario's MUNE method through the muscle layer's readouts; survival adds the delay from
+paralysis to the humane end point. ``endplate validate`` reads the same readers without noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from endplate.errors import EndplateInputError
+
+HINDLIMB = ("TA", "EDL", "MG", "soleus")
+# The humane end point comes about 6 days after both hindlimbs are paralysed (difference of the
+# cohort means of D10 and D11; assumed to hold per animal).
+PARALYSIS_TO_END_POINT_DAYS = 130.2 - 123.9
+DAYS_PER_MONTH = 30.44
+
+
+def _index(run: dict, day: float) -> int:
+    days = np.asarray(run["day"])
+    return int(np.clip(np.searchsorted(days, day), 0, days.size - 1))
+
+
+def _censored(run: dict) -> float:
+    """Day reported for an event the simulation never reached: just past its last day."""
+    return float(run["day"][-1]) + 30.0
+
+
+def day_value(run: dict, muscles: tuple[str, ...], key: str, day: float) -> float:
+    """Mean of a daily percentage (``key``) over ``muscles`` on ``day``."""
+    i = _index(run, day)
+    return float(np.mean([run["muscles"][m][key][i] for m in muscles]))
+
+
+def lost_percent(run: dict, muscles: tuple[str, ...], key: str, day: float) -> float:
+    """100 minus a daily percentage (innervated, motor neurons) on ``day``."""
+    return 100.0 - day_value(run, muscles, key, day)
+
+
+def event_day(run: dict, key: str) -> float:
+    """``onset_day`` or ``end_stage_day`` as the scenario defines them; censored if never reached."""
+    value = run[key]
+    return _censored(run) if value is None else float(value)
+
+
+def motor_neurons_lost_at_end_stage(run: dict, muscles: tuple[str, ...]) -> float:
+    end = run["end_stage_day"]
+    return lost_percent(run, muscles, "motor_neurons_percent", run["day"][-1] if end is None else end)
+
+
+def axon_half_day(run: dict, muscle: str, type_index: int) -> float:
+    """First day half the axons of one type (0 S, 1 FR, 2 FF) in ``muscle`` are gone."""
+    axons = run["muscles"][muscle]["axons_percent_by_type"][:, type_index]
+    hit = np.flatnonzero(axons < 50)
+    return float(run["day"][hit[0]]) if hit.size else _censored(run)
+
+
+def ff_to_fr_days(run: dict, muscle: str) -> float:
+    return axon_half_day(run, muscle, 1) - axon_half_day(run, muscle, 2)
+
+
+def survival_day(run: dict) -> float:
+    return event_day(run, "end_stage_day") + PARALYSIS_TO_END_POINT_DAYS
+
+
+def survival_months_from_onset(run: dict) -> float:
+    return (event_day(run, "end_stage_day") - event_day(run, "onset_day")) / DAYS_PER_MONTH
+
+
+def at_onset(run: dict, muscles: tuple[str, ...], key: str) -> float:
+    """A daily percentage averaged over ``muscles`` on the onset day (on the last day if none)."""
+    onset = run["onset_day"]
+    return day_value(run, muscles, key, run["day"][-1] if onset is None else onset)
+
+
+def mune_decline_percent_per_month(run: dict, muscles: tuple[str, ...]) -> float:
+    """Slope of the summed MUNE (% of its first value) over the year after onset, per month."""
+    if run["onset_day"] is None:
+        return 0.0
+    days = np.asarray(run["mune_day"], float)
+    total = np.sum([run["muscles"][m]["mune"] for m in muscles], axis=0)
+    use = (days >= run["onset_day"]) & (days <= run["onset_day"] + 365) & np.isfinite(total)
+    if use.sum() < 2 or total[use][0] <= 0:
+        return 0.0
+    slope = np.polyfit(days[use] / DAYS_PER_MONTH, 100 * total[use] / total[use][0], 1)[0]
+    return float(-slope)
+
+
+def partial_denervation_enlargement(seed: int, days: int, changes: dict | None = None, cut_fraction: float = 0.85) -> float:
+    """Rafuse et al.: cut most of a healthy muscle's axons; mean enlargement of the survivors after ``days``.
+
+    Wild-type mouse MG. Units, in random order, lose their axon on day 0 until ``cut_fraction``
+    of the fibres are orphaned: the extent of a partial denervation is measured by the force
+    (fibres) lost, and units enlarge to their maximum once fewer than about 20 % remain (Rafuse
+    et al. 1992). Reinnervation by the survivors, with the mechanism values ``changes`` (scenario
+    ``set`` keys), is followed for ``days`` days. Returns fold enlargement.
+    """
+    from endplate.disease.model import genotype, kernel_parameters, mechanism_values
+    from endplate.disease.scenario import load_scenario
+    from endplate.disease.simulate import init_muscle, step
+
+    mech_changes = {k: v for k, v in (changes or {}).items() if not k.startswith("genotype.")}
+    sc = load_scenario("wild-type", seed=seed, muscles=["MG"], probe_days=[], probe_muscle="MG", set=mech_changes)
+    g = genotype(sc.genotype)
+    p = kernel_parameters(mechanism_values(sc.hypothesis, g, sc.set), g, False)
+    state = init_muscle(sc, "MG", p, g, seed)
+    order = np.random.default_rng(seed).permutation(state.anatomy.n_units)
+    orphaned = np.cumsum(state.size0[order]) / state.size0.sum()
+    cut = np.zeros(state.anatomy.n_units, bool)
+    cut[order[:np.searchsorted(orphaned, cut_fraction) + 1]] = True
+    state.anatomy.unit_alive[cut] = False
+    state.counts[4:7] -= np.bincount(state.anatomy.unit_type[cut], minlength=3)
+    for day in range(days):
+        step(state, p, day, -1.0, -1.0)
+    survivors = ~cut
+    return float(np.mean(state.size[survivors] / state.size0[survivors]))
+
+
+@dataclass(frozen=True)
+class Observation:
+    """How one published number was measured.
+
+    ``kind`` names the measurement (``KINDS``); ``muscles`` and ``day`` say where and when;
+    ``count`` is the number of endplates or motor neurons counted (0: no counting noise).
+    ``observe(run, rng)`` returns the number a study would have reported from ``run``.
+    """
+
+    kind: str
+    muscles: tuple[str, ...] = ()
+    day: float = float("nan")
+    count: int = 0
+
+    def true_value(self, run: dict, seed: int = 0) -> float:
+        return KINDS[self.kind][0](self, run, seed)
+
+    def observe(self, run: dict, rng: np.random.Generator, seed: int = 0) -> float:
+        value = self.true_value(run, seed)
+        if KINDS[self.kind][1] and self.count > 0:
+            return binomial_percent(value, self.count, rng)
+        return value
+
+
+def binomial_percent(percent: float, count: int, rng: np.random.Generator) -> float:
+    """A percentage as reported from ``count`` counted items that are each lost with that probability."""
+    p = float(np.clip(percent / 100.0, 0.0, 1.0))
+    return 100.0 * rng.binomial(count, p) / count
+
+
+# kind -> (reader(observation, run, seed), counted: is the published value a count of items?)
+KINDS: dict[str, tuple[Callable, bool]] = {
+    "endplates_denervated": (lambda o, r, s: day_value(r, o.muscles, "denervated_percent", o.day), True),
+    "endplates_not_innervated": (lambda o, r, s: lost_percent(r, o.muscles, "innervated_percent", o.day), True),
+    "motor_neurons_lost": (lambda o, r, s: lost_percent(r, o.muscles, "motor_neurons_percent", o.day), True),
+    "motor_neurons_lost_at_end_stage": (lambda o, r, s: motor_neurons_lost_at_end_stage(r, o.muscles), True),
+    "onset_day": (lambda o, r, s: event_day(r, "onset_day"), False),
+    "end_stage_day": (lambda o, r, s: event_day(r, "end_stage_day"), False),
+    "survival_day": (lambda o, r, s: survival_day(r), False),
+    "ff_axon_half_day": (lambda o, r, s: axon_half_day(r, o.muscles[0], 2), False),
+    "ff_to_fr_days": (lambda o, r, s: ff_to_fr_days(r, o.muscles[0]), False),
+    "survival_months_from_onset": (lambda o, r, s: survival_months_from_onset(r), False),
+    "endplates_denervated_at_onset": (lambda o, r, s: at_onset(r, o.muscles, "denervated_percent"), True),
+    "mune_decline_percent_per_month": (lambda o, r, s: mune_decline_percent_per_month(r, o.muscles), False),
+    "enlargement_percent_after_partial_denervation": (
+        lambda o, r, s: 100 * partial_denervation_enlargement(s, int(o.day), r["scenario"].set), False),
+}
+
+
+def observation(kind: str, muscles: tuple[str, ...] = (), day: float = float("nan"), count: int = 0) -> Observation:
+    """A checked ``Observation``."""
+    if kind not in KINDS:
+        raise EndplateInputError(f"unknown observation model {kind!r}; allowed: {', '.join(KINDS)}")
+    if count < 0:
+        raise EndplateInputError(f"observation {kind}: count must be non-negative, got {count}")
+    return Observation(kind, tuple(muscles), float(day), int(count))

@@ -1,0 +1,98 @@
+"""Shipped calibrated parameter sets (``presets/calibrated/<problem>.toml``).
+
+Each file holds, per hypothesis, the posterior medians of the fitted parameters, the posterior
+model probabilities and the fit's provenance (settings, seed, date). The disease layer applies the
+values for a scenario's genotype and hypothesis as defaults (``scenario.set`` still wins); the
+therapy layer reads them through ``calibrated_values`` and falls back to the priors without them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from functools import cache
+from importlib import resources
+
+
+@cache
+def calibrated_presets() -> dict[str, dict]:
+    """Every shipped calibration, keyed by problem name."""
+    folder = resources.files("endplate.presets").joinpath("calibrated")
+    if not folder.is_dir():
+        return {}
+    return {p.name[:-5]: tomllib.loads(p.read_text()) for p in folder.iterdir() if p.name.endswith(".toml")}
+
+
+def calibrated_values(genotype: str, hypothesis: str) -> tuple[dict[str, float], dict] | None:
+    """(values keyed as scenario ``set`` keys, provenance) fitted for this genotype and hypothesis, or None.
+
+    A preset with ``apply = false`` (and its ``apply_reason``) is shipped for the record and for
+    ``endplate compare`` but does not replace the hand-set defaults.
+    """
+    for problem, preset in sorted(calibrated_presets().items()):
+        values = preset.get("values", {}).get(hypothesis)
+        if preset.get("genotype") == genotype and values and preset.get("apply", True):
+            provenance = {"problem": problem, "hypothesis": hypothesis, "winner": preset.get("winner", ""),
+                          "date": preset.get("date", ""), "seed": preset.get("seed", 0),
+                          "model_probability": preset.get("model_probabilities", {}).get(hypothesis)}
+            return {k: float(v) for k, v in values.items()}, provenance
+    return None
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(float(v)) if isinstance(v, float) else str(v)
+    if v is None:
+        return '"nan"'
+    return json.dumps(str(v))  # a JSON string is a valid TOML basic string
+
+
+def _inline(d: dict) -> str:
+    return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(_finite(v))}" for k, v in d.items()) + " }"
+
+
+def _finite(v):
+    return v if not isinstance(v, float) or math.isfinite(v) else None
+
+
+def preset_toml(ds, genotype: str) -> str:
+    """A calibrated preset from a fit result: per-hypothesis posterior medians, probabilities, provenance."""
+    from endplate.calibrate.compare import payload_from_dataset
+    from endplate.calibrate.fit import posterior_medians
+
+    payload = payload_from_dataset(ds)
+    medians = posterior_medians(ds)
+    lines = [
+        f"# Calibrated values for problem {ds.attrs['problem']!s}, written by `endplate fit` (do not edit by hand).",
+        "# Per hypothesis: posterior medians of the fitted parameters (scenario `set` keys). The disease layer",
+        "# applies them as defaults to scenarios of this genotype and hypothesis; a scenario's `set` still wins.",
+        f"problem = {_toml_value(ds.attrs['problem'])}",
+        f"genotype = {_toml_value(genotype)}",
+        "apply = true  # false: shipped for the record, not applied as defaults (say why in apply_reason)",
+        f"winner = {_toml_value(ds.attrs['winner'])}",
+        f"date = {_toml_value(ds.attrs['created'])}",
+        f"seed = {int(ds.attrs['seed'])}",
+        f"settings = {_toml_value(ds.attrs['settings'])}",
+        f"simulations = {int(ds.attrs.get('simulations_all_stages', ds.attrs['simulations']))}  # all stages",
+        f"wall_seconds = {float(ds.attrs.get('wall_seconds_all_runs', ds.attrs['wall_seconds'])):.1f}  # all invocations",
+        f"population_floor = {payload['population_floor']!r}",
+        f"endplate_version = {_toml_value(ds.attrs['endplate_version'])}",
+        f"pyabc_version = {_toml_value(ds.attrs['pyabc_version'])}",
+        f"method = {_toml_value(ds.attrs['method'])}",
+        f"scenario_changes = {_toml_value(ds.attrs['scenario_changes'])}",
+        "",
+        "[model_probabilities]",
+        *(f"{h['name']} = {h['probability']!r}" for h in payload["hypotheses"]),
+        "",
+    ]
+    for name, values in medians.items():
+        lines += [f"[values.{name}]", *(f"{json.dumps(k)} = {v!r}" for k, v in values.items()), ""]
+    for t in payload["targets"]:
+        lines += ["[[targets]]", *(f"{k} = {_toml_value(_finite(v))}" for k, v in t.items() if _finite(v) is not None), ""]
+    for item in payload["leave_one_source_out"]:
+        lines += ["[[leave_one_source_out]]", f"source = {_toml_value(item['source'])}",
+                  f"probabilities = {_inline(item['probabilities'])}", ""]
+    return "\n".join(lines)

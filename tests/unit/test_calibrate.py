@@ -1,0 +1,137 @@
+"""Layer E: observation models, the target registry, priors, calibrated defaults."""
+
+import numpy as np
+import pytest
+
+from endplate import EndplateInputError
+from endplate.calibrate import observation as obs
+from endplate.calibrate.problem import bundled_problems, load_problem, particle_seed
+from endplate.calibrate.registry import COLUMNS, load_registry
+from endplate.calibrate.targets import load_targets
+
+
+def _fake_run(days=np.arange(20, 151), **muscles):
+    return {"day": days, "onset_day": None, "end_stage_day": None, "muscles": muscles, "mune_day": days}
+
+
+def test_histology_count_is_a_binomial_sample_of_the_simulated_fraction():
+    o = obs.observation("endplates_denervated", ("MG",), 47, count=100)
+    run = _fake_run(MG={"denervated_percent": np.full(131, 40.0)})
+    rng = np.random.default_rng(0)
+    draws = np.array([o.observe(run, rng) for _ in range(4000)])
+    assert abs(draws.mean() - 40.0) < 0.5
+    # variance of a percentage from 100 endplates: 100^2 p (1 - p) / n = 24
+    assert 20 < draws.var() < 28
+    assert set(np.unique(draws)) <= {float(k) for k in range(101)}
+
+
+def test_uncounted_observation_is_the_simulated_value():
+    o = obs.observation("endplates_denervated", ("MG",), 47, count=0)
+    run = _fake_run(MG={"denervated_percent": np.linspace(0, 100, 131)})
+    assert o.observe(run, np.random.default_rng(0)) == pytest.approx(100 * 27 / 130)
+
+
+def test_event_never_reached_is_censored_past_the_last_simulated_day():
+    run = _fake_run()
+    assert obs.event_day(run, "onset_day") == 150 + 30
+    run["end_stage_day"] = 120.0
+    assert obs.survival_day(run) == pytest.approx(120 + 130.2 - 123.9)
+
+
+def test_mune_decline_reads_the_year_after_onset_only():
+    days = np.arange(0, 2001, 91)
+    mune = np.where(days < 546, 100.0, 100.0 * (1 - 0.03 * (days - 546) / 30.44))
+    run = _fake_run(days=days, APB={"mune": mune}, FDI={"mune": mune})
+    run["onset_day"] = 546.0  # a visit day
+    run["mune_day"] = days
+    assert obs.mune_decline_percent_per_month(run, ("APB", "FDI")) == pytest.approx(3.0, rel=0.02)
+
+
+def test_ff_to_fr_interval_is_fr_half_day_minus_ff_half_day():
+    days = np.arange(20, 151)
+    axons = np.stack([np.full(131, 100.0), np.where(days < 90, 100.0, 0.0), np.where(days < 50, 100.0, 0.0)], axis=1)
+    run = _fake_run(days=days, TA={"axons_percent_by_type": axons})
+    assert obs.ff_to_fr_days(run, "TA") == 40
+
+
+def test_unknown_observation_model_is_refused():
+    with pytest.raises(EndplateInputError, match="unknown observation model"):
+        obs.observation("vibes")
+
+
+def test_target_file_without_required_columns_names_them(tmp_path):
+    bad = tmp_path / "t.csv"
+    bad.write_text("id,problem,value\nX,p,1\n")
+    with pytest.raises(EndplateInputError, match="lacks column.*spread"):
+        load_registry(bad)
+
+
+def test_bundled_targets_match_the_literature_rows_and_recalled_ones_are_wide():
+    published = load_targets()
+    for t in load_registry():
+        assert set(COLUMNS) and t.spread > 0 and t.source
+        if t.id in published and published[t.id]["value"]:
+            assert t.value == pytest.approx(float(published[t.id]["value"])), t.id
+        if t.evidence == "recalled":
+            assert t.spread >= 0.2 * abs(t.value), t.id
+
+
+def test_every_prior_has_a_reason_and_every_fitted_parameter_a_prior():
+    for name in ("sod1-g93a", "human-als"):
+        p = load_problem(name)
+        assert {m.name for m in p.models} >= {"dying_back", "dying_forward", "independent"}
+        for prior in p.priors.values():
+            assert prior.reason and prior.low < prior.high
+        for m in p.models:
+            assert set(m.parameters) <= set(p.priors)
+
+
+def test_unknown_problem_lists_the_allowed_ones():
+    with pytest.raises(EndplateInputError, match="allowed: .*sod1-g93a"):
+        load_problem("sod2")
+    assert {"sod1-g93a", "human-als", "synthetic"} <= set(bundled_problems())
+
+
+def test_particle_seed_depends_on_model_values_and_run_seed():
+    a = particle_seed(0, {"x": 1.0}, 1)
+    assert a == particle_seed(0, {"x": 1.0}, 1)
+    assert len({a, particle_seed(1, {"x": 1.0}, 1), particle_seed(0, {"x": 1.5}, 1), particle_seed(0, {"x": 1.0}, 2)}) == 4
+
+
+def test_genotype_values_can_be_set_and_unknown_ones_are_refused():
+    from endplate.disease.model import genotype, with_changes
+
+    g = with_changes(genotype("SOD1-G93A"), {"genotype.width_days": 25.0, "reinnervation.rate_per_day": 0.2})
+    assert g.values["width_days"] == 25.0
+    with pytest.raises(EndplateInputError, match="unknown genotype parameter"):
+        with_changes(g, {"genotype.speed": 1.0})
+
+
+def test_calibration_is_applied_by_default_and_set_still_wins(monkeypatch):
+    from endplate.calibrate import presets
+    from endplate.disease.scenario import load_scenario
+
+    preset = {"genotype": "SOD1-G93A", "winner": "dying_back", "date": "today", "seed": 1, "apply": True,
+              "model_probabilities": {"dying_back": 0.6}, "values": {"dying_back": {
+                  "genotype.width_days": 22.0, "reinnervation.rate_per_day": 0.2}}}
+    monkeypatch.setattr(presets, "calibrated_presets", lambda: {"sod1-g93a": preset})
+    sc = load_scenario("sod1-g93a")
+    assert sc.set == {"genotype.width_days": 22.0, "reinnervation.rate_per_day": 0.2}
+    assert sc.calibration["problem"] == "sod1-g93a" and sc.calibration["model_probability"] == 0.6
+    assert load_scenario("sod1-g93a", set={"genotype.width_days": 30.0}).set["genotype.width_days"] == 30.0
+    assert load_scenario("sod1-g93a", hypothesis="dying_forward").calibration == {}
+    raw = load_scenario("sod1-g93a", calibrated=False)
+    assert raw.set == {} and raw.calibration == {}
+    monkeypatch.setattr(presets, "calibrated_presets", lambda: {"sod1-g93a": {**preset, "apply": False}})
+    assert load_scenario("sod1-g93a").calibration == {}
+
+
+def test_shipped_calibrations_parse_and_say_why_when_not_applied():
+    from endplate.calibrate.presets import calibrated_presets
+
+    shipped = calibrated_presets()
+    assert {"sod1-g93a", "human-als"} <= set(shipped)
+    for name, preset in shipped.items():
+        assert abs(sum(preset["model_probabilities"].values()) - 1) < 1e-6
+        assert preset["winner"] == max(preset["model_probabilities"], key=preset["model_probabilities"].get)
+        assert preset["apply"] or preset["apply_reason"], name
