@@ -158,6 +158,9 @@ def trial(quick: bool = False) -> list[dict]:
                     # CPU seconds the workers spent per subject: what the wall time would be per
                     # subject and worker on cores nobody else uses (the machine may be shared).
                     "worker_cpu_seconds_per_subject": stats["cpu_seconds"] / spec.n_subjects})
+    return out
+
+
 def fit_simulations(quick: bool = False) -> list[dict]:
     """Simulations per second as a fit runs them (one core): a particle in, every target observed out.
 
