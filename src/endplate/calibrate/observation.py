@@ -76,6 +76,23 @@ def survival_months_from_onset(run: dict) -> float:
     return (event_day(run, "end_stage_day") - event_day(run, "onset_day")) / DAYS_PER_MONTH
 
 
+def alsfrs_decline_per_month(run: dict) -> float:
+    """Fall of the ALSFRS-R-like composite (points per month) over the year after onset.
+
+    The composite is the therapy layer's (``therapy.subject.composite``: hand, limb, respiratory
+    and bulbar domains of 12 points from each region's force); the slope is fitted to monthly
+    values, as a clinic rates the scale at visits.
+    """
+    from endplate.therapy.subject import composite
+
+    onset = event_day(run, "onset_day")
+    days = np.asarray(run["day"])
+    visits = np.flatnonzero((days >= onset) & (days <= onset + 365) & ((days - onset) % 30 == 0))
+    force = {m: run["muscles"][m]["force_percent"] / 100 for m in run["muscles"]}
+    score = [composite({m: f[i] for m, f in force.items()}, "human") for i in visits]
+    return float(-np.polyfit(days[visits] / DAYS_PER_MONTH, score, 1)[0])
+
+
 def at_onset(run: dict, muscles: tuple[str, ...], key: str) -> float:
     """A daily percentage averaged over ``muscles`` on the onset day (on the last day if none)."""
     onset = run["onset_day"]
