@@ -77,7 +77,9 @@ def settings_for(problem: str, quick: bool, population: int | None = None, gener
 
 def connect(scheduler: str | None = None, workers: int | None = None, processes: bool = True):
     """A Dask client: to ``scheduler`` (an address) or to a new local cluster. Returns (client, cluster)."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
+
+    from endplate.cluster import local_cluster
 
     if scheduler:
         try:
@@ -99,7 +101,7 @@ def connect(scheduler: str | None = None, workers: int | None = None, processes:
     try:
         with warnings.catch_warnings():  # "port 8787 in use": another cluster here; a free port is taken
             warnings.simplefilter("ignore", UserWarning)
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None,
+            cluster = local_cluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None,
                                    silence_logs=50)
     finally:
         for k, v in saved.items():

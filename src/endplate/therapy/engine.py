@@ -92,7 +92,9 @@ def _batches(trial: Trial) -> list[tuple[int, int]]:
 
 
 def _client(scheduler: str | None, workers: int, processes: bool):
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
+
+    from endplate.cluster import local_cluster
 
     if scheduler:
         try:
@@ -100,7 +102,7 @@ def _client(scheduler: str | None, workers: int, processes: bool):
         except (OSError, TimeoutError, ValueError) as exc:
             raise EndplateInputError(f"cannot reach the Dask scheduler at {scheduler!r} ({exc.__class__.__name__}); "
                                      "give a running scheduler's address, e.g. tcp://host:8786, or leave --scheduler out") from None
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
+    cluster = local_cluster(n_workers=workers, threads_per_worker=1, processes=processes,
                            dashboard_address=":0")  # any free port: never clashes with another cluster
     return Client(cluster), cluster
 
