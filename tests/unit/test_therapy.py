@@ -83,7 +83,24 @@ def test_ache_inhibitor_lowers_jitter_and_blocking_but_not_unit_loss(sod1_ta):
     for key in ("innervated_percent", "motor_neurons_percent", "force_percent"):
         assert np.array_equal(treated["muscles"]["TA"][key], untreated["muscles"]["TA"][key])
     before, after = untreated["probes"][0], treated["probes"][0]
-    assert after["mcd_us"] < before["mcd_us"] and after["blocking_percent"] < before["blocking_percent"]
+    assert after["blocking_percent"] < before["blocking_percent"]
+    # Jitter of 20 pairs scatters by several microseconds from recording to recording: compare the
+    # same recordings (seeds) of the muscle as the disease left it, without and with the drug.
+    from endplate.disease.simulate import effective_junctions
+    from endplate.muscle.sfemg import muscle_sfemg
+
+    state = untreated["states"]["TA"]
+    sick = effective_junctions(state)
+    drugged = Course.resolve(["pyridostigmine"], 40).junction_adjuster(state.day)(sick)
+    a, kept = state.anatomy, state.anatomy.junctions
+    jitter = {}
+    try:
+        for name, junctions in (("untreated", sick), ("treated", drugged)):
+            a.junctions = junctions
+            jitter[name] = np.mean([muscle_sfemg(a, 10.0, n_pairs=20, n_discharges=100, seed=s)["mcd_us"] for s in range(5)])
+    finally:
+        a.junctions = kept
+    assert jitter["treated"] < jitter["untreated"] - 2.0, jitter
 
 
 def test_ache_inhibitor_reduces_the_3_hz_decrement_of_a_muscle_with_a_low_safety_factor():

@@ -58,7 +58,10 @@ def mixed_slope(df: pd.DataFrame) -> dict:
         warnings.simplefilter("ignore")
         for re in ("~months", "~1"):
             try:
-                fit = smf.mixedlm("y ~ months * treat", df, groups=df["subject"], re_formula=re).fit(reml=True)
+                # L-BFGS first (2-5 times faster here than statsmodels' default BFGS, which often
+                # fails to converge on these data and then falls back anyway), Powell if it fails.
+                fit = smf.mixedlm("y ~ months * treat", df, groups=df["subject"], re_formula=re).fit(
+                    reml=True, method=["lbfgs", "powell"])
                 est, (lo, hi), p = fit.params["months:treat"], fit.conf_int().loc["months:treat"], fit.pvalues["months:treat"]
                 if np.isfinite([est, lo, hi, p]).all():
                     return {"effect": float(est), "ci_low": float(lo), "ci_high": float(hi), "p_value": float(p),
