@@ -49,21 +49,17 @@ def _split(entries: dict) -> tuple[dict, dict]:
     return values, prov
 
 
+def _named(section: str) -> dict[str, Mechanism]:
+    return {name: Mechanism(name, entry["description"], *_split(entry)) for name, entry in _table()[section].items()}
+
+
 def mechanisms() -> dict[str, Mechanism]:
-    out = {}
-    for name, entry in _table()["mechanisms"].items():
-        values, prov = _split(entry)
-        out[name] = Mechanism(name, entry["description"], values, prov)
-    return out
+    return _named("mechanisms")
 
 
 def first_partners() -> dict[str, Mechanism]:
     """Variants of which NMJ partner fails first (presynaptic, tsc, postsynaptic)."""
-    out = {}
-    for name, entry in _table()["first_partners"].items():
-        values, prov = _split(entry)
-        out[name] = Mechanism(name, entry["description"], values, prov)
-    return out
+    return _named("first_partners")
 
 
 def first_partner(name: str) -> Mechanism:
