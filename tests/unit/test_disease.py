@@ -241,3 +241,15 @@ def test_tsc_first_disease_leaves_denervated_endplates_without_guidance_and_fewe
     for m in ("MG", "soleus"):
         assert tsc["muscles"][m]["innervated_percent"][day] < sod1["muscles"][m]["innervated_percent"][day], m
     assert tsc["onset_day"] <= sod1["onset_day"]
+
+
+def test_single_units_dismantle_over_weeks_when_dying_back_and_within_days_when_dying_forward():
+    """D16 (Martineau 2018): a dying-back unit loses its NMJs one by one over weeks while it sprouts;
+    a unit whose soma dies first loses them all within days (Wallerian), without sprouting."""
+    from endplate.calibrate.observation import unit_dismantling
+
+    back = unit_dismantling("sod1-g93a", 3, hypothesis="dying_back")
+    forward = unit_dismantling("sod1-g93a", 3, hypothesis="dying_forward")
+    assert back["units"] >= 10 and forward["units"] >= 10
+    assert back["median_days"] >= 14 and back["concurrent_fraction"] >= 0.1
+    assert forward["median_days"] < 14 and forward["concurrent_fraction"] < 0.05

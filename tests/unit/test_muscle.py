@@ -139,3 +139,36 @@ def test_munix_tracks_the_loss_of_motor_units(apb):
     half.unit_alive[np.random.default_rng(2).random(half.n_units) < 0.5] = False
     after = mune(half, "munix", seed=5)["estimate"]
     assert after < 0.8 * before
+
+
+def test_munix_respects_its_bound_and_nears_the_dense_overlap_limit(apb):
+    """ICMUC at the reference area cannot exceed (P/A of the CMAP) x T / A (Cauchy-Schwarz);
+    with many small units overlapping, MUNIX sits near the Gaussian 2/pi of it (Bostock 2019)."""
+    r = mune(apb, "munix", seed=5)
+    assert r["estimate"] <= r["icmuc_bound"]
+    assert 0.5 * r["icmuc_bound"] <= r["estimate"] <= 0.8 * r["icmuc_bound"], r["icmuc_bound"]
+
+
+def test_fibre_density_counts_units_active_at_slight_effort():
+    """Voluntary SFEMG sees low-threshold units; with every large unit's fibres removed the
+    density is unchanged, with the small units' fibres given to large ones it rises."""
+    import copy
+
+    from endplate.muscle.sfemg import SLIGHT_DRIVE, fibre_density
+
+    ta = build_anatomy(load_muscle("human", "TA"), seed=3)
+    active = ta.voluntary_threshold() <= SLIGHT_DRIVE
+    assert 0.3 < active.mean() < 0.7  # slight effort recruits the smaller part of the pool
+    base = fibre_density(ta, seed=1, n_sites=100)
+    assert 1.1 < base < 2.0
+    no_large = copy.deepcopy(ta)
+    no_large.unit_alive[~active] = False
+    assert fibre_density(no_large, seed=1, n_sites=100) == pytest.approx(base, abs=0.25)
+    # Reinnervation by the small units: each active unit takes the fibres around its own.
+    enlarged = copy.deepcopy(ta)
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(ta.fibre_xy_mm[np.isin(ta.owner, np.flatnonzero(active))])
+    _, nearest = tree.query(ta.fibre_xy_mm)
+    enlarged.owner = ta.owner[np.isin(ta.owner, np.flatnonzero(active))][nearest]
+    assert fibre_density(enlarged, seed=1, n_sites=100) > base + 0.5

@@ -92,15 +92,21 @@ def test_ache_inhibitor_lowers_jitter_and_blocking_but_not_unit_loss(sod1_ta):
     state = untreated["states"]["TA"]
     sick = effective_junctions(state)
     drugged = Course.resolve(["pyridostigmine"], 40).junction_adjuster(state.day)(sick)
+    # Jitter is read on pairs that rarely block: where a junction blocks half the time, the drug turns
+    # blocks into late, variable transmissions, so those pairs' jitter can rise while blocking falls.
+    # Voluntary recordings pick the same pairs with and without the drug (selection is anatomical).
     a, kept = state.anatomy, state.anatomy.junctions
-    jitter = {}
+    pairs = {}
     try:
         for name, junctions in (("untreated", sick), ("treated", drugged)):
             a.junctions = junctions
-            jitter[name] = np.mean([muscle_sfemg(a, 10.0, n_pairs=20, n_discharges=100, seed=s)["mcd_us"] for s in range(5)])
+            pairs[name] = [p for s in range(5) for p in muscle_sfemg(a, 10.0, n_pairs=20, n_discharges=100, seed=s)["pairs"]]
     finally:
         a.junctions = kept
-    assert jitter["treated"] < jitter["untreated"] - 2.0, jitter
+    mcd = {k: np.array([p["mcd_us"] for p in v]) for k, v in pairs.items()}
+    reliable = np.array([p["blocking_percent"] for p in pairs["untreated"]]) < 10
+    assert reliable.sum() >= 10
+    assert np.nanmean(mcd["treated"][reliable]) < np.nanmean(mcd["untreated"][reliable]) - 5.0, mcd
 
 
 def test_ache_inhibitor_reduces_the_3_hz_decrement_of_a_muscle_with_a_low_safety_factor():

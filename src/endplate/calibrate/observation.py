@@ -142,6 +142,46 @@ def partial_denervation_enlargement(seed: int, days: int, changes: dict | None =
     return float(np.mean(state.size[survivors] / state.size0[survivors]))
 
 
+def unit_dismantling(scenario: str, seed: int, muscle: str = "TA", unit_type: int = 2, **changes) -> dict:
+    """Martineau et al. 2018: follow single motor units as their NMJs are lost (D16).
+
+    Runs ``scenario`` day by day, following who owns each fibre. For every unit of ``unit_type``
+    (FF by default) that loses NMJs, the dismantling time is from its first lost NMJ to its last;
+    it sprouts concurrently if it takes over a fibre in that window. Returns the median dismantling
+    time (days), the fraction of dismantling units that sprout concurrently, and their number.
+    """
+    from endplate.disease.scenario import load_scenario
+    from endplate.disease.simulate import simulate
+
+    previous: dict = {}
+    first: dict = {}
+    last: dict = {}
+    gained_days: dict = {}
+
+    def observe(day: int, states: dict) -> None:
+        owner = states[muscle].anatomy.owner
+        before = previous.get("owner")
+        if before is not None:
+            changed = owner != before
+            for u in np.unique(before[changed & (before >= 0)]):
+                first.setdefault(int(u), day)
+                last[int(u)] = day
+            for u in np.unique(owner[changed & (owner >= 0)]):
+                gained_days.setdefault(int(u), []).append(day)
+        previous["owner"] = owner.copy()
+
+    sc = load_scenario(scenario, seed=seed, muscles=[muscle], onset_muscles=[muscle], end_stage_muscles=[muscle],
+                       probe_days=[], readout_every_days=100000, mune_every_days=100000, **changes)
+    run = simulate(sc, observe=observe)
+    types = run["states"][muscle].anatomy.unit_type
+    units = [u for u in first if types[u] == unit_type]
+    if not units:
+        return {"median_days": float("nan"), "concurrent_fraction": float("nan"), "units": 0}
+    spans = [last[u] - first[u] for u in units]
+    concurrent = [any(first[u] <= d <= last[u] for d in gained_days.get(u, ())) for u in units]
+    return {"median_days": float(np.median(spans)), "concurrent_fraction": float(np.mean(concurrent)), "units": len(units)}
+
+
 @dataclass(frozen=True)
 class Observation:
     """How one published number was measured.

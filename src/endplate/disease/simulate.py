@@ -216,12 +216,15 @@ def effective_junctions(state: MuscleState):
     return out
 
 
-def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = None, interventions=None) -> dict:
+def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = None, interventions=None,
+             observe: Callable[[int, dict], None] | None = None) -> dict:
     """Run ``scenario``; returns daily and readout arrays per muscle plus onset and end stage.
 
     ``interventions``: an ``endplate.therapy.interventions.Course`` (windows in simulation days) that
     changes kernel parameters, disease drives and, at probe days, junction parameters while its
     windows are open. None (the default) runs the scenario untouched.
+    ``observe(day, states)``: called at the end of every day with the muscle states (read only),
+    for observation models that follow single units or fibres; it makes the run step day by day.
     """
     geno = with_changes(genotype(scenario.genotype), scenario.set)
     mech = mechanism_values(scenario.hypothesis, geno, scenario.set)
@@ -244,7 +247,7 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
     partner = first_partner(scenario.first_partner)
     # The kernel runs whole stretches of days in one call; a stretch ends where something is read.
     stops = np.union1d(np.union1d(readout_days, mune_days), np.intersect1d(days, scenario.probe_days))
-    stops = np.union1d(stops, [days[-1]])
+    stops = days if observe is not None else np.union1d(stops, [days[-1]])
     lo = 0
     for stop in stops:
         hi = int(stop - days[0]) + 1
@@ -277,6 +280,8 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
             if day in scenario.probe_days and m == (scenario.probe_muscle or scenario.muscles[0]):
                 probes.append(probe(st, day, day, None if interventions is None else interventions.junction_adjuster(day)))
         lo = hi
+        if observe is not None:
+            observe(int(stop), states)
         if progress:
             progress(hi, n_d)
     out = _assemble(scenario, states, days, daily, readout_days, cmap, mune_days, mune_est, mune_true)

@@ -62,6 +62,24 @@ class Anatomy:
         """Units that are alive and own at least one fibre: the truth beside every MUNE."""
         return int(np.count_nonzero((self.unit_sizes() > 0) & self.unit_alive))
 
+    def recruitment_rank(self) -> np.ndarray:
+        """Voluntary recruitment order of each unit, 0 (first) to 1 (last).
+
+        Units are built smallest first (``unit_sizes_and_types``), so the index is the motor
+        neuron's intrinsic size order (Henneman's size principle). It belongs to the neuron and
+        does not change when the disease layer moves fibres between units.
+        """
+        return np.arange(self.n_units) / max(self.n_units - 1, 1)
+
+    def voluntary_threshold(self) -> np.ndarray:
+        """Fraction of maximal voluntary drive at which each unit is recruited.
+
+        Exponential from 1 % (first unit) to 70 % (last unit), the shape of the recruitment
+        range in models of motor pools (Fuglevand et al. 1993, J Neurophysiol 70:2470,
+        recalled); the range is assumed.
+        """
+        return 0.01 * 70.0 ** self.recruitment_rank()
+
     def innervated(self) -> np.ndarray:
         """Fibres owned by a living unit."""
         ok = self.owner >= 0

@@ -165,8 +165,7 @@ def munix(anatomy: Anatomy, seed: int, cond: Conductor, levels=np.linspace(0.05,
     c_area, c_power = np.abs(c_wave).sum() * DT_MS, (c_wave**2).sum() * DT_MS
     sizes = anatomy.unit_sizes().astype(float)
     alive = anatomy.unit_alive & (sizes > 0)
-    rank = np.argsort(np.argsort(sizes)) / max(anatomy.n_units - 1, 1)
-    recruit = 0.01 * 70.0**rank
+    recruit = anatomy.voluntary_threshold()
     n_t = int(epoch_ms / DT_MS)
     starts = np.argmax(np.abs(potentials) > 0, axis=1)
     length = potentials.shape[1]
@@ -192,7 +191,19 @@ def munix(anatomy: Anatomy, seed: int, cond: Conductor, levels=np.linspace(0.05,
     estimate = float(np.exp(log_a) * reference_area_mv_ms**alpha)
     return _result("munix", estimate, anatomy, cmap["amplitude_mv"], cmap["amplitude_mv"] / estimate,
                    musix_uv=1000 * cmap["amplitude_mv"] / estimate, sip_area_mv_ms=sip_areas.tolist(),
-                   icmuc=icmuc.tolist())
+                   icmuc=icmuc.tolist(), icmuc_bound=munix_bound(c_wave, epoch_ms, reference_area_mv_ms))
+
+
+def munix_bound(cmap_waveform_mv: np.ndarray, epoch_ms: float = 500.0, reference_area_mv_ms: float = 20.0) -> float:
+    """Largest ICMUC that any interference pattern of the reference area can give.
+
+    By the Cauchy-Schwarz inequality a signal of rectified area A over an epoch T has power at
+    least A**2 / T, so ICMUC = (P_cmap / A_cmap) * (A_sip / P_sip) <= (P_cmap / A_cmap) * T / A.
+    A Gaussian interference pattern (units overlapping densely, Bostock et al. 2019) reaches
+    2 / pi of it. The bound depends on the CMAP's shape and the epoch alone, not on the units.
+    """
+    w = np.asarray(cmap_waveform_mv, float)
+    return float((w**2).sum() / np.abs(w).sum() * epoch_ms / reference_area_mv_ms)
 
 
 _IMPL = {"incremental": incremental, "mps": multipoint, "scanfit": scanfit, "munix": munix}
