@@ -23,11 +23,12 @@ Reduced fidelity (``fidelity.fibres_per_unit``, ``fidelity.max_units``): a human
 hundreds of thousands of fibres; a cohort of thousands cannot afford that. The cohort model keeps
 at most ``max_units`` units (unit loss is a per-unit process, so fractions are unchanged in
 expectation) with ``fibres_per_unit`` fibres each (reinnervation acts within a unit's
-neighbourhood, so relative enlargement is kept). Readouts are rescaled: each fibre's potential is
-multiplied by (true fibres per unit / model fibres per unit), so motor unit potentials keep their
-size; MUNE and unit counts are multiplied by (true units / model units). A smaller muscle puts its
-fibres nearer the electrode, so CMAP amplitudes are multiplied instead by the ratio of the healthy
-full to the healthy reduced muscle's maximal CMAP (``cmap_scale``). Force, CMAP and MUNE as
+neighbourhood, so relative enlargement is kept), spread sparsely over the full muscle's
+cross-section so that their depths under the electrode are the full muscle's. Readouts are
+rescaled: each fibre's potential is multiplied by (true fibres per unit / model fibres per unit),
+so motor unit potentials keep their size; MUNE and unit counts are multiplied by (true units /
+model units); CMAP amplitudes are multiplied by the ratio of the healthy full to the healthy
+reduced muscle's maximal CMAP (``cmap_scale``). Force, CMAP and MUNE as
 fractions of baseline need no rescaling. ``endplate.therapy.fidelity.compare`` checks this
 against the full muscles.
 """
@@ -126,7 +127,10 @@ def reduced_muscles(trial) -> tuple[dict, dict]:
         per_unit = trial.fibres_per_unit or full.n_fibres / full.n_units
         fibres = int(min(full.n_fibres, round(units * per_unit)))
         ratio = (full.n_fibres / full.n_units) / (fibres / units)
-        changes[m] = {"n_units": units, "n_fibres": fibres, "fibre_potential_mv": full.fibre_potential_mv * ratio}
+        # The reduced muscle keeps the full muscle's cross-section (its fibres are a sparse sample
+        # of the full one's), so depths, attenuation and latency dispersion at the electrode match.
+        changes[m] = {"n_units": units, "n_fibres": fibres, "fibre_potential_mv": full.fibre_potential_mv * ratio,
+                      "packing_fraction": full.packing_fraction * fibres / full.n_fibres}
         scale[m] = full.n_units / units
     return changes, scale
 
