@@ -172,3 +172,24 @@ def test_fibre_density_counts_units_active_at_slight_effort():
     _, nearest = tree.query(ta.fibre_xy_mm)
     enlarged.owner = ta.owner[np.isin(ta.owner, np.flatnonzero(active))][nearest]
     assert fibre_density(enlarged, seed=1, n_sites=100) > base + 0.5
+
+
+def test_mouse_fast_muscles_keep_their_oxidative_units_in_a_deep_region():
+    """Hayasaki 2001 (M112): the deep region of mouse gastrocnemius is ~87 % oxidative, the
+    superficial region has none; without segregation the types are evenly mixed."""
+    mg = build_anatomy(load_muscle("mouse", "MG"), seed=2)
+    mixed = build_anatomy(load_muscle("mouse", "MG", oxidative_fraction=0.0), seed=2)
+    for a, deep_low, sup_high in ((mg, 0.6, 0.02), (mixed, 0.0, 1.0)):
+        sizes = a.unit_sizes()
+        oxidative = (np.cumsum(sizes) - sizes < 0.22 * sizes.sum())[a.owner]
+        x = a.fibre_xy_mm[:, 0] / a.radius_mm  # the electrode sits at +x (superficial)
+        deep, superficial = oxidative[x < -1 / 3].mean(), oxidative[x > 1 / 3].mean()
+        assert deep >= deep_low and superficial <= sup_high
+    assert np.corrcoef(mg.unit_sizes(), mixed.unit_sizes())[0, 1] > 0.95  # the size ladder is kept
+
+
+def test_oxidative_region_parameters_are_checked():
+    with pytest.raises(EndplateInputError, match="oxidative_fraction"):
+        load_muscle("mouse", "MG", oxidative_fraction=1.2)
+    with pytest.raises(EndplateInputError, match="oxidative_region_density"):
+        load_muscle("mouse", "MG", oxidative_region_density=0.1)

@@ -249,7 +249,7 @@ DISEASE_CHECKS: tuple[Check, ...] = (
     Check("D03", "SOD1-G93A gastrocnemius endplates denervated at P47 (%)", 20, 60, "recalled 40 %, wide band",
           _read("sod1-g93a", lambda r: O.day_value(r, ("MG",), "denervated_percent", 47))),
     Check("D04", "SOD1-G93A gastrocnemius endplates denervated at P80 (%)", 40, 80, "recalled 60 %, wide band",
-          _read("sod1-g93a", lambda r: O.day_value(r, ("MG",), "denervated_percent", 80)), open_issue=4),
+          _read("sod1-g93a", lambda r: O.day_value(r, ("MG",), "denervated_percent", 80))),
     Check("D02", "SOD1-G93A lumbar motor neurons lost or degenerating at P60 (%)", 5, 35, "read 20 %; loss here, degeneration there",
           _read("sod1-g93a", lambda r: O.lost_percent(r, ("TA",), "motor_neurons_percent", 60))),
     Check("D12", "SOD1-G93A lumbar motor neurons lost at end stage (%)", 30, 70, "recalled 50 %, wide band",

@@ -35,6 +35,7 @@ class Genotype:
     values: dict[str, float]
     overrides: dict[str, float]
     provenance: dict[str, Provenance] = field(compare=False)
+    calibrated_as: str = ""  # genotype whose shipped calibration applies (default: this one)
 
 
 @cache
@@ -78,7 +79,8 @@ def genotypes() -> dict[str, Genotype]:
     for name, entry in _table()["genotypes"].items():
         values, prov = _split({k: v for k, v in entry.items() if "." not in k})
         overrides, oprov = _split({k: v for k, v in entry.items() if "." in k})
-        out[name] = Genotype(name, entry["species"], entry["description"], values, overrides, {**prov, **oprov})
+        out[name] = Genotype(name, entry["species"], entry["description"], values, overrides, {**prov, **oprov},
+                             entry.get("calibrated_as", name))
     return out
 
 

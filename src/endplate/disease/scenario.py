@@ -115,8 +115,9 @@ def _apply_calibration(s: Scenario) -> Scenario:
     if not s.calibrated:
         return s
     from endplate.calibrate.presets import calibrated_values
+    from endplate.disease.model import genotype
 
-    found = calibrated_values(s.genotype, s.hypothesis)
+    found = calibrated_values(genotype(s.genotype).calibrated_as, s.hypothesis)
     if found is None:
         return s
     values, provenance = found

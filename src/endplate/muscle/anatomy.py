@@ -132,12 +132,13 @@ def _fibre_positions(n_fibres: int, radius: float, rng: np.random.Generator) -> 
     return pts.astype(np.float32)
 
 
-def _allocate(fibre_xy, centres, radii, sizes, muscle_radius, rng) -> np.ndarray:
+def _allocate(fibre_xy, centres, radii, sizes, muscle_radius, rng, x_limit=None) -> np.ndarray:
     """Give each fibre an owner among the units whose territory covers it.
 
     Coarse grid cells carry the bookkeeping: unit weights are fitted (iterative proportional
     fitting) so that expected fibre counts match the target sizes, then each cell's fibres are
-    split among the covering units by one multinomial draw.
+    split among the covering units by one multinomial draw. ``x_limit`` (per unit, optional)
+    clips a territory to the part of the section with x at most that value (a deep region).
     """
     n_cells = int(np.clip(np.sqrt(len(fibre_xy) / 30), 4, 60))
     edges = np.linspace(-muscle_radius, muscle_radius, n_cells + 1)
@@ -150,6 +151,8 @@ def _allocate(fibre_xy, centres, radii, sizes, muscle_radius, rng) -> np.ndarray
     cell_xy = np.column_stack([mid[used // n_cells], mid[used % n_cells]])
     dist = np.hypot(cell_xy[:, None, 0] - centres[None, :, 0], cell_xy[:, None, 1] - centres[None, :, 1])
     cover = dist <= radii[None, :]
+    if x_limit is not None:
+        cover &= cell_xy[:, 0][:, None] <= x_limit[None, :]
     orphan = np.flatnonzero(~cover.any(axis=1))
     nearest = np.argsort(dist[orphan] - radii[None, :], axis=1)[:, :8]
     cover[orphan[:, None], nearest] = True
@@ -186,6 +189,37 @@ def _give_every_unit_a_fibre(owner, fibre_xy, centres, n_units) -> None:
                 break
 
 
+def _deep_cut(area_fraction: float) -> float:
+    """c such that the part of the unit disc with x <= c has ``area_fraction`` of its area."""
+    from scipy.optimize import brentq
+
+    def share(c: float) -> float:
+        return (np.pi - np.arccos(c) + c * np.sqrt(1.0 - c * c)) / np.pi - area_fraction
+    return float(brentq(share, -1.0, 1.0))
+
+
+def _oxidative_region(preset: MusclePreset, sizes: np.ndarray, centres: np.ndarray, radius: float,
+                      rng: np.random.Generator) -> np.ndarray | None:
+    """Regional segregation of fibre types (mouse fast muscles; Wang & Kernell 2001, Hayasaki 2001).
+
+    The smallest units, holding ``oxidative_fraction`` of the fibres, keep their territories in a
+    deep region (away from the surface electrode, which sits at +x) sized so that oxidative fibres
+    make up ``oxidative_region_density`` of it; their centres are redrawn inside it (``centres`` is
+    edited in place). Returns each unit's territory limit on x (inf: anywhere), or None.
+    """
+    if preset.oxidative_fraction <= 0:
+        return None
+    deep = np.cumsum(sizes) - sizes < preset.oxidative_fraction * sizes.sum()
+    cut = radius * _deep_cut(min(1.0, preset.oxidative_fraction / preset.oxidative_region_density))
+    for u in np.flatnonzero(deep):
+        while True:
+            r, theta = radius * np.sqrt(rng.random()), rng.uniform(0, 2 * np.pi)
+            if r * np.cos(theta) <= cut:
+                centres[u] = (r * np.cos(theta), r * np.sin(theta))
+                break
+    return np.where(deep, cut, np.inf)
+
+
 def build_anatomy(preset: MusclePreset, seed: int, junction_params: JunctionParameters | None = None) -> Anatomy:
     """Build a healthy muscle from ``preset`` (deterministic for a given seed)."""
     junction_params = junction_params or default_parameters(preset.species)
@@ -206,8 +240,9 @@ def build_anatomy(preset: MusclePreset, seed: int, junction_params: JunctionPara
     theta = rng.uniform(0, 2 * np.pi, preset.n_units)
     centres = np.column_stack([r * np.cos(theta), r * np.sin(theta)])
 
+    x_limit = _oxidative_region(preset, sizes, centres, radius, np.random.default_rng(substreams(seed, "regions")["regions"]))
     owner = _allocate(xy.astype(float), centres, unit_radius, sizes.astype(float), radius,
-                      np.random.default_rng(streams["allocation"]))
+                      np.random.default_rng(streams["allocation"]), x_limit)
     fibre_type = types[owner]
     rng = np.random.default_rng(streams["fibres"])
     sigma = np.sqrt(np.log1p(preset.fibre_diameter_cv**2))

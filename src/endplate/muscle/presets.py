@@ -34,6 +34,7 @@ class MusclePreset:
     fibre_diameter_um: float
     skin_depth_mm: float  # recording electrode to muscle surface
     territory_fraction: float  # mean unit territory / muscle cross-section
+    oxidative_fraction: float  # fibres of the smallest (oxidative) units, kept in a deep region; 0 = none
     max_tetanic_force_n: float
     # Species-wide parameters ([SPECIES.common]).
     threshold_mean_ma: float
@@ -59,6 +60,7 @@ class MusclePreset:
     stimulation_distance_mm: float
     terminal_delay_ms: float
     threshold_size_exponent: float
+    oxidative_region_density: float  # share of oxidative fibres inside the deep region
 
     @property
     def type_fractions(self) -> tuple[float, float, float]:
@@ -91,6 +93,11 @@ class MusclePreset:
                 raise EndplateInputError(f"{self.muscle}: {name} must be a non-negative number, got {value!r}")
         if self.size_ratio < 1:
             raise EndplateInputError(f"{self.muscle}: size_ratio must be at least 1, got {self.size_ratio}")
+        if not 0 <= self.oxidative_fraction < 1:
+            raise EndplateInputError(f"{self.muscle}: oxidative_fraction must be in [0, 1), got {self.oxidative_fraction}")
+        if self.oxidative_fraction > 0 and not self.oxidative_fraction <= self.oxidative_region_density <= 1:
+            raise EndplateInputError(f"{self.muscle}: oxidative_region_density must be in [oxidative_fraction, 1], "
+                                     f"got {self.oxidative_region_density}")
         if not 0 < self.territory_fraction <= 1:
             raise EndplateInputError(f"{self.muscle}: territory_fraction must be in (0, 1], got {self.territory_fraction}")
 
