@@ -186,7 +186,7 @@ MUSCLE_CHECKS: tuple[Check, ...] = (
 NOT_MODELLED = {
     "D13": "upper motor neurons are not simulated as cells: the cortical drive is a rate, not a count",
     "D17": "an input, not a prediction: it sets the low FF and FR sprouting competence of SOD1 mice",
-    "H05": "a cohort statistic; each run has one site of onset",
+    "H05": "an input, not a prediction: it sets the trial cohorts' site-of-onset weights (each run has one site)",
     "H06": "cortical excitability is not simulated",
 }
 
