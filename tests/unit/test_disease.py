@@ -253,3 +253,27 @@ def test_single_units_dismantle_over_weeks_when_dying_back_and_within_days_when_
     assert back["units"] >= 10 and forward["units"] >= 10
     assert back["median_days"] >= 14 and back["concurrent_fraction"] >= 0.1
     assert forward["median_days"] < 14 and forward["concurrent_fraction"] < 0.05
+
+
+def test_upper_motor_neurons_follow_the_cortical_process_only():
+    """Dying back has no cortical process; under dying forward the corticospinal neurons go as the
+    somata they kill; blocking soma death (Bax knockout) spares the somata but not the cortex."""
+    from endplate.disease.scenario import load_scenario
+    from endplate.disease.simulate import simulate
+
+    small = dict(muscles=["TA"], onset_muscles=["TA"], end_stage_muscles=["TA"], probe_days=[], seed=4,
+                 readout_every_days=1000, mune_every_days=1000)
+    from endplate.report.run_report import run_report
+
+    back_run = simulate(load_scenario("sod1-g93a", hypothesis="dying_back", **small))
+    back = back_run["muscles"]["TA"]
+    assert np.all(back["upper_motor_neurons_percent"] == 100.0) and back["motor_neurons_percent"][-1] < 90
+    forward_run = simulate(load_scenario("sod1-g93a", hypothesis="dying_forward", **small))
+    forward = forward_run["muscles"]["TA"]
+    assert "Upper motor neurons" in run_report(forward_run) and "Upper motor neurons" not in run_report(back_run)
+    umn, lmn = forward["upper_motor_neurons_percent"], forward["motor_neurons_percent"]
+    assert umn[-1] < 50 and np.all(np.diff(umn) <= 0)
+    assert np.max(np.abs(umn - lmn)) < 15  # expected share against 100 realised somata
+    bax = simulate(load_scenario("sod1-g93a", hypothesis="dying_forward", soma_death_blocked=True, **small))["muscles"]["TA"]
+    assert bax["motor_neurons_percent"][-1] == 100.0
+    np.testing.assert_allclose(bax["upper_motor_neurons_percent"], umn)

@@ -237,6 +237,14 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
     width = geno.values["width_days"]
     n_d = days.size
     daily = {m: np.zeros((n_d, kern.N_COUNTS)) for m in scenario.muscles}
+    # Upper motor neurons: the corticospinal neurons driving a pool degenerate with the cortical
+    # process that kills the pool's somata under dying forward, each at its unit's cortical
+    # vulnerability (no new parameter). They are many more than the units, so their surviving
+    # share is the expected one, exp(-vulnerability x cortical drive), averaged over the units.
+    umn = {m: np.full(n_d, 100.0) for m in scenario.muscles}
+    c = mech["cortical_soma_death"]
+    cortical_vuln = np.array([c["vulnerability_s"], c["vulnerability_fr"], c["vulnerability_ff"]])
+    unit_cortical_vuln = {m: cortical_vuln[st.anatomy.unit_type] for m, st in states.items()}
     readout_days = days[(days - days[0]) % scenario.readout_every_days == 0]
     mune_days = days[(days - days[0]) % scenario.mune_every_days == 0]
     cmap = {m: [] for m in scenario.muscles}
@@ -268,6 +276,7 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
                     else np.full(span.size, -1.0)
             # --- end layer D ---
             daily[m][lo:hi] = step_many(st, params, int(span[0]), g_t, g_c)
+            umn[m][lo:hi] = 100.0 * np.exp(-np.outer(np.maximum(g_c, 0.0), unit_cortical_vuln[m])).mean(axis=1)
             day = int(stop)
             refresh_atrophy(st, day)
             if day in readout_days:
@@ -287,6 +296,7 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
     out = _assemble(scenario, states, days, daily, readout_days, cmap, mune_days, mune_est, mune_true)
     for m in scenario.muscles:
         out["muscles"][m]["max_enlargement"] = largest[m]
+        out["muscles"][m]["upper_motor_neurons_percent"] = umn[m]
     out["probes"] = probes
     out["mechanisms"] = mech
     return out

@@ -32,6 +32,7 @@ def run_dataset(result: dict) -> xr.Dataset:
             "denervated_percent": (("muscle", "day"), stack("denervated_percent")),
             "motor_neurons_percent": (("muscle", "day"), stack("motor_neurons_percent")),
             "motor_neurons_percent_by_type": (("muscle", "day", "unit_type"), stack("motor_neurons_percent_by_type")),
+            "upper_motor_neurons_percent": (("muscle", "day"), stack("upper_motor_neurons_percent")),
             "axons_percent_by_type": (("muscle", "day", "unit_type"), stack("axons_percent_by_type")),
             "force_percent": (("muscle", "day"), stack("force_percent")),
             "cmap_percent": (("muscle", "readout_day"), stack("cmap_percent")),

@@ -146,6 +146,9 @@ def report_from_dataset(ds: xr.Dataset) -> str:
         ("Endplates by stage", _stages(ds)),
         ("Motor neurons by type (% of start)", _by_type(ds, "motor_neurons_percent_by_type", "% alive")),
         ("Axons by type (% of start)", _by_type(ds, "axons_percent_by_type", "% intact")),
+        # Only hypotheses with a cortical process lose upper motor neurons; otherwise the panel is flat.
+        *([("Upper motor neurons driving each pool (% of start)", _panels(ds, "upper_motor_neurons_percent", "% alive"))]
+          if "upper_motor_neurons_percent" in ds and float(ds.upper_motor_neurons_percent.min()) < 100 else []),
         ("Force", _panels(ds, "force_percent", LABELS["percent"])),
         ("CMAP amplitude", _panels(ds, "cmap_percent", LABELS["percent"])),
         ("MUNE beside the true number of functioning units", _mune(ds)),
