@@ -286,9 +286,10 @@ DISEASE_CHECKS: tuple[Check, ...] = (
     Check("H03", "human: completely denervated endplates in onset muscles at onset (%)", 10, 35,
           "read 19.7 % in early ALS biopsies (H03)",
           _human_read(_nan_if_censored(lambda r: O.at_onset(r, ("APB", "FDI"), "denervated_percent"), *_ONSET))),
-    Check("H01", "human MUNE decline over the year after onset (% per month)", 1.5, 6.0,
-          "read 3.2 (single muscles 2.4-4.2) for MUNIX (H01); MPS here",
-          _human_read(_nan_if_censored(lambda r: O.mune_decline_percent_per_month(r, ("APB", "FDI")), *_ONSET))),
+    Check("H01", "human MUNE decline over the year after onset, APB and biceps (% per month)", 1.5, 6.0,
+          "read 3.2 (single muscles 2.4-4.2) for the MUNIX sum of six muscles, APB and biceps among them "
+          "(H01); MPS here, each muscle weighted equally as MUNIX indices are",
+          _human_read(_nan_if_censored(lambda r: O.mune_decline_percent_per_month(r, ("APB", "biceps")), *_ONSET))),
 )
 
 
