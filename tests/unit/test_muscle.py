@@ -144,9 +144,15 @@ def test_munix_tracks_the_loss_of_motor_units(apb):
 def test_munix_respects_its_bound_and_nears_the_dense_overlap_limit(apb):
     """ICMUC at the reference area cannot exceed (P/A of the CMAP) x T / A (Cauchy-Schwarz);
     with many small units overlapping, MUNIX sits near the Gaussian 2/pi of it (Bostock 2019)."""
+    from endplate.muscle.mune import munix
+
     r = mune(apb, "munix", seed=5)
     assert r["estimate"] <= r["icmuc_bound"]
     assert 0.5 * r["icmuc_bound"] <= r["estimate"] <= 0.8 * r["icmuc_bound"], r["icmuc_bound"]
+    # On the literal 500-ms epoch the bound halves: MUSIX cannot come down to the published 60.4 uV.
+    literal = munix(apb, 5, conductor(apb), sip_time_base_ms=500.0)
+    assert literal["icmuc_bound"] == pytest.approx(r["icmuc_bound"] / 2, rel=0.01)
+    assert literal["estimate"] <= literal["icmuc_bound"] and literal["musix_uv"] > 60.4
 
 
 def test_fibre_density_counts_units_active_at_slight_effort():

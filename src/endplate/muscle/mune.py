@@ -146,8 +146,16 @@ def scanfit(anatomy: Anatomy, seed: int, cond: Conductor, n_stimuli: int = 500) 
     return _result("scanfit", n, anatomy, cmap, cmap / n if n else 0.0, fitted_rsd=rsd)
 
 
+# SIP area is referred to this much signal before it is compared with the 20 mV ms reference.
+# Assumed (inferred): with the literal 500-ms epoch, ICMUC cannot exceed (P/A of the CMAP) x T / A
+# and MUSIX cannot fall below A / T x (CMAP amplitude / its P/A), 67 uV for a thenar CMAP, whereas
+# healthy APB reads MUNIX 191 +- 44 and MUSIX 60.4 +- 12.5 uV (Cao 2020, M04, M114, read). Both
+# are reached with SIP area per second of signal; Nandedkar 2004's own definition was not readable.
+SIP_TIME_BASE_MS = 1000.0
+
+
 def munix(anatomy: Anatomy, seed: int, cond: Conductor, levels=np.linspace(0.05, 1.0, 20),
-          epoch_ms: float = 500.0, reference_area_mv_ms: float = 20.0) -> dict:
+          epoch_ms: float = 500.0, reference_area_mv_ms: float = 20.0, sip_time_base_ms: float = SIP_TIME_BASE_MS) -> dict:
     """MUNIX (Nandedkar 2004) from simulated surface interference patterns at graded force.
 
     Twenty 500-ms epochs from slight to maximal force, as the recording guidelines ask
@@ -156,7 +164,8 @@ def munix(anatomy: Anatomy, seed: int, cond: Conductor, levels=np.linspace(0.05,
     Recruitment follows size (thresholds from 1 to 70 % of maximal drive, assumed); rates rise
     from 8 Hz at recruitment to 35 Hz (assumed); discharges are gamma-distributed (CV 0.2).
     ICMUC = (CMAP power x SIP area) / (CMAP area x SIP power); MUNIX is the power-law fit of
-    ICMUC against SIP area evaluated at 20 mV ms.
+    ICMUC against SIP area evaluated at 20 mV ms, SIP area being referred to ``sip_time_base_ms``
+    of signal (``SIP_TIME_BASE_MS``; pass ``epoch_ms`` for the literal epoch area).
     """
     rng = np.random.default_rng(seed)
     potentials = cond.unit_potentials(anatomy)
@@ -181,7 +190,7 @@ def munix(anatomy: Anatomy, seed: int, cond: Conductor, levels=np.linspace(0.05,
                 sip[t:t + length - starts[u]] += potentials[u, starts[u]:]
         sip = sip[:n_t] + rng.normal(0, anatomy.preset.noise_uv * 1e-3, n_t).astype(np.float32)
         area, power = np.abs(sip).sum() * DT_MS, (sip**2).sum() * DT_MS
-        sip_areas.append(area)
+        sip_areas.append(area * sip_time_base_ms / epoch_ms)
         icmuc.append(c_power * area / (c_area * power))
     sip_areas, icmuc = np.array(sip_areas), np.array(icmuc)
     use = sip_areas >= reference_area_mv_ms
@@ -191,19 +200,21 @@ def munix(anatomy: Anatomy, seed: int, cond: Conductor, levels=np.linspace(0.05,
     estimate = float(np.exp(log_a) * reference_area_mv_ms**alpha)
     return _result("munix", estimate, anatomy, cmap["amplitude_mv"], cmap["amplitude_mv"] / estimate,
                    musix_uv=1000 * cmap["amplitude_mv"] / estimate, sip_area_mv_ms=sip_areas.tolist(),
-                   icmuc=icmuc.tolist(), icmuc_bound=munix_bound(c_wave, epoch_ms, reference_area_mv_ms))
+                   icmuc=icmuc.tolist(), icmuc_bound=munix_bound(c_wave, sip_time_base_ms, reference_area_mv_ms))
 
 
-def munix_bound(cmap_waveform_mv: np.ndarray, epoch_ms: float = 500.0, reference_area_mv_ms: float = 20.0) -> float:
+def munix_bound(cmap_waveform_mv: np.ndarray, time_base_ms: float = SIP_TIME_BASE_MS,
+                reference_area_mv_ms: float = 20.0) -> float:
     """Largest ICMUC that any interference pattern of the reference area can give.
 
-    By the Cauchy-Schwarz inequality a signal of rectified area A over an epoch T has power at
-    least A**2 / T, so ICMUC = (P_cmap / A_cmap) * (A_sip / P_sip) <= (P_cmap / A_cmap) * T / A.
-    A Gaussian interference pattern (units overlapping densely, Bostock et al. 2019) reaches
-    2 / pi of it. The bound depends on the CMAP's shape and the epoch alone, not on the units.
+    By the Cauchy-Schwarz inequality a signal of rectified area A over a time T has power at
+    least A**2 / T, so ICMUC = (P_cmap / A_cmap) * (A_sip / P_sip) <= (P_cmap / A_cmap) * T / A,
+    with T the time base SIP area is referred to. A Gaussian interference pattern (units
+    overlapping densely, Bostock et al. 2019) reaches 2 / pi of it. The bound depends on the
+    CMAP's shape and the time base alone, not on the units.
     """
     w = np.asarray(cmap_waveform_mv, float)
-    return float((w**2).sum() / np.abs(w).sum() * epoch_ms / reference_area_mv_ms)
+    return float((w**2).sum() / np.abs(w).sum() * time_base_ms / reference_area_mv_ms)
 
 
 _IMPL = {"incremental": incremental, "mps": multipoint, "scanfit": scanfit, "munix": munix}
