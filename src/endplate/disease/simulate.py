@@ -276,7 +276,8 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
                     else np.full(span.size, -1.0)
             # --- end layer D ---
             daily[m][lo:hi] = step_many(st, params, int(span[0]), g_t, g_c)
-            umn[m][lo:hi] = 100.0 * np.exp(-np.outer(np.maximum(g_c, 0.0), unit_cortical_vuln[m])).mean(axis=1)
+            if cort_rate > 0:
+                umn[m][lo:hi] = 100.0 * np.exp(-np.outer(np.maximum(g_c, 0.0), unit_cortical_vuln[m])).mean(axis=1)
             day = int(stop)
             refresh_atrophy(st, day)
             if day in readout_days:
