@@ -73,6 +73,12 @@ class MuscleState:
         return self.anatomy.nbytes_per_fibre + sum(a.nbytes for a in fibre) / self.anatomy.n_fibres
 
 
+def cortical_vulnerability(mech: dict, unit_type: np.ndarray) -> np.ndarray:
+    """Each unit's vulnerability to the cortical process (by type; zero without it)."""
+    c = mech["cortical_soma_death"]
+    return np.array([c["vulnerability_s"], c["vulnerability_fr"], c["vulnerability_ff"]])[unit_type]
+
+
 def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, seed: int) -> MuscleState:
     streams = substreams(seed, "anatomy", "levels", "kernel")
     preset = load_muscle(scenario.species, name, **scenario.muscle_set.get(name, {}))
@@ -85,8 +91,7 @@ def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, se
     unit_vuln = vuln_by_type[a.unit_type]
     with np.errstate(divide="ignore"):
         level = (rng.exponential(1.0, a.n_fibres) / unit_vuln[a.owner]).astype(np.float32)
-        c = mech["cortical_soma_death"]
-        cortical = np.array([c["vulnerability_s"], c["vulnerability_fr"], c["vulnerability_ff"]])[a.unit_type]
+        cortical = cortical_vulnerability(mech, a.unit_type)
         unit_level = rng.exponential(1.0, a.n_units) / cortical
     _, nb = cKDTree(a.fibre_xy_mm).query(a.fibre_xy_mm, NEIGHBOURS + 1)
     # Large muscles are stepped in parallel chunks of rows; a chunk must be far thicker than the
@@ -242,9 +247,7 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
     # vulnerability (no new parameter). They are many more than the units, so their surviving
     # share is the expected one, exp(-vulnerability x cortical drive), averaged over the units.
     umn = {m: np.full(n_d, 100.0) for m in scenario.muscles}
-    c = mech["cortical_soma_death"]
-    cortical_vuln = np.array([c["vulnerability_s"], c["vulnerability_fr"], c["vulnerability_ff"]])
-    unit_cortical_vuln = {m: cortical_vuln[st.anatomy.unit_type] for m, st in states.items()}
+    unit_cortical_vuln = {m: cortical_vulnerability(mech, st.anatomy.unit_type) for m, st in states.items()}
     readout_days = days[(days - days[0]) % scenario.readout_every_days == 0]
     mune_days = days[(days - days[0]) % scenario.mune_every_days == 0]
     cmap = {m: [] for m in scenario.muscles}
