@@ -29,7 +29,9 @@ def run_fit_command(problem: str, *, quick: bool, seed: int, out: Path | None, s
     else:
         ds = _with_progress(console, problem, quick, seed, out, scheduler, workers, settings, targets)
     if preset_out is not None:
-        _write_preset(ds, preset_out)
+        from endplate.calibrate.preset_writer import write_preset
+
+        write_preset(ds, preset_out)
     payload = payload_from_dataset(ds)
     payload["output"] = str(out)
     payload["preset"] = None if preset_out is None else str(preset_out)
@@ -58,13 +60,3 @@ def _with_progress(console, problem, quick, seed, out, scheduler, workers, setti
                        targets_path=targets, progress=progress)
 
 
-def _write_preset(ds, path: Path) -> None:
-    from endplate.calibrate.presets import preset_toml
-    from endplate.calibrate.problem import load_problem
-    from endplate.disease.scenario import load_scenario
-    from endplate.io.atomic import atomic_path
-
-    problem = load_problem(ds.attrs["problem"])
-    genotype = load_scenario(problem.scenario, calibrated=False).genotype
-    with atomic_path(path) as tmp:
-        tmp.write_text(preset_toml(ds, genotype))

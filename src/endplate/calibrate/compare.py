@@ -81,7 +81,7 @@ def compare_payloads(result: str | None) -> list[dict]:
     """Payloads for ``result`` (a fit .nc) or, without one, for every shipped calibration."""
     if result:
         return [payload_from_dataset(load_result(result))]
-    from endplate.calibrate.presets import calibrated_presets
+    from endplate.disease.calibrated import calibrated_presets
 
     presets = calibrated_presets()
     if not presets:
