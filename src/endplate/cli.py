@@ -366,7 +366,7 @@ def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli
             import dataclasses
 
             from endplate.io.nwb import write_nwb
-            from endplate.io.provenance import provenance_attrs
+            from endplate.junction.provenance import provenance_attrs
 
             provenance = {**provenance_attrs(name, seed, params, **options), "muscle": anatomy.preset.muscle,
                           "muscle_preset": dataclasses.asdict(anatomy.preset), "true_units": result["true_units"]}
@@ -410,7 +410,8 @@ def run(
     """Simulate a whole animal or patient day by day, from a bundled scenario or a TOML file."""
     from endplate.disease.scenario import load_scenario
     from endplate.disease.simulate import simulate
-    from endplate.io.run_dataset import run_dataset, write_dataset
+    from endplate.disease.dataset import run_dataset
+    from endplate.io.datasets import write_dataset
 
     try:
         changes = {"seed": seed, "hypothesis": hypothesis, "genotype": genotype, "first_partner": first_partner}

@@ -272,7 +272,7 @@ def run_fit(problem_name: str, *, quick: bool = False, seed: int = 0, out: Path 
             workers: int | None = None, processes: bool = True, settings: FitSettings | None = None,
             targets_path: str | Path | None = None, progress: Callable[[str, int, int, dict], None] | None = None) -> xr.Dataset:
     """Fit ``problem_name`` and write the result (``out``, default ``fit-NAME.nc``); returns the Dataset."""
-    from endplate.io.run_dataset import write_dataset
+    from endplate.io.datasets import write_dataset
 
     problem = load_problem(problem_name, targets_path)
     settings = settings or settings_for(problem_name, quick)

@@ -6,7 +6,7 @@ import numpy as np
 import xarray as xr
 
 from endplate.errors import EndplateInputError
-from endplate.io.provenance import provenance_attrs
+from endplate.junction.provenance import provenance_attrs
 from endplate.junction import estimators as est
 from endplate.junction.parameters import UNIT_TYPES, JunctionParameters
 from endplate.junction.population import JunctionPopulation, make_population

@@ -40,7 +40,7 @@ def report_html(ds: xr.Dataset, where: str = "dataset") -> str:
 def write_report(results: Path, output: Path) -> str:
     """Read the saved result ``results`` and write its report to ``output`` (.html) atomically."""
     from endplate.io.atomic import atomic_path
-    from endplate.io.run_dataset import open_result
+    from endplate.io.datasets import open_result
 
     if output.suffix.lower() not in (".html", ".htm"):
         raise EndplateInputError(f"-o/--output must end in .html, got {str(output)!r}")

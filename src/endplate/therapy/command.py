@@ -14,7 +14,7 @@ def trial_command(spec: str, *, seed: int | None, subjects_per_arm: int | None, 
                   progress: Callable[[int, int], None] | None = None) -> dict:
     """Run the trial ``spec`` and return the JSON payload (see DESIGN.md: arms, endpoints, effect, ...)."""
     from endplate.io.atomic import atomic_path
-    from endplate.io.run_dataset import write_dataset
+    from endplate.io.datasets import write_dataset
     from endplate.therapy.analysis import analyse
     from endplate.therapy.engine import run_trial
     from endplate.therapy.trial import load_trial
