@@ -37,7 +37,9 @@ def write_dataset(ds: xr.Dataset, path) -> None:
         return
     tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
-        ds.to_zarr(tmpdir / "store.zarr", mode="w")
+        # Zarr format 2 with consolidated metadata: both are in the v2 specification, while zarr-python 3
+        # warns that consolidated metadata and fixed-width strings (our coordinates) have no v3 one yet.
+        ds.to_zarr(tmpdir / "store.zarr", mode="w", zarr_format=2, consolidated=True)
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmpdir / "store.zarr", path)
