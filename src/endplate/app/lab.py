@@ -8,8 +8,8 @@ scenario's first to last day, so that a course takes seconds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import xarray as xr
@@ -118,8 +118,8 @@ def age_range(inputs: Inputs) -> tuple[int, int]:
 
 def disease_course(inputs: Inputs, progress: Progress | None = None) -> xr.Dataset:
     """Simulate the course in the chosen muscle; the same dataset as ``endplate run`` saves."""
-    from endplate.disease.simulate import simulate
     from endplate.disease.dataset import run_dataset
+    from endplate.disease.simulate import simulate
 
     sc = scenario(inputs)
     return run_dataset(simulate(sc, progress=progress, **_treatment(inputs, sc.start_day)))

@@ -11,8 +11,8 @@ paralysis to the humane end point. ``endplate validate`` reads the same readers 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

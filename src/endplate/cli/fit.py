@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -105,14 +104,14 @@ def fit(
     problem: str = typer.Argument(..., help="A bundled calibration problem: sod1-g93a, human-als, synthetic."),
     quick: bool = typer.Option(False, help="A small fit (well under 2 minutes on 2 cores), for smoke tests."),
     seed: int = typer.Option(0, help="Seed of the fit (every simulation's seed derives from it and its parameters)."),
-    out_path: Optional[Path] = typer.Option(None, "--out", help="Result dataset, .nc (default fit-PROBLEM.nc); resumes if it was begun."),
-    scheduler: Optional[str] = typer.Option(None, help="Address of a running Dask scheduler (default: a local cluster)."),
-    workers: Optional[int] = typer.Option(None, help="Workers of the local cluster (default: one per core)."),
-    population: Optional[int] = typer.Option(None, help="Particles per generation (overrides the default)."),
-    generations: Optional[int] = typer.Option(None, help="ABC-SMC generations (overrides the default)."),
+    out_path: Path | None = typer.Option(None, "--out", help="Result dataset, .nc (default fit-PROBLEM.nc); resumes if it was begun."),
+    scheduler: str | None = typer.Option(None, help="Address of a running Dask scheduler (default: a local cluster)."),
+    workers: int | None = typer.Option(None, help="Workers of the local cluster (default: one per core)."),
+    population: int | None = typer.Option(None, help="Particles per generation (overrides the default)."),
+    generations: int | None = typer.Option(None, help="ABC-SMC generations (overrides the default)."),
     loso: bool = typer.Option(True, help="Run the leave-one-source-out check."),
-    targets: Optional[Path] = typer.Option(None, help="A target CSV replacing the bundled registry."),
-    preset_out: Optional[Path] = typer.Option(None, help="Also write a calibrated preset TOML (values + provenance)."),
+    targets: Path | None = typer.Option(None, help="A target CSV replacing the bundled registry."),
+    preset_out: Path | None = typer.Option(None, help="Also write a calibrated preset TOML (values + provenance)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
     """Fit the disease model to published targets per hypothesis (ABC-SMC with model choice) and compare them."""
@@ -132,7 +131,7 @@ def fit(
 
 @app.command()
 def compare(
-    result: Optional[str] = typer.Argument(None, help="A fit result (.nc); default: the shipped calibrations."),
+    result: str | None = typer.Argument(None, help="A fit result (.nc); default: the shipped calibrations."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
     """Hypotheses with posterior probabilities and Bayes factors, and every target's predictive check."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 import typer
 
@@ -55,11 +55,13 @@ def _junction_protocol(name: str) -> Callable:
     from endplate.junction.sfemg import sfemg
     from endplate.junction.train import train
 
-    return {"mepp": mepp, "epp": epp, "train": train, "paired-pulse": paired_pulse, "sfemg": sfemg, "rns": rns}[name]
+    functions: dict[str, Callable[..., Any]] = {"mepp": mepp, "epp": epp, "train": train, "paired-pulse": paired_pulse,
+                                                "sfemg": sfemg, "rns": rns}
+    return functions[name]
 
 
 def protocol_payload(name: str, ds) -> dict:
-    payload = {"protocol": name}
+    payload: dict[str, Any] = {"protocol": name}
     for field in _JSON_FIELDS[name]:
         value = ds[field].values if field in ds else ds.coords[field].values
         payload[field] = value.item() if value.ndim == 0 else value.tolist()
@@ -78,23 +80,23 @@ def protocol(
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same result."),
     set_: list[str] = typer.Option([], "--set", help="Override a parameter, key=value (repeatable)."),
     perturb: list[str] = typer.Option([], "--perturb", help="Apply a named perturbation (repeatable)."),
-    unit_type: Optional[str] = typer.Option(None, help="Motor-unit type of the junctions: S, FR, FF (sfemg: also mixed)."),
-    junctions: Optional[int] = typer.Option(None, help="Number of junctions."),
-    stimuli: Optional[int] = typer.Option(None, help="Number of stimuli."),
-    frequency_hz: Optional[float] = typer.Option(None, help="Stimulation frequency (Hz)."),
-    rate_hz: Optional[float] = typer.Option(None, help="SFEMG firing rate (Hz)."),
-    pairs: Optional[int] = typer.Option(None, help="SFEMG fibre pairs."),
-    discharges: Optional[int] = typer.Option(None, help="SFEMG discharges per pair."),
-    stimulated: Optional[bool] = typer.Option(None, "--stimulated/--voluntary", help="SFEMG activation."),
-    fibres: Optional[int] = typer.Option(None, help="RNS: number of fibres."),
-    duration_s: Optional[float] = typer.Option(None, help="mEPP recording duration (s)."),
-    backend: Optional[str] = typer.Option(None, help="Kernel: numba (default), numpy (reference) or cupy (GPU)."),
-    muscle: Optional[str] = typer.Option(None, help="Muscle (muscle-level protocols; default APB for human, TA for mouse)."),
-    method: Optional[str] = typer.Option(None, help="MUNE method: incremental, mps, scanfit, munix."),
-    csv: Optional[Path] = typer.Option(None, help="cmap-scan: also write the scan as CSV."),
-    plot: Optional[Path] = typer.Option(None, help="Write the protocol's figure (PNG/PDF)."),
-    output: Optional[Path] = typer.Option(None, help="Write the full result as NetCDF (.nc) or Zarr (.zarr)."),
-    nwb: Optional[Path] = typer.Option(None, help="train, sfemg, cmap, cmap-scan: also write the recording as NWB (.nwb)."),
+    unit_type: str | None = typer.Option(None, help="Motor-unit type of the junctions: S, FR, FF (sfemg: also mixed)."),
+    junctions: int | None = typer.Option(None, help="Number of junctions."),
+    stimuli: int | None = typer.Option(None, help="Number of stimuli."),
+    frequency_hz: float | None = typer.Option(None, help="Stimulation frequency (Hz)."),
+    rate_hz: float | None = typer.Option(None, help="SFEMG firing rate (Hz)."),
+    pairs: int | None = typer.Option(None, help="SFEMG fibre pairs."),
+    discharges: int | None = typer.Option(None, help="SFEMG discharges per pair."),
+    stimulated: bool | None = typer.Option(None, "--stimulated/--voluntary", help="SFEMG activation."),
+    fibres: int | None = typer.Option(None, help="RNS: number of fibres."),
+    duration_s: float | None = typer.Option(None, help="mEPP recording duration (s)."),
+    backend: str | None = typer.Option(None, help="Kernel: numba (default), numpy (reference) or cupy (GPU)."),
+    muscle: str | None = typer.Option(None, help="Muscle (muscle-level protocols; default APB for human, TA for mouse)."),
+    method: str | None = typer.Option(None, help="MUNE method: incremental, mps, scanfit, munix."),
+    csv: Path | None = typer.Option(None, help="cmap-scan: also write the scan as CSV."),
+    plot: Path | None = typer.Option(None, help="Write the protocol's figure (PNG/PDF)."),
+    output: Path | None = typer.Option(None, help="Write the full result as NetCDF (.nc) or Zarr (.zarr)."),
+    nwb: Path | None = typer.Option(None, help="train, sfemg, cmap, cmap-scan: also write the recording as NWB (.nwb)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
     """Run a virtual-electrophysiology protocol on junctions or on a whole muscle."""
@@ -113,7 +115,7 @@ def protocol(
         if name not in PROTOCOLS:
             raise EndplateInputError(f"unknown protocol {name!r}; allowed: {', '.join(ALL_PROTOCOLS)}")
         mapping = PROTOCOLS[name]
-        given = {"junctions": junctions, "stimuli": stimuli, "frequency_hz": frequency_hz, "rate_hz": rate_hz,
+        given: dict[str, Any] = {"junctions": junctions, "stimuli": stimuli, "frequency_hz": frequency_hz, "rate_hz": rate_hz,
                  "pairs": pairs, "discharges": discharges, "stimulated": stimulated, "fibres": fibres,
                  "duration_s": duration_s, "unit_type": unit_type, "backend": backend}
         kwargs = {}
@@ -155,7 +157,7 @@ def protocol(
     _emit(payload, as_json, lambda: _quantity_table(f"protocol {name} ({species}, seed {seed})", payload))
 
 
-def _check_nwb(nwb: Optional[Path], name: str) -> None:
+def _check_nwb(nwb: Path | None, name: str) -> None:
     if nwb is None:
         return
     from endplate.io.nwb import NWB_PROTOCOLS
@@ -167,7 +169,8 @@ def _check_nwb(nwb: Optional[Path], name: str) -> None:
 
 def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli, frequency_hz, rate_hz,
                      stimulated, csv, plot, nwb, as_json, backend, stray) -> None:
-    from endplate.muscle.protocols import muscle as build, run
+    from endplate.muscle.protocols import muscle as build
+    from endplate.muscle.protocols import run
 
     try:
         if backend is not None:

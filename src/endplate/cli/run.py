@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -29,14 +29,14 @@ def _day(day: int | None) -> str:
 @app.command()
 def run(
     scenario: str = typer.Argument(..., help="A bundled scenario (sod1-g93a, wild-type, human-als, ...) or a TOML file."),
-    seed: Optional[int] = typer.Option(None, help="Override the scenario's seed."),
-    hypothesis: Optional[str] = typer.Option(None, help="Override the hypothesis: dying_back, dying_forward, independent."),
-    genotype: Optional[str] = typer.Option(None, help="Override the genotype."),
-    first_partner: Optional[str] = typer.Option(None, help="Which NMJ partner fails first: presynaptic, tsc, postsynaptic."),
+    seed: int | None = typer.Option(None, help="Override the scenario's seed."),
+    hypothesis: str | None = typer.Option(None, help="Override the hypothesis: dying_back, dying_forward, independent."),
+    genotype: str | None = typer.Option(None, help="Override the genotype."),
+    first_partner: str | None = typer.Option(None, help="Which NMJ partner fails first: presynaptic, tsc, postsynaptic."),
     set_: list[str] = typer.Option([], "--set", help="Override a mechanism parameter, mechanism.parameter=value."),
     block_soma_death: bool = typer.Option(False, "--block-soma-death", help="Bax-knockout style: motor neurons cannot die."),
-    output: Optional[Path] = typer.Option(None, help="Dataset path, .nc or .zarr (default: SCENARIO.nc here)."),
-    report: Optional[Path] = typer.Option(None, help="Also write a self-contained HTML report."),
+    output: Path | None = typer.Option(None, help="Dataset path, .nc or .zarr (default: SCENARIO.nc here)."),
+    report: Path | None = typer.Option(None, help="Also write a self-contained HTML report."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
     """Simulate a whole animal or patient day by day, from a bundled scenario or a TOML file."""
@@ -46,7 +46,7 @@ def run(
     from endplate.io.datasets import write_dataset
 
     try:
-        changes = {"seed": seed, "hypothesis": hypothesis, "genotype": genotype, "first_partner": first_partner}
+        changes: dict[str, Any] = {"seed": seed, "hypothesis": hypothesis, "genotype": genotype, "first_partner": first_partner}
         if set_:
             changes["set"] = _parse_sets(set_)
         if block_soma_death:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -34,6 +33,7 @@ def trial_command(spec: str, *, seed: int | None, subjects_per_arm: int | None, 
     if output.resolve() == store.resolve():
         raise EndplateInputError("--output and --store must be different paths")
     ds = run_trial(trial, store, scheduler=scheduler, workers=workers, fresh=fresh, progress=progress)
+    assert ds is not None  # run_trial returns None only when stopped early (stop_after, used by tests)
     result = analyse(ds, trial)
     ds.attrs["analysis"] = json.dumps(result, default=float)
     write_dataset(ds, output)
@@ -49,14 +49,14 @@ def trial_command(spec: str, *, seed: int | None, subjects_per_arm: int | None, 
 @app.command()
 def trial(
     spec: str = typer.Argument(..., help="A bundled trial (musk-agonist-sod1-mouse, nmj-stabiliser-human) or a TOML file."),
-    seed: Optional[int] = typer.Option(None, help="Override the trial's seed."),
-    subjects_per_arm: Optional[int] = typer.Option(None, help="Override the number of subjects per arm."),
+    seed: int | None = typer.Option(None, help="Override the trial's seed."),
+    subjects_per_arm: int | None = typer.Option(None, help="Override the number of subjects per arm."),
     workers: int = typer.Option(2, help="Local Dask workers (ignored with --scheduler)."),
-    scheduler: Optional[str] = typer.Option(None, help="Address of a running Dask scheduler (tcp://host:8786)."),
-    store: Optional[Path] = typer.Option(None, help="Zarr store results stream into; an interrupted run resumes from it."),
+    scheduler: str | None = typer.Option(None, help="Address of a running Dask scheduler (tcp://host:8786)."),
+    store: Path | None = typer.Option(None, help="Zarr store results stream into; an interrupted run resumes from it."),
     fresh: bool = typer.Option(False, "--fresh", help="Discard an existing store and start over."),
-    output: Optional[Path] = typer.Option(None, help="Final dataset with the analysis, .nc or .zarr (default: NAME.nc)."),
-    report: Optional[Path] = typer.Option(None, help="Also write a self-contained HTML report."),
+    output: Path | None = typer.Option(None, help="Final dataset with the analysis, .nc or .zarr (default: NAME.nc)."),
+    report: Path | None = typer.Option(None, help="Also write a self-contained HTML report."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
     """Run a virtual clinical trial: cohorts, arms, visits, endpoints, analysis and power."""

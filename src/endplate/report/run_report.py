@@ -16,8 +16,7 @@ import numpy as np
 import xarray as xr
 
 from endplate.errors import EndplateInputError
-from endplate.report.style import (LABELS, STAGE_COLOURS, TYPE_COLOURS, fibre_colours, fibre_marker_size, styled,
-                                   type_legend)
+from endplate.report.style import LABELS, STAGE_COLOURS, TYPE_COLOURS, fibre_colours, fibre_marker_size, styled, type_legend
 
 
 def _png(fig) -> str:

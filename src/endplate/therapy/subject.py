@@ -19,6 +19,7 @@ from endplate.seeding import substreams
 from endplate.therapy.cohort import Subject
 from endplate.therapy.interventions import Course
 
+
 def simulate_subject(trial, subject: Subject, known: dict) -> dict:
     """Arrays for one subject (visits x muscles), events in days from the start of treatment."""
     sc, geno = subject.scenario, subject.genotype
