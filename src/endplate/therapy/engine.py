@@ -26,6 +26,8 @@ PER_VISIT = ("composite",)
 PER_SUBJECT = ("start_day", "onset_day", "death_day", "followup_days")
 COVARIATES = ("age_years", "progression_factor", "midpoint_shift_days")
 CATEGORIES = {"site_of_onset": ("upper_limb", "lower_limb", "bulbar"), "sex": ("female", "male")}
+BATCH_ARRAYS = PER_VISIT_MUSCLE + PER_VISIT + PER_SUBJECT + COVARIATES + tuple(CATEGORIES) + ("enrolled",)
+ARRAYS = BATCH_ARRAYS + ("done",)  # every array of a store; "done" marks the batches written
 
 
 def run_batch(trial: Trial, lo: int, hi: int) -> dict:
@@ -47,22 +49,49 @@ def run_batch(trial: Trial, lo: int, hi: int) -> dict:
         for k, names in CATEGORIES.items():
             r[k] = names.index(subject.covariates[k]) if k in subject.covariates else -1
         rows.append(r)
-    keys = PER_VISIT_MUSCLE + PER_VISIT + PER_SUBJECT + COVARIATES + tuple(CATEGORIES) + ("enrolled",)
+    keys = BATCH_ARRAYS
     return {"lo": lo, "hi": hi, "cpu_seconds": time.process_time() - cpu0,
             **{k: np.stack([np.asarray(r[k]) for r in rows]) for k in keys}}
+
+
+ZARR_METADATA = ("zarr.json", ".zgroup", ".zattrs", ".zmetadata")  # Zarr v3 and v2 group files
+
+
+def _not_a_trial_store(path: Path) -> str | None:
+    """Why ``path`` is not a trial store this package wrote, or None when it is one.
+
+    A store is ours when its group attributes carry the trial settings and it holds nothing but
+    the arrays ``_open_store`` creates: a file a user put there is never deleted with it.
+    """
+    import zarr
+
+    if not path.is_dir():
+        return "it is not a folder"
+    strangers = sorted(p.name for p in path.iterdir() if p.name not in ARRAYS + ZARR_METADATA)
+    if strangers:
+        return f"it holds {', '.join(map(repr, strangers[:3]))}{' and more' if len(strangers) > 3 else ''}, which a trial store never does"
+    try:
+        attrs = zarr.open_group(str(path), mode="r").attrs
+    except Exception:  # noqa: BLE001 - any reader failure means "not a Zarr group"
+        return "it is not a Zarr group"
+    if "settings" not in attrs or "trial" not in attrs:
+        return "its Zarr attributes carry no trial settings"
+    return None
 
 
 def _open_store(trial: Trial, path: Path, fresh: bool):
     import zarr
 
     settings = trial.settings_json()
+    if path.exists():
+        reason = _not_a_trial_store(path)
+        if reason:
+            action = "--fresh deletes only a trial store endplate wrote" if fresh else "it cannot be resumed"
+            raise EndplateInputError(f"store {str(path)!r} is not a trial store ({reason}); {action}: "
+                                     "choose another --store")
     if path.exists() and not fresh:
-        try:
-            group = zarr.open_group(str(path), mode="r+")
-            same = group.attrs.get("settings") == settings
-        except Exception:  # not a Zarr store
-            raise EndplateInputError(f"store {str(path)!r} exists and is not a trial store; choose another --store") from None
-        if not same:
+        group = zarr.open_group(str(path), mode="r+")
+        if group.attrs.get("settings") != settings:
             raise EndplateInputError(f"store {str(path)!r} holds a trial with other settings; use --fresh to start over "
                                      "or choose another --store")
         return group
