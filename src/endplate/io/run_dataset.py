@@ -10,7 +10,7 @@ import xarray as xr
 from endplate._version import __version__
 from endplate.disease.model import genotype, hypothesis, mechanisms, with_changes
 from endplate.errors import EndplateInputError
-from endplate.io.atomic import atomic_path
+from endplate.io.atomic import atomic_directory, atomic_path
 
 TYPES = ["S", "FR", "FF"]
 
@@ -114,10 +114,7 @@ def open_result(path) -> xr.Dataset:
 
 
 def write_dataset(ds: xr.Dataset, path) -> None:
-    """Write ``ds`` to ``path`` (.nc or .zarr) atomically: a temporary sibling, then a rename."""
-    import os
-    import shutil
-    import tempfile
+    """Write ``ds`` to ``path`` (.nc or .zarr) atomically: a temporary sibling, then a swap (see io.atomic)."""
     from pathlib import Path
 
     path = Path(path)
@@ -125,11 +122,5 @@ def write_dataset(ds: xr.Dataset, path) -> None:
         with atomic_path(path) as tmp:
             ds.to_netcdf(tmp)
         return
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        ds.to_zarr(tmpdir / "store.zarr", mode="w")
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmpdir / "store.zarr", path)
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+    with atomic_directory(path) as tmp:
+        ds.to_zarr(tmp, mode="w")
