@@ -44,3 +44,22 @@ def cli():
         return subprocess.run([*base, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
 
     return run
+
+
+@pytest.fixture
+def listening():
+    """A function giving the (ip, port) of every listening socket of this process and its children."""
+    import psutil
+
+    def sockets():
+        me = psutil.Process()
+        found = set()
+        for proc in [me, *me.children(recursive=True)]:
+            try:
+                found |= {(c.laddr.ip, c.laddr.port) for c in proc.net_connections(kind="inet")
+                          if c.status == psutil.CONN_LISTEN}
+            except psutil.NoSuchProcess:  # a worker that has just ended
+                pass
+        return found
+
+    return sockets

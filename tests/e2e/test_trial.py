@@ -115,3 +115,12 @@ def test_fresh_restarts_a_trial_store_but_keeps_a_file_put_into_it(tmp_path):
     with pytest.raises(EndplateInputError, match="notes.txt"):
         run_trial(trial, store, workers=1, processes=False, fresh=True)
     assert (store / "notes.txt").exists()
+
+
+def test_trial_cluster_listens_on_loopback_only(tmp_path, listening):
+    """Issue 19: the trial's dashboard listened on every interface while the trial ran."""
+    trial = load_trial(str(_trial_file(tmp_path)))
+    before, during = listening(), set()
+    run_trial(trial, tmp_path / "t.zarr", workers=1, processes=False, stop_after=1,
+              progress=lambda done, total: during.update(listening() - before))
+    assert during and {ip for ip, _ in during} == {"127.0.0.1"}, during

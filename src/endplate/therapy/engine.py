@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from endplate._version import __version__
+from endplate.cluster import connect, disconnect
 from endplate.errors import EndplateInputError
 from endplate.therapy.trial import Trial
 
@@ -120,22 +121,6 @@ def _batches(trial: Trial) -> list[tuple[int, int]]:
     return [(lo, min(lo + b, n)) for lo in range(0, n, b)]
 
 
-def _client(scheduler: str | None, workers: int, processes: bool):
-    from dask.distributed import Client
-
-    from endplate.cluster import local_cluster
-
-    if scheduler:
-        try:
-            return Client(scheduler, timeout="5s"), None
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise EndplateInputError(f"cannot reach the Dask scheduler at {scheduler!r} ({exc.__class__.__name__}); "
-                                     "give a running scheduler's address, e.g. tcp://host:8786, or leave --scheduler out") from None
-    cluster = local_cluster(n_workers=workers, threads_per_worker=1, processes=processes,
-                           dashboard_address=":0")  # any free port: never clashes with another cluster
-    return Client(cluster), cluster
-
-
 def run_trial(trial: Trial, store: str | Path, *, scheduler: str | None = None, workers: int = 2, processes: bool = True,
               fresh: bool = False, stop_after: int | None = None,
               progress: Callable[[int, int], None] | None = None, stats: dict | None = None) -> xr.Dataset | None:
@@ -152,7 +137,7 @@ def run_trial(trial: Trial, store: str | Path, *, scheduler: str | None = None, 
         raise EndplateInputError(f"--store must end in .zarr, got {str(path)!r}")
     if workers < 1:
         raise EndplateInputError(f"--workers must be at least 1, got {workers}")
-    client, cluster = _client(scheduler, workers, processes)  # first: an unreachable scheduler leaves no store behind
+    client, cluster = connect(scheduler, workers, processes)  # first: an unreachable scheduler leaves no store behind
     try:
         group = _open_store(trial, path, fresh)
         batches = _batches(trial)
@@ -177,9 +162,7 @@ def run_trial(trial: Trial, store: str | Path, *, scheduler: str | None = None, 
                         other.cancel()
                     return None
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        disconnect(client, cluster)
     return store_dataset(trial, group)
 
 
