@@ -63,3 +63,53 @@ def listening():
         return found
 
     return sockets
+
+
+APP_START_TIMEOUT_S = 120  # the app imports Panel, Matplotlib and the simulator
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory):
+    """`endplate app` on a free port of 127.0.0.1, in a subprocess; yields (port, path of its output).
+
+    Every wait is bounded; the server is stopped (SIGINT, then SIGKILL) at the end of the module.
+    """
+    import http.client
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path_factory.mktemp("app") / "server.log"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    with open(log, "w") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "endplate.cli", "app", "--port", str(port), "--no-browser"],
+                                stdout=sink, stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + APP_START_TIMEOUT_S
+    try:
+        while True:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                conn.request("GET", "/")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            finally:
+                conn.close()
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the app did not start:\n{log.read_text()}")
+            time.sleep(0.3)
+        yield port, log
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import http.client
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 
 import pytest
 
-START_TIMEOUT_S = 120  # the app imports Panel, Matplotlib and the simulator
 REQUEST_TIMEOUT_S = 10
 ZEN = "Beautiful is better than ugly"  # what `import this` prints: the module the URL below names
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(port: int, path: str, host: str) -> tuple[int, str]:
@@ -34,33 +22,10 @@ def _get(port: int, path: str, host: str) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    """The app served on a free port of 127.0.0.1; yields (port, a function giving its output so far)."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("app") / "server.log"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    with open(log, "w") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "endplate.cli", "app", "--port", str(port), "--no-browser"],
-                                stdout=sink, stderr=subprocess.STDOUT, env=env)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    try:
-        while True:
-            try:
-                if _get(port, "/", f"127.0.0.1:{port}")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the app did not start:\n{log.read_text()}")
-            time.sleep(0.3)
-        yield port, log.read_text
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=REQUEST_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=REQUEST_TIMEOUT_S)
+def app(app_server):
+    """The running app's port and a function giving its output so far."""
+    port, log = app_server
+    return port, log.read_text
 
 
 def test_the_page_loads_at_localhost_names(app):
