@@ -107,6 +107,7 @@ def test_fresh_deletes_only_a_trial_store(cli, tmp_path):
 def test_fresh_restarts_a_trial_store_but_keeps_a_file_put_into_it(tmp_path):
     trial = load_trial(str(_trial_file(tmp_path)))
     store = tmp_path / "t.zarr"
+    store.mkdir()  # an empty folder holds nothing to lose: the store is made in it
     assert run_trial(trial, store, workers=1, processes=False, stop_after=1) is None
     seen = []
     run_trial(trial, store, workers=1, processes=False, fresh=True, progress=lambda d, t: seen.append(d))

@@ -66,7 +66,7 @@ def _writer_gone(host: str, pid: str) -> bool:
     except ProcessLookupError:
         return True
     except PermissionError:  # another user's live process
-        return False
+        pass
     return False
 
 

@@ -84,19 +84,20 @@ def _open_store(trial: Trial, path: Path, fresh: bool):
     import zarr
 
     settings = trial.settings_json()
-    if path.exists():
+    occupied = path.exists() and not (path.is_dir() and not any(path.iterdir()))  # an empty folder holds nothing
+    if occupied:
         reason = _not_a_trial_store(path)
         if reason:
             action = "--fresh deletes only a trial store endplate wrote" if fresh else "it cannot be resumed"
             raise EndplateInputError(f"store {str(path)!r} is not a trial store ({reason}); {action}: "
                                      "choose another --store")
-    if path.exists() and not fresh:
+    if occupied and not fresh:
         group = zarr.open_group(str(path), mode="r+")
         if group.attrs.get("settings") != settings:
             raise EndplateInputError(f"store {str(path)!r} holds a trial with other settings; use --fresh to start over "
                                      "or choose another --store")
         return group
-    if path.exists():
+    if occupied:
         shutil.rmtree(path)
     if not path.resolve().parent.exists():
         raise EndplateInputError(f"store folder {str(path.parent)!r} does not exist")
