@@ -80,27 +80,33 @@ def _not_a_trial_store(path: Path) -> str | None:
     return None
 
 
-def _open_store(trial: Trial, path: Path, fresh: bool):
+def _check_store(trial: Trial, path: Path, fresh: bool) -> bool:
+    """Refuse a store that cannot be resumed or replaced (before any cluster starts); True when one is there."""
     import zarr
 
-    settings = trial.settings_json()
     occupied = path.exists() and not (path.is_dir() and not any(path.iterdir()))  # an empty folder holds nothing
-    if occupied:
-        reason = _not_a_trial_store(path)
-        if reason:
-            action = "--fresh deletes only a trial store endplate wrote" if fresh else "it cannot be resumed"
-            raise EndplateInputError(f"store {str(path)!r} is not a trial store ({reason}); {action}: "
-                                     "choose another --store")
-    if occupied and not fresh:
-        group = zarr.open_group(str(path), mode="r+")
-        if group.attrs.get("settings") != settings:
-            raise EndplateInputError(f"store {str(path)!r} holds a trial with other settings; use --fresh to start over "
-                                     "or choose another --store")
-        return group
-    if occupied:
+    if not occupied:
+        if not path.resolve().parent.exists():
+            raise EndplateInputError(f"store folder {str(path.parent)!r} does not exist")
+        return False
+    reason = _not_a_trial_store(path)
+    if reason:
+        action = "--fresh deletes only a trial store endplate wrote" if fresh else "it cannot be resumed"
+        raise EndplateInputError(f"store {str(path)!r} is not a trial store ({reason}); {action}: choose another --store")
+    if not fresh and zarr.open_group(str(path), mode="r").attrs.get("settings") != trial.settings_json():
+        raise EndplateInputError(f"store {str(path)!r} holds a trial with other settings; use --fresh to start over "
+                                 "or choose another --store")
+    return True
+
+
+def _open_store(trial: Trial, path: Path, fresh: bool):
+    """The store's Zarr group: the one at ``path`` to resume, or a new one (replacing it with ``fresh``)."""
+    import zarr
+
+    if _check_store(trial, path, fresh):
+        if not fresh:
+            return zarr.open_group(str(path), mode="r+")
         shutil.rmtree(path)
-    if not path.resolve().parent.exists():
-        raise EndplateInputError(f"store folder {str(path.parent)!r} does not exist")
     group = zarr.open_group(str(path), mode="w")
     n, b, v, m = trial.n_subjects, trial.batch_size, trial.n_visits, len(trial.muscles)
     for k in PER_VISIT_MUSCLE:
@@ -113,7 +119,7 @@ def _open_store(trial: Trial, path: Path, fresh: bool):
         group.create_array(k, shape=(n,), chunks=(b,), dtype="i1", fill_value=-1)
     group.create_array("enrolled", shape=(n,), chunks=(b,), dtype="bool", fill_value=False)
     group.create_array("done", shape=(len(_batches(trial)),), chunks=(len(_batches(trial)),), dtype="bool", fill_value=False)
-    group.attrs.update({"settings": settings, "endplate_version": __version__, "trial": trial.name})
+    group.attrs.update({"settings": trial.settings_json(), "endplate_version": __version__, "trial": trial.name})
     return group
 
 
@@ -138,6 +144,7 @@ def run_trial(trial: Trial, store: str | Path, *, scheduler: str | None = None, 
         raise EndplateInputError(f"--store must end in .zarr, got {str(path)!r}")
     if workers < 1:
         raise EndplateInputError(f"--workers must be at least 1, got {workers}")
+    _check_store(trial, path, fresh)  # a store that would be refused starts no cluster
     client, cluster = connect(scheduler, workers, processes)  # first: an unreachable scheduler leaves no store behind
     try:
         group = _open_store(trial, path, fresh)
