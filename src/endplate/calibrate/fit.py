@@ -28,7 +28,8 @@ import xarray as xr
 
 from endplate._version import __version__
 from endplate.calibrate.problem import Problem, ProblemModel, load_problem, simulate_targets
-from endplate.cluster import connect as cluster_connect, disconnect
+from endplate.cluster import connect as cluster_connect
+from endplate.cluster import disconnect
 from endplate.errors import EndplateInputError
 
 QUANTILES = (0.05, 0.5, 0.95)  # predictive interval reported: 90 %

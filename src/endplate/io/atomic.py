@@ -21,8 +21,8 @@ import os
 import secrets
 import shutil
 import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from endplate.errors import EndplateInputError
 
