@@ -22,11 +22,12 @@ from endplate.muscle.anatomy import Anatomy, build_anatomy
 from endplate.muscle.cmap import maximal_cmap
 from endplate.muscle.mune import mune
 from endplate.muscle.presets import load_muscle
-from endplate.seeding import substreams
+from endplate.seeding import day_seed, substreams
 
 NEIGHBOURS = 6  # nearest fibres a sprout can come from (assumed: the first ring around a fibre)
 PARALLEL_CHUNKS = 8
 PARALLEL_MIN_FIBRES = 100_000
+READOUTS = ("cmap", "mune", "probe")  # readouts with their own sub-stream of each muscle's seed
 
 
 @dataclass
@@ -65,6 +66,7 @@ class MuscleState:
     partner: dict = None  # transmission of impaired NMJs by which partner fails first (disease.toml first_partners)
     atrophy_floor: float = 0.3
     atrophy_tau: float = 30.0
+    readout_seeds: dict = None  # readout name (cmap, mune, probe) -> its sub-stream of the muscle's seed
 
     @property
     def nbytes_per_fibre(self) -> float:
@@ -79,8 +81,17 @@ def cortical_vulnerability(mech: dict, unit_type: np.ndarray) -> np.ndarray:
     return np.array([c["vulnerability_s"], c["vulnerability_fr"], c["vulnerability_ff"]])[unit_type]
 
 
+def readout_seed(state: MuscleState, readout: str, day: int) -> int:
+    """The seed of ``readout`` (one of READOUTS) of this muscle on ``day``."""
+    return day_seed(state.readout_seeds[readout], day)
+
+
 def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, seed: int) -> MuscleState:
-    streams = substreams(seed, "anatomy", "levels", "kernel")
+    """The muscle ``name`` healthy on the scenario's first day; its streams are sub-streams of ``seed``.
+
+    The baseline CMAP is the first day's recording, so a readout on that day reads 100 %.
+    """
+    streams = substreams(seed, "anatomy", "levels", "kernel", *READOUTS)
     preset = load_muscle(scenario.species, name, **scenario.muscle_set.get(name, {}))
     a = build_anatomy(preset, streams["anatomy"], default_parameters(scenario.species))
     rng = np.random.default_rng(streams["levels"])
@@ -107,7 +118,8 @@ def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, se
         force_weight=force_weight, soma_alive=np.ones(a.n_units, bool), unit_level=unit_level,
         size0=sizes.copy(), size=sizes.copy(), functional=sizes.copy(), unit_vuln=unit_vuln,
         midpoint_day=geno.values["midpoint_day"] + scenario.onset_delay_days.get(name, 0),
-        baseline_force=float(force_weight.sum(dtype=np.float64)), baseline_cmap_mv=maximal_cmap(a, 0)["amplitude_mv"],
+        baseline_force=float(force_weight.sum(dtype=np.float64)),
+        baseline_cmap_mv=maximal_cmap(a, day_seed(streams["cmap"], scenario.start_day))["amplitude_mv"],
         units0_by_type=np.bincount(a.unit_type, minlength=3).astype(float),
         counts=_initial_counts(a, force_weight),
         atrophy_floor=float(p[kern.K_ATROPHY_FLOOR]) if p[kern.K_ATROPHY_TAU] > 0 else 1.0,
@@ -122,6 +134,7 @@ def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, se
         maturation_days=float(p[kern.K_MATURATION]),
         quiet_below=float(level.min()),
         partner=dict(first_partner(scenario.first_partner).values),
+        readout_seeds={r: streams[r] for r in READOUTS},
     )
 
 
@@ -183,8 +196,9 @@ def probe(state: MuscleState, day: int, seed: int, adjust: Callable | None = Non
     healthy = a.junctions
     a.junctions = effective_junctions(state) if adjust is None else adjust(effective_junctions(state))
     try:
-        sf = muscle_sfemg(a, 10.0, n_pairs=20, n_discharges=100, seed=seed)
-        rns = muscle_rns(a, 3.0, 10, seed)
+        streams = substreams(seed, "sfemg", "rns")
+        sf = muscle_sfemg(a, 10.0, n_pairs=20, n_discharges=100, seed=streams["sfemg"])
+        rns = muscle_rns(a, 3.0, 10, streams["rns"])
     finally:
         a.junctions = healthy
     sizes = a.unit_sizes()
@@ -284,14 +298,14 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
             day = int(stop)
             refresh_atrophy(st, day)
             if day in readout_days:
-                cmap[m].append(maximal_cmap(st.anatomy, day)["amplitude_mv"] / st.baseline_cmap_mv * 100)
+                cmap[m].append(maximal_cmap(st.anatomy, readout_seed(st, "cmap", day))["amplitude_mv"] / st.baseline_cmap_mv * 100)
                 largest[m] = max(largest[m], float((st.size / np.maximum(st.size0, 1)).max()))
             if day in mune_days:
-                r = mune(st.anatomy, scenario.mune_method, day)
+                r = mune(st.anatomy, scenario.mune_method, readout_seed(st, "mune", day))
                 mune_est[m].append(r["estimate"])
                 mune_true[m].append(r["true_units"])
             if day in scenario.probe_days and m == (scenario.probe_muscle or scenario.muscles[0]):
-                probes.append(probe(st, day, day, None if interventions is None else interventions.junction_adjuster(day)))
+                probes.append(probe(st, day, readout_seed(st, "probe", day), None if interventions is None else interventions.junction_adjuster(day)))
         lo = hi
         if observe is not None:
             observe(int(stop), states)

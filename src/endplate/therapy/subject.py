@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from endplate.disease.model import drive, first_partner, kernel_parameters, mechanism_values
-from endplate.disease.simulate import init_muscle, refresh_atrophy, step_many
+from endplate.disease.simulate import init_muscle, readout_seed, refresh_atrophy, step_many
 from endplate.muscle.cmap import maximal_cmap
 from endplate.muscle.emg import conductor
 from endplate.muscle.mune import mune
@@ -47,7 +47,7 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
     mech = mechanism_values(sc.hypothesis, geno, sc.set)
     partner = first_partner(sc.first_partner)
     p = kernel_parameters(mech, geno, sc.soma_death_blocked, partner)
-    seeds = substreams(subject.seed, *sc.muscles, "visits")
+    seeds = substreams(subject.seed, *sc.muscles)
     states = {m: init_muscle(sc, m, p, geno, seeds[m]) for m in sc.muscles}
     conds = {m: conductor(st.anatomy) for m, st in states.items()}
     weights = {m: c.fibre_weight_mv.copy() for m, c in conds.items()}
@@ -106,7 +106,7 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
             k, r = divmod(day - start, trial.visit_every_days)
             if r == 0 and k < n_v and (death_day is None or day <= death_day):
                 force = dict(zip(states, force_by_day[-1]))
-                _visit(trial, subject, states, conds, weights, force, out, k, day, seeds["visits"])
+                _visit(trial, subject, states, conds, weights, force, out, k, day)
             if death_day is not None and day >= death_day:
                 day = death_day + 1  # the daily loop stopped the day after death
                 break
@@ -121,19 +121,19 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
     return out
 
 
-def _visit(trial, subject, states, conds, weights, force, out, k, day, seed) -> None:
+def _visit(trial, subject, states, conds, weights, force, out, k, day) -> None:
     for j, (m, st) in enumerate(states.items()):
         refresh_atrophy(st, day)
         cond = conds[m]
         cond.fibre_weight_mv = (weights[m] * st.anatomy.atrophy).astype(np.float32)
         scale = subject.unit_scale[m]
         if "mune" in trial.endpoints:
-            r = mune(st.anatomy, trial.mune_method, (seed + day) % 2**31, cond)
+            r = mune(st.anatomy, trial.mune_method, readout_seed(st, "mune", day), cond)
             out["mune"][k, j] = r["estimate"] * scale
             out["mune_true"][k, j] = r["true_units"] * scale
             out["cmap_mv"][k, j] = r["cmap_mv"] * subject.cmap_scale[m]
         else:
-            out["cmap_mv"][k, j] = maximal_cmap(st.anatomy, (seed + day) % 2**31, cond)["amplitude_mv"] * subject.cmap_scale[m]
+            out["cmap_mv"][k, j] = maximal_cmap(st.anatomy, readout_seed(st, "cmap", day), cond)["amplitude_mv"] * subject.cmap_scale[m]
             out["mune_true"][k, j] = st.anatomy.functioning_units() * scale
         out["force_percent"][k, j] = 100.0 * force[m]
     out["composite"][k] = composite(force, trial.species, subject.covariates.get("site_of_onset"))
