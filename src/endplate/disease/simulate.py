@@ -14,8 +14,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from endplate.disease import kernel as kern
-from endplate.disease.model import (Genotype, drive, first_partner, genotype, kernel_parameters, mechanism_values,
-                                    with_changes)
+from endplate.disease.model import (Genotype, drive, drive_rates, first_partner, genotype, kernel_parameters,
+                                    mechanism_values, with_changes)
 from endplate.disease.scenario import Scenario
 from endplate.junction.parameters import default_parameters
 from endplate.muscle.anatomy import Anatomy, build_anatomy
@@ -50,6 +50,7 @@ class MuscleState:
     functional: np.ndarray
     unit_vuln: np.ndarray
     midpoint_day: float
+    drive_start_day: float  # the disease reaches this muscle: the genotype's drive start plus its onset delay
     baseline_force: float
     baseline_cmap_mv: float
     units0_by_type: np.ndarray
@@ -89,7 +90,9 @@ def readout_seed(state: MuscleState, readout: str, day: int) -> int:
 def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, seed: int) -> MuscleState:
     """The muscle ``name`` healthy on the scenario's first day; its streams are sub-streams of ``seed``.
 
-    The baseline CMAP is the first day's recording, so a readout on that day reads 100 %.
+    The baseline CMAP is the first day's recording, so a readout on that day reads 100 %. If the
+    scenario starts after the genotype's ``drive_start_day``, the days between are stepped here
+    (unrecorded), so the muscle is as the disease has left it, not healthy with a backlog of drive.
     """
     streams = substreams(seed, "anatomy", "levels", "kernel", *READOUTS)
     preset = load_muscle(scenario.species, name, **scenario.muscle_set.get(name, {}))
@@ -111,13 +114,14 @@ def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, se
     sizes = a.unit_sizes().astype(np.int64)
     specific = np.array([preset.specific_force_s, preset.specific_force_fr, preset.specific_force_ff])
     force_weight = (a.force_scale * specific[a.fibre_type] * a.fibre_diameter_um.astype(float) ** 2).astype(np.float32)
-    return MuscleState(
+    state = MuscleState(
         anatomy=a, stage=np.zeros(a.n_fibres, np.int8), timer=np.zeros(a.n_fibres, np.float32),
         denerv=np.zeros(a.n_fibres, np.float32), atrophy0=np.ones(a.n_fibres, np.float32),
         tsc=np.zeros(a.n_fibres, np.int8), level=level, neighbours=nb[:, 1:].astype(np.int32),
         force_weight=force_weight, soma_alive=np.ones(a.n_units, bool), unit_level=unit_level,
         size0=sizes.copy(), size=sizes.copy(), functional=sizes.copy(), unit_vuln=unit_vuln,
         midpoint_day=geno.values["midpoint_day"] + scenario.onset_delay_days.get(name, 0),
+        drive_start_day=geno.values["drive_start_day"] + scenario.onset_delay_days.get(name, 0),
         baseline_force=float(force_weight.sum(dtype=np.float64)),
         baseline_cmap_mv=maximal_cmap(a, day_seed(streams["cmap"], scenario.start_day))["amplitude_mv"],
         units0_by_type=np.bincount(a.unit_type, minlength=3).astype(float),
@@ -136,6 +140,32 @@ def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, se
         partner=dict(first_partner(scenario.first_partner).values),
         readout_seeds={r: streams[r] for r in READOUTS},
     )
+    _warm_up(state, scenario, p, geno, mech)
+    return state
+
+
+def _warm_up(state: MuscleState, scenario: Scenario, p: np.ndarray, geno: Genotype, mech: dict) -> None:
+    """Step the days from the drive's start to the day before the scenario's first day."""
+    first = int(np.ceil(state.drive_start_day))
+    if first >= scenario.start_day:
+        return
+    days = np.arange(first, scenario.start_day)
+    g_t, g_c = muscle_drives(state, days, geno, *drive_rates(mech, geno))
+    step_many(state, p, first, g_t, g_c)
+
+
+def muscle_drives(state: MuscleState, days: np.ndarray, geno: Genotype, term_rate: float,
+                  cort_rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """Terminal and cortical drives of this muscle on ``days`` (-1: the process does not act).
+
+    A muscle's onset delay shifts its whole drive in time (midpoint and start), so it delays the
+    loss of every unit type in it alike.
+    """
+    start, width = state.drive_start_day, geno.values["width_days"]
+    off = np.full(np.size(days), -1.0)
+    g_t = drive(days, term_rate, state.midpoint_day, width, start) if term_rate > 0 else off
+    g_c = drive(days, cort_rate, state.midpoint_day, width, start) if cort_rate > 0 else off
+    return g_t, g_c
 
 
 def _initial_counts(a: Anatomy, force_weight: np.ndarray) -> np.ndarray:
@@ -251,8 +281,7 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
     seeds = substreams(scenario.seed, *scenario.muscles)
     states = {m: init_muscle(scenario, m, p, geno, seeds[m]) for m in scenario.muscles}
     days = np.arange(scenario.start_day, scenario.end_day + 1)
-    term_rate = geno.values["terminal_rate_per_day"] if mech["terminal_degeneration"]["vulnerability_ff"] > 0 else 0.0
-    cort_rate = geno.values["cortical_rate_per_day"] if mech["cortical_soma_death"]["vulnerability_ff"] > 0 else 0.0
+    term_rate, cort_rate = drive_rates(mech, geno)
     width = geno.values["width_days"]
     n_d = days.size
     daily = {m: np.zeros((n_d, kern.N_COUNTS)) for m in scenario.muscles}
@@ -284,12 +313,11 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
                                for d in span])
         for m, st in states.items():
             if interventions is None:
-                g_t = drive(span, term_rate, st.midpoint_day, width) if term_rate > 0 else np.full(span.size, -1.0)
-                g_c = drive(span, cort_rate, st.midpoint_day, width) if cort_rate > 0 else np.full(span.size, -1.0)
+                g_t, g_c = muscle_drives(st, span, geno, term_rate, cort_rate)
             else:
-                g_t = interventions.treated_drive("terminal", span, term_rate, st.midpoint_day, width) if term_rate > 0 \
+                g_t = interventions.treated_drive("terminal", span, term_rate, st.midpoint_day, width, st.drive_start_day) if term_rate > 0 \
                     else np.full(span.size, -1.0)
-                g_c = interventions.treated_drive("cortical", span, cort_rate, st.midpoint_day, width) if cort_rate > 0 \
+                g_c = interventions.treated_drive("cortical", span, cort_rate, st.midpoint_day, width, st.drive_start_day) if cort_rate > 0 \
                     else np.full(span.size, -1.0)
             # --- end layer D ---
             daily[m][lo:hi] = step_many(st, params, int(span[0]), g_t, g_c)

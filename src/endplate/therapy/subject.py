@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from endplate.disease.model import drive, first_partner, kernel_parameters, mechanism_values
-from endplate.disease.simulate import init_muscle, readout_seed, refresh_atrophy, step_many
+from endplate.disease.model import drive_rates, first_partner, kernel_parameters, mechanism_values
+from endplate.disease.simulate import init_muscle, muscle_drives, readout_seed, refresh_atrophy, step_many
 from endplate.muscle.cmap import maximal_cmap
 from endplate.muscle.emg import conductor
 from endplate.muscle.mune import mune
@@ -51,8 +51,7 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
     states = {m: init_muscle(sc, m, p, geno, seeds[m]) for m in sc.muscles}
     conds = {m: conductor(st.anatomy) for m, st in states.items()}
     weights = {m: c.fibre_weight_mv.copy() for m, c in conds.items()}
-    term_rate = geno.values["terminal_rate_per_day"] if mech["terminal_degeneration"]["vulnerability_ff"] > 0 else 0.0
-    cort_rate = geno.values["cortical_rate_per_day"] if mech["cortical_soma_death"]["vulnerability_ff"] > 0 else 0.0
+    term_rate, cort_rate = drive_rates(mech, geno)
     width = geno.values["width_days"]
     n_v, n_m = trial.n_visits, len(sc.muscles)
     out = {k: np.full((n_v, n_m), np.nan) for k in ("cmap_mv", "mune", "mune_true", "force_percent")}
@@ -62,8 +61,9 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
     course, plan = None, trial.arms[subject.arm]
     days = np.arange(sc.start_day, sc.end_day + 1)
     mids = {m: st.midpoint_day for m, st in states.items()}
-    g_term = {m: drive(days, term_rate, mids[m], width) if term_rate > 0 else np.full(days.size, -1.0) for m in states}
-    g_cort = {m: drive(days, cort_rate, mids[m], width) if cort_rate > 0 else np.full(days.size, -1.0) for m in states}
+    drives = {m: muscle_drives(st, days, geno, term_rate, cort_rate) for m, st in states.items()}
+    g_term = {m: d[0] for m, d in drives.items()}
+    g_cort = {m: d[1] for m, d in drives.items()}
     onset_muscles = [list(states).index(m) for m in sc.onset_muscles]
     end_muscles = [list(states).index(m) for m in sc.end_stage_muscles]
     # Stretches of days run in one kernel call each; a stretch ends at the next visit, and before
@@ -77,9 +77,9 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
             course = Course.resolve(plan, start, known)
             for m in states:  # the treated drives from today on
                 if term_rate > 0:
-                    g_term[m][i:] = course.treated_drive("terminal", days[i:], term_rate, mids[m], width)
+                    g_term[m][i:] = course.treated_drive("terminal", days[i:], term_rate, mids[m], width, states[m].drive_start_day)
                 if cort_rate > 0:
-                    g_cort[m][i:] = course.treated_drive("cortical", days[i:], cort_rate, mids[m], width)
+                    g_cort[m][i:] = course.treated_drive("cortical", days[i:], cort_rate, mids[m], width, states[m].drive_start_day)
         if start is None or day < start:
             stop = day + before - 1 if start is None else min(day + before, start) - 1
         else:
