@@ -62,3 +62,59 @@ def test_a_human_muscle_starts_healthy_and_does_not_dip_in_its_first_weeks():
                                onset_delay_days={"APB": 0}, end_day=30, probe_days=[], probe_muscle="APB"))
     f = r["muscles"]["APB"]["force_percent"]
     assert f[0] == 100.0 and f[1] > 99.5 and f[10] > 97.0, f[:11]
+
+
+FF, FR, S = 2, 1, 0
+
+
+def _loss_days(result, muscle, unit_type, event=0):
+    """Days on which the units of one type in ``muscle`` lost their axon (event 0) or soma (1)."""
+    st = result["states"][muscle]
+    d = st.unit_days[st.anatomy.unit_type == unit_type, event]
+    return d[np.isfinite(d)]
+
+
+@pytest.fixture(scope="module")
+def sod1_ta():
+    return simulate(load_scenario("sod1-g93a", muscles=["TA", "soleus"], onset_muscles=["TA"], end_stage_muscles=["TA"],
+                                  probe_days=[], probe_muscle="TA", seed=2))
+
+
+@pytest.fixture(scope="module")
+def human_hand():
+    # Two hand muscles 400 days apart in the spread of the disease, with many units (tens of FF
+    # units, so that medians are sharp).
+    many = {"n_units": 1000}
+    return simulate(load_scenario("human-als", muscles=["APB", "FDI"], onset_muscles=["APB"], end_stage_muscles=["APB"],
+                                  onset_delay_days={"APB": 0, "FDI": 400}, probe_days=[], probe_muscle="APB",
+                                  readout_every_days=365, mune_every_days=365, seed=3,
+                                  muscle_set={"APB": many, "FDI": many}))
+
+
+def test_units_of_a_type_are_lost_one_by_one_not_as_a_cohort(sod1_ta, human_hand):
+    ff = _loss_days(sod1_ta, "TA", FF)
+    fr = _loss_days(sod1_ta, "TA", FR)
+    assert np.percentile(ff, 90) - np.percentile(ff, 10) >= 20, ff
+    assert np.median(ff) < np.median(fr) and fr.min() < ff.max()  # FF before FR as a tendency; they overlap
+    ff, fr, s = (_loss_days(human_hand, "APB", t) for t in (FF, FR, S))
+    assert np.percentile(ff, 90) - np.percentile(ff, 10) >= 150, ff
+    assert np.median(ff) < np.median(fr) < np.median(s)
+    assert fr.min() < ff.max() and s.min() < fr.max()
+    # Before, every FF unit of every human muscle was gone within two months of the start.
+    assert ff.min() > 180
+
+
+def test_a_soma_dies_weeks_after_its_axon_not_with_it(sod1_ta):
+    ax = np.concatenate([sod1_ta["states"][m].unit_days[:, 0] for m in ("TA", "soleus")])
+    so = np.concatenate([sod1_ta["states"][m].unit_days[:, 1] for m in ("TA", "soleus")])
+    both = np.isfinite(ax) & np.isfinite(so)
+    lag = so[both] - ax[both]
+    assert both.sum() >= 30 and np.all(lag >= 0)
+    # Erlang lag: few die within days (a memoryless lag of the same mean puts about 40 % there).
+    assert np.mean(lag <= 3) < 0.15 and np.median(lag) >= 5, (np.mean(lag <= 3), np.median(lag))
+
+
+def test_the_spread_delay_between_muscles_applies_to_ff_units_too(human_hand):
+    for t in (FF, FR, S):
+        apb, fdi = np.median(_loss_days(human_hand, "APB", t)), np.median(_loss_days(human_hand, "FDI", t))
+        assert 330 <= fdi - apb <= 470, (t, apb, fdi)  # 400 days, whatever the type (before: FF 0)

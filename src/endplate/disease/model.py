@@ -105,6 +105,7 @@ KERNEL_FIELDS = (
     "reinnervation_rate", "competence_s", "competence_fr", "competence_ff", "max_enlargement",
     "bridging_without_tsc", "maturation_days", "reinnervable_days", "tsc_loss",
     "atrophy_tau", "atrophy_floor", "recovery_days", "soma_death_blocked", "tsc_absent_at_denervation",
+    "secondary_stages",
 )
 K = {name: i for i, name in enumerate(KERNEL_FIELDS)}
 
@@ -169,6 +170,7 @@ def kernel_parameters(mech: dict[str, dict[str, float]], geno: Genotype, soma_de
         "atrophy_tau": max(a["tau_days"], 1.0), "atrophy_floor": a["floor"], "recovery_days": max(a["recovery_days"], 1.0),
         "soma_death_blocked": 1.0 if soma_death_blocked else 0.0,
         "tsc_absent_at_denervation": partner.values["tsc_absent_at_denervation"] if partner and mech["tsc"] else 0.0,
+        "secondary_stages": mech["secondary_soma_death"]["stages"],
     }
     return np.array([values[name] for name in KERNEL_FIELDS])
 

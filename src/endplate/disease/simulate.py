@@ -67,6 +67,8 @@ class MuscleState:
     partner: dict = None  # transmission of impaired NMJs by which partner fails first (disease.toml first_partners)
     atrophy_floor: float = 0.3
     atrophy_tau: float = 30.0
+    soma_stage: np.ndarray = None  # int8 per unit: stages of secondary death passed (kernel._units)
+    unit_days: np.ndarray = None  # units x 2: the day each unit lost its axon and its soma (inf: not yet)
     readout_seeds: dict = None  # readout name (cmap, mune, probe) -> its sub-stream of the muscle's seed
 
     @property
@@ -74,6 +76,12 @@ class MuscleState:
         fibre = (self.stage, self.timer, self.denerv, self.atrophy0, self.tsc, self.level, self.neighbours,
                  self.force_weight, self.recovering)
         return self.anatomy.nbytes_per_fibre + sum(a.nbytes for a in fibre) / self.anatomy.n_fibres
+
+
+def unit_spread(mech: dict, n_units: int, seed: int) -> np.ndarray:
+    """Each unit's terminal vulnerability relative to its type's (log-normal, median 1)."""
+    sd = mech["terminal_degeneration"]["vulnerability_sd_log"]
+    return np.exp(sd * np.random.default_rng(seed).standard_normal(n_units))
 
 
 def cortical_vulnerability(mech: dict, unit_type: np.ndarray) -> np.ndarray:
@@ -94,7 +102,7 @@ def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, se
     scenario starts after the genotype's ``drive_start_day``, the days between are stepped here
     (unrecorded), so the muscle is as the disease has left it, not healthy with a backlog of drive.
     """
-    streams = substreams(seed, "anatomy", "levels", "kernel", *READOUTS)
+    streams = substreams(seed, "anatomy", "levels", "kernel", *READOUTS, "vulnerability")
     preset = load_muscle(scenario.species, name, **scenario.muscle_set.get(name, {}))
     a = build_anatomy(preset, streams["anatomy"], default_parameters(scenario.species))
     rng = np.random.default_rng(streams["levels"])
@@ -102,7 +110,7 @@ def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, se
     exponent = mech["terminal_degeneration"]["length_exponent"]
     length = (preset.axon_length_mm / scenario.reference_axon_length_mm) ** exponent
     vuln_by_type = np.array([p[kern.K_VULN_S], p[kern.K_VULN_FR], p[kern.K_VULN_FF]]) * length
-    unit_vuln = vuln_by_type[a.unit_type]
+    unit_vuln = vuln_by_type[a.unit_type] * unit_spread(mech, a.n_units, streams["vulnerability"])
     with np.errstate(divide="ignore"):
         level = (rng.exponential(1.0, a.n_fibres) / unit_vuln[a.owner]).astype(np.float32)
         cortical = cortical_vulnerability(mech, a.unit_type)
@@ -129,6 +137,7 @@ def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, se
         atrophy_floor=float(p[kern.K_ATROPHY_FLOOR]) if p[kern.K_ATROPHY_TAU] > 0 else 1.0,
         atrophy_tau=float(p[kern.K_ATROPHY_TAU]),
         recovering=np.zeros(a.n_fibres, bool),
+        soma_stage=np.zeros(a.n_units, np.int8), unit_days=np.full((a.n_units, 2), np.inf),
         rng_seed=int(streams["kernel"] % 2**31),
         n_chunks=chunks,
         deltas=(np.zeros((chunks, a.n_units), np.int64), np.zeros((chunks, a.n_units), np.int64),
@@ -183,8 +192,8 @@ def step(state: MuscleState, p: np.ndarray, day: int, g_term: float, g_cort: flo
     kern.step_day(p, float(day), state.ref_day, g_term, g_cort, a.owner, state.stage, state.timer, state.denerv, state.atrophy0,
                   state.tsc, a.fibre_type, state.level, state.neighbours, state.force_weight, state.recovering,
                   a.unit_type, state.soma_alive, a.unit_alive, state.unit_level, state.size0, state.size,
-                  state.functional, state.unit_vuln, state.counts, state.quiet_below, state.rng_seed, state.n_chunks,
-                  *state.deltas)
+                  state.functional, state.unit_vuln, state.soma_stage, state.unit_days, state.counts, state.quiet_below,
+                  state.rng_seed, state.n_chunks, *state.deltas)
 
 
 def step_many(state: MuscleState, params: np.ndarray, first_day: int, g_terms: np.ndarray, g_corts: np.ndarray) -> np.ndarray:
@@ -201,8 +210,8 @@ def step_many(state: MuscleState, params: np.ndarray, first_day: int, g_terms: n
     kern.step_days(rows, float(first_day), state.ref_day, g_terms, np.ascontiguousarray(g_corts, dtype=float), a.owner,
                    state.stage, state.timer, state.denerv, state.atrophy0, state.tsc, a.fibre_type, state.level,
                    state.neighbours, state.force_weight, state.recovering, a.unit_type, state.soma_alive, a.unit_alive,
-                   state.unit_level, state.size0, state.size, state.functional, state.unit_vuln, state.counts,
-                   state.quiet_below, state.rng_seed, state.n_chunks, *state.deltas, history)
+                   state.unit_level, state.size0, state.size, state.functional, state.unit_vuln, state.soma_stage,
+                   state.unit_days, state.counts, state.quiet_below, state.rng_seed, state.n_chunks, *state.deltas, history)
     return history
 
 
