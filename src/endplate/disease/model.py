@@ -105,6 +105,7 @@ KERNEL_FIELDS = (
     "reinnervation_rate", "competence_s", "competence_fr", "competence_ff", "max_enlargement",
     "bridging_without_tsc", "maturation_days", "reinnervable_days", "tsc_loss",
     "atrophy_tau", "atrophy_floor", "recovery_days", "soma_death_blocked", "tsc_absent_at_denervation",
+    "secondary_stages",
 )
 K = {name: i for i, name in enumerate(KERNEL_FIELDS)}
 
@@ -169,16 +170,27 @@ def kernel_parameters(mech: dict[str, dict[str, float]], geno: Genotype, soma_de
         "atrophy_tau": max(a["tau_days"], 1.0), "atrophy_floor": a["floor"], "recovery_days": max(a["recovery_days"], 1.0),
         "soma_death_blocked": 1.0 if soma_death_blocked else 0.0,
         "tsc_absent_at_denervation": partner.values["tsc_absent_at_denervation"] if partner and mech["tsc"] else 0.0,
+        "secondary_stages": mech["secondary_soma_death"]["stages"],
     }
     return np.array([values[name] for name in KERNEL_FIELDS])
 
 
-def drive(days: np.ndarray, rate: float, midpoint: float, width: float) -> np.ndarray:
-    """Cumulative disease drive G(t) = integral of rate exp((t - midpoint) / width) dt.
+def drive_rates(mech: dict[str, dict[str, float]], geno: Genotype) -> tuple[float, float]:
+    """Terminal and cortical drive rates (per day at the midpoint); zero where the mechanism is inactive."""
+    term = geno.values["terminal_rate_per_day"] if mech["terminal_degeneration"]["vulnerability_ff"] > 0 else 0.0
+    cort = geno.values["cortical_rate_per_day"] if mech["cortical_soma_death"]["vulnerability_ff"] > 0 else 0.0
+    return term, cort
+
+
+def drive(days: np.ndarray, rate: float, midpoint: float, width: float, start: float = -np.inf) -> np.ndarray:
+    """Cumulative disease drive G(t) = integral from ``start`` to t of rate exp((s - midpoint) / width) ds.
 
     The hazard grows e-fold every ``width`` days (an accelerating disease, assumed); it equals
     ``rate`` per day at ``midpoint``. Vulnerability then orders the loss in time: a unit type ten
-    times less vulnerable is lost about ``width`` x ln 10 days later.
+    times less vulnerable is lost about ``width`` x ln 10 days later. Before ``start`` (the
+    genotype's ``drive_start_day``) nothing has acted, so a muscle is healthy until then.
     """
-    x = (np.asarray(days, float) - midpoint) / width
-    return rate * width * np.exp(np.minimum(x, 50.0))
+    t = np.asarray(days, float)
+    x = (np.maximum(t, start) - midpoint) / width
+    x0 = (start - midpoint) / width
+    return rate * width * (np.exp(np.minimum(x, 50.0)) - np.exp(min(x0, 50.0)))
