@@ -111,7 +111,7 @@ def test_same_seed_same_course(sod1):
 
 @pytest.mark.parametrize("text,needle", [
     ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = 20\nend_day = 50\ncolour = 3\n', "line 7: unknown key 'colour'"),
-    ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = "x"\nend_day = 50\n', "start_day must be a int"),
+    ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = "x"\nend_day = 50\n', "line 5: start_day must be a whole number"),
     ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "nope"\nmuscles = ["TA"]\nstart_day = 20\nend_day = 50\n', "unknown hypothesis"),
     ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["biceps"]\nstart_day = 20\nend_day = 50\n', "unknown mouse muscle 'biceps'"),
     ('species = "mouse"\ngenotype = "sporadic-ALS"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = 20\nend_day = 50\n', "is for human"),

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from endplate.cli._app import _emit, _fail, app, check_output, err, out
+from endplate.cli._app import _emit, _fail, app, check_output, err, out, seed_option
 from endplate.errors import EndplateInputError
 
 
@@ -103,7 +103,7 @@ def _short(units: str) -> str:
 def fit(
     problem: str = typer.Argument(..., help="A bundled calibration problem: sod1-g93a, human-als, synthetic."),
     quick: bool = typer.Option(False, help="A small fit (well under 2 minutes on 2 cores), for smoke tests."),
-    seed: int = typer.Option(0, help="Seed of the fit (every simulation's seed derives from it and its parameters)."),
+    seed: int = seed_option(0, "Seed of the fit (every simulation's seed derives from it and its parameters)."),
     out_path: Path | None = typer.Option(None, "--out", help="Result dataset, .nc (default fit-PROBLEM.nc); resumes if it was begun."),
     scheduler: str | None = typer.Option(None, help="Address of a running Dask scheduler (default: a local cluster)."),
     workers: int | None = typer.Option(None, help="Workers of the local cluster (default: one per core)."),

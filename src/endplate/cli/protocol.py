@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,17 @@ from typing import Any
 import typer
 
 from endplate._version import __version__
-from endplate.cli._app import _emit, _fail, _params, _parse_sets, _quantity_table, app, check_output
+from endplate.cli._app import (
+    _emit,
+    _fail,
+    _params,
+    _parse_sets,
+    _quantity_table,
+    allow_large_option,
+    app,
+    check_output,
+    seed_option,
+)
 from endplate.errors import EndplateInputError
 
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")
@@ -60,6 +71,36 @@ def _junction_protocol(name: str) -> Callable:
     return functions[name]
 
 
+_COUNTS = {"junctions": "junctions", "pairs": "junctions", "fibres": "junctions", "stimuli": "stimuli",
+           "discharges": "stimuli", "duration_s": "stimuli"}  # option -> kind of size in endplate.limits
+
+
+def _check_sizes(name: str, given: dict[str, Any], allow_large: bool) -> None:
+    """Physical options finite and positive; counts, and their product with the defaults, within the limits."""
+    import inspect
+
+    from endplate.limits import check_size
+
+    for option in ("frequency_hz", "rate_hz", "duration_s"):
+        value = given.get(option)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise EndplateInputError(f"--{option.replace('_', '-')} must be a finite number above 0, got {value}")
+    mapping = PROTOCOLS[name]
+    defaults = inspect.signature(_junction_protocol(name)).parameters
+    work = 1.0
+    for option, kind in _COUNTS.items():
+        if option not in mapping:
+            continue
+        value = given.get(option)
+        if value is not None:
+            check_size(kind, value, f"--{option.replace('_', '-')}", allow_large)
+        else:
+            value = defaults[mapping[option]].default
+        work *= value if isinstance(value, (int, float)) else 1
+    check_size("junction_work", work, "the protocol's " + " x ".join(f"--{o.replace('_', '-')}" for o in _COUNTS
+                                                                     if o in mapping), allow_large)
+
+
 def protocol_payload(name: str, ds) -> dict:
     payload: dict[str, Any] = {"protocol": name}
     for field in _JSON_FIELDS[name]:
@@ -77,7 +118,7 @@ def protocol_payload(name: str, ds) -> dict:
 def protocol(
     name: str = typer.Argument(..., help=f"One of: {', '.join(ALL_PROTOCOLS)}."),
     species: str = typer.Option("mouse", help="mouse or human."),
-    seed: int = typer.Option(0, help="Random seed; the same seed gives the same result."),
+    seed: int = seed_option(0, "Random seed; the same seed gives the same result."),
     set_: list[str] = typer.Option([], "--set", help="Override a parameter, key=value (repeatable)."),
     perturb: list[str] = typer.Option([], "--perturb", help="Apply a named perturbation (repeatable)."),
     unit_type: str | None = typer.Option(None, help="Motor-unit type of the junctions: S, FR, FF (sfemg: also mixed)."),
@@ -98,6 +139,7 @@ def protocol(
     output: Path | None = typer.Option(None, help="Write the full result as NetCDF (.nc) or Zarr (.zarr)."),
     nwb: Path | None = typer.Option(None, help="train, sfemg, cmap, cmap-scan: also write the recording as NWB (.nwb)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    allow_large: bool = allow_large_option(),
 ) -> None:
     """Run a virtual-electrophysiology protocol on junctions or on a whole muscle."""
     from endplate.muscle.protocols import MUSCLE_PROTOCOLS
@@ -105,7 +147,7 @@ def protocol(
     muscle_level = name in MUSCLE_PROTOCOLS and (name not in PROTOCOLS or muscle is not None)
     if muscle_level:
         _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli, frequency_hz, rate_hz,
-                         stimulated, csv, plot, nwb, as_json, backend,
+                         stimulated, csv, plot, nwb, as_json, backend, allow_large,
                          stray={"junctions": junctions, "pairs": pairs, "discharges": discharges, "fibres": fibres,
                                 "duration_s": duration_s, "unit_type": unit_type, "output": output})
         return
@@ -131,6 +173,7 @@ def protocol(
         for count in ("junctions", "stimuli", "pairs", "discharges", "fibres"):
             if given[count] is not None and given[count] < 1:
                 raise EndplateInputError(f"--{count} must be at least 1, got {given[count]}")
+        _check_sizes(name, given, allow_large)
         check_output(output, (".nc", ".zarr"), "--output")
         check_output(plot, PLOT_SUFFIXES, "--plot")
         _check_nwb(nwb, name)
@@ -168,7 +211,7 @@ def _check_nwb(nwb: Path | None, name: str) -> None:
 
 
 def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli, frequency_hz, rate_hz,
-                     stimulated, csv, plot, nwb, as_json, backend, stray) -> None:
+                     stimulated, csv, plot, nwb, as_json, backend, allow_large, stray) -> None:
     from endplate.muscle.protocols import muscle as build
     from endplate.muscle.protocols import run
 
@@ -197,6 +240,15 @@ def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli
                 if overrides[key] != int(overrides[key]):
                     raise EndplateInputError(f"--set {key} must be a whole number, got {overrides[key]}")
                 overrides[key] = int(overrides[key])
+        from endplate.limits import check_size
+
+        check_size("stimuli", stimuli or 0, "--stimuli", allow_large)
+        check_size("fibres", overrides.get("n_fibres", 0), "--set n_fibres", allow_large)
+        check_size("units", overrides.get("n_units", 0), "--set n_units", allow_large)
+        for option in ("frequency_hz", "rate_hz"):
+            value = given[option]
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise EndplateInputError(f"--{option.replace('_', '-')} must be a finite number above 0, got {value}")
         params = _params(species, [s for s in set_ if s not in muscle_sets], perturb)
         anatomy = build(species, muscle or DEFAULT_MUSCLE.get(species, ""), seed, params, **overrides)
         options = {k: v for k, v in {"n_stimuli": stimuli, "frequency_hz": frequency_hz, "rate_hz": rate_hz,

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from endplate.cli._app import _emit, _fail, _parse_sets, app, check_output, err, out
+from endplate.cli._app import _emit, _fail, _parse_sets, app, check_output, err, out, seed_option
 from endplate.errors import EndplateInputError
 
 HTML_SUFFIXES = (".html", ".htm")
@@ -29,7 +29,7 @@ def _day(day: int | None) -> str:
 @app.command()
 def run(
     scenario: str = typer.Argument(..., help="A bundled scenario (sod1-g93a, wild-type, human-als, ...) or a TOML file."),
-    seed: int | None = typer.Option(None, help="Override the scenario's seed."),
+    seed: int | None = seed_option(None, "Override the scenario's seed."),
     hypothesis: str | None = typer.Option(None, help="Override the hypothesis: dying_back, dying_forward, independent."),
     genotype: str | None = typer.Option(None, help="Override the genotype."),
     first_partner: str | None = typer.Option(None, help="Which NMJ partner fails first: presynaptic, tsc, postsynaptic."),

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from endplate.cli._app import _emit, _fail, app, check_output, err, out
+from endplate.cli._app import _emit, _fail, app, check_output, err, out, seed_option
 from endplate.cli.run import HTML_SUFFIXES
 from endplate.errors import EndplateInputError
 
@@ -49,7 +49,7 @@ def trial_command(spec: str, *, seed: int | None, subjects_per_arm: int | None, 
 @app.command()
 def trial(
     spec: str = typer.Argument(..., help="A bundled trial (musk-agonist-sod1-mouse, nmj-stabiliser-human) or a TOML file."),
-    seed: int | None = typer.Option(None, help="Override the trial's seed."),
+    seed: int | None = seed_option(None, "Override the trial's seed."),
     subjects_per_arm: int | None = typer.Option(None, help="Override the number of subjects per arm."),
     workers: int = typer.Option(2, help="Local Dask workers (ignored with --scheduler)."),
     scheduler: str | None = typer.Option(None, help="Address of a running Dask scheduler (tcp://host:8786)."),
