@@ -187,9 +187,10 @@ def _is(value: Any, base: type) -> bool:
 def _check_range(key: str, value: float, metadata: Any, where: str, text: str) -> None:
     low, high, above = metadata.get("low"), metadata.get("high"), metadata.get("above")
     if (low is not None and value < low) or (high is not None and value > high) or (above is not None and value <= above):
-        lower = f"{_num(low)} <= " if low is not None else (f"{_num(above)} < " if above is not None else "")
-        upper = f" <= {_num(high)}" if high is not None else ""
-        fail(where, text, key, f"{key} must satisfy {lower}{key}{upper}, got {value!r}")
+        parts = [("non-negative" if low == 0 else f"at least {_num(low)}") if low is not None else "",
+                 ("positive" if above == 0 else f"above {_num(above)}") if above is not None else "",
+                 f"at most {_num(high)}" if high is not None else ""]
+        fail(where, text, key, f"{key} must be {' and '.join(p for p in parts if p)}, got {value!r}")
 
 
 def _num(x: float) -> str:

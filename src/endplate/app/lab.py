@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -101,7 +102,7 @@ def scenario(inputs: Inputs, end_day: int | None = None, probes: bool = True):
 
     base = load_scenario(_base(inputs))
     start, end = base.start_day, (base.end_day if end_day is None else end_day)
-    changes = dict(end_day=end, genotype=inputs.genotype, hypothesis=inputs.hypothesis, seed=inputs.seed, muscles=[inputs.muscle],
+    changes: dict[str, Any] = dict(end_day=end, genotype=inputs.genotype, hypothesis=inputs.hypothesis, seed=inputs.seed, muscles=[inputs.muscle],
                    onset_muscles=[inputs.muscle], end_stage_muscles=[inputs.muscle], onset_delay_days={},
                    probe_muscle=inputs.muscle,
                    probe_days=[int(d) for d in np.unique(np.linspace(start, end, N_PROBES).round())] if probes else [])

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from endplate.cli._app import _emit, _fail, _parse_sets, app, check_output, err, out, seed_option
+from endplate.cli._app import _emit, _fail, _parse_sets, allow_large_option, app, check_output, err, out, seed_option
 from endplate.errors import EndplateInputError
 
 HTML_SUFFIXES = (".html", ".htm")
@@ -38,6 +38,7 @@ def run(
     output: Path | None = typer.Option(None, help="Dataset path, .nc or .zarr (default: SCENARIO.nc here)."),
     report: Path | None = typer.Option(None, help="Also write a self-contained HTML report."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    allow_large: bool = allow_large_option(),
 ) -> None:
     """Simulate a whole animal or patient day by day, from a bundled scenario or a TOML file."""
     from endplate.disease.dataset import run_dataset
@@ -51,7 +52,7 @@ def run(
             changes["set"] = _parse_sets(set_)
         if block_soma_death:
             changes["soma_death_blocked"] = True
-        sc = load_scenario(scenario, **changes)
+        sc = load_scenario(scenario, allow_large=allow_large, **changes)
         out_path = output or Path(f"{sc.name}.nc")
         check_output(out_path, (".nc", ".zarr"), "--output")
         check_output(report, HTML_SUFFIXES, "--report")

@@ -9,13 +9,13 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from endplate.cli._app import _emit, _fail, app, check_output, err, out, seed_option
+from endplate.cli._app import _emit, _fail, allow_large_option, app, check_output, err, out, seed_option
 from endplate.cli.run import HTML_SUFFIXES
 from endplate.errors import EndplateInputError
 
 
 def trial_command(spec: str, *, seed: int | None, subjects_per_arm: int | None, workers: int, scheduler: str | None,
-                  store: Path | None, fresh: bool, output: Path | None, report: Path | None,
+                  store: Path | None, fresh: bool, output: Path | None, report: Path | None, allow_large: bool = False,
                   progress: Callable[[int, int], None] | None = None) -> dict:
     """Run the trial ``spec`` and return the JSON payload (see DESIGN.md: arms, endpoints, effect, ...)."""
     from endplate.io.atomic import atomic_path
@@ -24,7 +24,7 @@ def trial_command(spec: str, *, seed: int | None, subjects_per_arm: int | None, 
     from endplate.therapy.engine import run_trial
     from endplate.therapy.trial import load_trial
 
-    trial = load_trial(spec, seed=seed, subjects_per_arm=subjects_per_arm)
+    trial = load_trial(spec, allow_large=allow_large, seed=seed, subjects_per_arm=subjects_per_arm)
     store = store or Path(f"{trial.name}.zarr")
     output = output or Path(f"{trial.name}.nc")
     check_output(output, (".nc", ".zarr"), "--output")
@@ -58,12 +58,13 @@ def trial(
     output: Path | None = typer.Option(None, help="Final dataset with the analysis, .nc or .zarr (default: NAME.nc)."),
     report: Path | None = typer.Option(None, help="Also write a self-contained HTML report."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    allow_large: bool = allow_large_option(),
 ) -> None:
     """Run a virtual clinical trial: cohorts, arms, visits, endpoints, analysis and power."""
     try:
         if as_json:
             payload = trial_command(spec, seed=seed, subjects_per_arm=subjects_per_arm, workers=workers, scheduler=scheduler,
-                                    store=store, fresh=fresh, output=output, report=report)
+                                    store=store, fresh=fresh, output=output, report=report, allow_large=allow_large)
         else:
             from rich.progress import BarColumn, Progress, TextColumn
 
@@ -72,6 +73,7 @@ def trial(
                 task = bar.add_task("trial", total=None)
                 payload = trial_command(spec, seed=seed, subjects_per_arm=subjects_per_arm, workers=workers,
                                         scheduler=scheduler, store=store, fresh=fresh, output=output, report=report,
+                                        allow_large=allow_large,
                                         progress=lambda done, total: bar.update(task, completed=done, total=total))
     except EndplateInputError as exc:
         _fail(str(exc))

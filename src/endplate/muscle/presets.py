@@ -16,7 +16,6 @@ from importlib import resources
 from endplate.errors import EndplateInputError
 from endplate.junction.parameters import SPECIES, Provenance
 
-
 # Physical sizes, speeds, forces and scales a muscle cannot have as zero (a zero would divide or vanish).
 POSITIVE = ("axon_length_mm", "axon_cv_m_per_s", "fibre_diameter_um", "max_tetanic_force_n", "threshold_mean_ma",
             "fibre_potential_width_ms", "depth_constant_mm", "fibre_cv_m_per_s", "packing_fraction",
