@@ -43,20 +43,25 @@ def rule(default: Any = dataclasses.MISSING, *, low: float | None = None, high: 
     return dataclasses.field(default=default, metadata=metadata)
 
 
-def read_toml(path: Path, what: str) -> tuple[dict, str, str]:
-    """``(table, text, where)`` of the TOML file ``path``; ``what`` names it in messages ("scenario")."""
+def read_text(path: Path, what: str, limit: int = MAX_SPEC_BYTES) -> tuple[str, str]:
+    """``(text, where)`` of the UTF-8 file ``path``; unreadable, oversized or undecodable files are refused."""
     where = f"{what} file {str(path)!r}"
     try:
-        if path.stat().st_size > MAX_SPEC_BYTES:
-            raise EndplateInputError(f"{where}: larger than {MAX_SPEC_BYTES} bytes; a {what} is a page of settings")
+        if path.stat().st_size > limit:
+            raise EndplateInputError(f"{where}: larger than {limit} bytes; a {what} file is not that large")
         raw = path.read_bytes()
     except OSError as exc:
         raise EndplateInputError(f"{where}: cannot be read ({exc.strerror or exc})") from None
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8"), where
     except UnicodeDecodeError as exc:
         raise EndplateInputError(f"{where}: not UTF-8 text (undecodable byte at offset {exc.start}); "
                                  "save it as UTF-8") from None
+
+
+def read_toml(path: Path, what: str) -> tuple[dict, str, str]:
+    """``(table, text, where)`` of the TOML file ``path``; ``what`` names it in messages ("scenario")."""
+    text, where = read_text(path, what)
     return parse_toml(text, where), text, where
 
 

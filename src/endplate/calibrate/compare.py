@@ -80,7 +80,11 @@ def load_result(path: str | Path) -> xr.Dataset:
 def compare_payloads(result: str | None) -> list[dict]:
     """Payloads for ``result`` (a fit .nc) or, without one, for every shipped calibration."""
     if result:
-        return [payload_from_dataset(load_result(result))]
+        from endplate.io.datasets import structure_checked
+
+        ds = load_result(result)
+        with structure_checked(repr(str(result)), "fit", ds.attrs.get("endplate_version", "unknown")):
+            return [payload_from_dataset(ds)]
     from endplate.disease.calibrated import calibrated_presets
 
     presets = calibrated_presets()

@@ -14,6 +14,7 @@ finished generation of every stage.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import math
@@ -258,10 +259,10 @@ def run_fit(problem_name: str, *, quick: bool = False, seed: int = 0, out: Path 
     # What a resumed database must share with this run; more generations or another LOSO depth may differ.
     stamp = {"problem": problem_name, "seed": seed, "population": settings.population,
              "loso_population": settings.loso_population, "targets": problem.observed()}
+    _check_resume(folder, stamp)  # before a cluster starts: a refused database starts none
     client, cluster = connect(scheduler, workers, processes)
     started = time.perf_counter()
     try:
-        _check_resume(folder, stamp)
         h = run_stage(folder / "main.db", problem, settings.population, settings.generations, client, seed, settings,
                       progress, "fit")
         probs, particles = posterior(h, problem)
@@ -286,10 +287,19 @@ def run_fit(problem_name: str, *, quick: bool = False, seed: int = 0, out: Path 
 
 
 def _check_resume(folder: Path, stamp: dict) -> None:
+    """Refuse a fit folder that is not one, holds junk, or was begun with other settings; else stamp it."""
+    again = "use another --out, or delete that folder to start again"
+    if folder.exists() and not folder.is_dir():
+        raise EndplateInputError(f"{str(folder)!r} (the fit's database folder) exists and is not a folder; {again}")
     folder.mkdir(exist_ok=True)
+    for db in sorted(folder.glob("*.db")):
+        _check_database(db, again)
     path = folder / "settings.json"
     if path.exists():
-        old = json.loads(path.read_text())
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise EndplateInputError(f"{str(path)!r} is not the settings of a fit ({exc}); {again}") from None
         if old != json.loads(json.dumps(stamp)):
             raise EndplateInputError(f"{str(folder)!r} holds a fit with other settings (problem, seed, population or targets); "
                                      "use another --out, or delete that folder to start again")
@@ -299,12 +309,30 @@ def _check_resume(folder: Path, stamp: dict) -> None:
         tmp.replace(path)
 
 
+def _check_database(db: Path, again: str) -> None:
+    """Refuse ``db`` unless it is an SQLite database with pyabc's tables (or an empty file)."""
+    import sqlite3
+
+    if db.stat().st_size == 0:
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        raise EndplateInputError(f"{str(db)!r} is not an ABC database ({exc}); {again}") from None
+    if tables and "populations" not in tables:
+        raise EndplateInputError(f"{str(db)!r} is an SQLite database but not pyabc's (tables {sorted(tables)}); {again}")
+
+
 def _add_elapsed(folder: Path, seconds: float) -> float:
     """Add this invocation's wall time to the fit folder's running total (interrupted ones too)."""
     if not folder.is_dir():
         return seconds
     path = folder / "elapsed.json"
-    total = (json.loads(path.read_text())["seconds"] if path.exists() else 0.0) + seconds
+    try:
+        total = (float(json.loads(path.read_text())["seconds"]) if path.exists() else 0.0) + seconds
+    except (OSError, ValueError, KeyError, TypeError):
+        total = seconds  # a damaged running total is bookkeeping, not a result: start it again
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"seconds": total}))
     tmp.replace(path)
