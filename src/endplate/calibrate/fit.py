@@ -29,8 +29,8 @@ import xarray as xr
 
 from endplate._version import __version__
 from endplate.calibrate.problem import Problem, ProblemModel, load_problem, simulate_targets
+from endplate.cluster import Interrupted, disconnect
 from endplate.cluster import connect as cluster_connect
-from endplate.cluster import disconnect
 from endplate.errors import EndplateInputError
 
 QUANTILES = (0.05, 0.5, 0.95)  # predictive interval reported: 90 %
@@ -262,6 +262,7 @@ def run_fit(problem_name: str, *, quick: bool = False, seed: int = 0, out: Path 
     _check_resume(folder, stamp)  # before a cluster starts: a refused database starts none
     client, cluster = connect(scheduler, workers, processes)
     started = time.perf_counter()
+    quiet = False
     try:
         h = run_stage(folder / "main.db", problem, settings.population, settings.generations, client, seed, settings,
                       progress, "fit")
@@ -274,8 +275,11 @@ def run_fit(problem_name: str, *, quick: bool = False, seed: int = 0, out: Path 
             progress("predictive checks", 1, 1, {})
         loso = _leave_one_source_out(client, problem, settings, seed, folder, progress)
         history_table = _history_table(h, problem)
+    except (Interrupted, KeyboardInterrupt):
+        quiet = True  # finished generations are in the database; Dask's account of the rest is noise
+        raise
     finally:
-        disconnect(client, cluster)
+        disconnect(client, cluster, quiet)
         total_seconds = _add_elapsed(folder, time.perf_counter() - started)
     ds = fit_dataset(problem, settings, seed, probs, particles, draws, loso, history_table,
                      wall_seconds=time.perf_counter() - started, database=str(folder))

@@ -6,11 +6,12 @@ else. Bad input exits with code 2 and a one-paragraph message naming what is wro
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,20 @@ def _quantity_table(title: str, payload: dict) -> None:
 def _fail(message: str) -> None:
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
+
+
+@contextlib.contextmanager
+def stoppable(kept: str) -> Iterator[None]:
+    """Run a long command so that SIGINT/SIGTERM stop it cleanly: the workers are stopped, finished
+    work stays where ``kept`` says, one line says how to resume, and the exit code is 130 or 143."""
+    from endplate.cluster import Interrupted, interruptible
+
+    try:
+        with interruptible():
+            yield
+    except Interrupted as exc:
+        err.print(f"interrupted ({exc}): {kept}; run the same command again to resume", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
 
 
 def _parse_sets(items: list[str]) -> dict[str, float]:

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from endplate.cli._app import _emit, _fail, allow_large_option, app, check_output, err, out, seed_option
+from endplate.cli._app import _emit, _fail, allow_large_option, app, check_output, err, out, seed_option, stoppable
 from endplate.errors import EndplateInputError
 
 
@@ -123,9 +123,10 @@ def fit(
 ) -> None:
     """Fit the disease model to published targets per hypothesis (ABC-SMC with model choice) and compare them."""
     try:
-        payload = run_fit_command(problem, quick=quick, seed=seed, out=out_path, scheduler=scheduler, workers=workers,
-                                  population=population, generations=generations, loso=loso, targets=targets,
-                                  preset_out=preset_out, console=None if as_json else err, allow_large=allow_large)
+        with stoppable(f"finished generations are kept in {str(Path(out_path or f'fit-{problem}.nc').with_suffix('.abc'))!r}"):
+            payload = run_fit_command(problem, quick=quick, seed=seed, out=out_path, scheduler=scheduler, workers=workers,
+                                      population=population, generations=generations, loso=loso, targets=targets,
+                                      preset_out=preset_out, console=None if as_json else err, allow_large=allow_large)
     except EndplateInputError as exc:
         _fail(str(exc))
         return

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from endplate.cli._app import _emit, _fail, allow_large_option, app, check_output, err, out, seed_option
+from endplate.cli._app import _emit, _fail, allow_large_option, app, check_output, err, out, seed_option, stoppable
 from endplate.cli.run import HTML_SUFFIXES
 from endplate.errors import EndplateInputError
 
@@ -46,6 +46,20 @@ def trial_command(spec: str, *, seed: int | None, subjects_per_arm: int | None, 
             "store": str(store), "output": str(output), "report": None if report is None else str(report)}
 
 
+def _run(spec, seed, subjects_per_arm, workers, scheduler, store, fresh, output, report, allow_large, as_json) -> dict:
+    """``trial_command``, with a progress bar on stderr unless ``as_json``."""
+    options = dict(seed=seed, subjects_per_arm=subjects_per_arm, workers=workers, scheduler=scheduler, store=store,
+                   fresh=fresh, output=output, report=report, allow_large=allow_large)
+    if as_json:
+        return trial_command(spec, **options)
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    with Progress(TextColumn("[bold]trial"), BarColumn(), TextColumn("batch {task.completed}/{task.total}"),
+                  console=err) as bar:
+        task = bar.add_task("trial", total=None)
+        return trial_command(spec, **options, progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+
 @app.command()
 def trial(
     spec: str = typer.Argument(..., help="A bundled trial (musk-agonist-sod1-mouse, nmj-stabiliser-human) or a TOML file."),
@@ -62,19 +76,9 @@ def trial(
 ) -> None:
     """Run a virtual clinical trial: cohorts, arms, visits, endpoints, analysis and power."""
     try:
-        if as_json:
-            payload = trial_command(spec, seed=seed, subjects_per_arm=subjects_per_arm, workers=workers, scheduler=scheduler,
-                                    store=store, fresh=fresh, output=output, report=report, allow_large=allow_large)
-        else:
-            from rich.progress import BarColumn, Progress, TextColumn
-
-            with Progress(TextColumn("[bold]trial"), BarColumn(), TextColumn("batch {task.completed}/{task.total}"),
-                          console=err) as bar:
-                task = bar.add_task("trial", total=None)
-                payload = trial_command(spec, seed=seed, subjects_per_arm=subjects_per_arm, workers=workers,
-                                        scheduler=scheduler, store=store, fresh=fresh, output=output, report=report,
-                                        allow_large=allow_large,
-                                        progress=lambda done, total: bar.update(task, completed=done, total=total))
+        kept = f"finished batches are kept in {str(store)!r}" if store else "finished batches are kept in the store (NAME.zarr)"
+        with stoppable(kept):
+            payload = _run(spec, seed, subjects_per_arm, workers, scheduler, store, fresh, output, report, allow_large, as_json)
     except EndplateInputError as exc:
         _fail(str(exc))
         return
