@@ -21,7 +21,7 @@ class Limit:
     what: str  # what is counted, for the message
     maximum: int
     bytes_each: float  # memory per counted element (bytes)
-    per_second: float  # elements simulated per second on one core
+    per_second: float  # elements simulated per second on one core (0: no time to estimate)
     basis: str  # where the costs come from
 
 
@@ -42,6 +42,7 @@ LIMITS = {
     "batch_size": Limit("subjects per batch", 1_000, 50e6, 0.05, "a batch is held in one worker's memory"),
     "population": Limit("particles per fit generation", 100_000, 1e4, 2.0, "assumed: 2 simulations per second"),
     "generations": Limit("fit generations", 200, 0.0, 1.0, "assumed"),
+    "workers": Limit("local Dask workers", 256, 250e6, 0.0, "measured: a worker process holds about 0.25 GB"),
 }
 
 
@@ -62,7 +63,8 @@ def _duration(s: float) -> str:
 def estimate(kind: str, count: float) -> str:
     """``"about M of memory and T on one core"`` for ``count`` elements of ``kind``."""
     limit = LIMITS[kind]
-    return f"about {_bytes(count * limit.bytes_each)} of memory and {_duration(count / limit.per_second)} on one core"
+    memory = f"about {_bytes(count * limit.bytes_each)} of memory"
+    return memory + (f" and {_duration(count / limit.per_second)} on one core" if limit.per_second > 0 else "")
 
 
 def check_size(kind: str, count: float, name: str, allow_large: bool = False, where: str = "") -> None:

@@ -30,6 +30,7 @@ def run_fit_command(problem: str, *, quick: bool, seed: int, out: Path | None, s
         if value is not None and value < 1:
             raise EndplateInputError(f"--{option} must be at least 1, got {value}")
         check_size(option, value or 0, f"--{option}", allow_large)
+    check_size("workers", workers or 0, "--workers", allow_large)
     out = Path(out or default_out(problem))
     check_output(out, (".nc",), "--out")
     check_output(preset_out, (".toml",), "--preset-out")

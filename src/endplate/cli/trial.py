@@ -25,6 +25,9 @@ def trial_command(spec: str, *, seed: int | None, subjects_per_arm: int | None, 
     from endplate.therapy.trial import load_trial
 
     trial = load_trial(spec, allow_large=allow_large, seed=seed, subjects_per_arm=subjects_per_arm)
+    from endplate.limits import check_size
+
+    check_size("workers", workers, "--workers", allow_large)
     store = store or Path(f"{trial.name}.zarr")
     output = output or Path(f"{trial.name}.nc")
     check_output(output, (".nc", ".zarr"), "--output")
