@@ -55,7 +55,9 @@ def _quantity_table(title: str, payload: dict) -> None:
                 continue
             v = ", ".join(f"{x:.3g}" if isinstance(x, float) else str(x) for x in v[:12]) + (" ..." if len(v) > 12 else "")
         elif isinstance(v, float):
-            v = f"{v:.4g}"
+            v = f"{v:.4g}" if math.isfinite(v) else "undefined"
+        elif v is None:
+            v = "undefined"
         table.add_row(k, str(v))
     out.print(table)
 
@@ -206,6 +208,7 @@ def protocol_payload(name: str, ds) -> dict:
     if name == "sfemg":
         payload["pairs"] = [{"mcd_us": m, "blocking_percent": b}
                             for m, b in zip(ds["pair_mcd_us"].values.tolist(), ds["pair_blocking_percent"].values.tolist())]
+    payload.update({k: v for k, v in ds.attrs.items() if k.endswith("_undefined")})  # why a value is missing
     payload["seed"] = ds.attrs["seed"]
     payload["species"] = ds.attrs["species"]
     return payload

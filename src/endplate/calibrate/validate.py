@@ -162,7 +162,8 @@ def _fibre_density(name: str) -> Callable[[int], float]:
 def _muscle_decrement(seed: int) -> float:
     from endplate.muscle.rns import muscle_rns
 
-    return muscle_rns(_muscle("human", "APB", seed), 3.0, 10, seed)["decrement_percent"]
+    value = muscle_rns(_muscle("human", "APB", seed), 3.0, 10, seed)["decrement_percent"]
+    return float("nan") if value is None else value  # undefined: reported as a failed check
 
 
 MUSCLE_CHECKS: tuple[Check, ...] = (

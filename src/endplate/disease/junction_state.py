@@ -55,21 +55,36 @@ def fibre_junction_state(state) -> FibreJunctionState:
     )
 
 
+# How an immature (newly formed) NMJ differs from a mature one, at maturity 0; it closes the gap
+# as it matures. Assumed sizes, directions from the literature: a new terminal holds a small
+# store of vesicles (capacity) that its release sites draw on, so each impulse releases a larger
+# share of it (release probability per vesicle); its endplate has shallow folds with few Na
+# channels, so more depolarisation is needed to fire the fibre (threshold; folds lower the
+# threshold, Wood & Slater 2001, recalled). Quantal content falls to half, the safety factor to
+# a third, and the small store runs down within a 3 Hz train.
+IMMATURE_CAPACITY = 0.25
+IMMATURE_RELEASE = 2.0
+IMMATURE_THRESHOLD = 1.5
+
+
 def diseased_junctions(healthy: JunctionPopulation, s: FibreJunctionState) -> JunctionPopulation:
     """The junctions of ``healthy`` as the disease state ``s`` has left them.
 
     An impaired NMJ transmits as its failing partner dictates (release, RRP capacity, quantal
-    size, tSC feedback gain); a partly withdrawn one loses release and capacity in proportion
-    to the sites withdrawn. New NMJs release less until mature (30 % of mature release at
-    formation, assumed).
+    size, tSC feedback gain). A partly withdrawn terminal keeps ``1 - withdrawn_fraction`` of its
+    release sites (capacity), each releasing as before. An immature NMJ has a smaller pool, of
+    which it releases a larger share, and a higher firing threshold (``IMMATURE_*``): a low safety
+    factor that runs down towards threshold within a 3 Hz train.
     """
     q = s.partner
     affected = s.impaired > 0
-    intact = 1.0 - s.withdrawn_fraction
+    young = 1.0 - s.maturity
     out = healthy.scaled(
-        release=np.where(affected, q["release_impaired"], 1.0) * intact * (0.3 + 0.7 * s.maturity),
-        capacity=np.where(affected, q["capacity_impaired"], 1.0) * intact,
+        release=np.where(affected, q["release_impaired"], 1.0) * (1.0 + (IMMATURE_RELEASE - 1.0) * young),
+        capacity=np.where(affected, q["capacity_impaired"], 1.0) * (1.0 - s.withdrawn_fraction)
+        * (1.0 - (1.0 - IMMATURE_CAPACITY) * young),
         quantal=np.where(affected, q["quantal_impaired"], 1.0),
+        threshold=1.0 + (IMMATURE_THRESHOLD - 1.0) * young,
         tsc_gain=np.where(affected, q["tsc_gain_impaired"], 1.0))
     if s.tsc_structure is not None:
         out.tsc_structure = s.tsc_structure.copy()
