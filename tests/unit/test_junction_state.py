@@ -1,6 +1,7 @@
 """The disease state of each fibre's NMJ, mapped to junction parameters."""
 
 import numpy as np
+import pytest
 
 from endplate.disease import kernel as kern
 from endplate.disease.junction_state import diseased_junctions, fibre_junction_state
@@ -38,3 +39,45 @@ def test_partly_withdrawn_junction_keeps_half_the_pool_of_an_impaired_one():
                        np.clip(healthy.release_probability_max[0::2] * q["release_impaired"], 0, 1), rtol=1e-6)
     ratio = sick.capacity[1::2] / np.maximum(1, np.rint(healthy.capacity[1::2] * q["capacity_impaired"]))
     assert np.all(np.abs(ratio - 0.5) < 0.02)
+
+
+def _record(n: int, **fields) -> "FibreJunctionState":
+    from endplate.disease.junction_state import FibreJunctionState
+
+    base = dict(innervated=np.ones(n, bool), impaired=np.zeros(n), withdrawn_fraction=np.zeros(n),
+                maturity=np.ones(n), tsc_present=np.ones(n),
+                partner={"release_impaired": 0.6, "capacity_impaired": 0.7, "quantal_impaired": 1.0,
+                         "tsc_gain_impaired": 1.0})
+    base.update({k: np.full(n, v, float) for k, v in fields.items()})
+    return FibreJunctionState(**base)
+
+
+def _safety_factor_and_3_hz_failures(pop) -> tuple[float, float, float]:
+    """Mean safety factor at the first stimulus, and the fraction of fibres failing at the 1st and 4th of 3 Hz."""
+    from endplate.kernels import run_train
+
+    rec = run_train(pop, pop.rested_state(), [np.inf] + [1000.0 / 3] * 3, seed=11)
+    sf = float(np.mean(rec.epp_mv[:, 0] / pop.threshold_mv))
+    return sf, 1 - rec.fired_fraction[0], 1 - rec.fired_fraction[3]
+
+
+@pytest.mark.parametrize("species", ["mouse", "human"])
+def test_immature_impaired_and_withdrawn_junctions_carry_a_lower_safety_factor(species):
+    from endplate.junction.parameters import default_parameters
+    from endplate.junction.population import make_population
+
+    healthy = make_population(default_parameters(species), 3000, seed=5)
+    mature = _safety_factor_and_3_hz_failures(diseased_junctions(healthy, _record(3000)))[0]
+    for state in (dict(maturity=0.3), dict(impaired=1.0), dict(withdrawn_fraction=0.5)):
+        sf = _safety_factor_and_3_hz_failures(diseased_junctions(healthy, _record(3000, **state)))[0]
+        assert sf < 0.8 * mature, state
+
+
+def test_immature_junctions_run_down_into_failure_within_a_3_hz_train():
+    """A small store released at a larger share: more fibres fail at the 4th than at the 1st stimulus."""
+    from endplate.junction.parameters import default_parameters
+    from endplate.junction.population import make_population
+
+    healthy = make_population(default_parameters("human"), 4000, seed=5)
+    _, first, fourth = _safety_factor_and_3_hz_failures(diseased_junctions(healthy, _record(4000, maturity=0.4)))
+    assert fourth > first + 0.05
