@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from endplate.disease import kernel as kern
-from endplate.disease.junction_state import diseased_junctions, fibre_junction_state
+from endplate.disease.junction_state import FibreJunctionState, diseased_junctions, fibre_junction_state
 from endplate.disease.model import first_partner, genotype, kernel_parameters, mechanism_values
 from endplate.disease.scenario import load_scenario
 from endplate.disease.simulate import init_muscle
@@ -41,9 +41,7 @@ def test_partly_withdrawn_junction_keeps_half_the_pool_of_an_impaired_one():
     assert np.all(np.abs(ratio - 0.5) < 0.02)
 
 
-def _record(n: int, **fields) -> "FibreJunctionState":
-    from endplate.disease.junction_state import FibreJunctionState
-
+def _record(n: int, **fields) -> FibreJunctionState:
     base = dict(innervated=np.ones(n, bool), impaired=np.zeros(n), withdrawn_fraction=np.zeros(n),
                 maturity=np.ones(n), tsc_present=np.ones(n),
                 partner={"release_impaired": 0.6, "capacity_impaired": 0.7, "quantal_impaired": 1.0,

@@ -43,7 +43,7 @@ class JunctionState:
         return (self.vesicles, self.facilitation_fast, self.facilitation_slow,
                 self.tsc_activity, self.desensitisation, self.mobilisation)
 
-    def copy(self) -> "JunctionState":
+    def copy(self) -> JunctionState:
         return JunctionState(*(a.copy() for a in self.arrays()))
 
 
@@ -85,16 +85,17 @@ class JunctionPopulation:
         zeros = lambda: np.zeros(n, np.float32)  # noqa: E731
         return JunctionState(self.capacity.copy(), zeros(), zeros(), zeros(), zeros(), zeros())
 
-    def subset(self, index: np.ndarray) -> "JunctionPopulation":
+    def subset(self, index: np.ndarray) -> JunctionPopulation:
         return JunctionPopulation(
             self.params, self.unit_type[index], self.capacity[index],
             self.release_probability_max[index], self.quantal_mv[index],
             self.threshold_mv[index], self.tsc_gain[index], self.tsc_structure[index],
         )
 
-    def scaled(self, *, release: float = 1.0, quantal: float = 1.0, capacity: float = 1.0,
-               threshold: float = 1.0, tsc_gain: float = 1.0) -> "JunctionPopulation":
-        """A copy with multiplicative changes (used by disease stages and perturbations)."""
+    def scaled(self, *, release: float | np.ndarray = 1.0, quantal: float | np.ndarray = 1.0,
+               capacity: float | np.ndarray = 1.0, threshold: float | np.ndarray = 1.0,
+               tsc_gain: float | np.ndarray = 1.0) -> JunctionPopulation:
+        """A copy with multiplicative changes, one number or one per junction (disease stages, perturbations)."""
         return JunctionPopulation(
             self.params, self.unit_type.copy(),
             np.maximum(1, np.rint(self.capacity * capacity)).astype(np.int32),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from endplate.io.provenance import provenance_attrs
 from endplate.junction.parameters import JunctionParameters
 from endplate.junction.population import JunctionPopulation, make_population
+from endplate.junction.provenance import provenance_attrs
 from endplate.junction.train import regular_intervals
 from endplate.kernels import run_train
 from endplate.seeding import substreams
@@ -53,7 +53,7 @@ def rns(params: JunctionParameters, *, frequency_hz: float = 3.0, n_stimuli: int
     value, why = decrement(cmap)
     attrs = provenance_attrs("rns", seed, params, frequency_hz=frequency_hz, n_stimuli=n_stimuli,
                              n_fibres=n_fibres, backend=backend)
-    data = {"cmap_mv": ("stimulus", cmap), "fibres_fired": ("stimulus", fired)}
+    data: dict[str, tuple] = {"cmap_mv": ("stimulus", cmap), "fibres_fired": ("stimulus", fired)}
     if value is None:
         attrs["decrement_undefined"] = why  # stored as missing; the reason travels with it
         data["decrement_percent"] = ((), np.nan)
