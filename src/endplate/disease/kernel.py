@@ -25,7 +25,7 @@ K_MAX_ENLARGE, K_BRIDGING, K_MATURATION = K["max_enlargement"], K["bridging_with
 K_REINNERVABLE, K_TSC_LOSS = K["reinnervable_days"], K["tsc_loss"]
 K_ATROPHY_TAU, K_ATROPHY_FLOOR, K_RECOVERY = K["atrophy_tau"], K["atrophy_floor"], K["recovery_days"]
 K_SOMA_BLOCKED, K_TSC_ABSENT = K["soma_death_blocked"], K["tsc_absent_at_denervation"]
-K_SECONDARY_STAGES = K["secondary_stages"]
+K_SECONDARY_STAGES, K_AXON_BLOCKED = K["secondary_stages"], K["axon_degeneration_blocked"]
 # Force carried by a fibre whose NMJ is impaired or withdrawing: such junctions fail part of the
 # time (assumed shares; the junction layer gives the detail at readout days).
 FORCE_SHARE_IMPAIRED, FORCE_SHARE_WITHDRAWING = 0.6, 0.3
@@ -233,12 +233,15 @@ def _units(p, day, g_cort, unit_type, soma_alive, axon_intact, unit_level, size0
            counts, r0, r1):
     """The day's events of the motor neurons: cortical death, retrograde axon loss, secondary soma death.
 
+    A closed soma-death pathway (Bax knockout) keeps somata alive; a closed axon-degeneration
+    pathway (Bax/Bak) keeps axons, whatever happens to their terminals or their soma.
+
     Secondary death of an axotomised soma passes ``secondary_stages`` stages, each left at rate
     stages x ``secondary_rate``: its lag after axon loss has mean 1 / rate and is rarely short
     (Erlang), as the weeks between ventral-root axon loss and motor neuron loss in SOD1 mice are;
     a rate changed by an intervention acts at once on every soma in the pipeline.
     """
-    blocked = p[K_SOMA_BLOCKED] > 0.5
+    blocked, axon_blocked = p[K_SOMA_BLOCKED] > 0.5, p[K_AXON_BLOCKED] > 0.5
     stages = max(int(p[K_SECONDARY_STAGES] + 0.5), 1)
     leave = 1.0 - math.exp(-stages * p[K_SECONDARY])
     for u in range(unit_type.shape[0]):
@@ -246,9 +249,9 @@ def _units(p, day, g_cort, unit_type, soma_alive, axon_intact, unit_level, size0
         if soma_alive[u] and unit_level[u] <= g_cort:
             if not blocked:
                 _kill_soma(u, t, day, counts, soma_alive, unit_days)
-            if axon_intact[u]:
+            if axon_intact[u] and not axon_blocked:
                 _lose_axon(u, t, day, counts, axon_intact, unit_days)
-        if axon_intact[u] and p[K_AXON_RATE] > 0.0:
+        if axon_intact[u] and p[K_AXON_RATE] > 0.0 and not axon_blocked:
             lost = 1.0 - functional[u] / max(size0[u], 1)
             if lost > p[K_AXON_THRESHOLD]:
                 x = (lost - p[K_AXON_THRESHOLD]) / (1.0 - p[K_AXON_THRESHOLD] + 1e-12)

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from endplate.disease.model import first_partners, genotype, genotypes, hypotheses, mechanism_values, with_changes
+from endplate.disease.model import (
+    first_partners,
+    genotype,
+    genotypes,
+    hypotheses,
+    knockout_changes,
+    mechanism_values,
+    with_changes,
+)
 from endplate.errors import EndplateInputError
 from endplate.junction.parameters import SPECIES
 from endplate.limits import check_size
@@ -40,6 +48,7 @@ class Scenario:
     mune_method: str = rule("mps", choices=METHODS)
     mune_every_days: int = rule(14, low=1)
     soma_death_blocked: bool = False
+    knockouts: tuple[str, ...] = ()  # genetic manipulations (disease.toml [knockouts]); they close pathways
     first_partner: str = rule("presynaptic", choices=lambda: first_partners())
     onset_muscles: tuple[str, ...] = ()
     onset_force_fraction: float = rule(0.8, above=0, high=0.999999)
@@ -83,7 +92,12 @@ def load_scenario(spec: str, allow_large: bool = False, **changes) -> Scenario:
     data.setdefault("name", spec if spec in names else Path(spec).stem)
     scenario = Scenario(**check_table(Scenario, data, where, text))
     _check(scenario, where, text, allow_large)
-    return _apply_calibration(scenario)
+    return _apply_knockouts(_apply_calibration(scenario))
+
+
+def _apply_knockouts(s: Scenario) -> Scenario:
+    """Knockouts become ``pathways.NAME`` changes; they win over calibrated values and ``set``."""
+    return dataclasses.replace(s, set={**s.set, **knockout_changes(s.knockouts)}) if s.knockouts else s
 
 
 def _apply_calibration(s: Scenario) -> Scenario:
@@ -107,6 +121,10 @@ def _check(s: Scenario, where: str, text: str, allow_large: bool) -> None:
     g = genotype(s.genotype)
     if g.species != s.species:
         fail(where, text, "genotype", f"genotype {s.genotype!r} is for {g.species}, not {s.species}")
+    try:
+        knockout_changes(s.knockouts)
+    except EndplateInputError as exc:
+        fail(where, text, "knockouts", str(exc))
     if not s.muscles:
         fail(where, text, "muscles", "at least one muscle is needed")
     for key in ("muscles", "onset_muscles", "end_stage_muscles"):

@@ -172,18 +172,24 @@ def _warm_up(state: MuscleState, scenario: Scenario, p: np.ndarray, geno: Genoty
     step_many(state, p, first, g_t, g_c)
 
 
-def muscle_drives(state: MuscleState, days: np.ndarray, geno: Genotype, term_rate: float,
-                  cort_rate: float) -> tuple[np.ndarray, np.ndarray]:
+def muscle_drives(state: MuscleState, days: np.ndarray, geno: Genotype, term_rate: float, cort_rate: float,
+                  course=None) -> tuple[np.ndarray, np.ndarray]:
     """Terminal and cortical drives of this muscle on ``days`` (-1: the process does not act).
 
     A muscle's onset delay shifts its whole drive in time (midpoint and start), so it delays the
-    loss of every unit type in it alike.
+    loss of every unit type in it alike. ``course``: an ``endplate.therapy.interventions.Course``
+    whose hazard ratios apply inside their windows (None: untreated).
     """
     start, width = state.drive_start_day, geno.values["width_days"]
-    off = np.full(np.size(days), -1.0)
-    g_t = drive(days, term_rate, state.midpoint_day, width, start) if term_rate > 0 else off
-    g_c = drive(days, cort_rate, state.midpoint_day, width, start) if cort_rate > 0 else off
-    return g_t, g_c
+
+    def one(kind: str, rate: float) -> np.ndarray:
+        if rate <= 0:
+            return np.full(np.size(days), -1.0)
+        if course is None:
+            return drive(days, rate, state.midpoint_day, width, start)
+        return course.treated_drive(kind, days, rate, state.midpoint_day, width, start)
+
+    return one("terminal", term_rate), one("cortical", cort_rate)
 
 
 def _initial_counts(a: Anatomy, force_weight: np.ndarray) -> np.ndarray:
@@ -284,7 +290,6 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
     states = {m: init_muscle(scenario, m, p, geno, seeds[m]) for m in scenario.muscles}
     days = np.arange(scenario.start_day, scenario.end_day + 1)
     term_rate, cort_rate = drive_rates(mech, geno)
-    width = geno.values["width_days"]
     n_d = days.size
     daily = {m: np.zeros((n_d, kern.N_COUNTS)) for m in scenario.muscles}
     # Upper motor neurons: the corticospinal neurons driving a pool degenerate with the cortical
@@ -314,13 +319,7 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
             params = np.array([interventions.kernel_parameters(int(d), mech, geno, scenario.soma_death_blocked, partner)
                                for d in span])
         for m, st in states.items():
-            if interventions is None:
-                g_t, g_c = muscle_drives(st, span, geno, term_rate, cort_rate)
-            else:
-                g_t = interventions.treated_drive("terminal", span, term_rate, st.midpoint_day, width, st.drive_start_day) if term_rate > 0 \
-                    else np.full(span.size, -1.0)
-                g_c = interventions.treated_drive("cortical", span, cort_rate, st.midpoint_day, width, st.drive_start_day) if cort_rate > 0 \
-                    else np.full(span.size, -1.0)
+            g_t, g_c = muscle_drives(st, span, geno, term_rate, cort_rate, interventions)
             # --- end layer D ---
             daily[m][lo:hi] = step_many(st, params, int(span[0]), g_t, g_c)
             if cort_rate > 0:

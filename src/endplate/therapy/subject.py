@@ -31,7 +31,6 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
     conds = {m: conductor(st.anatomy) for m, st in states.items()}
     weights = {m: c.fibre_weight_mv.copy() for m, c in conds.items()}
     term_rate, cort_rate = drive_rates(mech, geno)
-    width = geno.values["width_days"]
     n_v, n_m = trial.n_visits, len(sc.muscles)
     out = {k: np.full((n_v, n_m), np.nan) for k in ("cmap_mv", "mune", "mune_true", "force_percent")}
     out["composite"] = np.full(n_v, np.nan)
@@ -39,7 +38,6 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
     onset_day = death_day = None
     course, plan = None, trial.arms[subject.arm]
     days = np.arange(sc.start_day, sc.end_day + 1)
-    mids = {m: st.midpoint_day for m, st in states.items()}
     drives = {m: muscle_drives(st, days, geno, term_rate, cort_rate) for m, st in states.items()}
     g_term = {m: d[0] for m, d in drives.items()}
     g_cort = {m: d[1] for m, d in drives.items()}
@@ -54,11 +52,8 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
         day = int(days[i])
         if course is None and start is not None and day >= start and plan:
             course = Course.resolve(plan, start, known)
-            for m in states:  # the treated drives from today on
-                if term_rate > 0:
-                    g_term[m][i:] = course.treated_drive("terminal", days[i:], term_rate, mids[m], width, states[m].drive_start_day)
-                if cort_rate > 0:
-                    g_cort[m][i:] = course.treated_drive("cortical", days[i:], cort_rate, mids[m], width, states[m].drive_start_day)
+            for m, st in states.items():  # the treated drives from today on
+                g_term[m][i:], g_cort[m][i:] = muscle_drives(st, days[i:], geno, term_rate, cort_rate, course)
         if start is None or day < start:
             stop = day + before - 1 if start is None else min(day + before, start) - 1
         else:
