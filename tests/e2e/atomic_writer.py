@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from endplate.io.atomic import write_atomic
-from endplate.io.run_dataset import write_dataset
+from endplate.io.datasets import write_dataset
 
 VARIABLES = 8  # each a folder in Zarr: a write of many small files, as a real result is
 
