@@ -71,8 +71,22 @@ def _junction_protocol(name: str) -> Callable:
     return functions[name]
 
 
+MAX_RATE_HZ = 100.0  # the SFEMG firing rates junction.sfemg accepts
+MAX_FREQUENCY_HZ = 1000.0  # the stimulation frequencies junction.train and junction.rns accept
 _COUNTS = {"junctions": "junctions", "pairs": "junctions", "fibres": "junctions", "stimuli": "stimuli",
            "discharges": "stimuli", "duration_s": "stimuli"}  # option -> kind of size in endplate.limits
+
+
+def _check_rates(given: dict[str, Any]) -> None:
+    """Rates and durations finite, above 0 and at most what the protocols accept (named by their option)."""
+    for option, top in (("frequency_hz", MAX_FREQUENCY_HZ), ("rate_hz", MAX_RATE_HZ), ("duration_s", None)):
+        value = given.get(option)
+        if value is None:
+            continue
+        if not (math.isfinite(value) and value > 0):
+            raise EndplateInputError(f"--{option.replace('_', '-')} must be a finite number above 0, got {value}")
+        if top is not None and value > top:
+            raise EndplateInputError(f"--{option.replace('_', '-')} must be at most {top:g} Hz, got {value:g}")
 
 
 def _check_sizes(name: str, given: dict[str, Any], allow_large: bool) -> None:
@@ -81,10 +95,9 @@ def _check_sizes(name: str, given: dict[str, Any], allow_large: bool) -> None:
 
     from endplate.limits import check_size
 
-    for option in ("frequency_hz", "rate_hz", "duration_s"):
-        value = given.get(option)
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise EndplateInputError(f"--{option.replace('_', '-')} must be a finite number above 0, got {value}")
+    _check_rates(given)
+    if given.get("discharges") is not None and given["discharges"] < 3:
+        raise EndplateInputError(f"--discharges must be at least 3 (jitter needs consecutive intervals), got {given['discharges']}")
     mapping = PROTOCOLS[name]
     defaults = inspect.signature(_junction_protocol(name)).parameters
     work = 1.0
@@ -246,10 +259,7 @@ def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli
         check_size("stimuli", stimuli or 0, "--stimuli", allow_large)
         check_size("fibres", overrides.get("n_fibres", 0), "--set n_fibres", allow_large)
         check_size("units", overrides.get("n_units", 0), "--set n_units", allow_large)
-        for option in ("frequency_hz", "rate_hz"):
-            value = given[option]
-            if value is not None and not (math.isfinite(value) and value > 0):
-                raise EndplateInputError(f"--{option.replace('_', '-')} must be a finite number above 0, got {value}")
+        _check_rates(given)
         params = _params(species, [s for s in set_ if s not in muscle_sets], perturb)
         anatomy = build(species, muscle or DEFAULT_MUSCLE.get(species, ""), seed, params, **overrides)
         options = {k: v for k, v in {"n_stimuli": stimuli, "frequency_hz": frequency_hz, "rate_hz": rate_hz,
