@@ -260,10 +260,11 @@ def run_fit(problem_name: str, *, quick: bool = False, seed: int = 0, out: Path 
     stamp = {"problem": problem_name, "seed": seed, "population": settings.population,
              "loso_population": settings.loso_population, "targets": problem.observed()}
     _check_resume(folder, stamp)  # before a cluster starts: a refused database starts none
-    client, cluster = connect(scheduler, workers, processes)
+    client, cluster = connect(scheduler, workers, processes)  # an unreachable scheduler leaves no folder behind
     started = time.perf_counter()
     quiet = False
     try:
+        _stamp(folder, stamp)
         h = run_stage(folder / "main.db", problem, settings.population, settings.generations, client, seed, settings,
                       progress, "fit")
         probs, particles = posterior(h, problem)
@@ -291,11 +292,12 @@ def run_fit(problem_name: str, *, quick: bool = False, seed: int = 0, out: Path 
 
 
 def _check_resume(folder: Path, stamp: dict) -> None:
-    """Refuse a fit folder that is not one, holds junk, or was begun with other settings; else stamp it."""
+    """Refuse a fit folder that is not one, holds junk, or was begun with other settings (creates nothing)."""
     again = "use another --out, or delete that folder to start again"
     if folder.exists() and not folder.is_dir():
         raise EndplateInputError(f"{str(folder)!r} (the fit's database folder) exists and is not a folder; {again}")
-    folder.mkdir(exist_ok=True)
+    if not folder.exists():
+        return
     for db in sorted(folder.glob("*.db")):
         _check_database(db, again)
     path = folder / "settings.json"
@@ -307,7 +309,13 @@ def _check_resume(folder: Path, stamp: dict) -> None:
         if old != json.loads(json.dumps(stamp)):
             raise EndplateInputError(f"{str(folder)!r} holds a fit with other settings (problem, seed, population or targets); "
                                      "use another --out, or delete that folder to start again")
-    else:
+
+
+def _stamp(folder: Path, stamp: dict) -> None:
+    """Create the fit folder and record the settings a resumed run must share (once)."""
+    folder.mkdir(exist_ok=True)
+    path = folder / "settings.json"
+    if not path.exists():
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(stamp, indent=1))
         tmp.replace(path)
