@@ -104,11 +104,12 @@ def readout_seed(state: MuscleState, readout: str, day: int) -> int:
 
 
 def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, seed: int) -> MuscleState:
-    """The muscle ``name`` healthy on the scenario's first day; its streams are sub-streams of ``seed``.
+    """The muscle ``name`` on the scenario's first day; its streams are sub-streams of ``seed``.
 
-    The baseline CMAP is the first day's recording, so a readout on that day reads 100 %. If the
-    scenario starts after the genotype's ``drive_start_day``, the days between are stepped here
-    (unrecorded), so the muscle is as the disease has left it, not healthy with a backlog of drive.
+    It is built healthy; the baseline CMAP is its recording with that day's seed, so a healthy
+    muscle reads 100 % on the first day. If the scenario starts after the muscle's drive start,
+    the days between are stepped here (unrecorded), so the muscle is as the disease has left it,
+    not healthy with a backlog of drive.
     """
     streams = substreams(seed, "anatomy", "levels", "kernel", *READOUTS, "vulnerability")
     preset = load_muscle(scenario.species, name, **scenario.muscle_set.get(name, {}))
