@@ -45,6 +45,19 @@ def test_float32_gpu_algorithm_matches_reference_in_distribution(species, condit
     assert np.array_equal(sums[0], quanta.sum(axis=0))
 
 
+def test_float32_gpu_algorithm_carries_the_mobilisation_of_the_human_junction():
+    """The human junction refills through the slow mobilisation state (3 Hz train)."""
+    params = default_parameters("human")
+    pop = make_population(params, 20000, seed=42)
+    intervals = [np.inf] + [1000.0 / 3] * 9
+    state = pop.rested_state()
+    quanta = gpu_twin.train_twin(pop, state, stimulus_schedule(params, intervals), 1, True)[0]
+    ref = run_train(pop, pop.rested_state(), intervals, 2, backend="numpy")
+    for i in (0, 4, 9):
+        assert quanta[:, i].mean() == pytest.approx(ref.quanta[:, i].mean(), rel=0.03)
+    assert np.all((state.mobilisation > 0) & (state.mobilisation <= 1))
+
+
 @pytest.mark.parametrize("counter,key,expected", [
     ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
     ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
@@ -112,6 +125,18 @@ def test_gpu_kernel_matches_reference_in_distribution(species, condition):
 
 
 @pytest.mark.skipif(not gpu_available(), reason="needs CuPy and a CUDA GPU")
+def test_gpu_kernel_carries_the_mobilisation_of_the_human_junction():
+    pop = make_population(default_parameters("human"), 20000, seed=42)
+    intervals = [np.inf] + [1000.0 / 3] * 9
+    state = pop.rested_state()
+    g = run_train(pop, state, intervals, 1, backend="cupy")
+    r = run_train(pop, pop.rested_state(), intervals, 2, backend="numpy")
+    for i in (0, 4, 9):
+        assert g.quanta[:, i].mean() == pytest.approx(r.quanta[:, i].mean(), rel=0.03)
+    assert np.all((state.mobilisation > 0) & (state.mobilisation <= 1))
+
+
+@pytest.mark.skipif(not gpu_available(), reason="needs CuPy and a CUDA GPU")
 def test_gpu_kernel_draws_what_its_twin_draws_across_launches():
     """Same counters, same samplers: the first stimulus agrees draw for draw with the twin (up to
     fast-math rounding), and a train longer than one launch keeps every state in range."""
@@ -150,15 +175,15 @@ static inline void sincospif(float x, float *s, float *c) { *s = sinf((float)M_P
 
 _HOST_DRIVER = r"""
 extern "C" void emulate(int blocks, int n_j, int n_s, const int *capacity, const float *p_max, const float *q,
-    const float *threshold, const float *gain, int *n_arr, float *f1, float *f2, float *tsc, float *des,
+    const float *threshold, const float *gain, int *n_arr, float *f1, float *f2, float *tsc, float *des, float *mob,
     const float *sch, unsigned k0, unsigned k1, int *out_k, float *out_epp, float *out_lat, float *block_sums,
     const float *s) {
     for (unsigned b = 0; b < (unsigned)blocks; ++b)
         for (unsigned t = 0; t < THREADS; ++t) {
             blockIdx.x = b; threadIdx.x = t;
-            train_kernel(n_j, n_s, 0, capacity, p_max, q, threshold, gain, n_arr, f1, f2, tsc, des, sch, k0, k1,
+            train_kernel(n_j, n_s, 0, capacity, p_max, q, threshold, gain, n_arr, f1, f2, tsc, des, mob, sch, k0, k1,
                          1, out_k, out_epp, out_lat, block_sums, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7],
-                         s[8], s[9], s[10], s[11], s[12], s[13], s[14]);
+                         s[8], s[9], s[10], s[11], s[12], s[13], s[14], s[15], s[16]);
         }
 }
 """
@@ -175,7 +200,7 @@ def _host_kernel(tmp_path):
     assert done.returncode == 0, done.stderr
     emulate = ctypes.CDLL(str(library)).emulate
     pointer, integer = ctypes.c_void_p, ctypes.c_int
-    emulate.argtypes = [integer] * 3 + [pointer] * 11 + [ctypes.c_uint] * 2 + [pointer] * 5
+    emulate.argtypes = [integer] * 3 + [pointer] * 12 + [ctypes.c_uint] * 2 + [pointer] * 5
     emulate.restype = None
     return emulate
 

@@ -25,27 +25,30 @@ _FAST = {"afn", "arcp", "contract", "reassoc"}
 BLOCK = 2048
 GROUP = 256
 TABLE_QUANTA = 256  # sqrt(k) and the latency SD are tabulated below this many quanta
+assert P.N_SCALARS == 17 and P.N_SCHEDULE == 9, "kernel scalars or schedule rows changed: update _scalars, _interval"
 
 
 @njit(inline="always", cache=True)
 def _scalars(s):
     """The kernel scalars as a tuple, so the inner loop holds them in registers."""
-    return (s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12], s[13], s[14])
+    return (s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12], s[13], s[14],
+            s[15], s[16])
 
 
 @njit(inline="always", cache=True)
 def _interval(sch, i):
     """Column ``i`` of the schedule (decay factors and refill integrals) as a tuple."""
-    return (sch[0, i], sch[1, i], sch[2, i], sch[3, i], sch[4, i], sch[5, i], sch[6, i])
+    return (sch[0, i], sch[1, i], sch[2, i], sch[3, i], sch[4, i], sch[5, i], sch[6, i], sch[7, i], sch[8, i])
 
 
 @njit(inline="always", cache=True, fastmath=_FAST)
-def _step(s0, s1, n, f1, f2, tsc, des, cap, pm, qj, th, gj, s, e, sqrt_k, latency_sd):
+def _step(s0, s1, n, f1, f2, tsc, des, mob, cap, pm, qj, th, gj, s, e, sqrt_k, latency_sd):
     """One stimulus at one junction; returns the new RNG and junction state, quanta, EPP, latency."""
     s0, s1, z_refill, z_release = next_normal_pair(s0, s1)
-    lam = e[P.BASE_REFILL] + s[P.REFILL_ACT] * (f1 * e[P.G_FAST] + f2 * e[P.G_SLOW])
+    lam = e[P.BASE_REFILL] + s[P.REFILL_ACT] * (f1 * e[P.G_FAST] + f2 * e[P.G_SLOW]) + s[P.MOB_RATE] * mob * e[P.G_MOB]
     s0, s1, add = next_binomial_fast(s0, s1, cap - n, 1.0 - math.exp(-lam), z_refill)
     n += add
+    mob *= e[P.E_MOB]
     f1 *= e[P.E_FAST]
     f2 *= e[P.E_SLOW]
     tsc *= e[P.E_TSC]
@@ -79,29 +82,31 @@ def _step(s0, s1, n, f1, f2, tsc, des, cap, pm, qj, th, gj, s, e, sqrt_k, latenc
     f2 += s[P.A_SLOW]
     tsc += (1.0 - tsc) * min(1.0, s[P.TSC_INC] * k)
     des += (1.0 - des) * min(1.0, s[P.DES_INC] * k)
-    return s0, s1, n, f1, f2, tsc, des, k, epp, fired, lat
+    mob += (1.0 - mob) * s[P.A_MOB]
+    return s0, s1, n, f1, f2, tsc, des, mob, k, epp, fired, lat
 
 
 @njit(inline="always", cache=True, fastmath=_FAST)
-def _group(lo, hi, capacity, p_max, q, threshold, gain, n_arr, f1_arr, f2_arr, tsc_arr, des_arr,
+def _group(lo, hi, capacity, p_max, q, threshold, gain, n_arr, f1_arr, f2_arr, tsc_arr, des_arr, mob_arr,
            s, sch, sqrt_k, latency_sd, useed, record, out_k, out_epp, out_lat, sums):
     """Junctions ``lo:hi`` through the whole train, stimulus-major; adds their tallies to ``sums``."""
     m = hi - lo
     r0 = np.empty(m, np.uint64)
     r1 = np.empty(m, np.uint64)
     n = np.empty(m, np.int64)
-    f1, f2, tsc, des = np.empty(m), np.empty(m), np.empty(m), np.empty(m)
+    f1, f2, tsc, des, mob = np.empty(m), np.empty(m), np.empty(m), np.empty(m), np.empty(m)
     for g in range(m):
         r0[g], r1[g] = seed_stream(useed, np.uint64(lo + g))
         n[g] = n_arr[lo + g]
         f1[g], f2[g], tsc[g], des[g] = f1_arr[lo + g], f2_arr[lo + g], tsc_arr[lo + g], des_arr[lo + g]
+        mob[g] = mob_arr[lo + g]
     for i in range(sch.shape[1]):
         e = _interval(sch, i)
         total_k = total_epp = fired = total_lat = total_lat2 = 0.0
         for g in range(m):
             j = lo + g
-            r0[g], r1[g], n[g], f1[g], f2[g], tsc[g], des[g], k, epp, fired_here, lat = _step(
-                r0[g], r1[g], n[g], f1[g], f2[g], tsc[g], des[g],
+            r0[g], r1[g], n[g], f1[g], f2[g], tsc[g], des[g], mob[g], k, epp, fired_here, lat = _step(
+                r0[g], r1[g], n[g], f1[g], f2[g], tsc[g], des[g], mob[g],
                 capacity[j], p_max[j], q[j], threshold[j], gain[j], s, e, sqrt_k, latency_sd)
             total_k += k
             total_epp += epp
@@ -118,11 +123,11 @@ def _group(lo, hi, capacity, p_max, q, threshold, gain, n_arr, f1_arr, f2_arr, t
         sums[4, i] += total_lat2
     for g in range(m):
         j = lo + g
-        n_arr[j], f1_arr[j], f2_arr[j], tsc_arr[j], des_arr[j] = n[g], f1[g], f2[g], tsc[g], des[g]
+        n_arr[j], f1_arr[j], f2_arr[j], tsc_arr[j], des_arr[j], mob_arr[j] = n[g], f1[g], f2[g], tsc[g], des[g], mob[g]
 
 
 @njit(parallel=True, cache=True, fastmath=_FAST)
-def _train(capacity, p_max, q, threshold, gain, n_arr, f1_arr, f2_arr, tsc_arr, des_arr,
+def _train(capacity, p_max, q, threshold, gain, n_arr, f1_arr, f2_arr, tsc_arr, des_arr, mob_arr,
            scalars, sch, seed, record, out_k, out_epp, out_lat, block_sums):
     n_j = capacity.shape[0]
     s = _scalars(scalars)
@@ -132,7 +137,7 @@ def _train(capacity, p_max, q, threshold, gain, n_arr, f1_arr, f2_arr, tsc_arr, 
     for b in prange(block_sums.shape[0]):
         for lo in range(b * BLOCK, min(n_j, (b + 1) * BLOCK), GROUP):
             _group(lo, min(n_j, lo + GROUP), capacity, p_max, q, threshold, gain, n_arr, f1_arr, f2_arr,
-                   tsc_arr, des_arr, s, sch, sqrt_k, latency_sd, useed, record, out_k, out_epp, out_lat, block_sums[b])
+                   tsc_arr, des_arr, mob_arr, s, sch, sqrt_k, latency_sd, useed, record, out_k, out_epp, out_lat, block_sums[b])
 
 
 def train_cpu(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.ndarray,
@@ -147,7 +152,7 @@ def train_cpu(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.nd
     block_sums = np.zeros((n_blocks, 5, n_s))
     _train(pop.capacity, pop.release_probability_max, pop.quantal_mv, pop.threshold_mv,
            pop.effective_tsc_gain(), state.vesicles, state.facilitation_fast, state.facilitation_slow,
-           state.tsc_activity, state.desensitisation, P.kernel_scalars(pop.params),
+           state.tsc_activity, state.desensitisation, state.mobilisation, P.kernel_scalars(pop.params),
            np.ascontiguousarray(schedule), np.uint64(seed), record, out_k, out_epp, out_lat, block_sums)
     sums = block_sums.sum(axis=0)
     if not record:

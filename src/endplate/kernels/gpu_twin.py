@@ -109,7 +109,7 @@ def train_twin(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.n
                record: bool):
     """Same contract as ``reference.train_reference``, computed as the GPU kernel computes it."""
     (occ, sat_n, coop, a1, a2, act, tsc_inc, des_inc, cv_q, nls, rise, peak, delay, rel_var,
-     br_var) = scalar_arguments(pop.params)
+     br_var, a_mob, mob_rate) = scalar_arguments(pop.params)
     key = seed_key(seed)
     sch = schedule.astype(F)
     n_j, n_s = pop.size, schedule.shape[1]
@@ -118,17 +118,18 @@ def train_twin(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.n
     pm, qj, th, gj = (a.astype(F) for a in (pop.release_probability_max, pop.quantal_mv, pop.threshold_mv,
                                             pop.effective_tsc_gain()))
     n = state.vesicles.astype(np.int64)
-    f1, f2, tsc, des = (a.astype(F) for a in state.arrays()[1:])
-    records = [np.empty((n_j, n_s), t) for t in (np.int32, np.float32, np.float32)] if record else None
+    f1, f2, tsc, des, mob = (a.astype(F) for a in state.arrays()[1:])
+    records = [np.empty((n_j, n_s) if record else (0, 0), t) for t in (np.int32, np.float32, np.float32)]
     sums = np.zeros((5, n_s))
     for i in range(n_s):
         w = philox(i, 0, j, 0, *key)
         z_refill, z_release = box_muller(w[0], w[1])
         z_amp, z_time = box_muller(w[2], w[3])
-        lam = sch[P.BASE_REFILL, i] + act * (f1 * sch[P.G_FAST, i] + f2 * sch[P.G_SLOW, i])
+        lam = sch[P.BASE_REFILL, i] + act * (f1 * sch[P.G_FAST, i] + f2 * sch[P.G_SLOW, i]) + mob_rate * mob * sch[P.G_MOB, i]
         with np.errstate(over="ignore"):
             refill_p = -np.expm1(-lam)
         n = n + binomial(cap - n, refill_p, z_refill, i, 1, j, key)
+        mob = mob * sch[P.E_MOB, i]
         f1, f2 = f1 * sch[P.E_FAST, i], f2 * sch[P.E_SLOW, i]
         tsc, des = tsc * sch[P.E_TSC, i], des * sch[P.E_DES, i]
         y = occ * (F(1) + f1 + f2)
@@ -148,12 +149,14 @@ def train_twin(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.n
         f1, f2 = f1 + a1, f2 + a2
         tsc = tsc + (F(1) - tsc) * np.minimum(F(1), tsc_inc * k_f)
         des = des + (F(1) - des) * np.minimum(F(1), des_inc * k_f)
+        mob = mob + (F(1) - mob) * a_mob
         lat_fired = lat[fired].astype(float)
         sums[:, i] = (k.sum(), epp.sum(dtype=float), fired.sum(), lat_fired.sum(), (lat_fired**2).sum())
         if record:
             records[0][:, i], records[1][:, i], records[2][:, i] = k, epp, lat
     state.vesicles[:] = n
     state.facilitation_fast[:], state.facilitation_slow[:] = f1, f2
-    state.tsc_activity[:], state.desensitisation[:] = tsc, des
-    quanta, epp_mv, latency_ms = records if record else (None, None, None)
-    return quanta, epp_mv, latency_ms, sums
+    state.tsc_activity[:], state.desensitisation[:], state.mobilisation[:] = tsc, des, mob
+    if not record:
+        return None, None, None, sums
+    return records[0], records[1], records[2], sums
