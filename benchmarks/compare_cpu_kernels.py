@@ -6,12 +6,11 @@ imports pointed at it, so both kernels run side by side on the ``junction-train`
 change on a shared machine hits both alike, and the ratio is the figure to quote. Wall and
 process CPU time are both recorded; on a loaded machine the CPU-time ratio is the steadier.
 
-Usage: PYTHONPATH=src python benchmarks/compare_cpu_kernels.py [--against main] [--rounds 5] [OUT.json]
+Usage: PYTHONPATH=src python benchmarks/compare_cpu_kernels.py [--against main] [--rounds R] [--junctions N] [OUT.json]
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 import os
@@ -22,9 +21,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+import workload
 
-from endplate.junction.parameters import default_parameters
-from endplate.junction.population import make_population, stimulus_schedule
 from endplate.kernels.cpu import train_cpu
 
 _FILES = ("tables", "rng", "cpu")
@@ -44,15 +42,10 @@ def kernel_at(revision: str, folder: Path):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", nargs="?")
+    parser = workload.parser(__doc__)
     parser.add_argument("--against", default="main")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--junctions", type=int, default=1_000_000)
     args = parser.parse_args()
-    params = default_parameters("mouse")
-    pop = make_population(params, args.junctions, seed=1)
-    schedule = stimulus_schedule(params, [np.inf] + [20.0] * 99)
+    pop, schedule = workload.junction_train(args.junctions)
     with tempfile.TemporaryDirectory() as folder:
         kernels = {args.against: kernel_at(args.against, Path(folder)), "this tree": train_cpu}
         small = pop.subset(np.arange(2000))

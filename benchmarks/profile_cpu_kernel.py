@@ -14,18 +14,16 @@ Usage: PYTHONPATH=src python benchmarks/profile_cpu_kernel.py [OUT.json] [--junc
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import json
 import os
 import time
 
 import numpy as np
+import workload
 from numba import njit
 
 import endplate.kernels.cpu as cpu_module
-from endplate.junction.parameters import default_parameters
-from endplate.junction.population import make_population, stimulus_schedule
 from endplate.kernels import rng
 
 
@@ -85,15 +83,9 @@ def build_variant(substitutions: list[tuple[str, str]], rebind: dict):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", nargs="?")
-    parser.add_argument("--junctions", type=int, default=1_000_000)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    params = default_parameters("mouse")
-    pop = make_population(params, args.junctions, seed=1)
+    args = workload.parser(__doc__).parse_args()
+    pop, schedule = workload.junction_train(args.junctions)
     small = pop.subset(np.arange(2000))
-    schedule = stimulus_schedule(params, [np.inf] + [20.0] * 99)
     trains = {}
     for name, (subs, rebind) in VARIANTS.items():
         train = build_variant(subs, rebind)
