@@ -95,3 +95,19 @@ def muscle_on_day(scenario: Scenario, muscle: str, day: int, progress: Progress 
     """``muscle`` of ``scenario`` on ``day`` as the disease has left it, junctions included."""
     return muscles_on_days(scenario, muscle, [day], progress, interventions)[check_day(scenario, day)]
 
+
+
+def saved_scenario(attrs: dict) -> Scenario:
+    """The scenario of a saved ``endplate run`` result, from its provenance (``attrs["scenario"]``).
+
+    The saved result keeps daily tallies and probe cross-sections, not the state of every
+    junction, so a muscle on a given day is re-simulated from this scenario (same seed, same
+    calibrated values), which replays the run exactly.
+    """
+    import json
+
+    if "scenario" not in attrs:
+        raise EndplateInputError("the file is not an endplate run result: it has no 'scenario' in its provenance")
+    fields = {f.name: f.type for f in dataclasses.fields(Scenario)}
+    data = {k: (tuple(v) if isinstance(v, list) else v) for k, v in json.loads(attrs["scenario"]).items() if k in fields}
+    return Scenario(**data)
