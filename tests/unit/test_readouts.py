@@ -53,7 +53,8 @@ def test_fibre_density_after_reinnervation_is_in_the_published_reinnervated_rang
 
 def test_grouping_index_reads_one_for_a_random_mosaic_and_rises_with_reinnervation():
     """Healthy mouse MG, soleus and EDL are mosaics (index near 1 despite MG's and EDL's deep
-    oxidative region); shuffling the types gives 1; reinnervation by neighbours groups them."""
+    oxidative region); shuffling the types gives 1; reinnervation by neighbours groups them, and
+    the SOD1-G93A TA's grouping rises above the healthy TA's as its units are lost."""
     for name, high in (("MG", 1.15), ("soleus", 1.15), ("EDL", 1.3)):
         a = build_anatomy(load_muscle("mouse", name), seed=1)
         index = grouping(a)["grouping_index"]
@@ -63,11 +64,17 @@ def test_grouping_index_reads_one_for_a_random_mosaic_and_rises_with_reinnervati
         assert grouping(shuffled)["grouping_index"] == pytest.approx(1.0, abs=0.05)
     mg = build_anatomy(load_muscle("mouse", "MG"), seed=1)
     assert grouping(_reinnervated(mg, 0.6))["grouping_index"] > 1.3
+    from endplate.disease.diseased_muscle import muscles_on_days, one_muscle_scenario
+
+    sc = one_muscle_scenario("SOD1-G93A", "dying_back", "TA", 2)
+    course = muscles_on_days(sc, "TA", [sc.start_day, 100])
+    healthy, diseased = (grouping(course[d])["grouping_index"] for d in (sc.start_day, 100))
+    assert healthy < 1.1 and diseased > healthy + 0.05
 
 
 def test_undefined_readouts_carry_a_reason_instead_of_nan(apb):
-    """A muscle with one type, or with a single innervated fibre, has no grouping; with no
-    pair of fibres of one unit there is no jitter: None beside the reason."""
+    """A section of one type, or of five fibres, has no grouping; with no pair of fibres of one
+    unit there is no jitter: None beside the reason."""
     one_type = copy.deepcopy(apb)
     one_type.fibre_type[:] = 1
     g = grouping(one_type)
@@ -76,7 +83,8 @@ def test_undefined_readouts_carry_a_reason_instead_of_nan(apb):
     lone.owner[1:] = -1
     r = muscle_sfemg(lone, n_pairs=3, n_discharges=20, seed=1)
     assert r["mcd_us"] is None and r["mcd_us_undefined_reason"] and r["fibre_density"] == 1.0
-    assert grouping(lone)["grouping_index"] is None
+    tiny = build_anatomy(load_muscle("mouse", "soleus").replace(n_units=2, n_fibres=5), seed=0)
+    assert "fewer than" in grouping(tiny)["grouping_index_undefined_reason"]
     empty = copy.deepcopy(apb)
     empty.owner[:] = -1
     r = muscle_sfemg(empty, n_pairs=3, n_discharges=20, seed=1)

@@ -8,7 +8,10 @@ collateral sprouting, which gives neighbouring fibres to one unit and so one typ
 fewer type boundaries and raises it. Counting boundaries rather than same-type neighbours
 keeps the index sensitive when one type predominates, as after the loss of the FF units.
 The field is local because a biopsy samples one region: a regional gradient of types (the deep
-oxidative region of mouse fast muscles, M112-M113) is not grouping.
+oxidative region of mouse fast muscles, M112-M113) is not grouping. Every fibre of the section
+counts, denervated ones with the type their last unit gave them, as a stained section types
+every fibre; counting only innervated fibres would stretch the field over the whole of a
+muscle that has lost most of its junctions and count the regional gradient after all.
 """
 
 from __future__ import annotations
@@ -33,19 +36,18 @@ def _other_type_share(types: np.ndarray, idx: np.ndarray) -> float:
 def grouping(anatomy: Anatomy) -> dict:
     """``grouping_index``: expected over observed share of neighbours of another type.
 
-    Observed: for each innervated fibre, the share of its 6 nearest innervated neighbours of
-    another type. Expected under relabelling: the share of other types among the other fibres
-    of its field (its ``FIELD_FIBRES`` nearest), exact for a permutation within the field.
-    Undefined (None, with the reason) with too few innervated fibres, a single type, or no
-    type boundary at all.
+    Observed: for each fibre, the share of its 6 nearest neighbours of another type. Expected
+    under relabelling: the share of other types among the other fibres of its field (its
+    ``FIELD_FIBRES`` nearest), exact for a permutation within the field. Undefined (None, with
+    the reason) with too few fibres, a single type, or no type boundary at all.
     """
-    ok = np.flatnonzero(anatomy.innervated())
-    types = anatomy.fibre_type[ok]
-    if ok.size <= NEIGHBOURS:
-        return reading("grouping_index", None, f"fewer than {NEIGHBOURS + 1} innervated fibres")
+    types = anatomy.fibre_type
+    if anatomy.n_fibres <= NEIGHBOURS:
+        return reading("grouping_index", None, f"fewer than {NEIGHBOURS + 1} fibres")
     if np.unique(types).size < 2:
-        return reading("grouping_index", None, "all innervated fibres are of one type")
-    _, idx = cKDTree(anatomy.fibre_xy_mm[ok]).query(anatomy.fibre_xy_mm[ok], min(FIELD_FIBRES, ok.size - 1) + 1)
+        return reading("grouping_index", None, "all fibres are of one type")
+    xy = anatomy.fibre_xy_mm
+    _, idx = cKDTree(xy).query(xy, min(FIELD_FIBRES, anatomy.n_fibres - 1) + 1)
     observed = _other_type_share(types, idx[:, :NEIGHBOURS + 1])
     if observed == 0:
         return reading("grouping_index", None, "no fibre has a neighbour of another type (complete grouping)")
