@@ -12,8 +12,16 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from endplate.readings import shown
-from endplate.report.style import (COLOURS, LABELS, STAGE_COLOURS, TYPE_COLOURS, fibre_colours, fibre_marker_size,
-                                   styled, type_legend)
+from endplate.report.style import (
+    COLOURS,
+    LABELS,
+    STAGE_COLOURS,
+    TYPE_COLOURS,
+    fibre_colours,
+    fibre_marker_size,
+    styled,
+    type_legend,
+)
 
 
 def nearest_probe(ds: xr.Dataset, day: int) -> int:

@@ -81,47 +81,12 @@ def compare_payloads(result: str | None) -> list[dict]:
     """Payloads for ``result`` (a fit .nc) or, without one, for every shipped calibration."""
     if result:
         return [payload_from_dataset(load_result(result))]
-    from endplate.calibrate.presets import calibrated_presets
+    from endplate.disease.calibrated import calibrated_presets
 
     presets = calibrated_presets()
     if not presets:
         raise EndplateInputError("no RESULT given and no calibration is shipped; run `endplate fit sod1-g93a` first")
     return [payload_from_preset(k, v) for k, v in sorted(presets.items())]
-
-
-def print_comparison(console, payload: dict) -> None:
-    from rich.table import Table
-
-    floor = payload.get("population_floor")
-    table = Table(title=f"{payload['problem']}: hypotheses (winner {payload['winner']})")
-    for col in ("hypothesis", "posterior probability", "Bayes factor (best : this)"):
-        table.add_column(col)
-    for h in sorted(payload["hypotheses"], key=lambda h: -h["probability"]):
-        bf = h["bayes_factor_best_over_this"]
-        shown = f"{bf:.3g}" if bf is not None else (f"> {1 / floor:.0f} (no particle left)" if floor else "inf")
-        table.add_row(h["name"], f"{h['probability']:.3f}", shown)
-    console.print(table)
-    console.print("[bold]targets[/]: observed | posterior predictive median [5-95 %] | covered | "
-                  "predicted with its source left out")
-    for t in payload["targets"]:
-        pred = _interval(t.get("predicted_median"), t.get("predicted_low"), t.get("predicted_high"))
-        loso = _interval(t.get("loso_median"), t.get("loso_low"), t.get("loso_high"))
-        ok = "yes" if t.get("covered") else "[red]no [/]"
-        console.print(f"  {t['id']:<4} {t['observed']:>7.4g} {_short(t['units']):<8} {pred:<22} {ok:<3}  "
-                      f"left out {loso:<22} {t['quantity']} ({t.get('evidence', '')})", soft_wrap=True, highlight=False)
-    if payload.get("simulations"):
-        console.print(f"{payload['simulations']} simulations in {payload.get('wall_seconds') or 0:.0f} s; "
-                      f"seed {payload.get('seed')}; created {payload.get('created')}")
-
-
-def _interval(median, low, high) -> str:
-    if median is None:
-        return "-"
-    return f"{median:.3g} [{low:.3g}, {high:.3g}]"
-
-
-def _short(units: str) -> str:
-    return {"percent": "%", "percent of control": "%", "percent per month": "%/mo"}.get(units, units)
 
 
 def json_payload(payloads: list[dict]) -> dict:
