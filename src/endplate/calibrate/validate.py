@@ -153,10 +153,15 @@ def _mune(name: str, method: str, key: str = "estimate") -> Callable[[int], floa
     return predict
 
 
+def _or_nan(value: float | None) -> float:
+    """A readout as validate scores it: an undefined one (None) is NaN, a failed check."""
+    return float("nan") if value is None else float(value)
+
+
 def _fibre_density(name: str) -> Callable[[int], float]:
     from endplate.muscle.sfemg import fibre_density
 
-    return lambda seed: fibre_density(_muscle("human", name, seed), seed)
+    return lambda seed: _or_nan(fibre_density(_muscle("human", name, seed), seed))
 
 
 def _muscle_decrement(seed: int) -> float:
@@ -309,8 +314,7 @@ def _als_mune_decline(method: str) -> Callable[[int], float]:
 
     def predict(seed: int) -> float:
         rows = _cached(("als-mune", seed), lambda: mune_after_onset("sporadic-ALS", "dying_back", "APB", subjects=2, seed=seed))
-        value = decline_percent_per_month(rows, method)
-        return float("nan") if value is None else value
+        return _or_nan(decline_percent_per_month(rows, method))
     return predict
 
 
@@ -330,17 +334,13 @@ def _symptomatic_fibre_density(seed: int) -> float:
     from endplate.muscle.sfemg import fibre_density
 
     a = _symptomatic_apb(seed)
-    value = None if a is None else fibre_density(a, seed, n_sites=60)
-    return float("nan") if value is None else value
+    return _or_nan(None if a is None else fibre_density(a, seed, n_sites=60))
 
 
 def _healthy_grouping(species: str, name: str) -> Callable[[int], float]:
     from endplate.muscle.grouping import grouping_index
 
-    def predict(seed: int) -> float:
-        value = grouping_index(_muscle(species, name, seed))
-        return float("nan") if value is None else value
-    return predict
+    return lambda seed: _or_nan(grouping_index(_muscle(species, name, seed)))
 
 
 def _sod1_mune_agreement(seed: int) -> float:
@@ -349,7 +349,7 @@ def _sod1_mune_agreement(seed: int) -> float:
 
     rows = _cached(("sod1-mune", seed), lambda: mune_recordings("SOD1-G93A", "dying_back", "TA", (60, 80, 100, 120),
                                                              subjects=5, seed=seed, methods=("incremental", "mps")))
-    pairs = {(r["subject"], r["day"]): {} for r in rows}
+    pairs: dict[tuple, dict] = {(r["subject"], r["day"]): {} for r in rows}
     for r in rows:
         pairs[(r["subject"], r["day"])][r["method"]] = r["estimate"]
     xy = np.array([(p["incremental"], p["mps"]) for p in pairs.values() if None not in p.values()], float)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -108,6 +109,6 @@ def saved_scenario(attrs: dict) -> Scenario:
 
     if "scenario" not in attrs:
         raise EndplateInputError("the file is not an endplate run result: it has no 'scenario' in its provenance")
-    fields = {f.name: f.type for f in dataclasses.fields(Scenario)}
-    data = {k: (tuple(v) if isinstance(v, list) else v) for k, v in json.loads(attrs["scenario"]).items() if k in fields}
+    fields = {f.name for f in dataclasses.fields(Scenario)}
+    data: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in json.loads(attrs["scenario"]).items() if k in fields}
     return Scenario(**data)

@@ -9,7 +9,7 @@ deviation. An estimate the recording cannot give is counted apart (``undefined``
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -10,6 +10,8 @@ half-disc on the port side (Stalberg & Trontelj, recalled).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy.spatial import cKDTree
 
@@ -114,7 +116,7 @@ def muscle_sfemg(anatomy: Anatomy, rate_hz: float = 10.0, n_pairs: int = 20, n_d
             pairs.append((t, partners[np.argmin(d)]))
         if len(pairs) == n_pairs:
             break
-    out = {"fibre_density": density}
+    out: dict[str, Any] = {"fibre_density": density}
     if density is None:
         out["fibre_density_undefined_reason"] = "no innervated fibre to record from"
     if not pairs:
