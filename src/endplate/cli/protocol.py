@@ -11,6 +11,7 @@ import typer
 from endplate._version import __version__
 from endplate.cli._app import _emit, _fail, _params, _parse_sets, _quantity_table, app, check_output
 from endplate.errors import EndplateInputError
+from endplate.readings import REASON_SUFFIX
 
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")
 
@@ -68,6 +69,7 @@ def protocol_payload(name: str, ds) -> dict:
     if name == "sfemg":
         payload["pairs"] = [{"mcd_us": m, "blocking_percent": b}
                             for m, b in zip(ds["pair_mcd_us"].values.tolist(), ds["pair_blocking_percent"].values.tolist())]
+    payload.update({k: v for k, v in ds.attrs.items() if k.endswith(REASON_SUFFIX)})  # why a value is missing
     payload["seed"] = ds.attrs["seed"]
     payload["species"] = ds.attrs["species"]
     return payload
