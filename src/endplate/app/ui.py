@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import html
-import math
 from concurrent.futures import ThreadPoolExecutor
 
 import panel as pn
 
-from endplate.app import lab, plots
+from endplate.app import guard, lab, plots
 from endplate.errors import EndplateInputError
+from endplate.readings import shown
 
 # One worker: simulations queue (the compiled kernels already use every core, and Numba's
 # fallback threading layer must not be entered from two threads at once).
@@ -138,13 +138,13 @@ class LabPage:
         finally:
             self._busy(False)
         self.lab_plot.object = plots.lab_figure(result)
-        rows = "".join(f"| {m} | {v:.0f} |\n" for m, v in result["mune"].items())
+        rows = "".join(f"| {m} | {shown(v, 'estimate', '.0f')} |\n" for m, v in result["mune"].items())
         self.lab_table.object = (f"| MUNE method | estimate |\n|---|---|\n{rows}| **true count** | **{result['true_units']}** |\n\n"
                                  f"Innervated fibres: {result['innervated_percent']:.0f} %. "
-                                 f"Fibre density: {result['sfemg']['fibre_density']:.2f}.")
+                                 f"Fibre density: {shown(result['sfemg'], 'fibre_density')}.")
         self.status.param.update(object=f"EMG lab ready: {inputs.muscle} on day {age}, seed {inputs.seed}; jitter "
-                                        f"{_fmt(result['sfemg']['mcd_us'])} µs, 3 Hz decrement "
-                                        f"{_fmt(result['rns']['decrement_percent'])} %, true units {result['true_units']}.",
+                                        f"{shown(result['sfemg'], 'mcd_us', '.1f')} µs, 3 Hz decrement "
+                                        f"{shown(result['rns'], 'decrement_percent', '.1f')} %, true units {result['true_units']}.",
                                  alert_type="success")
 
     # --- drawing ------------------------------------------------------------------------------
@@ -184,18 +184,17 @@ def _duration(inputs: lab.Inputs) -> str:
     return "; a human muscle over years takes up to a minute" if inputs.species == "human" else ""
 
 
-def _fmt(x: float) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{x:.1f}"
-
-
 def create_page() -> pn.viewable.Viewable:
     """A fresh page for one browser session."""
     return LabPage().view()
 
 
 def serve(port: int = 5006, show: bool = True) -> None:
-    """Serve the app on localhost only, until interrupted."""
+    """Serve the app on 127.0.0.1 until interrupted, answering only to localhost names (see ``guard``)."""
     pn.extension(design="native")
-    origins = [f"localhost:{port}", f"127.0.0.1:{port}"]
-    pn.serve({"/": create_page}, port=port, address="127.0.0.1", websocket_origin=origins, show=show,
-             title="endplate lab", print_url=True)
+    server = pn.serve({"/": create_page}, port=port, address="127.0.0.1", websocket_origin=sorted(guard.local_hosts(port)),
+                      show=show, title="endplate lab", print_url=True, start=False,
+                      extra_patterns=[(guard.COMPONENTS_ROUTE, guard.LoadedComponents, {})])  # before Panel's own
+    guard.refuse_foreign_hosts(server, port)
+    server.start()
+    server.io_loop.start()

@@ -14,6 +14,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from endplate.disease import kernel as kern
+from endplate.disease.junction_state import diseased_junctions, fibre_junction_state
 from endplate.disease.model import (
     Genotype,
     drive,
@@ -28,7 +29,7 @@ from endplate.disease.scenario import Scenario
 from endplate.junction.parameters import default_parameters
 from endplate.muscle.anatomy import Anatomy, build_anatomy
 from endplate.muscle.cmap import maximal_cmap
-from endplate.muscle.mune import mune
+from endplate.muscle.mune import estimate_value, mune
 from endplate.muscle.presets import load_muscle
 from endplate.seeding import day_seed, substreams
 
@@ -269,24 +270,8 @@ def _grouping(a) -> float:
 
 
 def effective_junctions(state: MuscleState):
-    """The muscle's junctions as the disease has left them.
-
-    An impaired NMJ transmits as its failing partner dictates (``state.partner``: release, RRP
-    capacity, quantal size, tSC feedback gain); a partly withdrawn one keeps that and loses half
-    its release sites (release and capacity halved, assumed). New NMJs release less until mature.
-    """
-    q = state.partner
-    withdrawing = state.stage == kern.WITHDRAWING
-    affected = (state.stage == kern.IMPAIRED) | withdrawing
-    half = np.where(withdrawing, 0.5, 1.0)
-    maturity = kern.current_maturity(float(state.day), state.anatomy.owner, state.denerv, state.recovering, state.maturation_days)
-    out = state.anatomy.junctions.scaled(
-        release=np.where(affected, q["release_impaired"], 1.0) * half * (0.3 + 0.7 * maturity),
-        capacity=np.where(affected, q["capacity_impaired"], 1.0) * half,
-        quantal=np.where(affected, q["quantal_impaired"], 1.0),
-        tsc_gain=np.where(affected, q["tsc_gain_impaired"], 1.0))
-    out.tsc_structure = state.tsc.copy()
-    return out
+    """The muscle's junctions as the disease has left them (see ``disease.junction_state``)."""
+    return diseased_junctions(state.anatomy.junctions, fibre_junction_state(state))
 
 
 def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = None, interventions=None,
@@ -347,7 +332,7 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
                 largest[m] = max(largest[m], float((st.size / np.maximum(st.size0, 1)).max()))
             if day in mune_days:
                 r = mune(st.anatomy, scenario.mune_method, readout_seed(st, "mune", day))
-                mune_est[m].append(r["estimate"])
+                mune_est[m].append(estimate_value(r))
                 mune_true[m].append(r["true_units"])
             if day in scenario.probe_days and m == (scenario.probe_muscle or scenario.muscles[0]):
                 probes.append(probe(st, day, readout_seed(st, "probe", day), None if interventions is None else interventions.junction_adjuster(day)))
