@@ -29,7 +29,7 @@ from endplate.disease.scenario import Scenario
 from endplate.junction.parameters import default_parameters
 from endplate.muscle.anatomy import Anatomy, build_anatomy
 from endplate.muscle.cmap import maximal_cmap
-from endplate.muscle.mune import mune
+from endplate.muscle.mune import estimate_value, mune
 from endplate.muscle.presets import load_muscle
 from endplate.seeding import day_seed, substreams
 
@@ -105,11 +105,12 @@ def readout_seed(state: MuscleState, readout: str, day: int) -> int:
 
 
 def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, seed: int) -> MuscleState:
-    """The muscle ``name`` healthy on the scenario's first day; its streams are sub-streams of ``seed``.
+    """The muscle ``name`` on the scenario's first day; its streams are sub-streams of ``seed``.
 
-    The baseline CMAP is the first day's recording, so a readout on that day reads 100 %. If the
-    scenario starts after the genotype's ``drive_start_day``, the days between are stepped here
-    (unrecorded), so the muscle is as the disease has left it, not healthy with a backlog of drive.
+    It is built healthy; the baseline CMAP is its recording with that day's seed, so a healthy
+    muscle reads 100 % on the first day. If the scenario starts after the muscle's drive start,
+    the days between are stepped here (unrecorded), so the muscle is as the disease has left it,
+    not healthy with a backlog of drive.
     """
     streams = substreams(seed, "anatomy", "levels", "kernel", *READOUTS, "vulnerability")
     preset = load_muscle(scenario.species, name, **scenario.muscle_set.get(name, {}))
@@ -331,7 +332,7 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
                 largest[m] = max(largest[m], float((st.size / np.maximum(st.size0, 1)).max()))
             if day in mune_days:
                 r = mune(st.anatomy, scenario.mune_method, readout_seed(st, "mune", day))
-                mune_est[m].append(r["estimate"])
+                mune_est[m].append(estimate_value(r))
                 mune_true[m].append(r["true_units"])
             if day in scenario.probe_days and m == (scenario.probe_muscle or scenario.muscles[0]):
                 probes.append(probe(st, day, readout_seed(st, "probe", day), None if interventions is None else interventions.junction_adjuster(day)))
