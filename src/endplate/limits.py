@@ -38,7 +38,7 @@ LIMITS = {
     "units": Limit("motor units of one muscle", 20_000, 2_000.0, 1e4,
                    "assumed; the largest bundled muscle has 1,000"),
     "days": Limit("simulated days", 36_500, 0.0, 200.0, "a century of days; assumed 200 days per second"),
-    "subjects": Limit("subjects of a trial", 10_000, 1e5, 0.05, "assumed: 20 s and 100 kB of visits per subject (batches stream to the store)"),
+    "subjects": Limit("subjects (of a trial, or subjects x days of a MUNE table)", 10_000, 1e5, 0.05, "assumed: 20 s and 100 kB of visits per subject (batches stream to the store)"),
     "batch_size": Limit("subjects per batch", 1_000, 50e6, 0.05, "a batch is held in one worker's memory"),
     "population": Limit("particles per fit generation", 100_000, 1e4, 2.0, "assumed: 2 simulations per second"),
     "generations": Limit("fit generations", 200, 0.0, 1.0, "assumed"),
