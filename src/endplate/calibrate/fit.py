@@ -116,7 +116,8 @@ def connect(scheduler: str | None = None, workers: int | None = None, processes:
 
 def _abc(problem: Problem, population: int, client, seed: int, batch_size: int):
     import pyabc
-    from pyabc.sampler import DaskDistributedSampler
+
+    from endplate.calibrate.sampler import SeededBatchSampler
 
     models = [pyabc.FunctionModel(ProblemModel(problem, i, seed), name=m.name) for i, m in enumerate(problem.models)]
     priors = []
@@ -127,8 +128,7 @@ def _abc(problem: Problem, population: int, client, seed: int, batch_size: int):
             rvs[k] = pyabc.RV("uniform", lo, hi - lo)
         priors.append(pyabc.Distribution(**rvs))
     distance = pyabc.PNormDistance(p=2, fixed_weights={t.id: 1.0 / t.spread for t in problem.targets})
-    sampler = DaskDistributedSampler(dask_client=client, batch_size=batch_size)
-    sampler.show_progress = False
+    sampler = SeededBatchSampler(client, seed, batch_size)
     return pyabc.ABCSMC(models, priors, distance, population_size=population, sampler=sampler)
 
 
