@@ -674,14 +674,18 @@ def fit(
 
 @app.command()
 def compare(
-    result: Optional[str] = typer.Argument(None, help="A fit result (.nc); default: the shipped calibrations."),
+    results: Optional[list[str]] = typer.Argument(None, help="Fit results (.nc); several of one problem and settings "
+                                                  "with different seeds: also the spread across seeds. Default: the "
+                                                  "shipped calibrations."),
+    preset_out: Optional[Path] = typer.Option(None, help="Write the first result's calibrated preset, with the spread."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
     """Hypotheses with posterior probabilities and Bayes factors, and every target's predictive check."""
-    from endplate.calibrate.compare import compare_payloads, json_payload, print_comparison
+    from endplate.calibrate.cli_support import compare_command
+    from endplate.calibrate.compare import json_payload, print_comparison
 
     try:
-        payloads = compare_payloads(result)
+        payloads = compare_command(results, preset_out)
     except EndplateInputError as exc:
         _fail(str(exc))
         return

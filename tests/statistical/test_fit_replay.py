@@ -28,8 +28,22 @@ def assert_same_fit(a: xr.Dataset, b: xr.Dataset) -> None:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    return _fit(tmp_path_factory.mktemp("ref") / "fit-synthetic.nc")
+def reference_path(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref") / "fit-synthetic.nc"
+    _fit(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def reference(reference_path):
+    return xr.load_dataset(reference_path)
+
+
+@pytest.fixture(scope="module")
+def other_path(tmp_path_factory):
+    out = tmp_path_factory.mktemp("other") / "fit-synthetic.nc"
+    _fit(out, seed=12)
+    return out
 
 
 def test_same_seed_twice_on_one_worker_gives_the_same_fit(reference, tmp_path):
@@ -38,9 +52,53 @@ def test_same_seed_twice_on_one_worker_gives_the_same_fit(reference, tmp_path):
     assert reference.sizes["particle"] > 0 and reference.sizes["generation"] == 3
 
 
-def test_another_seed_gives_another_fit(reference, tmp_path):
-    other = _fit(tmp_path / "fit-synthetic.nc", seed=12)
+def test_another_seed_gives_another_fit(reference, other_path):
+    other = xr.load_dataset(other_path)
     assert not np.array_equal(reference.posterior.values, other.posterior.values, equal_nan=True)
+
+
+def test_seed_spread_gives_each_models_probability_across_seeds(reference, other_path):
+    from endplate.calibrate.compare import seed_spread
+
+    other = xr.load_dataset(other_path)
+    spread = seed_spread([reference, other])
+    assert spread["seeds"] == [11, 12] and len(spread["models"]) == reference.sizes["model"]
+    for m, name in zip(spread["models"], reference.model.values.tolist()):
+        pair = np.array([reference.model_probability.sel(model=name), other.model_probability.sel(model=name)])
+        assert m["name"] == name and m["probabilities"] == pair.tolist()
+        assert m["mean"] == pytest.approx(pair.mean()) and m["sd"] == pytest.approx(pair.std(ddof=1))
+        assert m["min"] <= m["mean"] <= m["max"]
+
+
+def test_seed_spread_refuses_a_single_fit_repeated_seeds_and_other_settings(reference, other_path):
+    from endplate.calibrate.compare import seed_spread
+    from endplate.errors import EndplateInputError
+
+    with pytest.raises(EndplateInputError, match="at least 2"):
+        seed_spread([reference])
+    with pytest.raises(EndplateInputError, match="different seeds"):
+        seed_spread([reference, reference])
+    bigger = xr.load_dataset(other_path)
+    bigger.attrs["settings"] = bigger.attrs["settings"].replace('"population": 20', '"population": 21')
+    with pytest.raises(EndplateInputError, match="population"):
+        seed_spread([reference, bigger])
+
+
+def test_compare_of_several_seeds_shows_the_spread_and_ships_it_in_the_preset(cli, reference_path, other_path,
+                                                                              tmp_path):
+    import json
+    import tomllib
+
+    from endplate.calibrate.compare import payload_from_preset
+
+    preset = tmp_path / "synthetic.toml"
+    result = cli("compare", str(reference_path), str(other_path), "--json", "--preset-out", str(preset))
+    assert result.returncode == 0, result.stderr
+    spread = json.loads(result.stdout)["seed_spread"]
+    assert spread["seeds"] == [11, 12]
+    assert payload_from_preset("synthetic", tomllib.loads(preset.read_text()))["seed_spread"] == spread
+    shown = cli("compare", str(reference_path), str(other_path))
+    assert shown.returncode == 0 and "across 2 seeds" in shown.stdout
 
 
 def test_two_worker_processes_give_the_same_fit_as_one_in_process_worker(reference, tmp_path):

@@ -19,8 +19,7 @@ def run_fit_command(problem: str, *, quick: bool, seed: int, out: Path | None, s
         raise EndplateInputError(f"unknown calibration problem {problem!r}; allowed: {', '.join(bundled_problems())}")
     if workers is not None and workers < 1:
         raise EndplateInputError(f"--workers must be at least 1, got {workers}")
-    if preset_out is not None and preset_out.suffix != ".toml":
-        raise EndplateInputError(f"--preset-out must end in .toml, got {str(preset_out)!r}")
+    _check_preset_path(preset_out)
     settings = settings_for(problem, quick, population, generations, loso)
     out = Path(out or default_out(problem))
     if console is None:
@@ -29,7 +28,7 @@ def run_fit_command(problem: str, *, quick: bool, seed: int, out: Path | None, s
     else:
         ds = _with_progress(console, problem, quick, seed, out, scheduler, workers, settings, targets)
     if preset_out is not None:
-        _write_preset(ds, preset_out)
+        write_preset(ds, preset_out)
     payload = payload_from_dataset(ds)
     payload["output"] = str(out)
     payload["preset"] = None if preset_out is None else str(preset_out)
@@ -58,7 +57,26 @@ def _with_progress(console, problem, quick, seed, out, scheduler, workers, setti
                        targets_path=targets, progress=progress)
 
 
-def _write_preset(ds, path: Path) -> None:
+def compare_command(results: list[str] | None, preset_out: Path | None) -> list[dict]:
+    """The comparison payloads of ``endplate compare``; ``preset_out``: the first result's preset, with the spread."""
+    from endplate.calibrate.compare import compare_payloads, load_result
+
+    if preset_out is not None and not results:
+        raise EndplateInputError("--preset-out needs at least one RESULT (a fit .nc) to write the preset of")
+    _check_preset_path(preset_out)
+    payloads = compare_payloads(results)
+    if preset_out is not None:
+        write_preset(load_result(results[0]), preset_out, payloads[0].get("seed_spread"))
+    return payloads
+
+
+def _check_preset_path(path: Path | None) -> None:
+    if path is not None and path.suffix != ".toml":
+        raise EndplateInputError(f"--preset-out must end in .toml, got {str(path)!r}")
+
+
+def write_preset(ds, path: Path, spread: dict | None = None) -> None:
+    """Write ``ds``'s calibrated preset (with the seed-to-seed ``spread``, if given) atomically to ``path``."""
     from endplate.calibrate.presets import preset_toml
     from endplate.calibrate.problem import load_problem
     from endplate.disease.scenario import load_scenario
@@ -67,4 +85,4 @@ def _write_preset(ds, path: Path) -> None:
     problem = load_problem(ds.attrs["problem"])
     genotype = load_scenario(problem.scenario, calibrated=False).genotype
     with atomic_path(path) as tmp:
-        tmp.write_text(preset_toml(ds, genotype))
+        tmp.write_text(preset_toml(ds, genotype, spread))
