@@ -116,3 +116,38 @@ def test_interrupted_and_resumed_fit_equals_the_uninterrupted_one(reference, tmp
     with pytest.raises(KeyboardInterrupt):
         _fit(out, progress=interrupt)
     assert_same_fit(reference, _fit(out))
+
+
+KILLED_FIT = """
+import dataclasses, sys
+from endplate.calibrate.fit import run_fit, settings_for
+s = dataclasses.replace(settings_for("synthetic", quick=True), **{small!r})
+run_fit("synthetic", seed=11, out=sys.argv[1], settings=s, workers=1, processes=False)
+"""
+
+
+def test_fit_killed_inside_a_generation_resumes_to_the_uninterrupted_result(reference, tmp_path):
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "fit-synthetic.nc"
+    db = out.with_suffix(".abc") / "main.db"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_FIT.format(small=SMALL), str(out)])
+
+    def finished_generations() -> int:
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:  # never create it
+                return con.execute("select count(*) from populations where t >= 0").fetchone()[0]
+        except sqlite3.Error:
+            return 0
+
+    deadline = time.monotonic() + 300
+    while finished_generations() < 1 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)  # inside generation 1 (index from 0): its particles are lost
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL and finished_generations() < SMALL["generations"] and not out.exists()
+    assert_same_fit(reference, _fit(out))

@@ -154,8 +154,8 @@ def run_stage(db_path: Path, problem: Problem, population: int, generations: int
     url = f"sqlite:///{db_path}"
     done = 0
     if db_path.exists():
-        h = History(url)
-        done = h.max_t + 1 if h.n_populations > 0 else 0
+        max_t = History(url).max_t  # None: killed before pyabc wrote any population
+        done = max_t + 1 if max_t is not None and max_t >= 0 else 0
         if done == 0:
             db_path.unlink()
     history = History(url) if done else None
