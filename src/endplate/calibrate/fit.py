@@ -162,7 +162,6 @@ def run_stage(db_path: Path, problem: Problem, population: int, generations: int
     if progress:
         progress(label, done, generations, _generation_info(history) if done else {})
     for t in range(done, generations):
-        np.random.seed((seed + 7919 * t) % 2**32)  # pyabc's driver draws from NumPy's global generator
         abc = _abc(problem, population, client, seed, settings.batch_size)
         if t == 0:
             abc.new(url, problem.observed())
