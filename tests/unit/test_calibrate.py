@@ -135,3 +135,24 @@ def test_shipped_calibrations_parse_and_say_why_when_not_applied():
         assert abs(sum(preset["model_probabilities"].values()) - 1) < 1e-6
         assert preset["winner"] == max(preset["model_probabilities"], key=preset["model_probabilities"].get)
         assert preset["apply"] or preset["apply_reason"], name
+
+
+def test_a_fit_never_sees_a_held_out_test_row(tmp_path):
+    import csv
+    import io
+    from importlib import resources
+
+    rows = list(csv.DictReader(io.StringIO(resources.files("endplate.data").joinpath("calibration_targets.csv").read_text())))
+    path = tmp_path / "targets.csv"
+
+    def write(*rows_out):
+        with path.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows_out)
+
+    write(rows[0], {**rows[1], "role": "test"})
+    assert [t.id for t in load_registry(path)] == [rows[0]["id"]]
+    write({**rows[1], "role": "tuned"})
+    with pytest.raises(EndplateInputError, match="role must be fit or test"):
+        load_registry(path)

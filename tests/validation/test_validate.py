@@ -3,7 +3,7 @@ import json
 import pytest
 
 from endplate.calibrate.targets import load_targets
-from endplate.calibrate.validate import CHECKS, MUSCLE_CHECKS, validate
+from endplate.calibrate.validate import CHECKS, DISEASE_CHECKS, MUSCLE_CHECKS, summarise, validate
 
 
 def test_every_check_names_a_registered_target_with_a_source():
@@ -24,9 +24,10 @@ def _validate(seed: int) -> list[dict]:
 
 
 @pytest.mark.parametrize("seed", [0, 7])
-def test_model_passes_every_target_not_marked_as_a_known_gap(seed):
+def test_model_passes_every_fit_target_not_marked_as_a_known_gap(seed):
     results = _validate(seed)
-    failed = [(r["id"], r["name"], r["predicted"]) for r in results if not r["passed"] and r["open_issue"] is None]
+    failed = [(r["id"], r["name"], r["predicted"]) for r in results
+              if not r["passed"] and r["open_issue"] is None and r["role"] == "fit"]
     assert not failed, failed
 
 
@@ -44,3 +45,22 @@ def test_validate_cli_reports_json_and_exits_zero(cli):
     payload = json.loads(result.stdout)
     assert payload["failed"] == 0 and payload["passed"] == len(payload["targets"]) - payload["open"] > 10
     assert {"id", "predicted", "low", "high", "passed"} <= set(payload["targets"][0])
+
+
+def test_every_target_has_a_role_and_a_source_is_on_one_side_only():
+    registry = load_targets()
+    assert {row["role"] for row in registry.values()} == {"fit", "test"}
+    checked = {c.target_id for c in CHECKS + MUSCLE_CHECKS + DISEASE_CHECKS}
+    electro = [row for row in registry.values() if row["layer"] == "electrodiagnosis"]
+    assert sum(row["role"] == "test" for row in electro) >= len(electro) / 3
+    by_source: dict[str, set] = {}
+    for row in registry.values():
+        by_source.setdefault(row["source"], set()).add(row["role"])
+    assert all(len(roles) == 1 for roles in by_source.values()), [s for s, r in by_source.items() if len(r) > 1]
+    assert all(registry[i]["role"] in ("fit", "test") for i in checked)
+
+
+def test_failing_test_rows_are_reported_but_do_not_fail_the_fit_count():
+    rows = [{"role": "fit", "passed": True, "open_issue": None}, {"role": "test", "passed": False, "open_issue": None},
+            {"role": "test", "passed": True, "open_issue": None}, {"role": "fit", "passed": False, "open_issue": 12}]
+    assert summarise(rows) == {"passed": 1, "failed": 0, "open": 1, "test_passed": 1, "test_failed": 1}

@@ -52,8 +52,9 @@ def _number(where: str, column: str, raw: str, allow_empty: bool = False) -> flo
 def load_registry(path: str | Path | None = None, problem: str | None = None) -> list[Target]:
     """Targets from ``path`` (default: the bundled registry), optionally only those of ``problem``.
 
-    A missing column, a non-numeric value or spread, an unknown evidence flag or observation
-    model raises ``EndplateInputError`` naming the file, the row and what is allowed.
+    Rows whose ``role`` is ``test`` are held out and skipped (a file without the column is all
+    ``fit``). A missing column, a non-numeric value or spread, an unknown evidence flag, role or
+    observation model raises ``EndplateInputError`` naming the file, the row and what is allowed.
     """
     if path is None:
         where, text = "bundled calibration_targets.csv", resources.files("endplate.data").joinpath("calibration_targets.csv").read_text()
@@ -71,6 +72,11 @@ def load_registry(path: str | Path | None = None, problem: str | None = None) ->
         if problem is not None and row["problem"] != problem:
             continue
         at = f"{where}, line {i} ({row['id']})"
+        role = row.get("role") or "fit"
+        if role not in ("fit", "test"):
+            raise EndplateInputError(f"{at}: role must be fit or test, got {role!r}")
+        if role == "test":
+            continue  # held out: a fit never sees a test row
         if row["evidence"] not in EVIDENCE:
             raise EndplateInputError(f"{at}: evidence must be one of {', '.join(EVIDENCE)}, got {row['evidence']!r}")
         spread = _number(at, "spread", row["spread"])

@@ -313,8 +313,26 @@ def validate(seed: int = 0, layers: tuple[str, ...] = ("junction", "electrodiagn
             "published": row["value"],
             "unit": row["unit"],
             "evidence": row["evidence"],
+            "role": row["role"],
             "source": row["source"],
             "tolerance": check.tolerance,
             "open_issue": check.open_issue,
         })
     return results
+
+
+def summarise(results: list[dict]) -> dict:
+    """Counts of a validation by role.
+
+    ``passed`` / ``failed`` count the ``fit`` rows that are not known gaps: the model is tuned to
+    them, so a failure there is a regression and fails ``endplate validate``. ``test`` rows measure
+    prediction: they are reported (``test_passed`` / ``test_failed``, each failure with its row) and
+    never fail the command, so that a failing prediction stays visible instead of being tuned away.
+    """
+    counted = [r for r in results if r["open_issue"] is None and r["role"] == "fit"]
+    tests = [r for r in results if r["role"] == "test"]
+    passed = sum(r["passed"] for r in counted)
+    test_passed = sum(r["passed"] for r in tests)
+    return {"passed": passed, "failed": len(counted) - passed,
+            "open": sum(r["open_issue"] is not None and r["role"] == "fit" for r in results),
+            "test_passed": test_passed, "test_failed": len(tests) - test_passed}
