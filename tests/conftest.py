@@ -8,7 +8,7 @@ settings.register_profile("endplate", derandomize=True, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.load_profile("endplate")
 
-from endplate import default_parameters, make_population
+from endplate import default_parameters, make_population  # noqa: E402  (after the Hypothesis profile)
 
 
 @pytest.fixture(scope="session")

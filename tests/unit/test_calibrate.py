@@ -108,7 +108,7 @@ def test_genotype_values_can_be_set_and_unknown_ones_are_refused():
 
 
 def test_calibration_is_applied_by_default_and_set_still_wins(monkeypatch):
-    from endplate.calibrate import presets
+    from endplate.disease import calibrated as presets
     from endplate.disease.scenario import load_scenario
 
     preset = {"genotype": "SOD1-G93A", "winner": "dying_back", "date": "today", "seed": 1, "apply": True,
@@ -127,7 +127,7 @@ def test_calibration_is_applied_by_default_and_set_still_wins(monkeypatch):
 
 
 def test_shipped_calibrations_parse_and_say_why_when_not_applied():
-    from endplate.calibrate.presets import calibrated_presets
+    from endplate.disease.calibrated import calibrated_presets
 
     shipped = calibrated_presets()
     assert {"sod1-g93a", "human-als"} <= set(shipped)

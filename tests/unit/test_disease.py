@@ -208,9 +208,8 @@ def test_survivors_reinnervate_after_partial_denervation():
 
 def _impaired_junctions(partner: str):
     from endplate.disease import kernel as kern
-    from endplate.disease.model import first_partner
+    from endplate.disease.model import first_partner, genotype, kernel_parameters
     from endplate.disease.simulate import effective_junctions, init_muscle
-    from endplate.disease.model import genotype, kernel_parameters
 
     sc = load_scenario("sod1-g93a", muscles=["TA"], first_partner=partner)
     g = genotype(sc.genotype)

@@ -8,9 +8,8 @@ scenario's first to last day, so that a course takes seconds.
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import xarray as xr
@@ -24,12 +23,10 @@ LAB_MUNE_METHODS = ("incremental", "mps", "scanfit")  # MUNIX (interference patt
 
 
 def interventions() -> list[str]:
-    """Names of the bundled interventions (the therapy layer); empty while it is not installed."""
-    try:
-        module = importlib.import_module("endplate.therapy.interventions")
-        return sorted(module.bundled())
-    except (ImportError, AttributeError):
-        return []
+    """Names of the bundled interventions (the therapy layer)."""
+    from endplate.therapy.interventions import bundled
+
+    return sorted(bundled())
 
 
 def _treatment(inputs: Inputs, start_day: int) -> dict:
@@ -121,8 +118,8 @@ def age_range(inputs: Inputs) -> tuple[int, int]:
 
 def disease_course(inputs: Inputs, progress: Progress | None = None) -> xr.Dataset:
     """Simulate the course in the chosen muscle; the same dataset as ``endplate run`` saves."""
+    from endplate.disease.dataset import run_dataset
     from endplate.disease.simulate import simulate
-    from endplate.io.run_dataset import run_dataset
 
     sc = scenario(inputs)
     return run_dataset(simulate(sc, progress=progress, **_treatment(inputs, sc.start_day)))

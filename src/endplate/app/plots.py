@@ -11,8 +11,16 @@ import xarray as xr
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from endplate.report.style import (COLOURS, LABELS, STAGE_COLOURS, TYPE_COLOURS, fibre_colours, fibre_marker_size,
-                                   styled, type_legend)
+from endplate.report.style import (
+    COLOURS,
+    LABELS,
+    STAGE_COLOURS,
+    TYPE_COLOURS,
+    fibre_colours,
+    fibre_marker_size,
+    styled,
+    type_legend,
+)
 
 
 def nearest_probe(ds: xr.Dataset, day: int) -> int:

@@ -1,8 +1,5 @@
-"""Layer E: targets, observation models, fits (ABC-SMC with model choice) and calibrated presets.
+"""Layer E: targets, observation models, fits (ABC-SMC with model choice) and the calibrated-preset writer.
 
-Other layers read the shipped calibration through ``calibrated_values(genotype, hypothesis)``.
+A fit writes ``presets/calibrated/<problem>.toml`` (``preset_writer.py``); the disease layer reads
+those files (``endplate.disease.calibrated``), as it reads its other presets.
 """
-
-from endplate.calibrate.presets import calibrated_presets, calibrated_values
-
-__all__ = ["calibrated_presets", "calibrated_values"]

@@ -107,21 +107,6 @@ def _check_same_fit(a: xr.Dataset, b: xr.Dataset) -> None:
                                  f"{', '.join(differ)}; a seed-to-seed spread compares fits that differ only in --seed")
 
 
-def print_seed_spread(console, spread: dict) -> None:
-    from rich.table import Table
-
-    seeds = ", ".join(map(str, spread["seeds"]))
-    table = Table(title=f"{spread['problem']}: model probability across {len(spread['seeds'])} seeds ({seeds})")
-    for col in ("hypothesis", "mean", "SD", "range", "per seed"):
-        table.add_column(col)
-    for m in sorted(spread["models"], key=lambda m: -m["mean"]):
-        table.add_row(m["name"], f"{m['mean']:.3f}", f"{m['sd']:.3f}", f"{m['min']:.3f}-{m['max']:.3f}",
-                      " ".join(f"{p:.2f}" for p in m["probabilities"]))
-    console.print(table)
-    console.print(f"winners by seed: {', '.join(spread['winners'])}; main-fit simulations per seed: "
-                  f"{', '.join(map(str, spread['simulations']))}", highlight=False)
-
-
 def load_result(path: str | Path) -> xr.Dataset:
     p = Path(path)
     if not p.is_file():
@@ -147,49 +132,12 @@ def compare_payloads(results: list[str] | None) -> list[dict]:
         if len(datasets) > 1:
             payloads[0]["seed_spread"] = seed_spread(datasets)
         return payloads
-    from endplate.calibrate.presets import calibrated_presets
+    from endplate.disease.calibrated import calibrated_presets
 
     presets = calibrated_presets()
     if not presets:
         raise EndplateInputError("no RESULT given and no calibration is shipped; run `endplate fit sod1-g93a` first")
     return [payload_from_preset(k, v) for k, v in sorted(presets.items())]
-
-
-def print_comparison(console, payload: dict) -> None:
-    from rich.table import Table
-
-    floor = payload.get("population_floor")
-    table = Table(title=f"{payload['problem']}: hypotheses (winner {payload['winner']})")
-    for col in ("hypothesis", "posterior probability", "Bayes factor (best : this)"):
-        table.add_column(col)
-    for h in sorted(payload["hypotheses"], key=lambda h: -h["probability"]):
-        bf = h["bayes_factor_best_over_this"]
-        shown = f"{bf:.3g}" if bf is not None else (f"> {1 / floor:.0f} (no particle left)" if floor else "inf")
-        table.add_row(h["name"], f"{h['probability']:.3f}", shown)
-    console.print(table)
-    console.print("[bold]targets[/]: observed | posterior predictive median [5-95 %] | covered | "
-                  "predicted with its source left out")
-    for t in payload["targets"]:
-        pred = _interval(t.get("predicted_median"), t.get("predicted_low"), t.get("predicted_high"))
-        loso = _interval(t.get("loso_median"), t.get("loso_low"), t.get("loso_high"))
-        ok = "yes" if t.get("covered") else "[red]no [/]"
-        console.print(f"  {t['id']:<4} {t['observed']:>7.4g} {_short(t['units']):<8} {pred:<22} {ok:<3}  "
-                      f"left out {loso:<22} {t['quantity']} ({t.get('evidence', '')})", soft_wrap=True, highlight=False)
-    if payload.get("seed_spread"):
-        print_seed_spread(console, payload["seed_spread"])
-    if payload.get("simulations"):
-        console.print(f"{payload['simulations']} simulations in {payload.get('wall_seconds') or 0:.0f} s; "
-                      f"seed {payload.get('seed')}; created {payload.get('created')}")
-
-
-def _interval(median, low, high) -> str:
-    if median is None:
-        return "-"
-    return f"{median:.3g} [{low:.3g}, {high:.3g}]"
-
-
-def _short(units: str) -> str:
-    return {"percent": "%", "percent of control": "%", "percent per month": "%/mo"}.get(units, units)
 
 
 def json_payload(payloads: list[dict]) -> dict:

@@ -20,9 +20,9 @@ import math
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import xarray as xr
@@ -271,7 +271,7 @@ def run_fit(problem_name: str, *, quick: bool = False, seed: int = 0, out: Path 
             workers: int | None = None, processes: bool = True, settings: FitSettings | None = None,
             targets_path: str | Path | None = None, progress: Callable[[str, int, int, dict], None] | None = None) -> xr.Dataset:
     """Fit ``problem_name`` and write the result (``out``, default ``fit-NAME.nc``); returns the Dataset."""
-    from endplate.io.run_dataset import write_dataset
+    from endplate.io.datasets import write_dataset
 
     problem = load_problem(problem_name, targets_path)
     settings = settings or settings_for(problem_name, quick)
@@ -436,7 +436,7 @@ def fit_dataset(problem: Problem, settings: FitSettings, seed: int, probs: np.nd
         "scenario_changes": json.dumps(problem.scenario_changes),
         "models": json.dumps([asdict(m) for m in problem.models]),
         "winner": winner, "wall_seconds": float(wall_seconds), "simulations": history["simulations"],
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "database": database, "truth": json.dumps(problem.truth),
         "method": "ABC-SMC with model selection (pyabc); distance: Euclidean of (simulated - observed) / spread "
                   "over the targets; adaptive median epsilon; predictive intervals 5-95 %",

@@ -11,8 +11,8 @@ paralysis to the humane end point. ``endplate validate`` reads the same readers 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -79,17 +79,17 @@ def survival_months_from_onset(run: dict) -> float:
 def alsfrs_decline_per_month(run: dict) -> float:
     """Fall of the ALSFRS-R-like composite (points per month) over the year after onset.
 
-    The composite is the therapy layer's (``therapy.subject.composite``: hand, limb, respiratory
+    The composite is ``disease.alsfrs.alsfrs_like_score`` (hand, limb, respiratory
     and bulbar domains of 12 points from each region's force); the slope is fitted to monthly
     values, as a clinic rates the scale at visits.
     """
-    from endplate.therapy.subject import composite
+    from endplate.disease.alsfrs import alsfrs_like_score
 
     onset = event_day(run, "onset_day")
     days = np.asarray(run["day"])
     visits = np.flatnonzero((days >= onset) & (days <= onset + 365) & ((days - onset) % 30 == 0))
     force = {m: run["muscles"][m]["force_percent"] / 100 for m in run["muscles"]}
-    score = [composite({m: f[i] for m, f in force.items()}, "human") for i in visits]
+    score = [alsfrs_like_score({m: f[i] for m, f in force.items()}, "human") for i in visits]
     return float(-np.polyfit(days[visits] / DAYS_PER_MONTH, score, 1)[0])
 
 

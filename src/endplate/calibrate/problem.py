@@ -77,7 +77,7 @@ class Problem:
     def sources(self) -> list[str]:
         return list(dict.fromkeys(t.source for t in self.targets))
 
-    def without_source(self, source: str) -> "Problem":
+    def without_source(self, source: str) -> Problem:
         return dataclasses.replace(self, targets=tuple(t for t in self.targets if t.source != source))
 
     def observed(self) -> dict[str, float]:

@@ -156,7 +156,7 @@ def figures(ds: xr.Dataset) -> dict[str, bytes]:
 def _table(ds: xr.Dataset) -> str:
     rows = []
     for i, t in enumerate(ds.target.values.tolist()):
-        def cell(k):
+        def cell(k, i=i):
             v = float(ds[k].values[i])
             return f"{v:.4g}" if np.isfinite(v) else "-"
         ok = bool(ds.covered.values[i])

@@ -6,8 +6,8 @@ statistic) and a tolerance band; recalled values get wide bands. ``validate`` ru
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

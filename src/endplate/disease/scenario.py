@@ -114,7 +114,7 @@ def _apply_calibration(s: Scenario) -> Scenario:
     """Shipped calibrated values (presets/calibrated/) become defaults under the scenario's own ``set``."""
     if not s.calibrated:
         return s
-    from endplate.calibrate.presets import calibrated_values
+    from endplate.disease.calibrated import calibrated_values
     from endplate.disease.model import genotype
 
     found = calibrated_values(genotype(s.genotype).calibrated_as, s.hypothesis)

@@ -7,15 +7,14 @@ muscle layer's own readouts, on the muscles as they are that day.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from endplate.disease import kernel as kern
-from endplate.disease.model import (Genotype, drive, first_partner, genotype, kernel_parameters, mechanism_values,
-                                    with_changes)
+from endplate.disease.model import Genotype, drive, first_partner, genotype, kernel_parameters, mechanism_values, with_changes
 from endplate.disease.scenario import Scenario
 from endplate.junction.parameters import default_parameters
 from endplate.muscle.anatomy import Anatomy, build_anatomy

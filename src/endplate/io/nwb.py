@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +41,7 @@ def _nwbfile(protocol: str, provenance: dict, description: str):
     nwb = NWBFile(
         session_description=f"endplate simulation, protocol {protocol}: {description}",
         identifier=str(uuid.uuid4()),
-        session_start_time=datetime.now(timezone.utc),
+        session_start_time=datetime.now(UTC),
         experiment_description="Simulated recording from the endplate model of the neuromuscular junction; no animal or "
                                "patient was recorded.",
         source_script=f"endplate {__version__} (protocol {protocol}, seed {provenance.get('seed')})",

@@ -6,9 +6,9 @@ import numpy as np
 import xarray as xr
 
 from endplate.errors import EndplateInputError
-from endplate.io.provenance import provenance_attrs
 from endplate.junction.parameters import JunctionParameters
 from endplate.junction.population import JunctionPopulation, make_population
+from endplate.junction.provenance import provenance_attrs
 from endplate.seeding import substreams
 
 

@@ -6,10 +6,10 @@ import numpy as np
 import xarray as xr
 
 from endplate.errors import EndplateInputError
-from endplate.io.provenance import provenance_attrs
 from endplate.junction import estimators as est
 from endplate.junction.parameters import JunctionParameters
 from endplate.junction.population import make_population
+from endplate.junction.provenance import provenance_attrs
 from endplate.kernels import run_train
 from endplate.seeding import substreams
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Mapping
 
 from endplate.errors import EndplateInputError
 
@@ -181,7 +181,7 @@ class JunctionParameters:
             )
         return self.types[unit_type]
 
-    def replace(self, **changes: float) -> "JunctionParameters":
+    def replace(self, **changes: float) -> JunctionParameters:
         """A copy with some values changed; names and ranges are checked."""
         unknown = sorted(set(changes) - set(parameter_names()))
         if unknown:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Iterable
 
 from endplate.errors import EndplateInputError
 from endplate.junction.parameters import JunctionParameters

@@ -42,7 +42,7 @@ class JunctionState:
         return (self.vesicles, self.facilitation_fast, self.facilitation_slow,
                 self.tsc_activity, self.desensitisation)
 
-    def copy(self) -> "JunctionState":
+    def copy(self) -> JunctionState:
         return JunctionState(*(a.copy() for a in self.arrays()))
 
 
@@ -84,7 +84,7 @@ class JunctionPopulation:
         zeros = lambda: np.zeros(n, np.float32)  # noqa: E731
         return JunctionState(self.capacity.copy(), zeros(), zeros(), zeros(), zeros())
 
-    def subset(self, index: np.ndarray) -> "JunctionPopulation":
+    def subset(self, index: np.ndarray) -> JunctionPopulation:
         return JunctionPopulation(
             self.params, self.unit_type[index], self.capacity[index],
             self.release_probability_max[index], self.quantal_mv[index],
@@ -92,7 +92,7 @@ class JunctionPopulation:
         )
 
     def scaled(self, *, release: float = 1.0, quantal: float = 1.0, capacity: float = 1.0,
-               threshold: float = 1.0, tsc_gain: float = 1.0) -> "JunctionPopulation":
+               threshold: float = 1.0, tsc_gain: float = 1.0) -> JunctionPopulation:
         """A copy with multiplicative changes (used by disease stages and perturbations)."""
         return JunctionPopulation(
             self.params, self.unit_type.copy(),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from endplate.io.provenance import provenance_attrs
 from endplate.junction.parameters import JunctionParameters
 from endplate.junction.population import JunctionPopulation, make_population
+from endplate.junction.provenance import provenance_attrs
 from endplate.junction.train import regular_intervals
 from endplate.kernels import run_train
 from endplate.seeding import substreams

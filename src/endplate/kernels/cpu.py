@@ -13,8 +13,9 @@ import numpy as np
 from numba import njit, prange
 
 from endplate.junction import population as P
-_FAST = {"afn", "arcp", "contract", "reassoc"}
 from endplate.kernels.rng import next_binomial_fast, next_normal_pair, seed_stream
+
+_FAST = {"afn", "arcp", "contract", "reassoc"}
 
 BLOCK = 2048
 

@@ -14,7 +14,15 @@ import numpy as np
 from numba import njit
 
 from endplate.kernels.tables import (
-    _HALF_LOG_2PI, _LOG_FACTORIAL, _Z_CLAMP, _ZIG_F, _ZIG_K, _ZIG_R, _ZIG_W, APPROX_MIN_VARIANCE, INVERSION_MAX_MEAN,
+    _HALF_LOG_2PI,
+    _LOG_FACTORIAL,
+    _Z_CLAMP,
+    _ZIG_F,
+    _ZIG_K,
+    _ZIG_R,
+    _ZIG_W,
+    APPROX_MIN_VARIANCE,
+    INVERSION_MAX_MEAN,
 )
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

@@ -66,7 +66,7 @@ class MusclePreset:
     def type_fractions(self) -> tuple[float, float, float]:
         return (self.fraction_s, self.fraction_fr, self.fraction_ff)
 
-    def replace(self, **changes) -> "MusclePreset":
+    def replace(self, **changes) -> MusclePreset:
         unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)} - {"species", "muscle"})
         if unknown:
             raise EndplateInputError(f"unknown muscle parameter(s) {', '.join(unknown)}; allowed: {', '.join(muscle_parameter_names())}")

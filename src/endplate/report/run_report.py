@@ -1,6 +1,6 @@
 """Self-contained HTML report of a disease run: figures embedded as PNG, provenance at the end.
 
-The report is drawn from the saved dataset (``io/run_dataset.py``) only, so a report made right
+The report is drawn from the saved dataset (``disease/dataset.py``) only, so a report made right
 after a run and one rebuilt later from its NetCDF/Zarr file are the same.
 """
 
@@ -16,8 +16,7 @@ import numpy as np
 import xarray as xr
 
 from endplate.errors import EndplateInputError
-from endplate.report.style import (LABELS, STAGE_COLOURS, TYPE_COLOURS, fibre_colours, fibre_marker_size, styled,
-                                   type_legend)
+from endplate.report.style import LABELS, STAGE_COLOURS, TYPE_COLOURS, fibre_colours, fibre_marker_size, styled, type_legend
 
 
 def _png(fig) -> str:
@@ -177,7 +176,7 @@ End stage: <b>{end}</b> ({html.escape(ds.attrs['end_stage_definition'])}).</p>
 
 def run_report(result: dict) -> str:
     """The report of an in-memory run result: the same code path as a saved one."""
-    from endplate.io.run_dataset import run_dataset
+    from endplate.disease.dataset import run_dataset
 
     return report_from_dataset(run_dataset(result))
 

@@ -7,7 +7,7 @@ grey), so a reader learns them once. Axis labels carry their units (``LABELS``).
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import matplotlib
 

@@ -4,10 +4,8 @@ Each subject has its own seed, ``SeedSequence(trial seed, spawn_key=(index,))``,
 what happens to it never depend on which worker runs it or in which order. Arms are assigned by
 permuted blocks drawn from the trial seed alone.
 
-Distributions. When the calibration layer ships posterior samples for the genotype
-(``endplate.calibrate.posterior_samples(genotype)``, a list of ``{"mechanism.parameter": value}``),
-each subject takes one sample as its mechanism changes. Otherwise these documented priors apply
-(all ``assumed`` unless said otherwise):
+Distributions. Each subject's scenario takes the shipped calibration of its genotype (applied by
+``load_scenario``) and these documented priors (all ``assumed`` unless said otherwise):
 
 - Mouse (SOD1-G93A): strain ``B6SJL`` or ``C57BL6`` picks the genotype preset; the disease
   midpoint varies between animals with SD ``midpoint_sd_days`` (4 days: survival within a
@@ -108,14 +106,6 @@ def allocate(trial) -> list[str]:
     return [block[i] for _ in range(trial.subjects_per_arm) for i in rng.permutation(len(block))]
 
 
-def _posterior(geno_name: str):
-    try:
-        from endplate.calibrate import posterior_samples  # provided by the calibration layer when it exists
-    except ImportError:
-        return None
-    return posterior_samples(geno_name)
-
-
 def reduced_muscles(trial) -> tuple[dict, dict]:
     """Preset changes of the reduced-fidelity muscles and the unit scale factor of each."""
     changes, scale = {}, {}
@@ -184,14 +174,10 @@ def draw_subject(trial, index: int, arm: str) -> Subject:
         onset = first or [min(trial.muscles, key=lambda m: delays[m])]
         end = ["diaphragm"] if "diaphragm" in trial.muscles else None
         cov = {"site_of_onset": site, "age_years": age, "progression_factor": factor}
-    changes = {}
-    posterior = _posterior(base.name)
-    if posterior:
-        changes = dict(posterior[int(rng.integers(len(posterior)))])
     scenario_name = {"mouse": "sod1-g93a", "human": "human-als"}[trial.species]
     sc = load_scenario(scenario_name, genotype=base.name, hypothesis=trial.hypothesis, muscles=list(trial.muscles),
                        onset_muscles=onset, end_stage_muscles=end or [m for m in trial.muscles if m != "diaphragm"],
-                       onset_delay_days=delays, muscle_set=muscle_set, set=changes, probe_days=[],
+                       onset_delay_days=delays, muscle_set=muscle_set, set={}, probe_days=[],
                        probe_muscle=trial.muscles[0], seed=seed % 2**31, start_day=0 if trial.species == "human" else 20,
                        end_day=trial.max_days)
     lo, hi = trial.start_days

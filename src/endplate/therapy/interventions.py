@@ -130,7 +130,7 @@ class Course:
     _kernels: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @staticmethod
-    def resolve(plan, at_day: float, known: dict[str, Intervention] | None = None) -> "Course":
+    def resolve(plan, at_day: float, known: dict[str, Intervention] | None = None) -> Course:
         """``plan``: names or (name, start_day, duration_days) relative to ``at_day`` (defaults: the window)."""
         known = known or bundled()
         items = []

@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
-from endplate.report.style import STYLE  # noqa: E402
 from endplate.report.run_report import _png  # noqa: E402
+from endplate.report.style import STYLE  # noqa: E402
 from endplate.therapy.analysis import DAYS_PER_MONTH, endpoint_values  # noqa: E402
 
 ARM_COLOURS = ("#2c3e50", "#c0392b", "#1b9e77", "#7570b3", "#d95f02")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from endplate.disease.alsfrs import alsfrs_like_score
 from endplate.disease.model import drive, first_partner, kernel_parameters, mechanism_values
 from endplate.disease.simulate import init_muscle, refresh_atrophy, step_many
 from endplate.muscle.cmap import maximal_cmap
@@ -17,28 +18,6 @@ from endplate.muscle.mune import mune
 from endplate.seeding import substreams
 from endplate.therapy.cohort import Subject
 from endplate.therapy.interventions import Course
-
-HAND = ("APB", "ADM", "FDI")
-LIMB = ("biceps", "deltoid", "trapezius", "TA")
-
-
-def _domain(f: list[float]) -> float:
-    """12 points while a region keeps 90 % of its force, 0 below 10 %, linear between (assumed)."""
-    return 12.0 * float(np.clip((np.mean(f) - 0.1) / 0.8, 0.0, 1.0)) if f else 12.0
-
-
-def composite(force: dict[str, float], species: str, site: str | None = None) -> float:
-    """ALSFRS-R-like score (0-48) from force fractions per muscle.
-
-    Human: fine motor (hand muscles), gross motor (arm, shoulder, leg), respiratory (diaphragm),
-    bulbar (no bulbar muscle is simulated: full marks, except for bulbar onset, where the
-    diaphragm stands in). Mouse: 48 points shared equally by the muscles.
-    """
-    if species == "mouse":
-        return 48.0 * float(np.mean([np.clip((f - 0.1) / 0.8, 0.0, 1.0) for f in force.values()]))
-    resp = [force[m] for m in force if m == "diaphragm"]
-    return (_domain([force[m] for m in force if m in HAND]) + _domain([force[m] for m in force if m in LIMB])
-            + _domain(resp) + (_domain(resp) if site == "bulbar" else 12.0))
 
 
 def simulate_subject(trial, subject: Subject, known: dict) -> dict:
@@ -136,4 +115,4 @@ def _visit(trial, subject, states, conds, weights, force, out, k, day, seed) -> 
             out["cmap_mv"][k, j] = maximal_cmap(st.anatomy, (seed + day) % 2**31, cond)["amplitude_mv"] * subject.cmap_scale[m]
             out["mune_true"][k, j] = st.anatomy.functioning_units() * scale
         out["force_percent"][k, j] = 100.0 * force[m]
-    out["composite"][k] = composite(force, trial.species, subject.covariates.get("site_of_onset"))
+    out["composite"][k] = alsfrs_like_score(force, trial.species, subject.covariates.get("site_of_onset"))

@@ -1,4 +1,4 @@
-"""A disease run as an xarray Dataset with provenance, written atomically (NetCDF or Zarr)."""
+"""A disease run as an xarray Dataset with provenance (written by ``io.datasets.write_dataset``)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ import xarray as xr
 
 from endplate._version import __version__
 from endplate.disease.model import genotype, hypothesis, mechanisms, with_changes
-from endplate.errors import EndplateInputError
-from endplate.io.atomic import atomic_path
 
-TYPES = ["S", "FR", "FF"]
+UNIT_TYPES = ["S", "FR", "FF"]
 
 
 def run_dataset(result: dict) -> xr.Dataset:
@@ -40,7 +38,7 @@ def run_dataset(result: dict) -> xr.Dataset:
             "mune_true": (("muscle", "mune_day"), stack("mune_true")),
         },
         coords={"muscle": names, "day": result["day"], "readout_day": result["readout_day"],
-                "mune_day": result["mune_day"], "unit_type": TYPES},
+                "mune_day": result["mune_day"], "unit_type": UNIT_TYPES},
     )
     ds["units"] = ("muscle", np.array([per[m]["units"] for m in names]))
     ds["fibres"] = ("muscle", np.array([per[m]["fibres"] for m in names]))
@@ -94,42 +92,3 @@ def _probes(probes: list[dict], anatomy) -> xr.Dataset:
         },
         coords={"probe_day": [pr["day"] for pr in probes], "xy": ["x", "y"]},
     )
-
-
-def open_result(path) -> xr.Dataset:
-    """Open a saved endplate result (.nc file or .zarr folder); bad paths raise EndplateInputError."""
-    from pathlib import Path
-
-    path = Path(path)
-    if not path.exists():
-        raise EndplateInputError(f"no such file: {str(path)!r}")
-    try:
-        if path.is_dir() or path.suffix == ".zarr":
-            return xr.open_zarr(path).load()
-        with xr.open_dataset(path) as ds:
-            return ds.load()
-    except Exception as exc:  # noqa: BLE001 - any reader failure means "not a dataset we can read"
-        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise EndplateInputError(f"{str(path)!r} is not a NetCDF or Zarr dataset that endplate can read ({reason})") from None
-
-
-def write_dataset(ds: xr.Dataset, path) -> None:
-    """Write ``ds`` to ``path`` (.nc or .zarr) atomically: a temporary sibling, then a rename."""
-    import os
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    path = Path(path)
-    if path.suffix == ".nc":
-        with atomic_path(path) as tmp:
-            ds.to_netcdf(tmp)
-        return
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        ds.to_zarr(tmpdir / "store.zarr", mode="w")
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmpdir / "store.zarr", path)
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)

@@ -1,43 +1,27 @@
-"""Shipped calibrated parameter sets (``presets/calibrated/<problem>.toml``).
+"""Write a calibrated preset (``presets/calibrated/<problem>.toml``) from a fit result.
 
-Each file holds, per hypothesis, the posterior medians of the fitted parameters, the posterior
-model probabilities and the fit's provenance (settings, seed, date). The disease layer applies the
-values for a scenario's genotype and hypothesis as defaults (``scenario.set`` still wins); the
-therapy layer reads them through ``calibrated_values`` and falls back to the priors without them.
+The reader is ``disease/calibrated.py``; this file is the only writer.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import tomllib
-from functools import cache
-from importlib import resources
+from pathlib import Path
+
+from endplate.calibrate.compare import payload_from_dataset
+from endplate.calibrate.fit import posterior_medians
+from endplate.calibrate.problem import load_problem
+from endplate.disease.scenario import load_scenario
+from endplate.io.atomic import atomic_path
 
 
-@cache
-def calibrated_presets() -> dict[str, dict]:
-    """Every shipped calibration, keyed by problem name."""
-    folder = resources.files("endplate.presets").joinpath("calibrated")
-    if not folder.is_dir():
-        return {}
-    return {p.name[:-5]: tomllib.loads(p.read_text()) for p in folder.iterdir() if p.name.endswith(".toml")}
-
-
-def calibrated_values(genotype: str, hypothesis: str) -> tuple[dict[str, float], dict] | None:
-    """(values keyed as scenario ``set`` keys, provenance) fitted for this genotype and hypothesis, or None.
-
-    A preset with ``apply = false`` (and its ``apply_reason``) is shipped for the record and for
-    ``endplate compare`` but does not replace the hand-set defaults.
-    """
-    for problem, preset in sorted(calibrated_presets().items()):
-        values = preset.get("values", {}).get(hypothesis)
-        if preset.get("genotype") == genotype and values and preset.get("apply", True):
-            provenance = {"problem": problem, "hypothesis": hypothesis, "winner": preset.get("winner", ""),
-                          "date": preset.get("date", ""), "seed": preset.get("seed", 0),
-                          "model_probability": preset.get("model_probabilities", {}).get(hypothesis)}
-            return {k: float(v) for k, v in values.items()}, provenance
-    return None
+def write_preset(ds, path: Path, spread: dict | None = None) -> None:
+    """Write the calibrated preset of fit result ``ds`` (with the seed-to-seed ``spread``, if given) to ``path`` (atomically)."""
+    problem = load_problem(ds.attrs["problem"])
+    genotype = load_scenario(problem.scenario, calibrated=False).genotype
+    with atomic_path(path) as tmp:
+        tmp.write_text(preset_toml(ds, genotype, spread))
 
 
 def _toml_value(v) -> str:
@@ -64,9 +48,6 @@ def preset_toml(ds, genotype: str, spread: dict | None = None) -> str:
     ``spread`` (from ``compare.seed_spread``, fits of ``ds``'s settings with other seeds) is stored
     as ``[seed_spread]``, the Monte Carlo error of the model probabilities.
     """
-    from endplate.calibrate.compare import payload_from_dataset
-    from endplate.calibrate.fit import posterior_medians
-
     payload = payload_from_dataset(ds)
     medians = posterior_medians(ds)
     lines = [

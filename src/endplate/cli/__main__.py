@@ -1,0 +1,3 @@
+from endplate.cli import main
+
+main()

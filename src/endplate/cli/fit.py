@@ -1,0 +1,184 @@
+"""`endplate fit` (ABC-SMC with model choice, with a progress display) and `endplate compare`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from endplate.cli._app import _emit, _fail, app, check_output, err, out
+from endplate.errors import EndplateInputError
+
+
+def run_fit_command(problem: str, *, quick: bool, seed: int, out: Path | None, scheduler: str | None, workers: int | None,
+                    population: int | None, generations: int | None, loso: bool, targets: Path | None,
+                    preset_out: Path | None, console=None) -> dict:
+    """Run a fit with a progress display on ``console`` (None: silent); returns the comparison payload."""
+    from endplate.calibrate.compare import payload_from_dataset
+    from endplate.calibrate.fit import default_out, run_fit, settings_for
+    from endplate.calibrate.problem import bundled_problems
+
+    if problem not in bundled_problems():
+        raise EndplateInputError(f"unknown calibration problem {problem!r}; allowed: {', '.join(bundled_problems())}")
+    if workers is not None and workers < 1:
+        raise EndplateInputError(f"--workers must be at least 1, got {workers}")
+    out = Path(out or default_out(problem))
+    check_output(out, (".nc",), "--out")
+    check_output(preset_out, (".toml",), "--preset-out")
+    settings = settings_for(problem, quick, population, generations, loso)
+    if console is None:
+        ds = run_fit(problem, quick=quick, seed=seed, out=out, scheduler=scheduler, workers=workers, settings=settings,
+                     targets_path=targets)
+    else:
+        ds = _with_progress(console, problem, quick, seed, out, scheduler, workers, settings, targets)
+    if preset_out is not None:
+        from endplate.calibrate.preset_writer import write_preset
+
+        write_preset(ds, preset_out)
+    payload = payload_from_dataset(ds)
+    payload["output"] = str(out)
+    payload["preset"] = None if preset_out is None else str(preset_out)
+    return payload
+
+
+def compare_command(results: list[str] | None, preset_out: Path | None) -> list[dict]:
+    """The payloads of `endplate compare`; ``preset_out``: the first result's preset, with the seed spread."""
+    from endplate.calibrate.compare import compare_payloads, load_result
+
+    if preset_out is not None and not results:
+        raise EndplateInputError("--preset-out needs at least one RESULT (a fit .nc) to write the preset of")
+    check_output(preset_out, (".toml",), "--preset-out")
+    payloads = compare_payloads(results)
+    if preset_out is not None:
+        from endplate.calibrate.preset_writer import write_preset
+
+        write_preset(load_result(results[0]), preset_out, payloads[0].get("seed_spread"))
+    return payloads
+
+
+def _with_progress(console, problem, quick, seed, out, scheduler, workers, settings, targets):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from endplate.calibrate.fit import run_fit
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(label: str, done: int, total: int, info: dict) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total, info="")
+            text = ""
+            if info.get("probabilities"):
+                probs = " ".join(f"{k} {v:.2f}" for k, v in info["probabilities"].items())
+                text = f"eps {info['epsilon']:.3g}  acc {info['acceptance']:.2f}  sims {info['simulations']}  {probs}"
+            bar.update(tasks[label], completed=done, total=total, info=text)
+
+        return run_fit(problem, quick=quick, seed=seed, out=out, scheduler=scheduler, workers=workers, settings=settings,
+                       targets_path=targets, progress=progress)
+
+
+def print_comparison(console: Console, payload: dict) -> None:
+    """Hypotheses with probabilities and Bayes factors, then every target's predictive check."""
+    floor = payload.get("population_floor")
+    table = Table(title=f"{payload['problem']}: hypotheses (winner {payload['winner']})")
+    for col in ("hypothesis", "posterior probability", "Bayes factor (best : this)"):
+        table.add_column(col)
+    for h in sorted(payload["hypotheses"], key=lambda h: -h["probability"]):
+        bf = h["bayes_factor_best_over_this"]
+        shown = f"{bf:.3g}" if bf is not None else (f"> {1 / floor:.0f} (no particle left)" if floor else "inf")
+        table.add_row(h["name"], f"{h['probability']:.3f}", shown)
+    console.print(table)
+    console.print("[bold]targets[/]: observed | posterior predictive median [5-95 %] | covered | "
+                  "predicted with its source left out")
+    for t in payload["targets"]:
+        pred = _interval(t.get("predicted_median"), t.get("predicted_low"), t.get("predicted_high"))
+        loso = _interval(t.get("loso_median"), t.get("loso_low"), t.get("loso_high"))
+        ok = "yes" if t.get("covered") else "[red]no [/]"
+        console.print(f"  {t['id']:<4} {t['observed']:>7.4g} {_short(t['units']):<8} {pred:<22} {ok:<3}  "
+                      f"left out {loso:<22} {t['quantity']} ({t.get('evidence', '')})", soft_wrap=True, highlight=False)
+    if payload.get("seed_spread"):
+        print_seed_spread(console, payload["seed_spread"])
+    if payload.get("simulations"):
+        console.print(f"{payload['simulations']} simulations in {payload.get('wall_seconds') or 0:.0f} s; "
+                      f"seed {payload.get('seed')}; created {payload.get('created')}")
+
+
+def print_seed_spread(console: Console, spread: dict) -> None:
+    """Each model's probability across fits with different seeds: mean, SD, range, per seed."""
+    seeds = ", ".join(map(str, spread["seeds"]))
+    table = Table(title=f"{spread['problem']}: model probability across {len(spread['seeds'])} seeds ({seeds})")
+    for col in ("hypothesis", "mean", "SD", "range", "per seed"):
+        table.add_column(col)
+    for m in sorted(spread["models"], key=lambda m: -m["mean"]):
+        table.add_row(m["name"], f"{m['mean']:.3f}", f"{m['sd']:.3f}", f"{m['min']:.3f}-{m['max']:.3f}",
+                      " ".join(f"{p:.2f}" for p in m["probabilities"]))
+    console.print(table)
+    console.print(f"winners by seed: {', '.join(spread['winners'])}; main-fit simulations per seed: "
+                  f"{', '.join(map(str, spread['simulations']))}", highlight=False)
+
+
+def _interval(median, low, high) -> str:
+    if median is None:
+        return "-"
+    return f"{median:.3g} [{low:.3g}, {high:.3g}]"
+
+
+def _short(units: str) -> str:
+    return {"percent": "%", "percent of control": "%", "percent per month": "%/mo"}.get(units, units)
+
+
+@app.command()
+def fit(
+    problem: str = typer.Argument(..., help="A bundled calibration problem: sod1-g93a, human-als, synthetic."),
+    quick: bool = typer.Option(False, help="A small fit (well under 2 minutes on 2 cores), for smoke tests."),
+    seed: int = typer.Option(0, help="Seed of the fit (every simulation's seed derives from it and its parameters)."),
+    out_path: Path | None = typer.Option(None, "--out", help="Result dataset, .nc (default fit-PROBLEM.nc); resumes if it was begun."),
+    scheduler: str | None = typer.Option(None, help="Address of a running Dask scheduler (default: a local cluster)."),
+    workers: int | None = typer.Option(None, help="Workers of the local cluster (default: one per core)."),
+    population: int | None = typer.Option(None, help="Particles per generation (overrides the default)."),
+    generations: int | None = typer.Option(None, help="ABC-SMC generations (overrides the default)."),
+    loso: bool = typer.Option(True, help="Run the leave-one-source-out check."),
+    targets: Path | None = typer.Option(None, help="A target CSV replacing the bundled registry."),
+    preset_out: Path | None = typer.Option(None, help="Also write a calibrated preset TOML (values + provenance)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+) -> None:
+    """Fit the disease model to published targets per hypothesis (ABC-SMC with model choice) and compare them."""
+    try:
+        payload = run_fit_command(problem, quick=quick, seed=seed, out=out_path, scheduler=scheduler, workers=workers,
+                                  population=population, generations=generations, loso=loso, targets=targets,
+                                  preset_out=preset_out, console=None if as_json else err)
+    except EndplateInputError as exc:
+        _fail(str(exc))
+        return
+    def summary() -> None:
+        print_comparison(out, payload)
+        out.print(f"result: {payload['output']}")
+
+    _emit(payload, as_json, summary)
+
+
+@app.command()
+def compare(
+    results: list[str] | None = typer.Argument(None, help="Fit results (.nc); several of one problem and settings "
+                                                "with different seeds: also the spread across seeds. Default: the "
+                                                "shipped calibrations."),
+    preset_out: Path | None = typer.Option(None, help="Write the first result's calibrated preset, with the spread."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+) -> None:
+    """Hypotheses with posterior probabilities and Bayes factors, and every target's predictive check."""
+    from endplate.calibrate.compare import json_payload
+
+    try:
+        payloads = compare_command(results, preset_out)
+    except EndplateInputError as exc:
+        _fail(str(exc))
+        return
+
+    def summary() -> None:
+        for p in payloads:
+            print_comparison(out, p)
+
+    _emit(json_payload(payloads), as_json, summary)

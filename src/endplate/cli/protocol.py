@@ -1,0 +1,239 @@
+"""`endplate protocol`: virtual electrophysiology on junctions or on a whole muscle."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from endplate._version import __version__
+from endplate.cli._app import _emit, _fail, _params, _parse_sets, _quantity_table, app, check_output
+from endplate.errors import EndplateInputError
+
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+
+# Junction protocol name -> CLI option -> keyword of its function (see _junction_protocol).
+PROTOCOLS: dict[str, dict[str, str]] = {
+    "mepp": {"junctions": "n_junctions", "duration_s": "duration_s", "unit_type": "unit_type"},
+    "epp": {"junctions": "n_junctions", "stimuli": "n_stimuli", "frequency_hz": "frequency_hz", "unit_type": "unit_type",
+            "backend": "backend"},
+    "train": {"junctions": "n_junctions", "stimuli": "n_stimuli", "frequency_hz": "frequency_hz", "unit_type": "unit_type",
+              "backend": "backend"},
+    "paired-pulse": {"junctions": "n_junctions", "unit_type": "unit_type", "backend": "backend"},
+    "sfemg": {"pairs": "n_pairs", "discharges": "n_discharges", "rate_hz": "rate_hz", "stimulated": "voluntary",
+              "unit_type": "unit_type", "backend": "backend"},
+    "rns": {"fibres": "n_fibres", "stimuli": "n_stimuli", "frequency_hz": "frequency_hz", "unit_type": "unit_type",
+            "backend": "backend"},
+}
+
+DEFAULT_MUSCLE = {"human": "APB", "mouse": "TA"}
+# Muscle protocol name -> what it accepts beyond --species/--seed/--set/--perturb/--plot/--json
+# (the names are muscle.protocols.MUSCLE_PROTOCOLS, checked by a test; kept here so help stays fast).
+_MUSCLE_OPTIONS = {"cmap": {"nwb"}, "cmap-scan": {"stimuli", "csv", "nwb"}, "mune": {"method"}, "force": set(),
+                   "sfemg": {"rate_hz", "stimulated"}, "rns": {"frequency_hz", "stimuli"}, "cross-section": set()}
+ALL_PROTOCOLS = tuple(dict.fromkeys([*PROTOCOLS, *_MUSCLE_OPTIONS]))
+
+# What each protocol reports in JSON (beyond the stable contract, more is welcome).
+_JSON_FIELDS = {
+    "mepp": ("mepp_mv", "mepp_hz", "giant_fraction"),
+    "epp": ("quantal_content", "quantal_content_variance", "quantal_content_failures", "true_quantal_content",
+            "epp_mv", "mepp_mv", "safety_factor", "failure_fraction"),
+    "train": ("epp_mv", "quanta", "fired_fraction", "plateau_ratio", "rrp_estimate", "true_rrp"),
+    "paired-pulse": ("interval_ms", "paired_pulse_ratio", "facilitation_f0", "tau_fast_ms", "tau_slow_ms"),
+    "sfemg": ("mcd_us", "blocking_percent", "abnormal_pairs_percent"),
+    "rns": ("decrement_percent", "cmap_mv", "fibres_fired"),
+}
+
+def _junction_protocol(name: str) -> Callable:
+    """The function behind junction protocol ``name`` (imported here so that --help stays fast)."""
+    from endplate.junction.epp import epp
+    from endplate.junction.mepp import mepp
+    from endplate.junction.paired_pulse import paired_pulse
+    from endplate.junction.rns import rns
+    from endplate.junction.sfemg import sfemg
+    from endplate.junction.train import train
+
+    functions: dict[str, Callable[..., Any]] = {"mepp": mepp, "epp": epp, "train": train, "paired-pulse": paired_pulse,
+                                                "sfemg": sfemg, "rns": rns}
+    return functions[name]
+
+
+def protocol_payload(name: str, ds) -> dict:
+    payload: dict[str, Any] = {"protocol": name}
+    for field in _JSON_FIELDS[name]:
+        value = ds[field].values if field in ds else ds.coords[field].values
+        payload[field] = value.item() if value.ndim == 0 else value.tolist()
+    if name == "sfemg":
+        payload["pairs"] = [{"mcd_us": m, "blocking_percent": b}
+                            for m, b in zip(ds["pair_mcd_us"].values.tolist(), ds["pair_blocking_percent"].values.tolist())]
+    payload["seed"] = ds.attrs["seed"]
+    payload["species"] = ds.attrs["species"]
+    return payload
+
+
+@app.command()
+def protocol(
+    name: str = typer.Argument(..., help=f"One of: {', '.join(ALL_PROTOCOLS)}."),
+    species: str = typer.Option("mouse", help="mouse or human."),
+    seed: int = typer.Option(0, help="Random seed; the same seed gives the same result."),
+    set_: list[str] = typer.Option([], "--set", help="Override a parameter, key=value (repeatable)."),
+    perturb: list[str] = typer.Option([], "--perturb", help="Apply a named perturbation (repeatable)."),
+    unit_type: str | None = typer.Option(None, help="Motor-unit type of the junctions: S, FR, FF (sfemg: also mixed)."),
+    junctions: int | None = typer.Option(None, help="Number of junctions."),
+    stimuli: int | None = typer.Option(None, help="Number of stimuli."),
+    frequency_hz: float | None = typer.Option(None, help="Stimulation frequency (Hz)."),
+    rate_hz: float | None = typer.Option(None, help="SFEMG firing rate (Hz)."),
+    pairs: int | None = typer.Option(None, help="SFEMG fibre pairs."),
+    discharges: int | None = typer.Option(None, help="SFEMG discharges per pair."),
+    stimulated: bool | None = typer.Option(None, "--stimulated/--voluntary", help="SFEMG activation."),
+    fibres: int | None = typer.Option(None, help="RNS: number of fibres."),
+    duration_s: float | None = typer.Option(None, help="mEPP recording duration (s)."),
+    backend: str | None = typer.Option(None, help="Kernel: numba (default), numpy (reference) or cupy (GPU)."),
+    muscle: str | None = typer.Option(None, help="Muscle (muscle-level protocols; default APB for human, TA for mouse)."),
+    method: str | None = typer.Option(None, help="MUNE method: incremental, mps, scanfit, munix."),
+    csv: Path | None = typer.Option(None, help="cmap-scan: also write the scan as CSV."),
+    plot: Path | None = typer.Option(None, help="Write the protocol's figure (PNG/PDF)."),
+    output: Path | None = typer.Option(None, help="Write the full result as NetCDF (.nc) or Zarr (.zarr)."),
+    nwb: Path | None = typer.Option(None, help="train, sfemg, cmap, cmap-scan: also write the recording as NWB (.nwb)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+) -> None:
+    """Run a virtual-electrophysiology protocol on junctions or on a whole muscle."""
+    from endplate.muscle.protocols import MUSCLE_PROTOCOLS
+
+    muscle_level = name in MUSCLE_PROTOCOLS and (name not in PROTOCOLS or muscle is not None)
+    if muscle_level:
+        _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli, frequency_hz, rate_hz,
+                         stimulated, csv, plot, nwb, as_json, backend,
+                         stray={"junctions": junctions, "pairs": pairs, "discharges": discharges, "fibres": fibres,
+                                "duration_s": duration_s, "unit_type": unit_type, "output": output})
+        return
+    try:
+        if muscle is not None or method is not None or csv is not None:
+            raise EndplateInputError(f"--muscle, --method and --csv apply to muscle protocols ({', '.join(MUSCLE_PROTOCOLS)})")
+        if name not in PROTOCOLS:
+            raise EndplateInputError(f"unknown protocol {name!r}; allowed: {', '.join(ALL_PROTOCOLS)}")
+        mapping = PROTOCOLS[name]
+        given: dict[str, Any] = {"junctions": junctions, "stimuli": stimuli, "frequency_hz": frequency_hz, "rate_hz": rate_hz,
+                 "pairs": pairs, "discharges": discharges, "stimulated": stimulated, "fibres": fibres,
+                 "duration_s": duration_s, "unit_type": unit_type, "backend": backend}
+        kwargs = {}
+        for option, value in given.items():
+            if value is None:
+                continue
+            if option not in mapping:
+                raise EndplateInputError(
+                    f"option --{option.replace('_', '-')} does not apply to protocol {name}; "
+                    f"it takes: {', '.join('--' + o.replace('_', '-') for o in mapping)}"
+                )
+            kwargs[mapping[option]] = (not value) if option == "stimulated" else value
+        for count in ("junctions", "stimuli", "pairs", "discharges", "fibres"):
+            if given[count] is not None and given[count] < 1:
+                raise EndplateInputError(f"--{count} must be at least 1, got {given[count]}")
+        check_output(output, (".nc", ".zarr"), "--output")
+        check_output(plot, PLOT_SUFFIXES, "--plot")
+        _check_nwb(nwb, name)
+        params = _params(species, set_, perturb)
+        ds = _junction_protocol(name)(params, seed=seed, **kwargs)
+        if plot is not None:
+            from endplate.io.atomic import write_atomic
+            from endplate.report.figures import plot_protocol
+
+            write_atomic(plot, lambda tmp: plot_protocol(name, ds, str(tmp), f"{name} ({species}, seed {seed})"))
+        if output is not None:
+            from endplate.io.datasets import write_dataset
+
+            write_dataset(ds, output)
+        if nwb is not None:
+            from endplate.io.nwb import write_nwb
+
+            write_nwb(nwb, name, ds, dict(ds.attrs), f"{name} in {species} junctions")
+    except EndplateInputError as exc:
+        _fail(str(exc))
+        return
+    payload = protocol_payload(name, ds)
+
+    _emit(payload, as_json, lambda: _quantity_table(f"protocol {name} ({species}, seed {seed})", payload))
+
+
+def _check_nwb(nwb: Path | None, name: str) -> None:
+    if nwb is None:
+        return
+    from endplate.io.nwb import NWB_PROTOCOLS
+
+    if name not in NWB_PROTOCOLS:
+        raise EndplateInputError(f"--nwb applies to protocols {', '.join(NWB_PROTOCOLS)}, not {name}")
+    check_output(nwb, (".nwb",), "--nwb")
+
+
+def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli, frequency_hz, rate_hz,
+                     stimulated, csv, plot, nwb, as_json, backend, stray) -> None:
+    from endplate.muscle.protocols import muscle as build
+    from endplate.muscle.protocols import run
+
+    try:
+        if backend is not None:
+            raise EndplateInputError(f"--backend {backend} applies to the junction protocols ({', '.join(PROTOCOLS)}); "
+                                     f"muscle protocols run on the CPU backends and take no --backend")
+        given = {"stimuli": stimuli, "frequency_hz": frequency_hz, "rate_hz": rate_hz, "stimulated": stimulated,
+                 "method": method, "csv": csv, "nwb": nwb, **stray}
+        for option, value in given.items():
+            if value is not None and option not in _MUSCLE_OPTIONS[name]:
+                raise EndplateInputError(
+                    f"option --{option.replace('_', '-')} does not apply to muscle protocol {name}; it takes: "
+                    + (", ".join("--" + o.replace("_", "-") for o in sorted(_MUSCLE_OPTIONS[name])) or "no extra options")
+                )
+        if stimuli is not None and stimuli < (10 if name == "cmap-scan" else 1):
+            raise EndplateInputError(f"--stimuli must be at least {10 if name == 'cmap-scan' else 1}, got {stimuli}")
+        check_output(csv, (".csv",), "--csv")
+        check_output(plot, PLOT_SUFFIXES, "--plot")
+        from endplate.muscle.presets import muscle_parameter_names
+
+        muscle_sets = [s for s in set_ if s.partition("=")[0].strip() in muscle_parameter_names()]
+        overrides = _parse_sets(muscle_sets)
+        for key in ("n_units", "n_fibres"):
+            if key in overrides:
+                if overrides[key] != int(overrides[key]):
+                    raise EndplateInputError(f"--set {key} must be a whole number, got {overrides[key]}")
+                overrides[key] = int(overrides[key])
+        params = _params(species, [s for s in set_ if s not in muscle_sets], perturb)
+        anatomy = build(species, muscle or DEFAULT_MUSCLE.get(species, ""), seed, params, **overrides)
+        options = {k: v for k, v in {"n_stimuli": stimuli, "frequency_hz": frequency_hz, "rate_hz": rate_hz,
+                                     "method": method}.items() if v is not None}
+        if stimulated is not None:
+            options["voluntary"] = not stimulated
+        _check_nwb(nwb, name)
+        result = run(name, anatomy, seed, **options)
+        title = f"{name}: {species} {anatomy.preset.muscle} (seed {seed})"
+        from endplate.io.atomic import write_atomic
+
+        scan = result.pop("_scan", None)
+        if csv is not None:
+            from endplate.muscle.cmap import write_scan_csv
+
+            write_scan_csv(csv, scan, {"endplate_version": __version__, "species": species,
+                                       "muscle": anatomy.preset.muscle, "seed": seed, "true_units": scan["true_units"]})
+        if nwb is not None:
+            import dataclasses
+
+            from endplate.io.nwb import write_nwb
+            from endplate.junction.provenance import provenance_attrs
+
+            provenance = {**provenance_attrs(name, seed, params, **options), "muscle": anatomy.preset.muscle,
+                          "muscle_preset": dataclasses.asdict(anatomy.preset), "true_units": result["true_units"]}
+            write_nwb(nwb, name, scan if name == "cmap-scan" else result, provenance,
+                      f"{name} of the {species} {anatomy.preset.muscle}")
+        if plot is not None:
+            from endplate.report import figures
+
+            if name == "cross-section":
+                write_atomic(plot, lambda tmp: figures.plot_cross_section(anatomy, str(tmp), title))
+            else:
+                write_atomic(plot, lambda tmp: figures.plot_muscle(name, result, str(tmp), title))
+    except EndplateInputError as exc:
+        _fail(str(exc))
+        return
+    payload = {"protocol": name, "seed": seed, **result}
+    title = f"protocol {name} ({species} {anatomy.preset.muscle}, seed {seed})"
+    _emit(payload, as_json, lambda: _quantity_table(title, payload))

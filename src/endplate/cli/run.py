@@ -1,0 +1,120 @@
+"""`endplate run` (a whole animal or patient, day by day) and `endplate app` (the interactive app)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from endplate.cli._app import _emit, _fail, _parse_sets, app, check_output, err, out
+from endplate.errors import EndplateInputError
+
+HTML_SUFFIXES = (".html", ".htm")
+
+
+def _milestone(days, series, below: float = 50.0):
+    import numpy as np
+
+    hit = np.flatnonzero(np.asarray(series) < below)
+    return int(days[hit[0]]) if hit.size else None
+
+
+def _day(day: int | None) -> str:
+    """A milestone day as the report writes it: the day, or "not reached"."""
+    return "not reached" if day is None else str(day)
+
+
+@app.command()
+def run(
+    scenario: str = typer.Argument(..., help="A bundled scenario (sod1-g93a, wild-type, human-als, ...) or a TOML file."),
+    seed: int | None = typer.Option(None, help="Override the scenario's seed."),
+    hypothesis: str | None = typer.Option(None, help="Override the hypothesis: dying_back, dying_forward, independent."),
+    genotype: str | None = typer.Option(None, help="Override the genotype."),
+    first_partner: str | None = typer.Option(None, help="Which NMJ partner fails first: presynaptic, tsc, postsynaptic."),
+    set_: list[str] = typer.Option([], "--set", help="Override a mechanism parameter, mechanism.parameter=value."),
+    block_soma_death: bool = typer.Option(False, "--block-soma-death", help="Bax-knockout style: motor neurons cannot die."),
+    output: Path | None = typer.Option(None, help="Dataset path, .nc or .zarr (default: SCENARIO.nc here)."),
+    report: Path | None = typer.Option(None, help="Also write a self-contained HTML report."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+) -> None:
+    """Simulate a whole animal or patient day by day, from a bundled scenario or a TOML file."""
+    from endplate.disease.dataset import run_dataset
+    from endplate.disease.scenario import load_scenario
+    from endplate.disease.simulate import simulate
+    from endplate.io.datasets import write_dataset
+
+    try:
+        changes: dict[str, Any] = {"seed": seed, "hypothesis": hypothesis, "genotype": genotype, "first_partner": first_partner}
+        if set_:
+            changes["set"] = _parse_sets(set_)
+        if block_soma_death:
+            changes["soma_death_blocked"] = True
+        sc = load_scenario(scenario, **changes)
+        out_path = output or Path(f"{sc.name}.nc")
+        check_output(out_path, (".nc", ".zarr"), "--output")
+        check_output(report, HTML_SUFFIXES, "--report")
+        if as_json:
+            result = simulate(sc)
+        else:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("day {task.completed}/{task.total}"),
+                          TimeRemainingColumn(), console=err) as bar:
+                task = bar.add_task(f"{sc.name}", total=sc.end_day - sc.start_day + 1)
+                result = simulate(sc, progress=lambda done, total: bar.update(task, completed=done))
+        ds = run_dataset(result)
+        write_dataset(ds, out_path)
+        if report is not None:
+            from endplate.io.atomic import atomic_path
+            from endplate.report.run_report import report_from_dataset
+
+            with atomic_path(report) as tmp:
+                tmp.write_text(report_from_dataset(ds))
+    except EndplateInputError as exc:
+        _fail(str(exc))
+        return
+    days = result["day"]
+    payload = {
+        "scenario": sc.name, "species": sc.species, "genotype": sc.genotype, "hypothesis": sc.hypothesis,
+        "first_partner": sc.first_partner, "seed": sc.seed,
+        "day": days.tolist(), "readout_day": result["readout_day"].tolist(), "mune_day": result["mune_day"].tolist(),
+        "onset_day": result["onset_day"], "end_stage_day": result["end_stage_day"],
+        "muscles": {m: {k: v[k].tolist() for k in ("innervated_percent", "partial_percent", "denervated_percent",
+                                                   "motor_neurons_percent", "cmap_percent", "mune", "mune_true",
+                                                   "force_percent")}
+                    for m, v in result["muscles"].items()},
+        "output": str(out_path), "report": None if report is None else str(report),
+    }
+
+    def summary() -> None:
+        out.print(f"[bold]{sc.name}[/]: {sc.genotype}, {sc.hypothesis}, seed {sc.seed}")
+        out.print(f"onset day: {_day(result['onset_day'])}   end-stage day: {_day(result['end_stage_day'])}")
+        table = Table(title="milestones (first day below 50 % of start)")
+        for col in ("muscle", "innervated", "motor neurons", "force", "CMAP", "largest unit / start"):
+            table.add_column(col)
+        for m, v in result["muscles"].items():
+            table.add_row(m, _day(_milestone(days, v["innervated_percent"])), _day(_milestone(days, v["motor_neurons_percent"])),
+                          _day(_milestone(days, v["force_percent"])), _day(_milestone(result["readout_day"], v["cmap_percent"])),
+                          f"{v['max_enlargement']:.1f}")
+        out.print(table)
+        out.print(f"dataset: {out_path}" + (f"   report: {report}" if report else ""))
+
+    _emit(payload, as_json, summary)
+
+
+@app.command("app")
+def app_command(
+    port: int = typer.Option(5006, help="Port on localhost (127.0.0.1) to serve the app on."),
+    show: bool = typer.Option(True, "--show/--no-browser", help="Open the app in a browser (default) or only serve it."),
+) -> None:
+    """Serve the interactive app (disease course, cross-section, virtual EMG lab) on localhost."""
+    if not 1 <= port <= 65535:
+        _fail(f"--port must be between 1 and 65535, got {port}")
+    from endplate.app.ui import serve
+
+    try:
+        serve(port=port, show=show)
+    except OSError as exc:
+        _fail(f"cannot serve on 127.0.0.1:{port} ({exc.strerror or exc}); is the port in use? Choose another with --port")

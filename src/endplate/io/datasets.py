@@ -1,0 +1,47 @@
+"""Saved endplate results: open any one (.nc file or .zarr folder) and write one atomically."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import xarray as xr
+
+from endplate.errors import EndplateInputError
+from endplate.io.atomic import atomic_path
+
+
+def open_result(path) -> xr.Dataset:
+    """Open a saved endplate result (.nc file or .zarr folder); bad paths raise EndplateInputError."""
+    path = Path(path)
+    if not path.exists():
+        raise EndplateInputError(f"no such file: {str(path)!r}")
+    try:
+        if path.is_dir() or path.suffix == ".zarr":
+            return xr.open_zarr(path).load()
+        with xr.open_dataset(path) as ds:
+            return ds.load()
+    except Exception as exc:  # noqa: BLE001 - any reader failure means "not a dataset we can read"
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise EndplateInputError(f"{str(path)!r} is not a NetCDF or Zarr dataset that endplate can read ({reason})") from None
+
+
+def write_dataset(ds: xr.Dataset, path) -> None:
+    """Write ``ds`` to ``path`` (.nc or .zarr) atomically: a temporary sibling, then a rename."""
+    path = Path(path)
+    if path.suffix == ".nc":
+        with atomic_path(path) as tmp:
+            ds.to_netcdf(tmp)
+        return
+    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        # Zarr format 2 with consolidated metadata: both are in the v2 specification, while zarr-python 3
+        # warns that consolidated metadata and fixed-width strings (our coordinates) have no v3 one yet.
+        ds.to_zarr(tmpdir / "store.zarr", mode="w", zarr_format=2, consolidated=True)
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmpdir / "store.zarr", path)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
