@@ -51,7 +51,7 @@ def compare_command(results: list[str] | None, preset_out: Path | None) -> list[
         raise EndplateInputError("--preset-out needs at least one RESULT (a fit .nc) to write the preset of")
     check_output(preset_out, (".toml",), "--preset-out")
     payloads = compare_payloads(results)
-    if preset_out is not None:
+    if preset_out is not None and results:
         from endplate.calibrate.preset_writer import write_preset
 
         write_preset(load_result(results[0]), preset_out, payloads[0].get("seed_spread"))
