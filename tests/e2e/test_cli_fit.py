@@ -34,3 +34,9 @@ def test_compare_without_a_result_reads_the_shipped_calibrations(cli):
     assert {h["name"] for h in payload["hypotheses"]} >= {"dying_back", "dying_forward", "independent"}
     for t in payload["targets"]:
         assert {"id", "observed", "predicted_median", "predicted_low", "predicted_high"} <= set(t)
+
+
+def test_compare_preset_out_without_a_result_exits_2(cli, tmp_path):
+    result = cli("compare", "--preset-out", str(tmp_path / "p.toml"))
+    assert result.returncode == 2 and "needs at least one RESULT" in result.stderr
+    assert not (tmp_path / "p.toml").exists()

@@ -6,9 +6,11 @@ give the same payload, so ``endplate compare`` works from a fresh install.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from endplate.errors import EndplateInputError
@@ -61,7 +63,48 @@ def payload_from_preset(name: str, preset: dict) -> dict:
     return {"problem": name, "winner": preset["winner"], "hypotheses": hypotheses, "targets": preset.get("targets", []),
             "leave_one_source_out": preset.get("leave_one_source_out", []), "simulations": preset.get("simulations"),
             "wall_seconds": preset.get("wall_seconds"), "settings": preset.get("settings"), "seed": preset.get("seed"),
-            "created": preset.get("date"), "population_floor": preset.get("population_floor")}
+            "created": preset.get("date"), "population_floor": preset.get("population_floor"),
+            "seed_spread": preset.get("seed_spread")}
+
+
+MAIN_FIT_SETTINGS = ("population", "generations", "min_acceptance")  # what the verdict depends on besides the seed
+
+
+def seed_spread(datasets: list[xr.Dataset]) -> dict:
+    """Monte Carlo error of a verdict: model probabilities across fits that differ only in their seed.
+
+    Returns {"problem", "seeds", "simulations" (main fit, per seed), "winners" (per seed), "models":
+    [{"name", "mean", "sd" (across seeds, ddof 1), "min", "max", "probabilities" (per seed)}]}.
+    """
+    if len(datasets) < 2:
+        raise EndplateInputError(f"a seed-to-seed spread needs at least 2 fits, got {len(datasets)}")
+    first = datasets[0]
+    seeds = [int(ds.attrs["seed"]) for ds in datasets]
+    if len(set(seeds)) != len(seeds):
+        raise EndplateInputError(f"the fits must have different seeds, got seeds {seeds}")
+    for ds in datasets[1:]:
+        _check_same_fit(first, ds)
+    probs = np.array([ds.model_probability.values for ds in datasets])
+    models = [{"name": name, "mean": float(col.mean()), "sd": float(col.std(ddof=1)), "min": float(col.min()),
+               "max": float(col.max()), "probabilities": col.tolist()}
+              for name, col in zip(first.model.values.tolist(), probs.T)]
+    return {"problem": first.attrs["problem"], "seeds": seeds, "winners": [ds.attrs["winner"] for ds in datasets],
+            "simulations": [int(ds.attrs["simulations"]) for ds in datasets], "models": models}
+
+
+def _check_same_fit(a: xr.Dataset, b: xr.Dataset) -> None:
+    """Raise unless ``b`` fits the same problem, models, targets and main-fit settings as ``a``."""
+    sa, sb = json.loads(a.attrs["settings"]), json.loads(b.attrs["settings"])
+    differ = [k for k in MAIN_FIT_SETTINGS if sa.get(k) != sb.get(k)]
+    if a.attrs["problem"] != b.attrs["problem"]:
+        differ.append("problem")
+    if a.model.values.tolist() != b.model.values.tolist():
+        differ.append("models")
+    if a.target.values.tolist() != b.target.values.tolist() or not np.array_equal(a.observed.values, b.observed.values):
+        differ.append("targets")
+    if differ:
+        raise EndplateInputError(f"fits of seed {a.attrs['seed']} and seed {b.attrs['seed']} differ in "
+                                 f"{', '.join(differ)}; a seed-to-seed spread compares fits that differ only in --seed")
 
 
 def load_result(path: str | Path) -> xr.Dataset:
@@ -77,10 +120,18 @@ def load_result(path: str | Path) -> xr.Dataset:
     return ds
 
 
-def compare_payloads(result: str | None) -> list[dict]:
-    """Payloads for ``result`` (a fit .nc) or, without one, for every shipped calibration."""
-    if result:
-        return [payload_from_dataset(load_result(result))]
+def compare_payloads(results: list[str] | None) -> list[dict]:
+    """Payloads for ``results`` (fit .nc files) or, without any, for every shipped calibration.
+
+    Several results of one problem that differ only in their seed: the first payload carries
+    their ``seed_spread``.
+    """
+    if results:
+        datasets = [load_result(r) for r in results]
+        payloads = [payload_from_dataset(ds) for ds in datasets]
+        if len(datasets) > 1:
+            payloads[0]["seed_spread"] = seed_spread(datasets)
+        return payloads
     from endplate.disease.calibrated import calibrated_presets
 
     presets = calibrated_presets()

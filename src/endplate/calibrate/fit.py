@@ -116,7 +116,8 @@ def connect(scheduler: str | None = None, workers: int | None = None, processes:
 
 def _abc(problem: Problem, population: int, client, seed: int, batch_size: int):
     import pyabc
-    from pyabc.sampler import DaskDistributedSampler
+
+    from endplate.calibrate.sampler import SeededBatchSampler
 
     models = [pyabc.FunctionModel(ProblemModel(problem, i, seed), name=m.name) for i, m in enumerate(problem.models)]
     priors = []
@@ -127,8 +128,7 @@ def _abc(problem: Problem, population: int, client, seed: int, batch_size: int):
             rvs[k] = pyabc.RV("uniform", lo, hi - lo)
         priors.append(pyabc.Distribution(**rvs))
     distance = pyabc.PNormDistance(p=2, fixed_weights={t.id: 1.0 / t.spread for t in problem.targets})
-    sampler = DaskDistributedSampler(dask_client=client, batch_size=batch_size)
-    sampler.show_progress = False
+    sampler = SeededBatchSampler(client, seed, batch_size)
     return pyabc.ABCSMC(models, priors, distance, population_size=population, sampler=sampler)
 
 
@@ -154,15 +154,14 @@ def run_stage(db_path: Path, problem: Problem, population: int, generations: int
     url = f"sqlite:///{db_path}"
     done = 0
     if db_path.exists():
-        h = History(url)
-        done = h.max_t + 1 if h.n_populations > 0 else 0
+        max_t = History(url).max_t  # None: killed before pyabc wrote any population
+        done = max_t + 1 if max_t is not None and max_t >= 0 else 0
         if done == 0:
             db_path.unlink()
     history = History(url) if done else None
     if progress:
         progress(label, done, generations, _generation_info(history) if done else {})
     for t in range(done, generations):
-        np.random.seed((seed + 7919 * t) % 2**32)  # pyabc's driver draws from NumPy's global generator
         abc = _abc(problem, population, client, seed, settings.batch_size)
         if t == 0:
             abc.new(url, problem.observed())

@@ -16,12 +16,12 @@ from endplate.disease.scenario import load_scenario
 from endplate.io.atomic import atomic_path
 
 
-def write_preset(ds, path: Path) -> None:
-    """Write the calibrated preset of fit result ``ds`` to ``path`` (atomically)."""
+def write_preset(ds, path: Path, spread: dict | None = None) -> None:
+    """Write the calibrated preset of fit result ``ds`` (with the seed-to-seed ``spread``, if given) to ``path`` atomically."""
     problem = load_problem(ds.attrs["problem"])
     genotype = load_scenario(problem.scenario, calibrated=False).genotype
     with atomic_path(path) as tmp:
-        tmp.write_text(preset_toml(ds, genotype))
+        tmp.write_text(preset_toml(ds, genotype, spread))
 
 
 def _toml_value(v) -> str:
@@ -42,8 +42,12 @@ def _finite(v):
     return v if not isinstance(v, float) or math.isfinite(v) else None
 
 
-def preset_toml(ds, genotype: str) -> str:
-    """A calibrated preset from a fit result: per-hypothesis posterior medians, probabilities, provenance."""
+def preset_toml(ds, genotype: str, spread: dict | None = None) -> str:
+    """A calibrated preset from a fit result: per-hypothesis posterior medians, probabilities, provenance.
+
+    ``spread`` (from ``compare.seed_spread``, fits of ``ds``'s settings with other seeds) is stored
+    as ``[seed_spread]``, the Monte Carlo error of the model probabilities.
+    """
     payload = payload_from_dataset(ds)
     medians = posterior_medians(ds)
     lines = [
@@ -76,4 +80,17 @@ def preset_toml(ds, genotype: str) -> str:
     for item in payload["leave_one_source_out"]:
         lines += ["[[leave_one_source_out]]", f"source = {_toml_value(item['source'])}",
                   f"probabilities = {_inline(item['probabilities'])}", ""]
+    if spread is not None:
+        lines += _spread_lines(spread)
     return "\n".join(lines)
+
+
+def _spread_lines(spread: dict) -> list[str]:
+    lines = ["# Model probabilities of fits with these settings and other seeds (the Monte Carlo error of the verdict).",
+             "[seed_spread]", f"problem = {_toml_value(spread['problem'])}",
+             *(f"{k} = {json.dumps(spread[k])}" for k in ("seeds", "winners", "simulations")), ""]
+    for m in spread["models"]:
+        lines += ["[[seed_spread.models]]", f"name = {_toml_value(m['name'])}",
+                  *(f"{k} = {m[k]!r}" for k in ("mean", "sd", "min", "max")),
+                  f"probabilities = {json.dumps(m['probabilities'])}", ""]
+    return lines

@@ -84,9 +84,25 @@ def print_comparison(console: Console, payload: dict) -> None:
         ok = "yes" if t.get("covered") else "[red]no [/]"
         console.print(f"  {t['id']:<4} {t['observed']:>7.4g} {_short(t['units']):<8} {pred:<22} {ok:<3}  "
                       f"left out {loso:<22} {t['quantity']} ({t.get('evidence', '')})", soft_wrap=True, highlight=False)
+    if payload.get("seed_spread"):
+        print_seed_spread(console, payload["seed_spread"])
     if payload.get("simulations"):
         console.print(f"{payload['simulations']} simulations in {payload.get('wall_seconds') or 0:.0f} s; "
                       f"seed {payload.get('seed')}; created {payload.get('created')}")
+
+
+def print_seed_spread(console: Console, spread: dict) -> None:
+    """Model probabilities across seeds: mean, SD, range and each seed's, then the winners."""
+    seeds = ", ".join(map(str, spread["seeds"]))
+    table = Table(title=f"{spread['problem']}: model probability across {len(spread['seeds'])} seeds ({seeds})")
+    for col in ("hypothesis", "mean", "SD", "range", "per seed"):
+        table.add_column(col)
+    for m in sorted(spread["models"], key=lambda m: -m["mean"]):
+        table.add_row(m["name"], f"{m['mean']:.3f}", f"{m['sd']:.3f}", f"{m['min']:.3f}-{m['max']:.3f}",
+                      " ".join(f"{p:.2f}" for p in m["probabilities"]))
+    console.print(table)
+    console.print(f"winners by seed: {', '.join(spread['winners'])}; main-fit simulations per seed: "
+                  f"{', '.join(map(str, spread['simulations']))}", highlight=False)
 
 
 def _interval(median, low, high) -> str:
@@ -131,14 +147,17 @@ def fit(
 
 @app.command()
 def compare(
-    result: str | None = typer.Argument(None, help="A fit result (.nc); default: the shipped calibrations."),
+    results: list[str] | None = typer.Argument(None, help="Fit results (.nc); several of one problem and settings "
+                                               "with different seeds: also the spread across seeds. Default: the "
+                                               "shipped calibrations."),
+    preset_out: Path | None = typer.Option(None, help="Write the first result's calibrated preset, with the spread."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
     """Hypotheses with posterior probabilities and Bayes factors, and every target's predictive check."""
-    from endplate.calibrate.compare import compare_payloads, json_payload
+    from endplate.calibrate.compare import json_payload
 
     try:
-        payloads = compare_payloads(result)
+        payloads = compare_command(results, preset_out)
     except EndplateInputError as exc:
         _fail(str(exc))
         return
@@ -148,3 +167,18 @@ def compare(
             print_comparison(out, p)
 
     _emit(json_payload(payloads), as_json, summary)
+
+
+def compare_command(results: list[str] | None, preset_out: Path | None) -> list[dict]:
+    """The comparison payloads of ``endplate compare``; ``preset_out``: the first result's preset, with the spread."""
+    from endplate.calibrate.compare import compare_payloads, load_result
+
+    if preset_out is not None and not results:
+        raise EndplateInputError("--preset-out needs at least one RESULT (a fit .nc) to write the preset of")
+    check_output(preset_out, (".toml",), "--preset-out")
+    payloads = compare_payloads(results)
+    if preset_out is not None and results:
+        from endplate.calibrate.preset_writer import write_preset
+
+        write_preset(load_result(results[0]), preset_out, payloads[0].get("seed_spread"))
+    return payloads
