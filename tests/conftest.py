@@ -44,3 +44,72 @@ def cli():
         return subprocess.run([*base, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
 
     return run
+
+
+@pytest.fixture
+def listening():
+    """A function giving the (ip, port) of every listening socket of this process and its children."""
+    import psutil
+
+    def sockets():
+        me = psutil.Process()
+        found = set()
+        for proc in [me, *me.children(recursive=True)]:
+            try:
+                found |= {(c.laddr.ip, c.laddr.port) for c in proc.net_connections(kind="inet")
+                          if c.status == psutil.CONN_LISTEN}
+            except psutil.NoSuchProcess:  # a worker that has just ended
+                pass
+        return found
+
+    return sockets
+
+
+APP_START_TIMEOUT_S = 120  # the app imports Panel, Matplotlib and the simulator
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory):
+    """`endplate app` on a free port of 127.0.0.1, in a subprocess; yields (port, path of its output).
+
+    Every wait is bounded; the server is stopped (SIGINT, then SIGKILL) at the end of the module.
+    """
+    import http.client
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path_factory.mktemp("app") / "server.log"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    with open(log, "w") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "endplate.cli", "app", "--port", str(port), "--no-browser"],
+                                stdout=sink, stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + APP_START_TIMEOUT_S
+    try:
+        while True:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                conn.request("GET", "/")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            finally:
+                conn.close()
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the app did not start:\n{log.read_text()}")
+            time.sleep(0.3)
+        yield port, log
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)

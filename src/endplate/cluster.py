@@ -1,22 +1,80 @@
-"""Local Dask clusters for the fits and the trials.
+"""Dask for the fits and the trials: a client to a running scheduler, or to a local cluster.
+
+A local cluster listens on 127.0.0.1 only (scheduler, workers, nannies) and has no dashboard
+unless asked for, then also on 127.0.0.1: nothing of it is reachable from the network.
 
 Dask's nanny starts each worker with ``MALLOC_TRIM_THRESHOLD_=65536``, which makes glibc hand
 freed memory back to the system almost at once. The kernels allocate and free small buffers all
 the time, and under that setting a worker spent twice the CPU time per trial subject that the
 same code spends in a plain process (0.166 against 0.077 s, measured). Workers started here keep
-glibc's own threshold; everything else in Dask's worker environment is kept.
+glibc's own threshold unless the caller's worker environment sets one.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import warnings
+from collections.abc import Mapping
+
 import dask
 
+from endplate.errors import EndplateInputError
 
-def local_cluster(**options):
-    """A ``distributed.LocalCluster`` with ``options``, its workers without the malloc trim setting."""
+LOOPBACK = "127.0.0.1"
+CONNECT_TIMEOUT_S = 5
+
+
+def connect(scheduler: str | None = None, workers: int | None = None, processes: bool = True, *,
+            worker_environment: Mapping[str, str] | None = None, dashboard: bool = False):
+    """A Dask client: to ``scheduler`` (an address) or to a new local cluster. Returns (client, cluster).
+
+    ``cluster`` is None for a running scheduler. A local cluster has ``workers`` single-threaded
+    workers (default: one per core), processes or threads, started with ``worker_environment``
+    where this process does not set those variables itself; ``dashboard`` serves Dask's dashboard
+    on a free port of 127.0.0.1 (``cluster.dashboard_link``).
+    """
+    from distributed import Client
+
+    if scheduler:
+        try:
+            return Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s"), None
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise EndplateInputError(f"cannot reach the Dask scheduler at {scheduler!r} within {CONNECT_TIMEOUT_S} s "
+                                     f"({type(exc).__name__}); give a running scheduler's address such as "
+                                     "tcp://host:8786, or leave --scheduler out for a local cluster") from None
+    cluster = local_cluster(workers or max(1, os.cpu_count() or 1), processes, worker_environment or {}, dashboard)
+    return Client(cluster), cluster
+
+
+def disconnect(client, cluster) -> None:
+    """Close ``client`` and, when there is one, the local ``cluster`` it was connected to."""
+    client.close()
+    if cluster is not None:
+        cluster.close()
+
+
+def local_cluster(workers: int, processes: bool, worker_environment: Mapping[str, str], dashboard: bool):
+    """A ``distributed.LocalCluster`` on 127.0.0.1 with single-threaded workers (see the module docstring)."""
     from distributed import LocalCluster
 
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
     environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-        return LocalCluster(**options)
+    environ.update({k: v for k, v in worker_environment.items() if k not in os.environ})
+    # The nanny writes these into this process's environment before it spawns a worker; they are
+    # put back at once, since this process's own Numba configuration must not change.
+    saved = {k: os.environ.get(k) for k in [*environ, "PYTHONHASHSEED"]}
+    try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "port 8787 in use": the HTTP server takes a free one
+            # TCP on loopback for threads too: with Dask's in-process transport the HTTP servers
+            # of the scheduler and workers would listen on every interface.
+            return LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
+                                protocol="tcp://", host=LOOPBACK, dashboard_address=f"{LOOPBACK}:0" if dashboard else None,
+                                silence_logs=logging.CRITICAL)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -6,6 +6,7 @@ import time
 import pytest
 import xarray as xr
 
+from endplate.errors import EndplateInputError
 from endplate.therapy.engine import run_trial
 from endplate.therapy.trial import load_trial
 
@@ -91,3 +92,36 @@ def test_arm_without_subjects_and_unreachable_scheduler_exit_2(cli, tmp_path):
 def test_unknown_bench_workload_exits_2(cli):
     result = cli("bench", "--workload", "nope")
     assert result.returncode == 2 and "trial" in result.stderr
+
+
+def test_fresh_deletes_only_a_trial_store(cli, tmp_path):
+    """The reproducer of issue 19: --fresh on a folder a user made must refuse and keep its files."""
+    mine = tmp_path / "mine.zarr"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("data")
+    result = cli("trial", "nmj-stabiliser-human", "--subjects-per-arm", "2", "--store", str(mine), "--fresh", cwd=tmp_path)
+    assert result.returncode == 2 and str(mine) in result.stderr and "not a trial store" in result.stderr
+    assert "Traceback" not in result.stderr and (mine / "notes.txt").read_text() == "data"
+
+
+def test_fresh_restarts_a_trial_store_but_keeps_a_file_put_into_it(tmp_path):
+    trial = load_trial(str(_trial_file(tmp_path)))
+    store = tmp_path / "t.zarr"
+    store.mkdir()  # an empty folder holds nothing to lose: the store is made in it
+    assert run_trial(trial, store, workers=1, processes=False, stop_after=1) is None
+    seen = []
+    run_trial(trial, store, workers=1, processes=False, fresh=True, progress=lambda d, t: seen.append(d))
+    assert seen[0] == 0  # started over: no batch kept
+    (store / "notes.txt").write_text("mine")
+    with pytest.raises(EndplateInputError, match="notes.txt"):
+        run_trial(trial, store, workers=1, processes=False, fresh=True)
+    assert (store / "notes.txt").exists()
+
+
+def test_trial_cluster_listens_on_loopback_only(tmp_path, listening):
+    """Issue 19: the trial's dashboard listened on every interface while the trial ran."""
+    trial = load_trial(str(_trial_file(tmp_path)))
+    before, during = listening(), set()
+    run_trial(trial, tmp_path / "t.zarr", workers=1, processes=False, stop_after=1,
+              progress=lambda done, total: during.update(listening() - before))
+    assert during and {ip for ip, _ in during} == {"127.0.0.1"}, during

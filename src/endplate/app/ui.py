@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import panel as pn
 
-from endplate.app import lab, plots
+from endplate.app import guard, lab, plots
 from endplate.errors import EndplateInputError
 
 # One worker: simulations queue (the compiled kernels already use every core, and Numba's
@@ -194,8 +194,11 @@ def create_page() -> pn.viewable.Viewable:
 
 
 def serve(port: int = 5006, show: bool = True) -> None:
-    """Serve the app on localhost only, until interrupted."""
+    """Serve the app on 127.0.0.1 until interrupted, answering only to localhost names (see ``guard``)."""
     pn.extension(design="native")
-    origins = [f"localhost:{port}", f"127.0.0.1:{port}"]
-    pn.serve({"/": create_page}, port=port, address="127.0.0.1", websocket_origin=origins, show=show,
-             title="endplate lab", print_url=True)
+    server = pn.serve({"/": create_page}, port=port, address="127.0.0.1", websocket_origin=sorted(guard.local_hosts(port)),
+                      show=show, title="endplate lab", print_url=True, start=False,
+                      extra_patterns=[(guard.COMPONENTS_ROUTE, guard.LoadedComponents, {})])  # before Panel's own
+    guard.refuse_foreign_hosts(server, port)
+    server.start()
+    server.io_loop.start()

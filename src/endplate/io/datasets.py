@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import xarray as xr
 
 from endplate.errors import EndplateInputError
-from endplate.io.atomic import atomic_path
+from endplate.io.atomic import atomic_directory, atomic_path
 
 
 def open_result(path) -> xr.Dataset:
@@ -29,19 +26,13 @@ def open_result(path) -> xr.Dataset:
 
 
 def write_dataset(ds: xr.Dataset, path) -> None:
-    """Write ``ds`` to ``path`` (.nc or .zarr) atomically: a temporary sibling, then a rename."""
+    """Write ``ds`` to ``path`` (.nc or .zarr) atomically: a temporary sibling, then a swap (see io.atomic)."""
     path = Path(path)
     if path.suffix == ".nc":
         with atomic_path(path) as tmp:
             ds.to_netcdf(tmp)
         return
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
+    with atomic_directory(path) as tmp:
         # Zarr format 2 with consolidated metadata: both are in the v2 specification, while zarr-python 3
         # warns that consolidated metadata and fixed-width strings (our coordinates) have no v3 one yet.
-        ds.to_zarr(tmpdir / "store.zarr", mode="w", zarr_format=2, consolidated=True)
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmpdir / "store.zarr", path)
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+        ds.to_zarr(tmp, mode="w", zarr_format=2, consolidated=True)

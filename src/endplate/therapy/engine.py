@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from endplate._version import __version__
+from endplate.cluster import connect, disconnect
 from endplate.errors import EndplateInputError
 from endplate.therapy.trial import Trial
 
@@ -26,6 +27,8 @@ PER_VISIT = ("composite",)
 PER_SUBJECT = ("start_day", "onset_day", "death_day", "followup_days")
 COVARIATES = ("age_years", "progression_factor", "midpoint_shift_days")
 CATEGORIES = {"site_of_onset": ("upper_limb", "lower_limb", "bulbar"), "sex": ("female", "male")}
+BATCH_ARRAYS = PER_VISIT_MUSCLE + PER_VISIT + PER_SUBJECT + COVARIATES + tuple(CATEGORIES) + ("enrolled",)
+ARRAYS = BATCH_ARRAYS + ("done",)  # every array of a store; "done" marks the batches written
 
 
 def run_batch(trial: Trial, lo: int, hi: int) -> dict:
@@ -47,29 +50,63 @@ def run_batch(trial: Trial, lo: int, hi: int) -> dict:
         for k, names in CATEGORIES.items():
             r[k] = names.index(subject.covariates[k]) if k in subject.covariates else -1
         rows.append(r)
-    keys = PER_VISIT_MUSCLE + PER_VISIT + PER_SUBJECT + COVARIATES + tuple(CATEGORIES) + ("enrolled",)
+    keys = BATCH_ARRAYS
     return {"lo": lo, "hi": hi, "cpu_seconds": time.process_time() - cpu0,
             **{k: np.stack([np.asarray(r[k]) for r in rows]) for k in keys}}
 
 
-def _open_store(trial: Trial, path: Path, fresh: bool):
+ZARR_METADATA = ("zarr.json", ".zgroup", ".zattrs", ".zmetadata")  # Zarr v3 and v2 group files
+
+
+def _not_a_trial_store(path: Path) -> str | None:
+    """Why ``path`` is not a trial store this package wrote, or None when it is one.
+
+    A store is ours when its group attributes carry the trial settings and it holds nothing but
+    the arrays ``_open_store`` creates: a file a user put there is never deleted with it.
+    """
     import zarr
 
-    settings = trial.settings_json()
-    if path.exists() and not fresh:
-        try:
-            group = zarr.open_group(str(path), mode="r+")
-            same = group.attrs.get("settings") == settings
-        except Exception:  # not a Zarr store
-            raise EndplateInputError(f"store {str(path)!r} exists and is not a trial store; choose another --store") from None
-        if not same:
-            raise EndplateInputError(f"store {str(path)!r} holds a trial with other settings; use --fresh to start over "
-                                     "or choose another --store")
-        return group
-    if path.exists():
+    if not path.is_dir():
+        return "it is not a folder"
+    strangers = sorted(p.name for p in path.iterdir() if p.name not in ARRAYS + ZARR_METADATA)
+    if strangers:
+        return f"it holds {', '.join(map(repr, strangers[:3]))}{' and more' if len(strangers) > 3 else ''}, which a trial store never does"
+    try:
+        attrs = zarr.open_group(str(path), mode="r").attrs
+    except Exception:  # noqa: BLE001 - any reader failure means "not a Zarr group"
+        return "it is not a Zarr group"
+    if "settings" not in attrs or "trial" not in attrs:
+        return "its Zarr attributes carry no trial settings"
+    return None
+
+
+def _check_store(trial: Trial, path: Path, fresh: bool) -> bool:
+    """Refuse a store that cannot be resumed or replaced (before any cluster starts); True when one is there."""
+    import zarr
+
+    occupied = path.exists() and not (path.is_dir() and not any(path.iterdir()))  # an empty folder holds nothing
+    if not occupied:
+        if not path.resolve().parent.exists():
+            raise EndplateInputError(f"store folder {str(path.parent)!r} does not exist")
+        return False
+    reason = _not_a_trial_store(path)
+    if reason:
+        action = "--fresh deletes only a trial store endplate wrote" if fresh else "it cannot be resumed"
+        raise EndplateInputError(f"store {str(path)!r} is not a trial store ({reason}); {action}: choose another --store")
+    if not fresh and zarr.open_group(str(path), mode="r").attrs.get("settings") != trial.settings_json():
+        raise EndplateInputError(f"store {str(path)!r} holds a trial with other settings; use --fresh to start over "
+                                 "or choose another --store")
+    return True
+
+
+def _open_store(trial: Trial, path: Path, fresh: bool):
+    """The store's Zarr group: the one at ``path`` to resume, or a new one (replacing it with ``fresh``)."""
+    import zarr
+
+    if _check_store(trial, path, fresh):
+        if not fresh:
+            return zarr.open_group(str(path), mode="r+")
         shutil.rmtree(path)
-    if not path.resolve().parent.exists():
-        raise EndplateInputError(f"store folder {str(path.parent)!r} does not exist")
     group = zarr.open_group(str(path), mode="w")
     n, b, v, m = trial.n_subjects, trial.batch_size, trial.n_visits, len(trial.muscles)
     for k in PER_VISIT_MUSCLE:
@@ -82,29 +119,13 @@ def _open_store(trial: Trial, path: Path, fresh: bool):
         group.create_array(k, shape=(n,), chunks=(b,), dtype="i1", fill_value=-1)
     group.create_array("enrolled", shape=(n,), chunks=(b,), dtype="bool", fill_value=False)
     group.create_array("done", shape=(len(_batches(trial)),), chunks=(len(_batches(trial)),), dtype="bool", fill_value=False)
-    group.attrs.update({"settings": settings, "endplate_version": __version__, "trial": trial.name})
+    group.attrs.update({"settings": trial.settings_json(), "endplate_version": __version__, "trial": trial.name})
     return group
 
 
 def _batches(trial: Trial) -> list[tuple[int, int]]:
     n, b = trial.n_subjects, trial.batch_size
     return [(lo, min(lo + b, n)) for lo in range(0, n, b)]
-
-
-def _client(scheduler: str | None, workers: int, processes: bool):
-    from dask.distributed import Client
-
-    from endplate.cluster import local_cluster
-
-    if scheduler:
-        try:
-            return Client(scheduler, timeout="5s"), None
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise EndplateInputError(f"cannot reach the Dask scheduler at {scheduler!r} ({exc.__class__.__name__}); "
-                                     "give a running scheduler's address, e.g. tcp://host:8786, or leave --scheduler out") from None
-    cluster = local_cluster(n_workers=workers, threads_per_worker=1, processes=processes,
-                           dashboard_address=":0")  # any free port: never clashes with another cluster
-    return Client(cluster), cluster
 
 
 def run_trial(trial: Trial, store: str | Path, *, scheduler: str | None = None, workers: int = 2, processes: bool = True,
@@ -123,7 +144,8 @@ def run_trial(trial: Trial, store: str | Path, *, scheduler: str | None = None, 
         raise EndplateInputError(f"--store must end in .zarr, got {str(path)!r}")
     if workers < 1:
         raise EndplateInputError(f"--workers must be at least 1, got {workers}")
-    client, cluster = _client(scheduler, workers, processes)  # first: an unreachable scheduler leaves no store behind
+    _check_store(trial, path, fresh)  # a store that would be refused starts no cluster
+    client, cluster = connect(scheduler, workers, processes)  # first: an unreachable scheduler leaves no store behind
     try:
         group = _open_store(trial, path, fresh)
         batches = _batches(trial)
@@ -148,9 +170,7 @@ def run_trial(trial: Trial, store: str | Path, *, scheduler: str | None = None, 
                         other.cancel()
                     return None
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        disconnect(client, cluster)
     return store_dataset(trial, group)
 
 
