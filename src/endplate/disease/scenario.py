@@ -103,11 +103,29 @@ def load_scenario(spec: str, **changes) -> Scenario:
     if missing:
         raise EndplateInputError(f"{where}: missing required key(s) {', '.join(missing)}")
     data.setdefault("name", spec if spec in names else Path(spec).stem)
-    for key in ("muscles", "onset_muscles", "end_stage_muscles", "probe_days"):
+    for key in TUPLE_KEYS:
         data[key] = tuple(data.get(key, ()))
     scenario = Scenario(**data)
     _check(scenario, where, text)
     return _apply_calibration(scenario)
+
+
+TUPLE_KEYS = ("muscles", "onset_muscles", "end_stage_muscles", "probe_days")
+
+
+def scenario_from_values(values: dict, where: str = "a saved run's scenario") -> Scenario:
+    """The scenario a run was made with, from its stored values (``Scenario.as_dict``), checked.
+
+    The shipped calibration is not applied again: the stored ``set`` already holds the values it
+    applied, and ``calibration`` says which they were.
+    """
+    unknown = sorted(set(values) - {f.name for f in dataclasses.fields(Scenario)})
+    if unknown:
+        raise EndplateInputError(f"{where}: unknown key(s) {', '.join(unknown)}; it was written by another endplate")
+    data = {**values, **{k: tuple(values.get(k, ())) for k in TUPLE_KEYS}}
+    scenario = Scenario(**data)
+    _check(scenario, where, "")
+    return scenario
 
 
 def _apply_calibration(s: Scenario) -> Scenario:

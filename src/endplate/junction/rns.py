@@ -48,5 +48,6 @@ def rns(params: JunctionParameters, *, frequency_hz: float = 3.0, n_stimuli: int
             "decrement_percent": ((), decrement_percent(cmap) if n_stimuli >= 4 else float("nan")),
         },
         attrs=provenance_attrs("rns", seed, params, frequency_hz=frequency_hz, n_stimuli=n_stimuli,
-                               n_fibres=n_fibres, backend=backend),
+                               n_fibres=n_fibres, backend=backend,
+                               **({"unit_type": unit_type} if isinstance(unit_type, str) else {})),
     )

@@ -64,7 +64,8 @@ class Trial:
         return self.duration_days // self.visit_every_days + 1
 
     def settings_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True, default=list)
+        """Every setting as JSON, in field and insertion order: the order of the arms sets the allocation."""
+        return json.dumps(dataclasses.asdict(self), default=list)
 
     def known_interventions(self) -> dict:
         return load_interventions(*self.interventions_files)
@@ -78,6 +79,23 @@ _TYPES = {
 }
 REQUIRED = ("species", "genotype", "hypothesis", "muscles", "arms", "subjects_per_arm", "start", "duration_days",
             "visit_every_days", "endpoints", "primary")
+
+
+def trial_from_settings(settings: str) -> Trial:
+    """The trial a result was made with, from its stored ``settings`` (``Trial.settings_json``).
+
+    JSON turns tuples into lists; they are turned back, so that the settings written again are
+    the same text.
+    """
+    data = json.loads(settings)
+    for key in ("muscles", "start_days", "endpoints", "power_sizes", "interventions_files"):
+        data[key] = tuple(data[key])
+    data["arms"] = {arm: tuple(e if isinstance(e, str) else tuple(e) for e in plan) for arm, plan in data["arms"].items()}
+    trial = Trial(**data)
+    missing = [f for f in trial.interventions_files if not Path(f).is_file()]
+    if missing:
+        raise EndplateInputError(f"the trial's interventions file {missing[0]!r} is gone; replay needs it in place")
+    return trial
 
 
 def bundled() -> list[str]:
