@@ -14,7 +14,13 @@ UNIT_TYPES = ["S", "FR", "FF"]
 
 
 def run_dataset(result: dict) -> xr.Dataset:
-    """Daily tallies (``day``), readouts (``readout_day``, ``mune_day``) per ``muscle``."""
+    """A ``simulate`` result as a Dataset: daily tallies (``day``), readouts (``readout_day``, ``mune_day``) per ``muscle``.
+
+    Percentages are of the first day; ``mune`` is the estimate of the scenario's method and
+    ``mune_true`` the count of functioning units; probe-day readouts of the probe muscle are on
+    ``probe_day``. The attributes carry the provenance (``endplate.provenance``) and the resolved
+    scenario, so that ``endplate replay`` can run it again.
+    """
     sc = result["scenario"]
     names = list(result["muscles"])
     per = result["muscles"]

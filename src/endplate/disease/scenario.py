@@ -21,6 +21,11 @@ from endplate.muscle.presets import muscles as species_muscles
 
 @dataclass(frozen=True)
 class Scenario:
+    """One animal or patient to simulate: species, genotype, hypothesis, muscles, days (from
+    ``start_day`` to ``end_day``, ages in days), seed, readout schedules and parameter changes
+    (``set``: mechanism and ``genotype.*`` keys; ``muscle_set``: muscle-preset keys). Made by
+    ``load_scenario``; frozen."""
+
     name: str
     species: str
     genotype: str
@@ -75,7 +80,15 @@ def _line(text: str, key: str) -> str:
 
 
 def load_scenario(spec: str, **changes) -> Scenario:
-    """A bundled scenario by name, or a TOML file by path; ``changes`` override keys (checked)."""
+    """A bundled scenario by name, or a TOML file by path; ``changes`` override keys (checked).
+
+    ``spec``: a bundled name (``sod1-g93a``, ``sod1-g93a-c57bl6``, ``wild-type``, ``human-als``) or
+    the path of a TOML file (docs/scenarios.md). ``changes``: any scenario key, e.g.
+    ``hypothesis="dying_forward"``, ``muscles=["TA"]``, ``seed=2``, ``set={"reinnervation.rate_per_day": 0.05}``;
+    None values are ignored. The shipped calibration of the genotype and hypothesis is applied
+    under the scenario's own ``set`` (``calibrated=False`` leaves it out; ``calibration`` says
+    what was applied). Raises ``EndplateInputError`` naming the file, key, line and allowed values.
+    """
     names = bundled()
     if spec in names:
         where = f"bundled scenario {spec!r}"

@@ -26,6 +26,10 @@ EVENT_ENDPOINTS = ("onset", "survival")
 
 @dataclass(frozen=True)
 class Trial:
+    """A virtual trial: cohort (species, genotype, hypothesis, population), arms and their
+    interventions with allocation weights, start, duration and visits (days), endpoints, seed,
+    power settings and cohort fidelity. Made by ``load_trial`` from a TOML file; frozen."""
+
     name: str
     species: str
     genotype: str
@@ -104,7 +108,12 @@ def bundled() -> list[str]:
 
 
 def load_trial(spec: str, **changes) -> Trial:
-    """A bundled trial by name or a TOML file; ``changes`` override top-level keys (checked)."""
+    """A bundled trial by name or a TOML file; ``changes`` override top-level keys (checked).
+
+    ``spec``: ``musk-agonist-sod1-mouse``, ``nmj-stabiliser-human`` or the path of a TOML file
+    (docs/trials.md); ``changes``: e.g. ``seed=2``, ``subjects_per_arm=10`` (None is ignored).
+    Raises ``EndplateInputError`` naming the file and what is wrong.
+    """
     names = bundled()
     base = Path(".")
     if spec in names:
