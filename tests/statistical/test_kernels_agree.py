@@ -50,3 +50,16 @@ def test_result_does_not_depend_on_thread_count(mouse):
     finally:
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     assert np.array_equal(a.quanta, b.quanta) and np.array_equal(a.epp_mv, b.epp_mv)
+
+
+def test_fast_kernel_matches_reference_with_mobilisation_in_a_human_3_hz_train():
+    """The human junction refills through the slow mobilisation state; both kernels must carry it."""
+    from endplate.junction.parameters import default_parameters
+
+    human = default_parameters("human")
+    assert human.mobilisation_refill_rate_per_ms > 0
+    intervals = [np.inf] + [1000.0 / 3] * 9
+    fast, ref = _record(human, "numba", 1, intervals=intervals), _record(human, "numpy", 2, intervals=intervals)
+    for i in (0, 4, 9):
+        assert fast.quanta[:, i].mean() == pytest.approx(ref.quanta[:, i].mean(), rel=0.03)
+        assert stats.ks_2samp(fast.epp_mv[:, i], ref.epp_mv[:, i]).pvalue > 1e-3

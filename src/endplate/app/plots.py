@@ -125,7 +125,9 @@ def lab_figure(lab: dict) -> Figure:
         ax = axes[1, 0]
         cmap = np.asarray(lab["rns"]["cmap_mv"])
         ax.bar(np.arange(1, cmap.size + 1), cmap, color=COLOURS["main"])
-        ax.set(title=f"3 Hz RNS: decrement {lab['rns']['decrement_percent']:.1f} %", xlabel=LABELS["stimulus"],
+        dec = lab["rns"]["decrement_percent"]
+        dec_text = "undefined" if dec is None or not np.isfinite(dec) else f"{dec:.1f} %"
+        ax.set(title=f"3 Hz RNS: decrement {dec_text}", xlabel=LABELS["stimulus"],
                ylabel=LABELS["cmap_mv"])
         ax = axes[1, 1]
         ax.plot(lab["scan"]["stimulus_ma"], lab["scan"]["cmap_mv"], ".", ms=3, color=COLOURS["main"])

@@ -63,6 +63,15 @@ def recovery_tau_ms(seed: int) -> float:
     return float(tau)
 
 
+def human_train_3hz(seed: int) -> dict:
+    """A 3 Hz train of 10 stimuli in 500 human junctions: the rundown and where it is deepest."""
+    t = train.train(_human(), frequency_hz=3, n_stimuli=10, n_junctions=500, seed=seed)
+    epp_mv = t["epp_mv"].values
+    smallest = int(np.argmin(epp_mv))
+    return {"fall_percent": float(100 * (1 - epp_mv[smallest] / epp_mv[0])), "smallest_stimulus": float(smallest + 1),
+            "fraction_released": float(t["quanta"].values[0] / t["true_rrp"])}
+
+
 def block_onset_occupancy(seed: int) -> float:
     """Paton & Waud: AChR occupancy (fraction blocked) at which single-stimulus transmission starts to fail.
 
@@ -111,6 +120,14 @@ CHECKS: tuple[Check, ...] = (
           lambda s: float(sfemg.sfemg(_human(), rate_hz=10, voluntary=True, n_pairs=40, seed=s)["mcd_us"])),
     Check("E03", "human 3 Hz RNS decrement, 4th vs 1st (%)", -10, 10, "normal below 10 % (E03)",
           lambda s: float(rns.rns(_human(), frequency_hz=3, seed=s)["decrement_percent"])),
+    Check("N04", "human safety factor (EPP / threshold depolarisation)", 1.8, 3.5, "recalled band of N04",
+          lambda s: float(epp.epp(_human(), seed=s)["safety_factor"])),
+    Check("N03", "human fraction of the releasable store released by the first impulse", 0.08, 0.3,
+          "recalled band of N03", lambda s: human_train_3hz(s)["fraction_released"]),
+    Check("N01", "human 3 Hz train: fall of the EPP to its smallest (%)", 15, 35, "recalled band of N01",
+          lambda s: human_train_3hz(s)["fall_percent"]),
+    Check("N02", "human 3 Hz train: stimulus with the smallest EPP", 4, 5, "recalled 4th-5th (N02)",
+          lambda s: human_train_3hz(s)["smallest_stimulus"]),
     Check("J22", "SOD1-G93A presymptomatic / wild-type quantal content", 1.05, 3.0, "direction read (larger)",
           _ratio(epp.epp, "sod1_presymptomatic", "quantal_content")),
     Check("J22", "SOD1-G93A presymptomatic / wild-type mEPP amplitude", 1.02, 2.0, "direction read (larger)",
@@ -124,10 +141,10 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
-def _muscle(species: str, name: str, seed: int):
+def _muscle(species: str, name: str, seed: int, junction_params=None):
     from endplate.muscle.protocols import muscle
 
-    return muscle(species, name, seed)
+    return muscle(species, name, seed, junction_params)
 
 
 def _cmap_amplitude(species: str, name: str) -> Callable[[int], float]:
@@ -159,10 +176,26 @@ def _fibre_density(name: str) -> Callable[[int], float]:
     return lambda seed: fibre_density(_muscle("human", name, seed), seed)
 
 
-def _muscle_decrement(seed: int) -> float:
+_RNS: dict = {}
+_APB: dict = {}
+
+
+def _apb_rns(condition: str, seed: int, frequency_hz: float = 3.0, n_stimuli: int = 10) -> dict:
+    """RNS of a human APB with healthy, myasthenic (60 % AChR loss) or LEMS-like junctions (cached)."""
     from endplate.muscle.rns import muscle_rns
 
-    return muscle_rns(_muscle("human", "APB", seed), 3.0, 10, seed)["decrement_percent"]
+    key = (condition, seed, frequency_hz, n_stimuli)
+    if key not in _RNS:
+        params = {"healthy": _human(), "myasthenic": _human().replace(achr_density_relative=0.4),
+                  "lems": _human("lems")}[condition]
+        if (condition, seed) not in _APB:
+            _APB[(condition, seed)] = _muscle("human", "APB", seed, params)
+        _RNS[key] = muscle_rns(_APB[(condition, seed)], frequency_hz, n_stimuli, seed)
+    return _RNS[key]
+
+
+def _undefined_as_nan(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
 
 
 MUSCLE_CHECKS: tuple[Check, ...] = (
@@ -172,7 +205,19 @@ MUSCLE_CHECKS: tuple[Check, ...] = (
     Check("M39", "human FDI maximal CMAP, ulnar nerve (mV)", 4.0, 20.0, "mean +- 2 SD (M39)", _cmap_amplitude("human", "FDI")),
     Check("M45", "human diaphragm CMAP, phrenic nerve (mV)", 0.24, 1.11, "range of normal across M45-M48",
           _cmap_amplitude("human", "diaphragm")),
-    Check("E03", "human APB 3 Hz RNS CMAP decrement, fibre by fibre (%)", -10, 10, "normal below 10 % (E03)", _muscle_decrement),
+    Check("E03", "human APB 3 Hz RNS CMAP decrement, fibre by fibre (%)", -10, 10, "normal below 10 % (E03)",
+          lambda s: _undefined_as_nan(_apb_rns("healthy", s)["decrement_percent"])),
+    Check("N05", "human APB 3 Hz decrement, healthy junctions (%)", -10, 10, "normal up to 10 % (N05)",
+          lambda s: _undefined_as_nan(_apb_rns("healthy", s)["decrement_percent"])),
+    Check("N06", "human APB 3 Hz decrement with 60 % AChR loss (myasthenic, %)", 10, 100,
+          "abnormal above 10 % (N06); the AChR loss is an assumed generalized-MG size",
+          lambda s: _undefined_as_nan(_apb_rns("myasthenic", s)["decrement_percent"])),
+    Check("N07", "same: response with the smallest CMAP", 4, 5, "read 4th or 5th (N07)",
+          lambda s: float(np.argmin(_apb_rns("myasthenic", s)["cmap_mv"]) + 1)),
+    Check("N08", "human APB first CMAP with LEMS-like junctions (% of healthy)", 0, 50, "small, often under 10 % (N08)",
+          lambda s: float(100 * _apb_rns("lems", s)["cmap_mv"][0] / _apb_rns("healthy", s)["cmap_mv"][0])),
+    Check("N09", "same: 50 Hz increment, largest vs first CMAP (%)", 100, 10000, "at least twice the first (N09)",
+          lambda s: float(100 * (np.max(_apb_rns("lems", s, 50.0, 50)["cmap_mv"]) / _apb_rns("lems", s, 50.0, 50)["cmap_mv"][0] - 1))),
     Check("M11", "human APB MUNE by CMAP-scan fit", 60, 210, "MScanFit mean +- 2 SD (M11)", _mune("APB", "scanfit")),
     Check("M04", "human APB MUNIX", 103, 279, "mean +- 2 SD (M04)", _mune("APB", "munix")),
     Check("M114", "human APB MUSIX (uV)", 35.4, 85.4, "mean +- 2 SD (M114)", _mune("APB", "munix", "musix_uv")),

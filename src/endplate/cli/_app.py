@@ -84,7 +84,9 @@ def _quantity_table(title: str, payload: dict) -> None:
                 continue
             v = ", ".join(f"{x:.3g}" if isinstance(x, float) else str(x) for x in v[:12]) + (" ..." if len(v) > 12 else "")
         elif isinstance(v, float):
-            v = f"{v:.4g}"
+            v = f"{v:.4g}" if math.isfinite(v) else "undefined"
+        elif v is None:
+            v = "undefined"
         table.add_row(k, str(v))
     out.print(table)
 

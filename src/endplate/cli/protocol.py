@@ -53,6 +53,7 @@ def protocol_payload(name: str, ds) -> dict:
     if name == "sfemg":
         payload["pairs"] = [{"mcd_us": m, "blocking_percent": b}
                             for m, b in zip(ds["pair_mcd_us"].values.tolist(), ds["pair_blocking_percent"].values.tolist())]
+    payload.update({k: v for k, v in ds.attrs.items() if k.endswith("_undefined")})  # why a value is missing
     payload["seed"] = ds.attrs["seed"]
     payload["species"] = ds.attrs["species"]
     return payload

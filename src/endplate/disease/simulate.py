@@ -14,6 +14,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from endplate.disease import kernel as kern
+from endplate.disease.junction_state import diseased_junctions, fibre_junction_state
 from endplate.disease.model import Genotype, drive, first_partner, genotype, kernel_parameters, mechanism_values, with_changes
 from endplate.disease.scenario import Scenario
 from endplate.junction.parameters import default_parameters
@@ -200,24 +201,8 @@ def _grouping(a) -> float:
 
 
 def effective_junctions(state: MuscleState):
-    """The muscle's junctions as the disease has left them.
-
-    An impaired NMJ transmits as its failing partner dictates (``state.partner``: release, RRP
-    capacity, quantal size, tSC feedback gain); a partly withdrawn one keeps that and loses half
-    its release sites (release and capacity halved, assumed). New NMJs release less until mature.
-    """
-    q = state.partner
-    withdrawing = state.stage == kern.WITHDRAWING
-    affected = (state.stage == kern.IMPAIRED) | withdrawing
-    half = np.where(withdrawing, 0.5, 1.0)
-    maturity = kern.current_maturity(float(state.day), state.anatomy.owner, state.denerv, state.recovering, state.maturation_days)
-    out = state.anatomy.junctions.scaled(
-        release=np.where(affected, q["release_impaired"], 1.0) * half * (0.3 + 0.7 * maturity),
-        capacity=np.where(affected, q["capacity_impaired"], 1.0) * half,
-        quantal=np.where(affected, q["quantal_impaired"], 1.0),
-        tsc_gain=np.where(affected, q["tsc_gain_impaired"], 1.0))
-    out.tsc_structure = state.tsc.copy()
-    return out
+    """The muscle's junctions as the disease has left them (see ``disease.junction_state``)."""
+    return diseased_junctions(state.anatomy.junctions, fibre_junction_state(state))
 
 
 def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = None, interventions=None,

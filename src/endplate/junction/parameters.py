@@ -39,6 +39,9 @@ _RANGES: dict[str, tuple[float, float]] = {
     "facilitation_slow_tau_ms": _POSITIVE,
     "refill_tau_rest_ms": _POSITIVE,
     "refill_activity_rate_per_ms": (0.0, 10.0),
+    "mobilisation_increment": _PROBABILITY,
+    "mobilisation_tau_ms": _POSITIVE,
+    "mobilisation_refill_rate_per_ms": (0.0, 10.0),
     "mepp_rate_hz": (0.0, 1000.0),
     "giant_mepp_fraction": _PROBABILITY,
     "giant_mepp_scale": (1.0, 20.0),
@@ -92,7 +95,9 @@ class JunctionParameters:
 
     Release probability per vesicle follows the Dodge-Rahamimoff scheme: the Ca occupancy of
     the release site, raised by residual Ca (facilitation), drives a saturating fourth-power
-    release probability. Quantal size follows AChR density and AChE activity. See
+    release probability. The releasable pool refills at rest, faster with residual Ca, and
+    faster still as mobilisation builds up over seconds of activity (a slow, saturating
+    activity state). Quantal size follows AChR density and AChE activity. See
     ``docs/design.md`` for the equations.
     """
 
@@ -112,6 +117,9 @@ class JunctionParameters:
     facilitation_slow_tau_ms: float
     refill_tau_rest_ms: float
     refill_activity_rate_per_ms: float
+    mobilisation_increment: float
+    mobilisation_tau_ms: float
+    mobilisation_refill_rate_per_ms: float
     mepp_rate_hz: float
     giant_mepp_fraction: float
     giant_mepp_scale: float

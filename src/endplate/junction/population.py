@@ -20,19 +20,20 @@ TSC_STATES = ("present", "reactive", "lost")
 
 # Index of each scalar in the array handed to kernels.
 (OCC, SAT_N, COOP, A_FAST, A_SLOW, REFILL_ACT, TSC_INC, DES_INC, CV_Q, NLS_K,
- RISE_TAU, PEAK_FRACTION, DELAY, REL_SD, BRANCH_SD) = range(15)
-N_SCALARS = 15
+ RISE_TAU, PEAK_FRACTION, DELAY, REL_SD, BRANCH_SD, A_MOB, MOB_RATE) = range(17)
+N_SCALARS = 17
 
 
 @dataclass
 class JunctionState:
-    """Dynamic state of each junction (20 bytes a junction)."""
+    """Dynamic state of each junction (24 bytes a junction)."""
 
     vesicles: np.ndarray  # int32, quanta in the readily releasable pool
     facilitation_fast: np.ndarray  # float32, residual-Ca occupancy gain, fast component
     facilitation_slow: np.ndarray  # float32, slow component
     tsc_activity: np.ndarray  # float32 in [0, 1], activity-driven tSC state
     desensitisation: np.ndarray  # float32 in [0, 1], fraction of AChRs desensitised
+    mobilisation: np.ndarray  # float32 in [0, 1], activity-built mobilisation of vesicles towards the pool
 
     @property
     def nbytes_per_junction(self) -> int:
@@ -40,7 +41,7 @@ class JunctionState:
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         return (self.vesicles, self.facilitation_fast, self.facilitation_slow,
-                self.tsc_activity, self.desensitisation)
+                self.tsc_activity, self.desensitisation, self.mobilisation)
 
     def copy(self) -> JunctionState:
         return JunctionState(*(a.copy() for a in self.arrays()))
@@ -79,10 +80,10 @@ class JunctionPopulation:
         return np.where(self.tsc_structure == TSC_LOST, np.float32(0), self.tsc_gain).astype(np.float32)
 
     def rested_state(self) -> JunctionState:
-        """Full pools, no residual Ca, quiet tSCs, no desensitisation."""
+        """Full pools, no residual Ca, quiet tSCs, no desensitisation, no mobilisation."""
         n = self.size
         zeros = lambda: np.zeros(n, np.float32)  # noqa: E731
-        return JunctionState(self.capacity.copy(), zeros(), zeros(), zeros(), zeros())
+        return JunctionState(self.capacity.copy(), zeros(), zeros(), zeros(), zeros(), zeros())
 
     def subset(self, index: np.ndarray) -> JunctionPopulation:
         return JunctionPopulation(
@@ -91,9 +92,10 @@ class JunctionPopulation:
             self.threshold_mv[index], self.tsc_gain[index], self.tsc_structure[index],
         )
 
-    def scaled(self, *, release: float = 1.0, quantal: float = 1.0, capacity: float = 1.0,
-               threshold: float = 1.0, tsc_gain: float = 1.0) -> JunctionPopulation:
-        """A copy with multiplicative changes (used by disease stages and perturbations)."""
+    def scaled(self, *, release: float | np.ndarray = 1.0, quantal: float | np.ndarray = 1.0,
+               capacity: float | np.ndarray = 1.0, threshold: float | np.ndarray = 1.0,
+               tsc_gain: float | np.ndarray = 1.0) -> JunctionPopulation:
+        """A copy with multiplicative changes, one number or one per junction (disease stages, perturbations)."""
         return JunctionPopulation(
             self.params, self.unit_type.copy(),
             np.maximum(1, np.rint(self.capacity * capacity)).astype(np.int32),
@@ -162,17 +164,19 @@ def kernel_scalars(params: JunctionParameters) -> np.ndarray:
     s[DELAY] = params.synaptic_delay_ms
     s[REL_SD] = params.release_latency_sd_ms
     s[BRANCH_SD] = params.branch_jitter_sd_ms
+    s[A_MOB] = params.mobilisation_increment
+    s[MOB_RATE] = params.mobilisation_refill_rate_per_ms
     return s
 
 
 # Rows of the per-stimulus schedule: decay factors and refill integrals over the interval that
 # precedes each stimulus, computed once per protocol rather than per junction.
-(E_FAST, E_SLOW, E_TSC, E_DES, G_FAST, G_SLOW, BASE_REFILL) = range(7)
-N_SCHEDULE = 7
+(E_FAST, E_SLOW, E_TSC, E_DES, G_FAST, G_SLOW, BASE_REFILL, E_MOB, G_MOB) = range(9)
+N_SCHEDULE = 9
 
 
 def stimulus_schedule(params: JunctionParameters, intervals_ms: np.ndarray) -> np.ndarray:
-    """(7, n_stimuli) array for intervals ``intervals_ms`` (the first one is from rest; inf ok)."""
+    """(9, n_stimuli) array for intervals ``intervals_ms`` (the first one is from rest; inf ok)."""
     dt = np.asarray(intervals_ms, float)
     if dt.ndim != 1 or dt.size == 0 or np.any(~(dt > 0)):
         raise EndplateInputError("stimulus intervals must be a non-empty list of positive times (ms)")
@@ -185,4 +189,6 @@ def stimulus_schedule(params: JunctionParameters, intervals_ms: np.ndarray) -> n
         out[G_FAST] = params.facilitation_fast_tau_ms * (1 - out[E_FAST])
         out[G_SLOW] = params.facilitation_slow_tau_ms * (1 - out[E_SLOW])
         out[BASE_REFILL] = dt / params.refill_tau_rest_ms
+        out[E_MOB] = np.exp(-dt / params.mobilisation_tau_ms)
+        out[G_MOB] = params.mobilisation_tau_ms * (1 - out[E_MOB])
     return out

@@ -21,12 +21,14 @@ BLOCK = 2048
 
 
 @njit(inline="always", cache=True, fastmath=_FAST)
-def _step(s0, s1, n, f1, f2, tsc, des, cap, pm, qj, th, gj, s, sch, i):
+def _step(s0, s1, n, f1, f2, tsc, des, mob, cap, pm, qj, th, gj, s, sch, i):
     """One stimulus at one junction; returns the new RNG and junction state, quanta, EPP, latency."""
     s0, s1, z_refill, z_release = next_normal_pair(s0, s1)
     lam = sch[P.BASE_REFILL, i] + s[P.REFILL_ACT] * (f1 * sch[P.G_FAST, i] + f2 * sch[P.G_SLOW, i])
+    lam += s[P.MOB_RATE] * mob * sch[P.G_MOB, i]
     s0, s1, add = next_binomial_fast(s0, s1, cap - n, 1.0 - math.exp(-lam), z_refill)
     n += add
+    mob *= sch[P.E_MOB, i]
     f1 *= sch[P.E_FAST, i]
     f2 *= sch[P.E_SLOW, i]
     tsc *= sch[P.E_TSC, i]
@@ -52,7 +54,8 @@ def _step(s0, s1, n, f1, f2, tsc, des, cap, pm, qj, th, gj, s, sch, i):
     f2 += s[P.A_SLOW]
     tsc += (1.0 - tsc) * min(1.0, s[P.TSC_INC] * k)
     des += (1.0 - des) * min(1.0, s[P.DES_INC] * k)
-    return s0, s1, n, f1, f2, tsc, des, k, epp, lat
+    mob += (1.0 - mob) * s[P.A_MOB]
+    return s0, s1, n, f1, f2, tsc, des, mob, k, epp, lat
 
 
 @njit(inline="always", cache=True)
@@ -66,7 +69,7 @@ def _tally(sums, b, i, k, epp, lat):
 
 
 @njit(parallel=True, cache=True, fastmath=_FAST)
-def _train(capacity, p_max, q, threshold, gain, n_arr, f1_arr, f2_arr, tsc_arr, des_arr,
+def _train(capacity, p_max, q, threshold, gain, n_arr, f1_arr, f2_arr, tsc_arr, des_arr, mob_arr,
            s, sch, seed, record, out_k, out_epp, out_lat, block_sums):
     n_j = capacity.shape[0]
     n_s = sch.shape[1]
@@ -77,14 +80,15 @@ def _train(capacity, p_max, q, threshold, gain, n_arr, f1_arr, f2_arr, tsc_arr, 
             s0, s1 = seed_stream(useed, np.uint64(j))
             n = n_arr[j]
             f1, f2 = np.float64(f1_arr[j]), np.float64(f2_arr[j])
-            tsc, des = np.float64(tsc_arr[j]), np.float64(des_arr[j])
+            tsc, des, mob = np.float64(tsc_arr[j]), np.float64(des_arr[j]), np.float64(mob_arr[j])
             cap, pm, qj, th, gj = capacity[j], p_max[j], q[j], threshold[j], gain[j]
             for i in range(n_s):
-                s0, s1, n, f1, f2, tsc, des, k, epp, lat = _step(s0, s1, n, f1, f2, tsc, des, cap, pm, qj, th, gj, s, sch, i)
+                s0, s1, n, f1, f2, tsc, des, mob, k, epp, lat = _step(s0, s1, n, f1, f2, tsc, des, mob, cap, pm, qj, th, gj,
+                                                                      s, sch, i)
                 _tally(block_sums, b, i, k, epp, lat)
                 if record:
                     out_k[j, i], out_epp[j, i], out_lat[j, i] = k, epp, lat
-            n_arr[j], f1_arr[j], f2_arr[j], tsc_arr[j], des_arr[j] = n, f1, f2, tsc, des
+            n_arr[j], f1_arr[j], f2_arr[j], tsc_arr[j], des_arr[j], mob_arr[j] = n, f1, f2, tsc, des, mob
 
 
 def train_cpu(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.ndarray,
@@ -99,7 +103,7 @@ def train_cpu(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.nd
     block_sums = np.zeros((n_blocks, 5, n_s))
     _train(pop.capacity, pop.release_probability_max, pop.quantal_mv, pop.threshold_mv,
            pop.effective_tsc_gain(), state.vesicles, state.facilitation_fast, state.facilitation_slow,
-           state.tsc_activity, state.desensitisation, P.kernel_scalars(pop.params),
+           state.tsc_activity, state.desensitisation, state.mobilisation, P.kernel_scalars(pop.params),
            np.ascontiguousarray(schedule), np.uint64(seed), record, out_k, out_epp, out_lat, block_sums)
     sums = block_sums.sum(axis=0)
     if not record:

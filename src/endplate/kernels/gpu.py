@@ -136,7 +136,7 @@ __device__ int binomial_fast(Rng &r, int n, double p, double z, const double *lf
 extern "C" __global__ void train_kernel(
     const int n_j, const int n_s,
     const int *capacity, const float *p_max, const float *q, const float *threshold, const float *gain,
-    int *n_arr, float *f1_arr, float *f2_arr, float *tsc_arr, float *des_arr,
+    int *n_arr, float *f1_arr, float *f2_arr, float *tsc_arr, float *des_arr, float *mob_arr,
     const double *s, const double *sch, const u64 seed, const int record,
     int *out_k, float *out_epp, float *out_lat, double *sums,
     const double *zk, const double *zw, const double *zf, const double *lf)
@@ -149,14 +149,15 @@ extern "C" __global__ void train_kernel(
     Rng r;
     seed_stream(r, seed, (u64)(active ? j : 0));
     int cap = 0, n = 0;
-    double f1 = 0, f2 = 0, tsc = 0, des = 0, pm = 0, qj = 0, th = 0, gj = 0;
+    double f1 = 0, f2 = 0, tsc = 0, des = 0, mob = 0, pm = 0, qj = 0, th = 0, gj = 0;
     if (active) {
         cap = capacity[j]; n = n_arr[j];
-        f1 = f1_arr[j]; f2 = f2_arr[j]; tsc = tsc_arr[j]; des = des_arr[j];
+        f1 = f1_arr[j]; f2 = f2_arr[j]; tsc = tsc_arr[j]; des = des_arr[j]; mob = mob_arr[j];
         pm = p_max[j]; qj = q[j]; th = threshold[j]; gj = gain[j];
     }
     const double occ = s[OCC], sat_n = s[SAT_N], coop = s[COOP], a1 = s[A_FAST], a2 = s[A_SLOW];
     const double act = s[REFILL_ACT], tsc_inc = s[TSC_INC], des_inc = s[DES_INC], cv_q = s[CV_Q];
+    const double a_mob = s[A_MOB], mob_rate = s[MOB_RATE];
     const double nls = s[NLS_K], rise = s[RISE_TAU], peak = s[PEAK_FRACTION], delay = s[DELAY];
     const double rel_var = s[REL_SD] * s[REL_SD], br_var = s[BRANCH_SD] * s[BRANCH_SD];
     const int lane = threadIdx.x & 31;
@@ -166,7 +167,9 @@ extern "C" __global__ void train_kernel(
             double z_refill, z_release, z_amp, z_time;
             normal_pair(r, z_refill, z_release, zk, zw, zf);
             double lam = sch[BASE_REFILL * n_s + i] + act * (f1 * sch[G_FAST * n_s + i] + f2 * sch[G_SLOW * n_s + i]);
+            lam += mob_rate * mob * sch[G_MOB * n_s + i];
             n += binomial_fast(r, cap - n, 1.0 - exp(-lam), z_refill, lf);
+            mob *= sch[E_MOB * n_s + i];
             f1 *= sch[E_FAST * n_s + i];
             f2 *= sch[E_SLOW * n_s + i];
             tsc *= sch[E_TSC * n_s + i];
@@ -195,6 +198,7 @@ extern "C" __global__ void train_kernel(
             f2 += a2;
             tsc += (1.0 - tsc) * fmin(1.0, tsc_inc * k);
             des += (1.0 - des) * fmin(1.0, des_inc * k);
+            mob += (1.0 - mob) * a_mob;
         }
         for (int c = 0; c < 5; ++c) {
             double v = vals[c];
@@ -204,6 +208,7 @@ extern "C" __global__ void train_kernel(
     }
     if (active) {
         n_arr[j] = n; f1_arr[j] = (float)f1; f2_arr[j] = (float)f2; tsc_arr[j] = (float)tsc; des_arr[j] = (float)des;
+        mob_arr[j] = (float)mob;
     }
     __syncthreads();
     for (int t = threadIdx.x; t < 5 * n_s; t += blockDim.x) atomicAdd(&sums[t], block_sums[t]);
@@ -216,8 +221,8 @@ MAX_STIMULI = 1200  # 5 sums per stimulus in 48 KB of shared memory
 
 def _defines() -> str:
     names = ["OCC", "SAT_N", "COOP", "A_FAST", "A_SLOW", "REFILL_ACT", "TSC_INC", "DES_INC", "CV_Q", "NLS_K",
-             "RISE_TAU", "PEAK_FRACTION", "DELAY", "REL_SD", "BRANCH_SD",
-             "E_FAST", "E_SLOW", "E_TSC", "E_DES", "G_FAST", "G_SLOW", "BASE_REFILL"]
+             "RISE_TAU", "PEAK_FRACTION", "DELAY", "REL_SD", "BRANCH_SD", "A_MOB", "MOB_RATE",
+             "E_FAST", "E_SLOW", "E_TSC", "E_DES", "G_FAST", "G_SLOW", "BASE_REFILL", "E_MOB", "G_MOB"]
     lines = [f"#define {n} {getattr(P, n)}" for n in names]
     lines += [f"#define INVERSION_MAX_MEAN {R.INVERSION_MAX_MEAN!r}", f"#define APPROX_MIN_VARIANCE {R.APPROX_MIN_VARIANCE!r}",
               f"#define Z_CLAMP {R._Z_CLAMP!r}"]

@@ -33,12 +33,14 @@ def train_reference(pop: P.JunctionPopulation, state: P.JunctionState, schedule:
     f2 = state.facilitation_slow.astype(float)
     tsc = state.tsc_activity.astype(float)
     des = state.desensitisation.astype(float)
+    mob = state.mobilisation.astype(float)
     records = [np.empty((n_j, n_s), t) for t in (np.int32, np.float32, np.float32)] if record else None
     sums = np.zeros((5, n_s))
     for i in range(n_s):
-        e1, e2, et, ed, g1, g2, base = schedule[:, i]
-        refill_prob = -np.expm1(-(base + s[P.REFILL_ACT] * (f1 * g1 + f2 * g2)))
+        e1, e2, et, ed, g1, g2, base, em, gm = schedule[:, i]
+        refill_prob = -np.expm1(-(base + s[P.REFILL_ACT] * (f1 * g1 + f2 * g2) + s[P.MOB_RATE] * mob * gm))
         n += rng.binomial(capacity - n, refill_prob)
+        mob *= em
         f1 *= e1
         f2 *= e2
         tsc *= et
@@ -62,6 +64,7 @@ def train_reference(pop: P.JunctionPopulation, state: P.JunctionState, schedule:
         f2 += s[P.A_SLOW]
         tsc += (1 - tsc) * np.minimum(1, s[P.TSC_INC] * k)
         des += (1 - des) * np.minimum(1, s[P.DES_INC] * k)
+        mob += (1 - mob) * s[P.A_MOB]
         lat_fired = latency[fired]
         sums[:, i] = (k.sum(), epp.sum(), fired.sum(), lat_fired.sum(), (lat_fired**2).sum())
         if record:
@@ -71,5 +74,6 @@ def train_reference(pop: P.JunctionPopulation, state: P.JunctionState, schedule:
     state.facilitation_slow[:] = f2
     state.tsc_activity[:] = tsc
     state.desensitisation[:] = des
+    state.mobilisation[:] = mob
     quanta, epp_mv, latency_ms = records if record else (None, None, None)
     return quanta, epp_mv, latency_ms, sums

@@ -55,7 +55,7 @@ def run(name: str, anatomy: Anatomy, seed: int, **options) -> dict:
     if name == "rns":
         r = muscle_rns(anatomy, options.get("frequency_hz", 3.0), options.get("n_stimuli", 10), s)
         return {**summary(anatomy), "cmap_mv": r["cmap_mv"].tolist(), "decrement_percent": r["decrement_percent"],
-                "fibres_failing_percent": r["fibres_failing_percent"]}
+                "decrement_undefined": r["decrement_undefined"], "fibres_failing_percent": r["fibres_failing_percent"]}
     if name == "cross-section":
         return {**summary(anatomy), "grouping_index": grouping_index(anatomy)}
     raise KeyError(name)

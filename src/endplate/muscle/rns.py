@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from endplate.junction.rns import decrement_percent
+from endplate.junction.rns import decrement
 from endplate.junction.train import regular_intervals
 from endplate.kernels import run_train
 from endplate.muscle.anatomy import Anatomy
@@ -16,10 +16,16 @@ def muscle_rns(anatomy: Anatomy, frequency_hz: float = 3.0, n_stimuli: int = 10,
     """Supramaximal train: every innervated fibre's junction decides whether the fibre fires.
 
     The CMAP of each stimulus sums the potentials of the fibres that fired; the decrement
-    compares the 4th with the 1st negative-peak amplitude.
+    compares the 4th with the 1st negative-peak amplitude. Where it is undefined (no fibre
+    innervated, or none fired on the first stimulus) ``decrement_percent`` is None and
+    ``decrement_undefined`` gives the reason.
     """
-    cond = conductor(anatomy)
     ok = np.flatnonzero(anatomy.innervated())
+    if ok.size == 0:
+        return {"cmap_mv": np.zeros(n_stimuli), "decrement_percent": None,
+                "decrement_undefined": "no innervated fibre: the muscle gives no CMAP",
+                "fibres_failing_percent": [None] * n_stimuli}
+    cond = conductor(anatomy)
     rec = run_train(anatomy.junctions.subset(ok), anatomy.junctions.subset(ok).rested_state(),
                     regular_intervals(frequency_hz, n_stimuli), seed, backend=backend)
     fired = np.isfinite(rec.latency_ms)
@@ -30,5 +36,6 @@ def muscle_rns(anatomy: Anatomy, frequency_hz: float = 3.0, n_stimuli: int = 10,
         wave = cond.unit_potentials(anatomy, active).sum(axis=0)
         amplitudes.append(float(negative_peak_mv(wave)))
     cmap = np.array(amplitudes)
-    return {"cmap_mv": cmap, "decrement_percent": decrement_percent(cmap) if n_stimuli >= 4 else float("nan"),
+    value, why = decrement(cmap)
+    return {"cmap_mv": cmap, "decrement_percent": value, "decrement_undefined": why,
             "fibres_failing_percent": (100.0 * (1 - fired.mean(axis=0))).tolist()}

@@ -1,0 +1,93 @@
+"""Where the disease course meets the junction model.
+
+``FibreJunctionState`` is what the disease layer says about each fibre's NMJ (innervated,
+impaired, partly withdrawn, how mature, tSC present, how the failing partner transmits);
+``diseased_junctions`` turns that record into junction parameters. The disease course owns the
+record (``fibre_junction_state``); the junction model owns the mapping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from endplate.disease import kernel as kern
+from endplate.junction.population import TSC_LOST, TSC_PRESENT, JunctionPopulation
+
+PARTNER_KEYS = ("release_impaired", "capacity_impaired", "quantal_impaired", "tsc_gain_impaired")
+
+
+@dataclass(frozen=True)
+class FibreJunctionState:
+    """The disease state of every fibre's NMJ; all arrays have shape ``(n_fibres,)``.
+
+    ``innervated`` (bool): a motor unit owns the fibre. ``impaired`` (0/1): its first partner is
+    failing. ``withdrawn_fraction`` (0 intact .. 1): share of the terminal's release sites lost.
+    ``maturity`` (0 newly formed .. 1 mature). ``tsc_present`` (0/1). ``partner``: the failing
+    partner's multipliers (``PARTNER_KEYS``, dimensionless). ``tsc_structure`` (int8 codes of
+    ``junction.population``) keeps the reactive state that the 0/1 flag folds away.
+    """
+
+    innervated: np.ndarray
+    impaired: np.ndarray
+    withdrawn_fraction: np.ndarray
+    maturity: np.ndarray
+    tsc_present: np.ndarray
+    partner: dict = field(default_factory=lambda: {k: 1.0 for k in PARTNER_KEYS})
+    tsc_structure: np.ndarray | None = None
+
+
+def fibre_junction_state(state) -> FibreJunctionState:
+    """Read a ``disease.simulate.MuscleState`` into the record (partial withdrawal: half the sites)."""
+    owner = state.anatomy.owner
+    withdrawing = state.stage == kern.WITHDRAWING
+    impaired = (state.stage == kern.IMPAIRED) | withdrawing
+    maturity = kern.current_maturity(float(state.day), owner, state.denerv, state.recovering, state.maturation_days)
+    return FibreJunctionState(
+        innervated=owner >= 0,
+        impaired=impaired.astype(float),
+        withdrawn_fraction=np.where(withdrawing, 0.5, 0.0),
+        maturity=maturity,
+        tsc_present=(state.tsc != TSC_LOST).astype(float),
+        partner=dict(state.partner) if state.partner else {k: 1.0 for k in PARTNER_KEYS},
+        tsc_structure=np.asarray(state.tsc, np.int8).copy(),
+    )
+
+
+# How an immature (newly formed) NMJ differs from a mature one, at maturity 0; it closes the gap
+# as it matures. Assumed sizes, directions from the literature: a new terminal holds a small
+# store of vesicles (capacity) that its release sites draw on, so each impulse releases a larger
+# share of it (release probability per vesicle); its endplate has shallow folds with few Na
+# channels, so more depolarisation is needed to fire the fibre (threshold; folds lower the
+# threshold, Wood & Slater 2001, recalled). Quantal content falls to half, the safety factor to
+# a third, and the small store runs down within a 3 Hz train.
+IMMATURE_CAPACITY = 0.25
+IMMATURE_RELEASE = 2.0
+IMMATURE_THRESHOLD = 1.5
+
+
+def diseased_junctions(healthy: JunctionPopulation, s: FibreJunctionState) -> JunctionPopulation:
+    """The junctions of ``healthy`` as the disease state ``s`` has left them.
+
+    An impaired NMJ transmits as its failing partner dictates (release, RRP capacity, quantal
+    size, tSC feedback gain). A partly withdrawn terminal keeps ``1 - withdrawn_fraction`` of its
+    release sites (capacity), each releasing as before. An immature NMJ has a smaller pool, of
+    which it releases a larger share, and a higher firing threshold (``IMMATURE_*``): a low safety
+    factor that runs down towards threshold within a 3 Hz train.
+    """
+    q = s.partner
+    affected = s.impaired > 0
+    young = 1.0 - s.maturity
+    out = healthy.scaled(
+        release=np.where(affected, q["release_impaired"], 1.0) * (1.0 + (IMMATURE_RELEASE - 1.0) * young),
+        capacity=np.where(affected, q["capacity_impaired"], 1.0) * (1.0 - s.withdrawn_fraction)
+        * (1.0 - (1.0 - IMMATURE_CAPACITY) * young),
+        quantal=np.where(affected, q["quantal_impaired"], 1.0),
+        threshold=1.0 + (IMMATURE_THRESHOLD - 1.0) * young,
+        tsc_gain=np.where(affected, q["tsc_gain_impaired"], 1.0))
+    if s.tsc_structure is not None:
+        out.tsc_structure = s.tsc_structure.copy()
+    else:
+        out.tsc_structure = np.where(s.tsc_present > 0, TSC_PRESENT, TSC_LOST).astype(np.int8)
+    return out

@@ -1,0 +1,81 @@
+"""The disease state of each fibre's NMJ, mapped to junction parameters."""
+
+import numpy as np
+import pytest
+
+from endplate.disease import kernel as kern
+from endplate.disease.junction_state import FibreJunctionState, diseased_junctions, fibre_junction_state
+from endplate.disease.model import first_partner, genotype, kernel_parameters, mechanism_values
+from endplate.disease.scenario import load_scenario
+from endplate.disease.simulate import init_muscle
+
+
+def _state(partner: str = "presynaptic"):
+    sc = load_scenario("sod1-g93a", muscles=["TA"], first_partner=partner)
+    g = genotype(sc.genotype)
+    p = kernel_parameters(mechanism_values(sc.hypothesis, g), g, False, first_partner(partner))
+    return init_muscle(sc, "TA", p, g, 3)
+
+
+def test_record_reads_stage_withdrawal_and_tsc_from_the_disease_state():
+    st = _state()
+    st.stage[0::3] = kern.IMPAIRED
+    st.stage[1::3] = kern.WITHDRAWING
+    s = fibre_junction_state(st)
+    assert np.all(s.impaired[0::3] == 1) and np.all(s.impaired[1::3] == 1) and np.all(s.impaired[2::3] == 0)
+    assert np.all(s.withdrawn_fraction[1::3] == 0.5) and np.all(s.withdrawn_fraction[0::3] == 0)
+    assert np.array_equal(s.innervated, st.anatomy.owner >= 0)
+    assert np.all((s.maturity >= 0) & (s.maturity <= 1))
+
+
+def test_partly_withdrawn_junction_keeps_half_the_pool_of_an_impaired_one():
+    st = _state()
+    st.stage[0::2] = kern.IMPAIRED
+    st.stage[1::2] = kern.WITHDRAWING
+    healthy = st.anatomy.junctions
+    sick = diseased_junctions(healthy, fibre_junction_state(st))
+    q = st.partner
+    assert np.allclose(sick.release_probability_max[0::2],
+                       np.clip(healthy.release_probability_max[0::2] * q["release_impaired"], 0, 1), rtol=1e-6)
+    ratio = sick.capacity[1::2] / np.maximum(1, np.rint(healthy.capacity[1::2] * q["capacity_impaired"]))
+    assert np.all(np.abs(ratio - 0.5) < 0.02)
+
+
+def _record(n: int, **fields) -> FibreJunctionState:
+    base = dict(innervated=np.ones(n, bool), impaired=np.zeros(n), withdrawn_fraction=np.zeros(n),
+                maturity=np.ones(n), tsc_present=np.ones(n),
+                partner={"release_impaired": 0.6, "capacity_impaired": 0.7, "quantal_impaired": 1.0,
+                         "tsc_gain_impaired": 1.0})
+    base.update({k: np.full(n, v, float) for k, v in fields.items()})
+    return FibreJunctionState(**base)
+
+
+def _safety_factor_and_3_hz_failures(pop) -> tuple[float, float, float]:
+    """Mean safety factor at the first stimulus, and the fraction of fibres failing at the 1st and 4th of 3 Hz."""
+    from endplate.kernels import run_train
+
+    rec = run_train(pop, pop.rested_state(), [np.inf] + [1000.0 / 3] * 3, seed=11)
+    sf = float(np.mean(rec.epp_mv[:, 0] / pop.threshold_mv))
+    return sf, 1 - rec.fired_fraction[0], 1 - rec.fired_fraction[3]
+
+
+@pytest.mark.parametrize("species", ["mouse", "human"])
+def test_immature_impaired_and_withdrawn_junctions_carry_a_lower_safety_factor(species):
+    from endplate.junction.parameters import default_parameters
+    from endplate.junction.population import make_population
+
+    healthy = make_population(default_parameters(species), 3000, seed=5)
+    mature = _safety_factor_and_3_hz_failures(diseased_junctions(healthy, _record(3000)))[0]
+    for state in (dict(maturity=0.3), dict(impaired=1.0), dict(withdrawn_fraction=0.5)):
+        sf = _safety_factor_and_3_hz_failures(diseased_junctions(healthy, _record(3000, **state)))[0]
+        assert sf < 0.8 * mature, state
+
+
+def test_immature_junctions_run_down_into_failure_within_a_3_hz_train():
+    """A small store released at a larger share: more fibres fail at the 4th than at the 1st stimulus."""
+    from endplate.junction.parameters import default_parameters
+    from endplate.junction.population import make_population
+
+    healthy = make_population(default_parameters("human"), 4000, seed=5)
+    _, first, fourth = _safety_factor_and_3_hz_failures(diseased_junctions(healthy, _record(4000, maturity=0.4)))
+    assert fourth > first + 0.05
