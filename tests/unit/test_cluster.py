@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import urllib.error
 import urllib.request
 
@@ -15,14 +14,18 @@ HTTP_TIMEOUT_S = 10
 
 
 def _status(port: int) -> int:
-    """HTTP status of the dashboard page on ``port`` (0 when no HTTP server answers: a Dask comm port)."""
+    """HTTP status of the dashboard page on ``port``."""
     try:
         with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/status", timeout=HTTP_TIMEOUT_S) as response:
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
-    except (OSError, http.client.HTTPException):
-        return 0
+
+
+def _http_ports(client) -> set[int]:
+    """The ports of the scheduler's and workers' HTTP servers (Dask names each "dashboard", on or off)."""
+    info = client.scheduler_info()
+    return {info["services"]["dashboard"]} | {w["services"]["dashboard"] for w in info["workers"].values()}
 
 
 @pytest.mark.parametrize("processes", [False, True])
@@ -33,7 +36,8 @@ def test_local_cluster_listens_on_loopback_without_dashboard(listening, processe
         opened = listening() - before
         assert opened, "the cluster opened no socket: nothing was checked"
         assert {ip for ip, _ in opened} == {LOOPBACK}, opened
-        assert all(_status(port) != 200 for _, port in opened), "a dashboard answered although none was asked for"
+        assert _http_ports(client) <= {port for _, port in opened}
+        assert all(_status(port) == 404 for port in _http_ports(client)), "a dashboard answered although none was asked for"
     finally:
         disconnect(client, cluster)
 

@@ -52,7 +52,7 @@ def trial(
     workers: int = typer.Option(2, help="Local Dask workers (ignored with --scheduler)."),
     scheduler: str | None = typer.Option(None, help="Address of a running Dask scheduler (tcp://host:8786)."),
     store: Path | None = typer.Option(None, help="Zarr store results stream into; an interrupted run resumes from it."),
-    fresh: bool = typer.Option(False, "--fresh", help="Discard an existing store and start over."),
+    fresh: bool = typer.Option(False, "--fresh", help="Discard an existing trial store (only one endplate wrote) and start over."),
     output: Path | None = typer.Option(None, help="Final dataset with the analysis, .nc or .zarr (default: NAME.nc)."),
     report: Path | None = typer.Option(None, help="Also write a self-contained HTML report."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
