@@ -89,7 +89,7 @@ def test_junction_rns_reports_an_undefined_decrement_with_its_reason_and_no_warn
         warnings.simplefilter("error", RuntimeWarning)
         ds = rns(default_parameters("human", achr_density_relative=0.02), frequency_hz=3, seed=0)
     assert float(ds["cmap_mv"][0]) == 0
-    assert "first stimulus" in ds.attrs["decrement_undefined"]
+    assert "first stimulus" in ds.attrs["decrement_percent_undefined_reason"]
 
 
 def test_muscle_without_an_innervated_fibre_reports_its_decrement_undefined_with_a_reason():
@@ -98,5 +98,5 @@ def test_muscle_without_an_innervated_fibre_reports_its_decrement_undefined_with
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         r = muscle_rns(anatomy, 3.0, 10, 0)
-    assert r["decrement_percent"] is None and "no innervated fibre" in r["decrement_undefined"]
+    assert r["decrement_percent"] is None and "no innervated fibre" in r["decrement_percent_undefined_reason"]
     assert not np.isnan(r["cmap_mv"]).any()

@@ -22,7 +22,7 @@ RANKS = {
     **{f"endplate.junction.{m}": 3 for m in ("epp", "train", "mepp", "rns", "sfemg", "paired_pulse", "protocols")},
     "endplate.kernels": 2,
     "endplate.junction": 1,                                       # parameters, population, estimators, provenance
-    **{f"endplate.{m}": 0 for m in ("io", "seeding", "errors", "cluster", "_version", "presets", "data",
+    **{f"endplate.{m}": 0 for m in ("io", "seeding", "errors", "readings", "cluster", "_version", "presets", "data",
                                              "provenance")},
 }
 SIBLINGS = {"endplate.calibrate", "endplate.therapy"}

@@ -84,35 +84,22 @@ def check_inputs(species, muscle, genotype, hypothesis, interventions=(), seed=1
     return Inputs(species, muscle, genotype, hypothesis, tuple(interventions), int(seed))
 
 
-def _base(inputs: Inputs) -> str:
-    """The bundled scenario whose genotype (else species) matches: it sets days and onset definitions."""
-    from endplate.disease.scenario import bundled, load_scenario
-
-    scenarios = [load_scenario(name) for name in bundled()]
-    for sc in scenarios:
-        if sc.genotype == inputs.genotype:
-            return sc.name
-    return next(sc.name for sc in scenarios if sc.species == inputs.species)
-
-
 def scenario(inputs: Inputs, end_day: int | None = None, probes: bool = True):
     """The app's one-muscle scenario; ``end_day`` shortens it (the EMG lab stops at its age)."""
-    from endplate.disease.scenario import load_scenario
+    from endplate.disease.diseased_muscle import base_scenario, one_muscle_scenario
 
-    base = load_scenario(_base(inputs))
+    base = base_scenario(inputs.genotype, inputs.species)
     start, end = base.start_day, (base.end_day if end_day is None else end_day)
-    changes = dict(end_day=end, genotype=inputs.genotype, hypothesis=inputs.hypothesis, seed=inputs.seed, muscles=[inputs.muscle],
-                   onset_muscles=[inputs.muscle], end_stage_muscles=[inputs.muscle], onset_delay_days={},
-                   probe_muscle=inputs.muscle,
-                   probe_days=[int(d) for d in np.unique(np.linspace(start, end, N_PROBES).round())] if probes else [])
-    return load_scenario(base.name, **changes)
+    days = [int(d) for d in np.unique(np.linspace(start, end, N_PROBES).round())] if probes else []
+    return one_muscle_scenario(inputs.genotype, inputs.hypothesis, inputs.muscle, inputs.seed, inputs.species,
+                               end_day=end, probe_days=tuple(days))
 
 
 def age_range(inputs: Inputs) -> tuple[int, int]:
     """First and last day of the course: the ages at which the EMG lab can record."""
-    from endplate.disease.scenario import load_scenario
+    from endplate.disease.diseased_muscle import base_scenario
 
-    base = load_scenario(_base(inputs))
+    base = base_scenario(inputs.genotype, inputs.species)
     return base.start_day, base.end_day
 
 
@@ -127,19 +114,17 @@ def disease_course(inputs: Inputs, progress: Progress | None = None) -> xr.Datas
 
 def _muscle_at(inputs: Inputs, age_day: int, progress: Progress | None):
     """The muscle as the disease has left it at ``age_day``, junctions included."""
-    from endplate.disease.simulate import effective_junctions, refresh_atrophy, simulate
+    from endplate.disease.diseased_muscle import check_day, muscle_on_day
 
-    first, last = age_range(inputs)
-    if isinstance(age_day, bool) or not isinstance(age_day, (int, np.integer)) or not first <= age_day <= last:
-        raise EndplateInputError(f"age must be a whole day from {first} to {last}, got {age_day!r}")
-    # A scenario spans at least two days; the muscle at the first day is then one day older.
-    sc = scenario(inputs, end_day=max(int(age_day), first + 1), probes=False)
-    result = simulate(sc, progress=progress, **_treatment(inputs, sc.start_day))
-    state = result["states"][inputs.muscle]
-    refresh_atrophy(state, int(age_day))
-    anatomy = state.anatomy
-    anatomy.junctions = effective_junctions(state)
-    return anatomy
+    sc = scenario(inputs, probes=False)
+    age_day = check_day(sc, age_day, "age")
+    return muscle_on_day(scenario(inputs, end_day=max(age_day, sc.start_day + 1), probes=False), inputs.muscle, age_day,
+                         progress, **_treatment(inputs, sc.start_day))
+
+
+def _estimate(result: dict) -> dict:
+    """A MUNE result's estimate and, where undefined, its reason."""
+    return {k: v for k, v in result.items() if k.startswith("estimate")}
 
 
 def emg_lab(inputs: Inputs, age_day: int, progress: Progress | None = None) -> dict:
@@ -148,7 +133,9 @@ def emg_lab(inputs: Inputs, age_day: int, progress: Progress | None = None) -> d
     ``train``: EPPs (mV) of up to 20 innervated fibres in a 50 Hz train of 30 stimuli and their
     firing thresholds; ``sfemg``: jitter of fibre pairs at 10 Hz voluntary firing; ``rns``: CMAPs
     of a 3 Hz train and the decrement; ``scan``: a 300-stimulus CMAP scan; ``mune``: estimates by
-    each method beside the true number of functioning units.
+    each method beside the true number of functioning units. A quantity the muscle cannot give
+    (jitter without a fibre pair, a MUNE without a response) is None beside its
+    ``*_undefined_reason``.
     """
     from endplate.junction.train import regular_intervals
     from endplate.kernels import run_train
@@ -172,11 +159,10 @@ def emg_lab(inputs: Inputs, age_day: int, progress: Progress | None = None) -> d
     return {
         "age_day": int(age_day),
         "train": {"epp_mv": epp, "threshold_mv": np.asarray(pop.threshold_mv, float), "frequency_hz": 50.0},
-        "sfemg": muscle_sfemg(anatomy, 10.0, n_pairs=20, seed=s["sfemg"]) if ok.size else
-        {"fibre_density": 0.0, "mcd_us": float("nan"), "blocking_percent": float("nan"), "pairs": []},
-        "rns": muscle_rns(anatomy, 3.0, 10, s["rns"]) if ok.size else {"cmap_mv": np.zeros(10), "decrement_percent": float("nan")},
+        "sfemg": muscle_sfemg(anatomy, 10.0, n_pairs=20, seed=s["sfemg"]),
+        "rns": muscle_rns(anatomy, 3.0, 10, s["rns"]),
         "scan": {"stimulus_ma": scan["stimulus_ma"], "cmap_mv": scan["cmap_mv"]},
-        "mune": {m: mune(anatomy, m, s["mune"])["estimate"] if ok.size else 0.0 for m in LAB_MUNE_METHODS},
+        "mune": {m: _estimate(mune(anatomy, m, s["mune"])) for m in LAB_MUNE_METHODS},
         "true_units": anatomy.functioning_units(),
         "innervated_percent": 100.0 * ok.size / anatomy.n_fibres,
     }

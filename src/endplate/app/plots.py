@@ -11,6 +11,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from endplate.readings import shown
 from endplate.report.style import (
     COLOURS,
     LABELS,
@@ -85,6 +86,7 @@ def cross_section_figure(ds: xr.Dataset, day: int) -> Figure:
     size = fibre_marker_size(4.6, float(ds.section_radius_mm), len(xy))
     denervated = 100 * np.mean(owner < 0)
     grouping = float(ds.probe_grouping_index.sel(probe_day=shown))
+    grouping_text = f"{grouping:.2f}" if np.isfinite(grouping) else "undefined (too few innervated fibres or one type)"
     with styled(**{"axes.grid": False}):
         fig = Figure(figsize=(10, 5))
         axes = fig.subplots(1, 2)
@@ -94,7 +96,7 @@ def cross_section_figure(ds: xr.Dataset, day: int) -> Figure:
             ax.set(title=title, xlabel=LABELS["x_mm"], ylabel=LABELS["y_mm"])
         type_legend(axes[1])
         fig.suptitle(f"{ds.attrs['probe_muscle']} on day {shown}: {denervated:.0f} % of fibres denervated, "
-                     f"grouping index {grouping:.2f}", fontsize=10)
+                     f"grouping index {grouping_text}", fontsize=10)
         fig.tight_layout()
     return fig
 
@@ -117,21 +119,20 @@ def lab_figure(lab: dict) -> Figure:
                ylabel=LABELS["epp_mv"], ylim=(0, None))
         ax = axes[0, 1]
         pairs = lab["sfemg"]["pairs"]
-        ax.bar(np.arange(1, len(pairs) + 1), [p["mcd_us"] for p in pairs], color=COLOURS["main"])
+        ax.bar(np.arange(1, len(pairs) + 1), [p["mcd_us"] or 0.0 for p in pairs], color=COLOURS["main"])
         ax.axhline(50, color="grey", ls="--", lw=1, label="individual-pair limit")
-        ax.set(title=f"SFEMG: mean jitter {lab['sfemg']['mcd_us']:.0f} µs, blocking {lab['sfemg']['blocking_percent']:.1f} %",
+        ax.set(title=f"SFEMG: mean jitter {shown(lab['sfemg'], 'mcd_us', '.0f')} µs, "
+                     f"blocking {shown(lab['sfemg'], 'blocking_percent', '.1f')} %",
                xlabel=LABELS["pair"], ylabel=LABELS["mcd_us"])
         ax.legend()
         ax = axes[1, 0]
         cmap = np.asarray(lab["rns"]["cmap_mv"])
         ax.bar(np.arange(1, cmap.size + 1), cmap, color=COLOURS["main"])
-        dec = lab["rns"]["decrement_percent"]
-        dec_text = "undefined" if dec is None or not np.isfinite(dec) else f"{dec:.1f} %"
-        ax.set(title=f"3 Hz RNS: decrement {dec_text}", xlabel=LABELS["stimulus"],
+        ax.set(title=f"3 Hz RNS: decrement {shown(lab['rns'], 'decrement_percent', '.1f')} %", xlabel=LABELS["stimulus"],
                ylabel=LABELS["cmap_mv"])
         ax = axes[1, 1]
         ax.plot(lab["scan"]["stimulus_ma"], lab["scan"]["cmap_mv"], ".", ms=3, color=COLOURS["main"])
-        estimates = ", ".join(f"{k} {v:.0f}" for k, v in lab["mune"].items())
+        estimates = ", ".join(f"{k} {shown(v, 'estimate', '.0f')}" for k, v in lab["mune"].items())
         ax.set(title=f"CMAP scan: true units {lab['true_units']}", xlabel=LABELS["stimulus_ma"], ylabel=LABELS["cmap_mv"])
         ax.text(0.02, 0.97, f"MUNE: {estimates}", transform=ax.transAxes, va="top", fontsize=8)
         for ax in axes.flat[:3]:

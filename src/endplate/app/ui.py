@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import html
-import math
 from concurrent.futures import ThreadPoolExecutor
 
 import panel as pn
 
 from endplate.app import guard, lab, plots
 from endplate.errors import EndplateInputError
+from endplate.readings import shown
 
 # One worker: simulations queue (the compiled kernels already use every core, and Numba's
 # fallback threading layer must not be entered from two threads at once).
@@ -138,13 +138,13 @@ class LabPage:
         finally:
             self._busy(False)
         self.lab_plot.object = plots.lab_figure(result)
-        rows = "".join(f"| {m} | {v:.0f} |\n" for m, v in result["mune"].items())
+        rows = "".join(f"| {m} | {shown(v, 'estimate', '.0f')} |\n" for m, v in result["mune"].items())
         self.lab_table.object = (f"| MUNE method | estimate |\n|---|---|\n{rows}| **true count** | **{result['true_units']}** |\n\n"
                                  f"Innervated fibres: {result['innervated_percent']:.0f} %. "
-                                 f"Fibre density: {result['sfemg']['fibre_density']:.2f}.")
+                                 f"Fibre density: {shown(result['sfemg'], 'fibre_density')}.")
         self.status.param.update(object=f"EMG lab ready: {inputs.muscle} on day {age}, seed {inputs.seed}; jitter "
-                                        f"{_fmt(result['sfemg']['mcd_us'])} µs, 3 Hz decrement "
-                                        f"{_fmt(result['rns']['decrement_percent'])} %, true units {result['true_units']}.",
+                                        f"{shown(result['sfemg'], 'mcd_us', '.1f')} µs, 3 Hz decrement "
+                                        f"{shown(result['rns'], 'decrement_percent', '.1f')} %, true units {result['true_units']}.",
                                  alert_type="success")
 
     # --- drawing ------------------------------------------------------------------------------
@@ -182,10 +182,6 @@ class LabPage:
 def _duration(inputs: lab.Inputs) -> str:
     # Human courses step a muscle of tens of thousands of fibres through years, day by day.
     return "; a human muscle over years takes up to a minute" if inputs.species == "human" else ""
-
-
-def _fmt(x: float) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{x:.1f}"
 
 
 def create_page() -> pn.viewable.Viewable:

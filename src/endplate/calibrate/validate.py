@@ -170,10 +170,15 @@ def _mune(name: str, method: str, key: str = "estimate") -> Callable[[int], floa
     return predict
 
 
+def _or_nan(value: float | None) -> float:
+    """A readout as validate scores it: an undefined one (None) is NaN, a failed check."""
+    return float("nan") if value is None else float(value)
+
+
 def _fibre_density(name: str) -> Callable[[int], float]:
     from endplate.muscle.sfemg import fibre_density
 
-    return lambda seed: fibre_density(_muscle("human", name, seed), seed)
+    return lambda seed: _or_nan(fibre_density(_muscle("human", name, seed), seed))
 
 
 _RNS: dict = {}
@@ -339,11 +344,86 @@ DISEASE_CHECKS: tuple[Check, ...] = (
 )
 
 
+
+def _cached(key: tuple, compute: Callable[[], object]):
+    """One computation per key, shared by the checks that read it (as ``_run``)."""
+    if key not in _RUNS:
+        _RUNS[key] = compute()
+    return _RUNS[key]
+
+
+def _als_mune_decline(method: str) -> Callable[[int], float]:
+    """Fall of ``method``'s estimate over the 8 months after APB onset, % of baseline per month
+    (two simulated patients, one-muscle human-als course; visits at onset, 4 and 8 months as R07)."""
+    from endplate.disease.mune_course import decline_percent_per_month, mune_after_onset
+
+    def predict(seed: int) -> float:
+        rows = _cached(("als-mune", seed), lambda: mune_after_onset("sporadic-ALS", "dying_back", "APB", subjects=2, seed=seed))
+        return _or_nan(decline_percent_per_month(rows, method))
+    return predict
+
+
+def _symptomatic_apb(seed: int):
+    """Human APB 200 days after its onset in the one-muscle human-als course (dying back)."""
+    from endplate.disease.diseased_muscle import muscle_on_day, one_muscle_scenario
+    from endplate.disease.simulate import simulate
+
+    def compute():
+        sc = one_muscle_scenario("sporadic-ALS", "dying_back", "APB", seed)
+        onset = simulate(sc)["onset_day"]
+        return None if onset is None else muscle_on_day(sc, "APB", min(int(onset) + 200, sc.end_day))
+    return _cached(("symptomatic-apb", seed), compute)
+
+
+def _symptomatic_fibre_density(seed: int) -> float:
+    from endplate.muscle.sfemg import fibre_density
+
+    a = _symptomatic_apb(seed)
+    return _or_nan(None if a is None else fibre_density(a, seed, n_sites=60))
+
+
+def _healthy_grouping(species: str, name: str) -> Callable[[int], float]:
+    from endplate.muscle.grouping import grouping_index
+
+    return lambda seed: _or_nan(grouping_index(_muscle(species, name, seed)))
+
+
+def _sod1_mune_agreement(seed: int) -> float:
+    """Pearson r of incremental and multipoint MUNE over SOD1-G93A TA recordings from P60 to P120."""
+    from endplate.disease.mune_course import mune_recordings
+
+    rows = _cached(("sod1-mune", seed), lambda: mune_recordings("SOD1-G93A", "dying_back", "TA", (60, 80, 100, 120),
+                                                             subjects=5, seed=seed, methods=("incremental", "mps")))
+    pairs: dict[tuple, dict] = {(r["subject"], r["day"]): {} for r in rows}
+    for r in rows:
+        pairs[(r["subject"], r["day"])][r["method"]] = r["estimate"]
+    xy = np.array([(p["incremental"], p["mps"]) for p in pairs.values() if None not in p.values()], float)
+    return float(np.corrcoef(xy.T)[0, 1]) if len(xy) > 2 else float("nan")
+
+
+# The electrodiagnosis of the diseased muscle (issue 12): fibre density, grouping and MUNE by method.
+READOUT_CHECKS: tuple[Check, ...] = (
+    Check("R15", "healthy human APB fibre-type grouping index (random mosaic reads 1)", 0.9, 1.1,
+          "read: random arrangement (vastus lateralis; muscle differs)", _healthy_grouping("human", "APB")),
+    Check("L66", "human APB SFEMG fibre density 200 days after onset (ALS)", 2.0, 5.0,
+          "recalled 2-3 (EDC), wide band; the turnover of ownership before units die clusters the survivors' "
+          "fibres (issue 13)", _symptomatic_fibre_density, open_issue=13),
+    Check("R12", "SOD1-G93A TA: incremental vs multipoint MUNE correlation, P60-P120 (5 mice)", 0.8, 1.0,
+          "read r = 0.95 (distal hindlimb; TA here); the simulated incremental count scatters with alternation "
+          "(r 0.62-0.76 across seeds)", _sod1_mune_agreement, open_issue=12),
+    Check("R07", "human APB MScanFit-like scan-fit MUNE decline after onset (% per month)", 4.35, 13.05,
+          "read mean 8.7; +-50 % (no spread in the abstract)", _als_mune_decline("scanfit")),
+    Check("R08", "human APB MPS MUNE decline after onset (% per month)", 1.7, 5.1,
+          "read mean 3.4; +-50 %", _als_mune_decline("mps")),
+    Check("R09", "human APB MUNIX decline after onset (% per month)", 2.4, 7.2,
+          "read mean 4.8; +-50 %", _als_mune_decline("munix")),
+)
+
 def validate(seed: int = 0, layers: tuple[str, ...] = ("junction", "electrodiagnosis", "muscle", "disease")) -> list[dict]:
     """Run every check; one dict per check with the prediction, band and verdict."""
     registry = load_targets()
     results = []
-    for check in CHECKS + MUSCLE_CHECKS + DISEASE_CHECKS:
+    for check in CHECKS + MUSCLE_CHECKS + DISEASE_CHECKS + READOUT_CHECKS:
         row = registry[check.target_id]
         if row["layer"] not in layers:
             continue

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from endplate._version import __version__
 from endplate.errors import EndplateInputError
+from endplate.readings import REASON_SUFFIX, shown
 
 app = typer.Typer(add_completion=False, no_args_is_help=True)
 err = Console(stderr=True)
@@ -79,14 +80,16 @@ def _quantity_table(title: str, payload: dict) -> None:
     table.add_column("quantity")
     table.add_column("value", justify="right")
     for k, v in payload.items():
-        if isinstance(v, list):
+        if k.endswith(REASON_SUFFIX):
+            continue
+        if v is None:
+            v = shown(payload, k)
+        elif isinstance(v, list):
             if v and isinstance(v[0], dict):
                 continue
             v = ", ".join(f"{x:.3g}" if isinstance(x, float) else str(x) for x in v[:12]) + (" ..." if len(v) > 12 else "")
         elif isinstance(v, float):
             v = f"{v:.4g}" if math.isfinite(v) else "undefined"
-        elif v is None:
-            v = "undefined"
         table.add_row(k, str(v))
     out.print(table)
 

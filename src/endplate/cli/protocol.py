@@ -10,6 +10,7 @@ import typer
 from endplate._version import __version__
 from endplate.cli._app import _emit, _fail, _params, _parse_sets, _quantity_table, app, check_output
 from endplate.errors import EndplateInputError
+from endplate.readings import REASON_SUFFIX
 
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")
 
@@ -53,7 +54,7 @@ def protocol_payload(name: str, ds) -> dict:
     if name == "sfemg":
         payload["pairs"] = [{"mcd_us": m, "blocking_percent": b}
                             for m, b in zip(ds["pair_mcd_us"].values.tolist(), ds["pair_blocking_percent"].values.tolist())]
-    payload.update({k: v for k, v in ds.attrs.items() if k.endswith("_undefined")})  # why a value is missing
+    payload.update({k: v for k, v in ds.attrs.items() if k.endswith(REASON_SUFFIX)})  # why a value is missing
     payload["seed"] = ds.attrs["seed"]
     payload["species"] = ds.attrs["species"]
     return payload
@@ -83,19 +84,31 @@ def protocol(
     plot: Path | None = typer.Option(None, help="Write the protocol's figure (PNG/PDF)."),
     output: Path | None = typer.Option(None, help="Write the full result as NetCDF (.nc) or Zarr (.zarr)."),
     nwb: Path | None = typer.Option(None, help="train, sfemg, cmap, cmap-scan: also write the recording as NWB (.nwb)."),
+    genotype: str | None = typer.Option(None, help="Record from the diseased muscle of this genotype (with --day)."),
+    hypothesis: str | None = typer.Option(None, help="With --genotype: the disease hypothesis (default: the scenario's)."),
+    day: list[int] = typer.Option([], help="With --genotype or --state: the day of the course to record on "
+                                          "(mune without --method: repeat it for several stages)."),
+    state: Path | None = typer.Option(None, help="A saved `endplate run` result (.nc/.zarr): record from its muscle "
+                                                 "on --day (re-simulated from the result's provenance)."),
+    subjects: int | None = typer.Option(None, help="mune --genotype without --method: simulated subjects (default 3)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
-    """Run a virtual-electrophysiology protocol on junctions or on a whole muscle."""
+    """Run a virtual-electrophysiology protocol on junctions or on a whole muscle, healthy or diseased."""
     from endplate.muscle.protocols import MUSCLE_PROTOCOLS
 
-    muscle_level = name in MUSCLE_PROTOCOLS and (name not in PROTOCOLS or muscle is not None)
+    disease = {"genotype": genotype, "hypothesis": hypothesis, "day": day, "state": state, "subjects": subjects}
+    diseased = genotype is not None or state is not None or bool(day)
+    muscle_level = name in MUSCLE_PROTOCOLS and (name not in PROTOCOLS or muscle is not None or diseased)
     if muscle_level:
         _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli, frequency_hz, rate_hz,
-                         stimulated, csv, plot, nwb, as_json, backend,
+                         stimulated, csv, plot, nwb, as_json, backend, disease,
                          stray={"junctions": junctions, "pairs": pairs, "discharges": discharges, "fibres": fibres,
                                 "duration_s": duration_s, "unit_type": unit_type, "output": output})
         return
     try:
+        if any(v not in (None, []) for v in disease.values()):
+            raise EndplateInputError(f"--genotype, --hypothesis, --day, --state and --subjects apply to muscle "
+                                     f"protocols ({', '.join(MUSCLE_PROTOCOLS)})")
         if muscle is not None or method is not None or csv is not None:
             raise EndplateInputError(f"--muscle, --method and --csv apply to muscle protocols ({', '.join(MUSCLE_PROTOCOLS)})")
         if name not in PROTOCOLS:
@@ -157,12 +170,103 @@ def _check_nwb(nwb: Path | None, name: str) -> None:
     check_output(nwb, (".nwb",), "--nwb")
 
 
+def _disease_scenario(species: str, muscle: str | None, genotype: str, hypothesis: str | None, seed: int):
+    """The one-muscle course of ``genotype`` (checked against ``species``) that the diseased muscle comes from."""
+    from endplate.disease.diseased_muscle import base_scenario, one_muscle_scenario
+    from endplate.disease.model import genotype as genotype_of
+    from endplate.disease.model import genotypes, hypotheses
+
+    if genotype not in genotypes():
+        raise EndplateInputError(f"unknown genotype {genotype!r}; allowed: {', '.join(genotypes())}")
+    if genotype_of(genotype).species != species:
+        raise EndplateInputError(f"genotype {genotype} is {genotype_of(genotype).species}; pass "
+                                 f"--species {genotype_of(genotype).species}")
+    hypothesis = hypothesis or base_scenario(genotype, species).hypothesis
+    if hypothesis not in hypotheses():
+        raise EndplateInputError(f"unknown hypothesis {hypothesis!r}; allowed: {', '.join(hypotheses())}")
+    return one_muscle_scenario(genotype, hypothesis, muscle or DEFAULT_MUSCLE[species], seed, species)
+
+
+def _diseased_muscle(species: str, muscle: str | None, disease: dict, seed: int):
+    """The muscle as the disease left it on the one --day asked, and what says where it comes from."""
+    from endplate.disease.diseased_muscle import check_day, muscle_on_day, saved_scenario
+
+    if len(disease["day"]) != 1:
+        raise EndplateInputError("give one --day to record on (several only for mune without --method)"
+                                 if disease["day"] else "--genotype and --state need --day, the day to record on")
+    if disease["state"] is not None:
+        if disease["genotype"] is not None or disease["hypothesis"] is not None:
+            raise EndplateInputError("--state carries its own genotype and hypothesis; drop --genotype and --hypothesis")
+        from endplate.io.datasets import open_result
+
+        sc = saved_scenario(open_result(disease["state"]).attrs)
+        if sc.species != species:
+            raise EndplateInputError(f"--state holds a {sc.species} run; pass --species {sc.species}")
+        name = muscle or sc.probe_muscle or sc.muscles[0]
+        source = {"state": str(disease["state"])}
+    else:
+        sc = _disease_scenario(species, muscle, disease["genotype"], disease["hypothesis"], seed)
+        name, source = sc.muscles[0], {}
+    day = check_day(sc, disease["day"][0])
+    context = {**source, "scenario": sc.name, "genotype": sc.genotype, "hypothesis": sc.hypothesis, "day": day}
+    return muscle_on_day(sc, name, day), context
+
+
+def _mune_table(species: str, muscle: str | None, disease: dict, seed: int, as_json: bool) -> None:
+    """mune --genotype without --method: every method against the true count at each --day."""
+    from endplate.disease.diseased_muscle import check_day
+    from endplate.disease.mune_course import mune_recordings, mune_table
+
+    if disease["state"] is not None:
+        raise EndplateInputError("mune --state records one subject: give --method (or use --genotype for the method table)")
+    if disease["genotype"] is None or not disease["day"]:
+        raise EndplateInputError("mune without --method on a diseased muscle needs --genotype and at least one --day")
+    subjects = 3 if disease["subjects"] is None else disease["subjects"]
+    if subjects < 1:
+        raise EndplateInputError(f"--subjects must be at least 1, got {subjects}")
+    sc = _disease_scenario(species, muscle, disease["genotype"], disease["hypothesis"], seed)
+    days = [check_day(sc, d) for d in disease["day"]]
+    rows = mune_recordings(sc.genotype, sc.hypothesis, sc.muscles[0], days, subjects=subjects, seed=seed, species=species)
+    payload = {"protocol": "mune", "seed": seed, "species": species, "muscle": sc.muscles[0], "genotype": sc.genotype,
+               "hypothesis": sc.hypothesis, "days": days, "subjects": subjects, "table": mune_table(rows),
+               "recordings": rows}
+    _emit(payload, as_json, lambda: _print_mune_table(payload))
+
+
+def _print_mune_table(payload: dict) -> None:
+    from rich.table import Table
+
+    from endplate.cli._app import out
+    from endplate.readings import shown
+
+    table = Table(title=f"MUNE through the disease: {payload['genotype']} ({payload['hypothesis']}), {payload['muscle']}, "
+                        f"{payload['subjects']} subjects, seed {payload['seed']}")
+    for column in ("day", "method", "true units", "estimate", "bias %", "spread %", "undefined"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for e in payload["table"]:
+        table.add_row(str(e["day"]), e["method"], f"{e['true_units_mean']:.1f}", shown(e, "estimate_mean", ".1f"),
+                      shown(e, "bias_percent", "+.0f"), shown(e, "spread_percent", ".0f"), str(e["undefined"]))
+    out.print(table)
+
+
 def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli, frequency_hz, rate_hz,
-                     stimulated, csv, plot, nwb, as_json, backend, stray) -> None:
+                     stimulated, csv, plot, nwb, as_json, backend, disease, stray) -> None:
     from endplate.muscle.protocols import muscle as build
     from endplate.muscle.protocols import run
 
+    diseased = disease["genotype"] is not None or disease["state"] is not None or bool(disease["day"])
+    context: dict = {}
     try:
+        if not diseased and (disease["hypothesis"] is not None or disease["subjects"] is not None):
+            raise EndplateInputError("--hypothesis and --subjects go with --genotype (and --day)")
+        if diseased and (set_ or perturb):
+            raise EndplateInputError("--set and --perturb change a healthy muscle; on a diseased one (--genotype, "
+                                     "--state) the disease sets the junctions")
+        if diseased and name == "mune" and method is None:
+            _mune_table(species, muscle, disease, seed, as_json)
+            return
+        if disease["subjects"] is not None:
+            raise EndplateInputError("--subjects applies to mune without --method")
         if backend is not None:
             raise EndplateInputError(f"--backend {backend} applies to the junction protocols ({', '.join(PROTOCOLS)}); "
                                      f"muscle protocols run on the CPU backends and take no --backend")
@@ -188,7 +292,10 @@ def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli
                     raise EndplateInputError(f"--set {key} must be a whole number, got {overrides[key]}")
                 overrides[key] = int(overrides[key])
         params = _params(species, [s for s in set_ if s not in muscle_sets], perturb)
-        anatomy = build(species, muscle or DEFAULT_MUSCLE.get(species, ""), seed, params, **overrides)
+        if diseased:
+            anatomy, context = _diseased_muscle(species, muscle, disease, seed)
+        else:
+            anatomy = build(species, muscle or DEFAULT_MUSCLE.get(species, ""), seed, params, **overrides)
         options = {k: v for k, v in {"n_stimuli": stimuli, "frequency_hz": frequency_hz, "rate_hz": rate_hz,
                                      "method": method}.items() if v is not None}
         if stimulated is not None:
@@ -211,7 +318,8 @@ def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli
             from endplate.junction.provenance import provenance_attrs
 
             provenance = {**provenance_attrs(name, seed, params, **options), "muscle": anatomy.preset.muscle,
-                          "muscle_preset": dataclasses.asdict(anatomy.preset), "true_units": result["true_units"]}
+                          "muscle_preset": dataclasses.asdict(anatomy.preset), "true_units": result["true_units"],
+                          **context}
             write_nwb(nwb, name, scan if name == "cmap-scan" else result, provenance,
                       f"{name} of the {species} {anatomy.preset.muscle}")
         if plot is not None:
@@ -224,6 +332,7 @@ def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli
     except EndplateInputError as exc:
         _fail(str(exc))
         return
-    payload = {"protocol": name, "seed": seed, **result}
-    title = f"protocol {name} ({species} {anatomy.preset.muscle}, seed {seed})"
+    payload = {"protocol": name, "seed": seed, **context, **result}
+    where = f", {context['genotype']} day {context['day']}" if context else ""
+    title = f"protocol {name} ({species} {anatomy.preset.muscle}{where}, seed {seed})"
     _emit(payload, as_json, lambda: _quantity_table(title, payload))

@@ -20,7 +20,7 @@ from endplate.disease.scenario import Scenario
 from endplate.junction.parameters import default_parameters
 from endplate.muscle.anatomy import Anatomy, build_anatomy
 from endplate.muscle.cmap import maximal_cmap
-from endplate.muscle.mune import mune
+from endplate.muscle.mune import estimate_value, mune
 from endplate.muscle.presets import load_muscle
 from endplate.seeding import substreams
 
@@ -272,7 +272,7 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
                 largest[m] = max(largest[m], float((st.size / np.maximum(st.size0, 1)).max()))
             if day in mune_days:
                 r = mune(st.anatomy, scenario.mune_method, day)
-                mune_est[m].append(r["estimate"])
+                mune_est[m].append(estimate_value(r))
                 mune_true[m].append(r["true_units"])
             if day in scenario.probe_days and m == (scenario.probe_muscle or scenario.muscles[0]):
                 probes.append(probe(st, day, day, None if interventions is None else interventions.junction_adjuster(day)))

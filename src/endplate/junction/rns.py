@@ -10,6 +10,7 @@ from endplate.junction.population import JunctionPopulation, make_population
 from endplate.junction.provenance import provenance_attrs
 from endplate.junction.train import regular_intervals
 from endplate.kernels import run_train
+from endplate.readings import REASON_SUFFIX
 from endplate.seeding import substreams
 
 # Until the muscle layer sums fibre potentials through a volume conductor, each firing fibre
@@ -44,7 +45,7 @@ def rns(params: JunctionParameters, *, frequency_hz: float = 3.0, n_stimuli: int
 
     ``cmap_mv`` is the number of firing fibres times an equal per-fibre share of a normal CMAP;
     the muscle layer replaces this with fibre potentials through a volume conductor. Where the
-    decrement is undefined the attribute ``decrement_undefined`` says why.
+    decrement is undefined the attribute ``decrement_percent_undefined_reason`` says why.
     """
     streams = substreams(seed, "population", "train")
     pop = make_population(params, n_fibres, streams["population"], unit_type)
@@ -56,7 +57,7 @@ def rns(params: JunctionParameters, *, frequency_hz: float = 3.0, n_stimuli: int
                              **({"unit_type": unit_type} if isinstance(unit_type, str) else {}))
     data: dict[str, tuple] = {"cmap_mv": ("stimulus", cmap), "fibres_fired": ("stimulus", fired)}
     if value is None:
-        attrs["decrement_undefined"] = why  # stored as missing; the reason travels with it
+        attrs["decrement_percent" + REASON_SUFFIX] = why  # stored as missing; the reason travels with it
         data["decrement_percent"] = ((), np.nan)
     else:
         data["decrement_percent"] = ((), value)

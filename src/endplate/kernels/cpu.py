@@ -1,8 +1,14 @@
 """Compiled CPU train kernel (Numba, parallel over blocks of junctions).
 
-Same model and step order as ``reference.py``; each junction runs its whole train with its
-state in registers and its own random stream (``rng.py``), so the result is independent of the
-number of threads.
+Same model and step order as ``reference.py``. Each junction has its own random stream
+(``rng.py``) and each block of ``BLOCK`` junctions its own row of per-stimulus sums, added up in
+block order afterwards, so the result does not depend on the number of threads.
+
+Inside a block, a thread advances ``GROUP`` junctions together, stimulus by stimulus, with their
+state in arrays that stay in L1. One junction's train is a chain of dependent draws (the pool
+after refill feeds the release, which feeds the next refill), and the core would wait on that
+chain's latency; consecutive junctions of a group are independent, so their steps overlap in
+the core's out-of-order window and the core runs at its throughput instead.
 """
 
 from __future__ import annotations
@@ -16,23 +22,37 @@ from endplate.junction import population as P
 from endplate.kernels.rng import next_binomial_fast, next_normal_pair, seed_stream
 
 _FAST = {"afn", "arcp", "contract", "reassoc"}
-
 BLOCK = 2048
+GROUP = 256
+TABLE_QUANTA = 256  # sqrt(k) and the latency SD are tabulated below this many quanta
+assert P.N_SCALARS == 17 and P.N_SCHEDULE == 9, "kernel scalars or schedule rows changed: update _scalars, _interval"
+
+
+@njit(inline="always", cache=True)
+def _scalars(s):
+    """The kernel scalars as a tuple, so the inner loop holds them in registers."""
+    return (s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12], s[13], s[14],
+            s[15], s[16])
+
+
+@njit(inline="always", cache=True)
+def _interval(sch, i):
+    """Column ``i`` of the schedule (decay factors and refill integrals) as a tuple."""
+    return (sch[0, i], sch[1, i], sch[2, i], sch[3, i], sch[4, i], sch[5, i], sch[6, i], sch[7, i], sch[8, i])
 
 
 @njit(inline="always", cache=True, fastmath=_FAST)
-def _step(s0, s1, n, f1, f2, tsc, des, mob, cap, pm, qj, th, gj, s, sch, i):
+def _step(s0, s1, n, f1, f2, tsc, des, mob, cap, pm, qj, th, gj, s, e, sqrt_k, latency_sd):
     """One stimulus at one junction; returns the new RNG and junction state, quanta, EPP, latency."""
     s0, s1, z_refill, z_release = next_normal_pair(s0, s1)
-    lam = sch[P.BASE_REFILL, i] + s[P.REFILL_ACT] * (f1 * sch[P.G_FAST, i] + f2 * sch[P.G_SLOW, i])
-    lam += s[P.MOB_RATE] * mob * sch[P.G_MOB, i]
+    lam = e[P.BASE_REFILL] + s[P.REFILL_ACT] * (f1 * e[P.G_FAST] + f2 * e[P.G_SLOW]) + s[P.MOB_RATE] * mob * e[P.G_MOB]
     s0, s1, add = next_binomial_fast(s0, s1, cap - n, 1.0 - math.exp(-lam), z_refill)
     n += add
-    mob *= sch[P.E_MOB, i]
-    f1 *= sch[P.E_FAST, i]
-    f2 *= sch[P.E_SLOW, i]
-    tsc *= sch[P.E_TSC, i]
-    des *= sch[P.E_DES, i]
+    mob *= e[P.E_MOB]
+    f1 *= e[P.E_FAST]
+    f2 *= e[P.E_SLOW]
+    tsc *= e[P.E_TSC]
+    des *= e[P.E_DES]
     y = s[P.OCC] * (1.0 + f1 + f2)
     if s[P.COOP] == 4.0:
         y2 = y * y
@@ -43,52 +63,81 @@ def _step(s0, s1, n, f1, f2, tsc, des, mob, cap, pm, qj, th, gj, s, sch, i):
     s0, s1, k = next_binomial_fast(s0, s1, n, p, z_release)
     n -= k
     s0, s1, z_amp, z_time = next_normal_pair(s0, s1)
+    # sqrt(k) and the latency SD for small k come from tables, and one division serves both
+    # the non-linear summation and the threshold crossing: the core has one divide/sqrt unit.
+    small = k < TABLE_QUANTA
+    root_k = sqrt_k[k] if small else math.sqrt(k)
     q_eff = qj * (1.0 - des)
-    linear = max(k * q_eff + math.sqrt(k) * s[P.CV_Q] * q_eff * z_amp, 0.0)
-    epp = linear / (1.0 + s[P.NLS_K] * linear)
+    linear = max(q_eff * (k + root_k * s[P.CV_Q] * z_amp), 0.0)
+    d = 1.0 + s[P.NLS_K] * linear
+    inv = 1.0 / (d * linear) if linear > 0.0 else 0.0
+    epp = linear * linear * inv  # linear / d
     lat = np.nan
-    if epp > th:
-        t_cross = -s[P.RISE_TAU] * math.log(1.0 - (th / epp) * s[P.PEAK_FRACTION])
-        lat = s[P.DELAY] + t_cross + math.sqrt(s[P.REL_SD] ** 2 / max(k, 1) + s[P.BRANCH_SD] ** 2) * z_time
+    fired = linear > th * d  # epp > th
+    if fired:
+        sd = latency_sd[k] if small else math.sqrt(s[P.REL_SD] ** 2 / k + s[P.BRANCH_SD] ** 2)
+        t_cross = -s[P.RISE_TAU] * math.log(1.0 - th * d * d * inv * s[P.PEAK_FRACTION])  # th / epp
+        lat = s[P.DELAY] + t_cross + sd * z_time
     f1 += s[P.A_FAST]
     f2 += s[P.A_SLOW]
     tsc += (1.0 - tsc) * min(1.0, s[P.TSC_INC] * k)
     des += (1.0 - des) * min(1.0, s[P.DES_INC] * k)
     mob += (1.0 - mob) * s[P.A_MOB]
-    return s0, s1, n, f1, f2, tsc, des, mob, k, epp, lat
+    return s0, s1, n, f1, f2, tsc, des, mob, k, epp, fired, lat
 
 
-@njit(inline="always", cache=True)
-def _tally(sums, b, i, k, epp, lat):
-    sums[b, 0, i] += k
-    sums[b, 1, i] += epp
-    if not math.isnan(lat):
-        sums[b, 2, i] += 1.0
-        sums[b, 3, i] += lat
-        sums[b, 4, i] += lat * lat
+@njit(inline="always", cache=True, fastmath=_FAST)
+def _group(lo, hi, capacity, p_max, q, threshold, gain, n_arr, f1_arr, f2_arr, tsc_arr, des_arr, mob_arr,
+           s, sch, sqrt_k, latency_sd, useed, record, out_k, out_epp, out_lat, sums):
+    """Junctions ``lo:hi`` through the whole train, stimulus-major; adds their tallies to ``sums``."""
+    m = hi - lo
+    r0 = np.empty(m, np.uint64)
+    r1 = np.empty(m, np.uint64)
+    n = np.empty(m, np.int64)
+    f1, f2, tsc, des, mob = np.empty(m), np.empty(m), np.empty(m), np.empty(m), np.empty(m)
+    for g in range(m):
+        r0[g], r1[g] = seed_stream(useed, np.uint64(lo + g))
+        n[g] = n_arr[lo + g]
+        f1[g], f2[g], tsc[g], des[g] = f1_arr[lo + g], f2_arr[lo + g], tsc_arr[lo + g], des_arr[lo + g]
+        mob[g] = mob_arr[lo + g]
+    for i in range(sch.shape[1]):
+        e = _interval(sch, i)
+        total_k = total_epp = fired = total_lat = total_lat2 = 0.0
+        for g in range(m):
+            j = lo + g
+            r0[g], r1[g], n[g], f1[g], f2[g], tsc[g], des[g], mob[g], k, epp, fired_here, lat = _step(
+                r0[g], r1[g], n[g], f1[g], f2[g], tsc[g], des[g], mob[g],
+                capacity[j], p_max[j], q[j], threshold[j], gain[j], s, e, sqrt_k, latency_sd)
+            total_k += k
+            total_epp += epp
+            if fired_here:
+                fired += 1.0
+                total_lat += lat
+                total_lat2 += lat * lat
+            if record:
+                out_k[j, i], out_epp[j, i], out_lat[j, i] = k, epp, lat
+        sums[0, i] += total_k
+        sums[1, i] += total_epp
+        sums[2, i] += fired
+        sums[3, i] += total_lat
+        sums[4, i] += total_lat2
+    for g in range(m):
+        j = lo + g
+        n_arr[j], f1_arr[j], f2_arr[j], tsc_arr[j], des_arr[j], mob_arr[j] = n[g], f1[g], f2[g], tsc[g], des[g], mob[g]
 
 
 @njit(parallel=True, cache=True, fastmath=_FAST)
 def _train(capacity, p_max, q, threshold, gain, n_arr, f1_arr, f2_arr, tsc_arr, des_arr, mob_arr,
-           s, sch, seed, record, out_k, out_epp, out_lat, block_sums):
+           scalars, sch, seed, record, out_k, out_epp, out_lat, block_sums):
     n_j = capacity.shape[0]
-    n_s = sch.shape[1]
-    n_blocks = block_sums.shape[0]
+    s = _scalars(scalars)
+    sqrt_k = np.sqrt(np.arange(TABLE_QUANTA).astype(np.float64))
+    latency_sd = np.sqrt(s[P.REL_SD] ** 2 / np.maximum(sqrt_k * sqrt_k, 1.0) + s[P.BRANCH_SD] ** 2)
     useed = np.uint64(seed)
-    for b in prange(n_blocks):
-        for j in range(b * BLOCK, min(n_j, (b + 1) * BLOCK)):
-            s0, s1 = seed_stream(useed, np.uint64(j))
-            n = n_arr[j]
-            f1, f2 = np.float64(f1_arr[j]), np.float64(f2_arr[j])
-            tsc, des, mob = np.float64(tsc_arr[j]), np.float64(des_arr[j]), np.float64(mob_arr[j])
-            cap, pm, qj, th, gj = capacity[j], p_max[j], q[j], threshold[j], gain[j]
-            for i in range(n_s):
-                s0, s1, n, f1, f2, tsc, des, mob, k, epp, lat = _step(s0, s1, n, f1, f2, tsc, des, mob, cap, pm, qj, th, gj,
-                                                                      s, sch, i)
-                _tally(block_sums, b, i, k, epp, lat)
-                if record:
-                    out_k[j, i], out_epp[j, i], out_lat[j, i] = k, epp, lat
-            n_arr[j], f1_arr[j], f2_arr[j], tsc_arr[j], des_arr[j], mob_arr[j] = n, f1, f2, tsc, des, mob
+    for b in prange(block_sums.shape[0]):
+        for lo in range(b * BLOCK, min(n_j, (b + 1) * BLOCK), GROUP):
+            _group(lo, min(n_j, lo + GROUP), capacity, p_max, q, threshold, gain, n_arr, f1_arr, f2_arr,
+                   tsc_arr, des_arr, mob_arr, s, sch, sqrt_k, latency_sd, useed, record, out_k, out_epp, out_lat, block_sums[b])
 
 
 def train_cpu(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.ndarray,

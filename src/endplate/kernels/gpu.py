@@ -1,244 +1,231 @@
 """CUDA train kernel through CuPy (optional: the package works without a GPU).
 
-The same step as ``cpu.py``, one thread per junction, with the same random-number scheme
-(SplitMix64-seeded xoroshiro128+ per junction, ziggurat normals, exact inversion / BTRS binomials
-with the Cornish-Fisher draw above ``APPROX_MIN_VARIANCE``). Per-stimulus population sums are
-reduced in shared memory per block, then added to global memory once per block.
+The same model step as ``cpu.py``, in float32, one thread per junction with its state in
+registers for the whole train. Random numbers are counter-based (Philox4x32-10 keyed by the
+seed, counter = stimulus, draw slot, junction), so a thread keeps no generator state and a long
+train can be cut into launches without changing a number. Every sampler has a fixed cost in the
+common regime: Box-Muller normals (four per stimulus from one Philox call) and the
+Sheppard-corrected Cornish-Fisher binomial above ``APPROX_MIN_VARIANCE``; below it (small
+pools, low release, where failures matter) the draw is exact, by inversion. Per-stimulus sums
+are reduced per warp by shuffles and per block in a fixed order, so the sums do not depend on
+scheduling. ``gpu_twin.py`` is the same algorithm in NumPy, for checking it without a device.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
 from endplate.junction import population as P
 from endplate.kernels import tables as R
 
-_SOURCE = r"""
-typedef unsigned long long u64;
-typedef long long i64;
+SOURCE = r"""
+typedef unsigned int u32;
 
-struct Rng { u64 s0, s1; };
+struct Philox { u32 v[4]; };
 
-__device__ __forceinline__ u64 splitmix(u64 &x) {
-    x += 0x9E3779B97F4A7C15ULL;
-    u64 z = x;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
+/* Philox4x32-10 (Salmon et al. 2011): four 32-bit words from counter (c0..c3) and key (k0, k1). */
+__device__ __forceinline__ Philox philox(u32 c0, u32 c1, u32 c2, u32 c3, u32 k0, u32 k1) {
+    #pragma unroll
+    for (int r = 0; r < 10; ++r) {
+        u32 hi0 = __umulhi(PHILOX_M0, c0), lo0 = PHILOX_M0 * c0;
+        u32 hi1 = __umulhi(PHILOX_M1, c2), lo1 = PHILOX_M1 * c2;
+        c0 = hi1 ^ c1 ^ k0; c1 = lo1; c2 = hi0 ^ c3 ^ k1; c3 = lo0;
+        k0 += PHILOX_W0; k1 += PHILOX_W1;
+    }
+    Philox out = {{c0, c1, c2, c3}};
+    return out;
 }
 
-__device__ __forceinline__ void seed_stream(Rng &r, u64 seed, u64 index) {
-    u64 x = seed ^ ((index + 1ULL) * 0x94D049BB133111EBULL);
-    r.s0 = splitmix(x);
-    r.s1 = splitmix(x);
-    if (r.s0 == 0ULL && r.s1 == 0ULL) r.s1 = 0x9E3779B97F4A7C15ULL;
+/* Uniform in (0, 1): the top 24 bits, centred in their cell, so never 0 or 1. */
+__device__ __forceinline__ float uniform(u32 x) {
+    return ((float)(x >> 8) + 0.5f) * (1.0f / 16777216.0f);
 }
 
-__device__ __forceinline__ u64 next_u64(Rng &r) {
-    u64 result = r.s0 + r.s1;
-    u64 s1 = r.s1 ^ r.s0;
-    r.s0 = ((r.s0 << 24) | (r.s0 >> 40)) ^ s1 ^ (s1 << 16);
-    r.s1 = (s1 << 37) | (s1 >> 27);
-    return result;
+/* Box-Muller: two standard normals from two uniforms, no rejection. */
+__device__ __forceinline__ void box_muller(u32 a, u32 b, float &z0, float &z1) {
+    float radius = sqrtf(-2.0f * logf(uniform(a)));
+    float s, c;
+    sincospif(2.0f * uniform(b), &s, &c);
+    z0 = radius * c;
+    z1 = radius * s;
 }
 
-__device__ __forceinline__ double uniform(Rng &r) {
-    return (double)(next_u64(r) >> 11) * (1.0 / 9007199254740992.0);
+/* Continuous Binomial(n, p) quantile at z: second-order Cornish-Fisher with Sheppard's correction. */
+__device__ __forceinline__ float cornish_fisher(float n, float p, float z) {
+    float pq = p * (1.0f - p), var = n * pq;
+    float var_c = var - (1.0f / 12.0f), inv_var_c = 1.0f / var_c;
+    float sd = sqrtf(var_c), inv_sd = sd * inv_var_c;
+    float skew = var * (1.0f - 2.0f * p) * inv_var_c;
+    float kurt = (var * (1.0f - 6.0f * pq) + (1.0f / 120.0f)) * inv_var_c;
+    z = fminf(fmaxf(z, -Z_CLAMP), Z_CLAMP);
+    float z2 = z * z;
+    float tail = z * (kurt * (1.0f / 24.0f) * (z2 - 3.0f) - skew * skew * (1.0f / 36.0f) * (2.0f * z2 - 5.0f));
+    return n * p + sd * z + skew * (1.0f / 6.0f) * (z2 - 1.0f) + inv_sd * tail;
 }
 
-__device__ double ziggurat_slow(Rng &r, i64 hz, const double *zk, const double *zw, const double *zf) {
-    const double R = 3.442619855899;
-    while (true) {
-        int iz = (int)(hz & 127);
-        double x = (double)hz * zw[iz];
-        if (iz == 0) {
-            double y;
-            do {
-                x = -log(1.0 - uniform(r)) / R;
-                y = -log(1.0 - uniform(r));
-            } while (y + y < x * x);
-            return hz > 0 ? R + x : -(R + x);
+/* Exact Binomial(n, p) by inversion, searching up from k = 0 (used where n min(p, 1-p) < 12);
+   uniforms come from Philox slot `slot` of this stimulus, four per call, a fresh call if all four
+   fall beyond the float32 CDF's end (probability ~1e-6 per try). */
+__device__ int binomial_exact(int n, float p, u32 i, u32 slot, u32 j, u32 k0, u32 k1) {
+    if (n <= 0 || p <= 0.0f) return 0;
+    if (p >= 1.0f) return n;
+    bool flip = p > 0.5f;
+    float pp = flip ? 1.0f - p : p;
+    float q = 1.0f - pp, s = pp / q, a = (n + 1) * s;
+    float f0 = expf(n * log1pf(-pp));
+    for (u32 call = 0;; ++call) {
+        Philox w = philox(i, slot + (call << 2), j, 0u, k0, k1);
+        #pragma unroll
+        for (int t = 0; t < 4; ++t) {
+            float u = uniform(w.v[t]), f = f0;
+            int k = 0;
+            while (u > f && k <= n) { u -= f; k += 1; f *= a / k - s; }
+            if (k <= n) return flip ? n - k : k;
         }
-        if (zf[iz] + uniform(r) * (zf[iz - 1] - zf[iz]) < exp(-0.5 * x * x)) return x;
-        hz = (i64)(uniform(r) * 4294967296.0) - 2147483648LL;
-        if ((double)llabs(hz) < zk[hz & 127]) return (double)hz * zw[hz & 127];
     }
 }
 
-__device__ __forceinline__ double ziggurat_one(Rng &r, i64 hz, const double *zk, const double *zw, const double *zf) {
-    int iz = (int)(hz & 127);
-    if ((double)llabs(hz) < zk[iz]) return (double)hz * zw[iz];
-    return ziggurat_slow(r, hz, zk, zw, zf);
-}
-
-__device__ __forceinline__ void normal_pair(Rng &r, double &a, double &b, const double *zk, const double *zw, const double *zf) {
-    u64 result = next_u64(r);
-    a = ziggurat_one(r, (i64)(result >> 32) - 2147483648LL, zk, zw, zf);
-    b = ziggurat_one(r, (i64)(result & 0xFFFFFFFFULL) - 2147483648LL, zk, zw, zf);
-}
-
-__device__ __forceinline__ double log_factorial(double k, const double *lf) {
-    if (k < 16.0) return lf[(int)k];
-    double inv = 1.0 / k;
-    return (k + 0.5) * log(k) - k + 0.91893853320467274178 + inv * (1.0 / 12.0 - inv * inv / 360.0);
-}
-
-__device__ int binomial_inversion(Rng &r, int n, double p) {
-    double q = 1.0 - p, s = p / q, a = (n + 1) * s;
-    while (true) {
-        double f = exp(n * log(q));
-        double u = uniform(r);
-        int k = 0;
-        while (u > f && k <= n) { u -= f; k += 1; f *= a / k - s; }
-        if (k <= n) return k;
+__device__ __forceinline__ int binomial(int n, float p, float z, u32 i, u32 slot, u32 j, u32 k0, u32 k1) {
+    float nf = (float)n;
+    if (n > 0 && nf * p * (1.0f - p) >= APPROX_MIN_VARIANCE) {
+        float k = floorf(cornish_fisher(nf, p, z) + 0.5f);
+        return (int)fminf(fmaxf(k, 0.0f), nf);
     }
+    return binomial_exact(n, p, i, slot, j, k0, k1);
 }
 
-__device__ int binomial_btrs(Rng &r, int n, double p, const double *lf) {
-    double q = 1.0 - p, spq = sqrt(n * p * q);
-    double b = 1.15 + 2.53 * spq, a = -0.0873 + 0.0248 * b + 0.01 * p, c = n * p + 0.5;
-    double vr = 0.92 - 4.2 / b;
-    double alpha = (2.83 + 5.1 / b) * spq, lpq = log(p / q), m = floor((n + 1) * p);
-    double h = log_factorial(m, lf) + log_factorial(n - m, lf);
-    while (true) {
-        double u = uniform(r) - 0.5, v = uniform(r);
-        double us = 0.5 - fabs(u);
-        double k = floor((2.0 * a / us + b) * u + c);
-        if (k < 0.0 || k > n) continue;
-        if (us >= 0.07 && v <= vr) return (int)k;
-        v = log(v * alpha / (a / (us * us) + b));
-        if (v <= h - log_factorial(k, lf) - log_factorial(n - k, lf) + (k - m) * lpq) return (int)k;
-    }
+__device__ __forceinline__ float warp_sum(float v) {
+    #pragma unroll
+    for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffffu, v, off);
+    return v;
 }
 
-__device__ int binomial_exact(Rng &r, int n, double p, const double *lf) {
-    if (n <= 0 || p <= 0.0) return 0;
-    if (p >= 1.0) return n;
-    bool flip = p > 0.5;
-    double pp = flip ? 1.0 - p : p;
-    int k = (n * pp < INVERSION_MAX_MEAN) ? binomial_inversion(r, n, pp) : binomial_btrs(r, n, pp, lf);
-    return flip ? n - k : k;
-}
-
-__device__ int binomial_fast(Rng &r, int n, double p, double z, const double *lf) {
-    if (n > 0 && n * p * (1.0 - p) >= APPROX_MIN_VARIANCE) {
-        double pq = p * (1.0 - p), var = n * pq, sd = sqrt(var);
-        double gam = (1.0 - 2.0 * p) / sd, kap = (1.0 - 6.0 * pq) / var;
-        z = fmin(fmax(z, -Z_CLAMP), Z_CLAMP);
-        double z2 = z * z;
-        double w = z + gam * (z2 - 1.0) / 6.0 + z * ((kap / 24.0) * (z2 - 3.0) - (gam * gam / 36.0) * (2.0 * z2 - 5.0));
-        double k = floor(n * p + sd * w + 0.5);
-        return (int)fmin(fmax(k, 0.0), (double)n);
-    }
-    return binomial_exact(r, n, p, lf);
-}
-
-extern "C" __global__ void train_kernel(
-    const int n_j, const int n_s,
-    const int *capacity, const float *p_max, const float *q, const float *threshold, const float *gain,
+extern "C" __global__ void __launch_bounds__(THREADS) train_kernel(
+    const int n_j, const int n_s, const int first_stimulus,
+    const int *__restrict__ capacity, const float *__restrict__ p_max, const float *__restrict__ q,
+    const float *__restrict__ threshold, const float *__restrict__ gain,
     int *n_arr, float *f1_arr, float *f2_arr, float *tsc_arr, float *des_arr, float *mob_arr,
-    const double *s, const double *sch, const u64 seed, const int record,
-    int *out_k, float *out_epp, float *out_lat, double *sums,
-    const double *zk, const double *zw, const double *zf, const double *lf)
+    const float *__restrict__ sch, const u32 k0, const u32 k1, const int record,
+    int *out_k, float *out_epp, float *out_lat, float *block_sums,
+    const float occ, const float sat_n, const float coop, const float a1, const float a2,
+    const float act, const float tsc_inc, const float des_inc, const float cv_q, const float nls,
+    const float rise, const float peak, const float delay, const float rel_var, const float br_var,
+    const float a_mob, const float mob_rate)
 {
-    extern __shared__ double block_sums[];
-    for (int t = threadIdx.x; t < 5 * n_s; t += blockDim.x) block_sums[t] = 0.0;
-    __syncthreads();
-    const int j = blockIdx.x * blockDim.x + threadIdx.x;
+    /* per stimulus, sum and warp: part[(c * n_s + i) * WARPS + warp] */
+    __shared__ float part[5 * MAX_STIMULI * WARPS];
+    const int j = blockIdx.x * THREADS + threadIdx.x;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const bool active = j < n_j;
-    Rng r;
-    seed_stream(r, seed, (u64)(active ? j : 0));
     int cap = 0, n = 0;
-    double f1 = 0, f2 = 0, tsc = 0, des = 0, mob = 0, pm = 0, qj = 0, th = 0, gj = 0;
+    float f1 = 0.f, f2 = 0.f, tsc = 0.f, des = 0.f, mob = 0.f, pm = 0.f, qj = 0.f, th = 0.f, gj = 0.f;
     if (active) {
         cap = capacity[j]; n = n_arr[j];
         f1 = f1_arr[j]; f2 = f2_arr[j]; tsc = tsc_arr[j]; des = des_arr[j]; mob = mob_arr[j];
         pm = p_max[j]; qj = q[j]; th = threshold[j]; gj = gain[j];
     }
-    const double occ = s[OCC], sat_n = s[SAT_N], coop = s[COOP], a1 = s[A_FAST], a2 = s[A_SLOW];
-    const double act = s[REFILL_ACT], tsc_inc = s[TSC_INC], des_inc = s[DES_INC], cv_q = s[CV_Q];
-    const double a_mob = s[A_MOB], mob_rate = s[MOB_RATE];
-    const double nls = s[NLS_K], rise = s[RISE_TAU], peak = s[PEAK_FRACTION], delay = s[DELAY];
-    const double rel_var = s[REL_SD] * s[REL_SD], br_var = s[BRANCH_SD] * s[BRANCH_SD];
-    const int lane = threadIdx.x & 31;
     for (int i = 0; i < n_s; ++i) {
-        double vals[5] = {0.0, 0.0, 0.0, 0.0, 0.0};
+        const u32 stim = (u32)(first_stimulus + i);
+        float k_f = 0.f, epp = 0.f, fired = 0.f, lat = __int_as_float(0x7fc00000), lat2 = 0.f;
         if (active) {
-            double z_refill, z_release, z_amp, z_time;
-            normal_pair(r, z_refill, z_release, zk, zw, zf);
-            double lam = sch[BASE_REFILL * n_s + i] + act * (f1 * sch[G_FAST * n_s + i] + f2 * sch[G_SLOW * n_s + i]);
-            lam += mob_rate * mob * sch[G_MOB * n_s + i];
-            n += binomial_fast(r, cap - n, 1.0 - exp(-lam), z_refill, lf);
-            mob *= sch[E_MOB * n_s + i];
-            f1 *= sch[E_FAST * n_s + i];
-            f2 *= sch[E_SLOW * n_s + i];
-            tsc *= sch[E_TSC * n_s + i];
-            des *= sch[E_DES * n_s + i];
-            double y = occ * (1.0 + f1 + f2);
-            double yn = (coop == 4.0) ? (y * y) * (y * y) : pow(y, coop);
-            double p = fmin(fmax(pm * yn / (yn + sat_n) * (1.0 - gj * tsc), 0.0), 1.0);
-            int k = binomial_fast(r, n, p, z_release, lf);
+            Philox w = philox(stim, 0u, (u32)j, 0u, k0, k1);
+            float z_refill, z_release, z_amp, z_time;
+            box_muller(w.v[0], w.v[1], z_refill, z_release);
+            box_muller(w.v[2], w.v[3], z_amp, z_time);
+            float lam = __ldg(sch + BASE_REFILL * n_s + i)
+                        + act * (f1 * __ldg(sch + G_FAST * n_s + i) + f2 * __ldg(sch + G_SLOW * n_s + i))
+                        + mob_rate * mob * __ldg(sch + G_MOB * n_s + i);
+            n += binomial(cap - n, -expm1f(-lam), z_refill, stim, 1u, (u32)j, k0, k1);
+            mob *= __ldg(sch + E_MOB * n_s + i);
+            f1 *= __ldg(sch + E_FAST * n_s + i);
+            f2 *= __ldg(sch + E_SLOW * n_s + i);
+            tsc *= __ldg(sch + E_TSC * n_s + i);
+            des *= __ldg(sch + E_DES * n_s + i);
+            float y = occ * (1.0f + f1 + f2);
+            float yn = (coop == 4.0f) ? (y * y) * (y * y) : powf(y, coop);
+            float p = fminf(fmaxf(pm * yn / (yn + sat_n) * (1.0f - gj * tsc), 0.0f), 1.0f);
+            int k = binomial(n, p, z_release, stim, 2u, (u32)j, k0, k1);
             n -= k;
-            normal_pair(r, z_amp, z_time, zk, zw, zf);
-            double q_eff = qj * (1.0 - des);
-            double linear = fmax(k * q_eff + sqrt((double)k) * cv_q * q_eff * z_amp, 0.0);
-            double epp = linear / (1.0 + nls * linear);
-            double lat = __longlong_as_double(0x7FF8000000000000LL);
+            k_f = (float)k;
+            float q_eff = qj * (1.0f - des);
+            float linear = fmaxf(k_f * q_eff + sqrtf(k_f) * cv_q * q_eff * z_amp, 0.0f);
+            epp = linear / (1.0f + nls * linear);
             if (epp > th) {
-                double t_cross = -rise * log(1.0 - (th / epp) * peak);
-                lat = delay + t_cross + sqrt(rel_var / (double)max(k, 1) + br_var) * z_time;
-                vals[2] = 1.0; vals[3] = lat; vals[4] = lat * lat;
+                float t_cross = -rise * logf(1.0f - (th / epp) * peak);
+                lat = delay + t_cross + sqrtf(rel_var / fmaxf(k_f, 1.0f) + br_var) * z_time;
+                fired = 1.0f;
+                lat2 = lat * lat;
             }
-            vals[0] = (double)k; vals[1] = epp;
             if (record) {
-                unsigned long long o = (unsigned long long)j * n_s + i;
-                out_k[o] = k; out_epp[o] = (float)epp; out_lat[o] = (float)lat;
+                size_t o = (size_t)i * n_j + j;  /* stimulus-major, so a warp's writes coalesce */
+                out_k[o] = k; out_epp[o] = epp; out_lat[o] = lat;
             }
             f1 += a1;
             f2 += a2;
-            tsc += (1.0 - tsc) * fmin(1.0, tsc_inc * k);
-            des += (1.0 - des) * fmin(1.0, des_inc * k);
-            mob += (1.0 - mob) * a_mob;
+            tsc += (1.0f - tsc) * fminf(1.0f, tsc_inc * k_f);
+            des += (1.0f - des) * fminf(1.0f, des_inc * k_f);
+            mob += (1.0f - mob) * a_mob;
         }
+        float vals[5] = {k_f, epp, fired, fired > 0.f ? lat : 0.f, lat2};
+        #pragma unroll
         for (int c = 0; c < 5; ++c) {
-            double v = vals[c];
-            for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(0xffffffff, v, off);
-            if (lane == 0) atomicAdd(&block_sums[c * n_s + i], v);
+            float v = warp_sum(vals[c]);
+            if (lane == 0) part[(c * n_s + i) * WARPS + warp] = v;
         }
     }
     if (active) {
-        n_arr[j] = n; f1_arr[j] = (float)f1; f2_arr[j] = (float)f2; tsc_arr[j] = (float)tsc; des_arr[j] = (float)des;
-        mob_arr[j] = (float)mob;
+        n_arr[j] = n; f1_arr[j] = f1; f2_arr[j] = f2; tsc_arr[j] = tsc; des_arr[j] = des; mob_arr[j] = mob;
     }
     __syncthreads();
-    for (int t = threadIdx.x; t < 5 * n_s; t += blockDim.x) atomicAdd(&sums[t], block_sums[t]);
+    for (int t = threadIdx.x; t < 5 * n_s; t += THREADS) {
+        float total = 0.f;
+        for (int w = 0; w < WARPS; ++w) total += part[t * WARPS + w];
+        block_sums[(size_t)blockIdx.x * 5 * n_s + t] = total;
+    }
 }
 """
 
 THREADS = 256
-MAX_STIMULI = 1200  # 5 sums per stimulus in 48 KB of shared memory
+WARPS = THREADS // 32
+MAX_STIMULI = 128  # per launch: 5 sums x 8 warps x 128 stimuli x 4 bytes = 20 KB of shared memory a block
+SCHEDULE_ROWS = ("E_FAST", "E_SLOW", "E_TSC", "E_DES", "G_FAST", "G_SLOW", "BASE_REFILL", "E_MOB", "G_MOB")
 
 
-def _defines() -> str:
-    names = ["OCC", "SAT_N", "COOP", "A_FAST", "A_SLOW", "REFILL_ACT", "TSC_INC", "DES_INC", "CV_Q", "NLS_K",
-             "RISE_TAU", "PEAK_FRACTION", "DELAY", "REL_SD", "BRANCH_SD", "A_MOB", "MOB_RATE",
-             "E_FAST", "E_SLOW", "E_TSC", "E_DES", "G_FAST", "G_SLOW", "BASE_REFILL", "E_MOB", "G_MOB"]
-    lines = [f"#define {n} {getattr(P, n)}" for n in names]
-    lines += [f"#define INVERSION_MAX_MEAN {R.INVERSION_MAX_MEAN!r}", f"#define APPROX_MIN_VARIANCE {R.APPROX_MIN_VARIANCE!r}",
-              f"#define Z_CLAMP {R._Z_CLAMP!r}"]
-    return "\n".join(lines) + "\n"
+def defines() -> str:
+    """The ``#define`` lines that complete ``SOURCE`` (schedule rows, constants, launch shape)."""
+    values = {name: getattr(P, name) for name in SCHEDULE_ROWS}
+    values.update(THREADS=THREADS, WARPS=WARPS, MAX_STIMULI=MAX_STIMULI,
+                  APPROX_MIN_VARIANCE=f"{R.APPROX_MIN_VARIANCE!r}f", Z_CLAMP=f"{R.Z_CLAMP!r}f",
+                  PHILOX_M0=f"{R.PHILOX_M0:#x}u", PHILOX_M1=f"{R.PHILOX_M1:#x}u",
+                  PHILOX_W0=f"{R.PHILOX_W0:#x}u", PHILOX_W1=f"{R.PHILOX_W1:#x}u")
+    return "".join(f"#define {name} {value}\n" for name, value in values.items())
 
 
-_kernel = None
+def scalar_arguments(params) -> tuple[np.float32, ...]:
+    """The 17 kernel scalars as float32 kernel arguments (read from the constant bank, no registers)."""
+    s = P.kernel_scalars(params)
+    values = (s[P.OCC], s[P.SAT_N], s[P.COOP], s[P.A_FAST], s[P.A_SLOW], s[P.REFILL_ACT], s[P.TSC_INC],
+              s[P.DES_INC], s[P.CV_Q], s[P.NLS_K], s[P.RISE_TAU], s[P.PEAK_FRACTION], s[P.DELAY],
+              s[P.REL_SD] ** 2, s[P.BRANCH_SD] ** 2, s[P.A_MOB], s[P.MOB_RATE])
+    return tuple(np.float32(v) for v in values)
 
 
-def _get_kernel():
-    global _kernel
-    if _kernel is None:
-        import cupy as cp
+def seed_key(seed: int) -> tuple[np.uint32, np.uint32]:
+    """The Philox key of a seed (its low and high 32 bits)."""
+    seed = int(seed) % 2**64
+    return np.uint32(seed & 0xFFFFFFFF), np.uint32(seed >> 32)
 
-        _kernel = cp.RawKernel(_defines() + _SOURCE, "train_kernel", options=("-std=c++14",))
-    return _kernel
+
+COMPILE_OPTIONS = ("-std=c++14", "--use_fast_math")
+
+
+@functools.cache
+def compiled_kernel():
+    import cupy as cp
+
+    return cp.RawKernel(defines() + SOURCE, "train_kernel", options=COMPILE_OPTIONS)
 
 
 def available() -> bool:
@@ -258,33 +245,37 @@ class DeviceTrain:
         import cupy as cp
 
         self.cp = cp
-        self.pop = pop
         self.size = pop.size
         self.params = [cp.asarray(a) for a in (pop.capacity, pop.release_probability_max, pop.quantal_mv,
                                                pop.threshold_mv, pop.effective_tsc_gain())]
         self.state = [cp.asarray(a) for a in state.arrays()]
-        self.scalars = cp.asarray(P.kernel_scalars(pop.params))
-        self.tables = [cp.asarray(t) for t in (R._ZIG_K, R._ZIG_W, R._ZIG_F, R._LOG_FACTORIAL)]
+        self.scalars = scalar_arguments(pop.params)
 
     def run(self, schedule: np.ndarray, seed: int, record: bool):
+        """The train of ``schedule`` (launches of at most MAX_STIMULI); returns device arrays.
+
+        Records are ``(n_stimuli, n_junctions)`` (transpose of the host contract); ``sums`` is
+        ``(5, n_stimuli)`` float64.
+        """
         cp = self.cp
         n_s = schedule.shape[1]
-        if n_s > MAX_STIMULI:
-            raise ValueError(f"the GPU kernel takes at most {MAX_STIMULI} stimuli per call; split the train")
-        shape = (self.size, n_s) if record else (1,)
-        out_k = cp.zeros(shape, cp.int32)
-        out_epp = cp.zeros(shape, cp.float32)
-        out_lat = cp.zeros(shape, cp.float32)
-        sums = cp.zeros(5 * n_s, cp.float64)
+        shape = (n_s, self.size) if record else (1,)
+        out_k, out_epp, out_lat = cp.zeros(shape, cp.int32), cp.zeros(shape, cp.float32), cp.zeros(shape, cp.float32)
         blocks = (self.size + THREADS - 1) // THREADS
-        _get_kernel()(
-            (blocks,), (THREADS,),
-            (np.int32(self.size), np.int32(n_s), *self.params, *self.state, self.scalars,
-             cp.asarray(np.ascontiguousarray(schedule, dtype=np.float64)), np.uint64(seed), np.int32(record),
-             out_k, out_epp, out_lat, sums, *self.tables),
-            shared_mem=5 * n_s * 8,
-        )
-        return out_k, out_epp, out_lat, sums
+        k0, k1 = seed_key(seed)
+        sums = []
+        for first in range(0, n_s, MAX_STIMULI):
+            count = min(MAX_STIMULI, n_s - first)
+            part = cp.asarray(np.ascontiguousarray(schedule[:, first:first + count], dtype=np.float32))
+            block_sums = cp.empty((blocks, 5, count), cp.float32)
+            offset = first * self.size if record else 0
+            compiled_kernel()(
+                (blocks,), (THREADS,),
+                (np.int32(self.size), np.int32(count), np.int32(first), *self.params, *self.state, part,
+                 k0, k1, np.int32(record), out_k.ravel()[offset:], out_epp.ravel()[offset:],
+                 out_lat.ravel()[offset:], block_sums, *self.scalars))
+            sums.append(block_sums.sum(axis=0, dtype=cp.float64))
+        return out_k, out_epp, out_lat, cp.concatenate(sums, axis=1)
 
     def download_state(self, state: P.JunctionState) -> None:
         for host, dev in zip(state.arrays(), self.state):
@@ -296,7 +287,8 @@ def train_gpu(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.nd
     dev = DeviceTrain(pop, state)
     out_k, out_epp, out_lat, sums = dev.run(schedule, seed, record)
     dev.download_state(state)
-    sums = sums.get().reshape(5, schedule.shape[1])
+    sums = sums.get()
     if not record:
         return None, None, None, sums
-    return out_k.get(), out_epp.get(), out_lat.get(), sums
+    return (np.ascontiguousarray(out_k.get().T), np.ascontiguousarray(out_epp.get().T),
+            np.ascontiguousarray(out_lat.get().T), sums)

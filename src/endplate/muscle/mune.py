@@ -14,6 +14,7 @@ from endplate.errors import EndplateInputError
 from endplate.muscle.anatomy import Anatomy
 from endplate.muscle.cmap import maximal_cmap, record, unit_fires
 from endplate.muscle.emg import DT_MS, Conductor, conductor, negative_peak_mv
+from endplate.readings import reading
 from endplate.seeding import substreams
 
 METHODS = ("incremental", "mps", "scanfit", "munix")
@@ -21,9 +22,17 @@ N_INCREMENTS = 10
 DETECTION_FACTOR = 3.0  # an increment must exceed 3x baseline noise to be seen (assumed)
 
 
-def _result(method: str, estimate: float, anatomy: Anatomy, cmap_mv: float, smup_mv: float, **extra) -> dict:
-    return {"method": method, "estimate": float(estimate), "true_units": anatomy.functioning_units(),
-            "cmap_mv": float(cmap_mv), "mean_smup_uv": float(smup_mv * 1000), **extra}
+def _result(method: str, estimate: float | None, anatomy: Anatomy, cmap_mv: float, smup_mv: float,
+            undefined_reason: str = "", **extra) -> dict:
+    """One method's answer; an estimate the recording cannot give is None beside ``undefined_reason``."""
+    return {"method": method, **reading("estimate", estimate, undefined_reason), "true_units": anatomy.functioning_units(),
+            "cmap_mv": float(cmap_mv), **reading("mean_smup_uv", smup_mv * 1000 if estimate else None, undefined_reason),
+            **extra}
+
+
+def estimate_value(result: dict) -> float:
+    """The estimate as a number for stored series (NaN where undefined; the reason is in ``result``)."""
+    return float("nan") if result["estimate"] is None else result["estimate"]
 
 
 def incremental(anatomy: Anatomy, seed: int, cond: Conductor) -> dict:
@@ -51,7 +60,8 @@ def incremental(anatomy: Anatomy, seed: int, cond: Conductor) -> dict:
             if len(levels) == N_INCREMENTS:
                 break
     smup = (max(levels) - baseline) / len(levels) if levels else 0.0
-    return _result("incremental", cmap / smup if smup > 0 else np.nan, anatomy, cmap, smup, increments=len(levels))
+    return _result("incremental", cmap / smup if smup > 0 else None, anatomy, cmap, smup,
+                   f"no response level rose {DETECTION_FACTOR:g}x the noise above baseline", increments=len(levels))
 
 
 def multipoint(anatomy: Anatomy, seed: int, cond: Conductor, n_sites: int = 10, per_site: int = 2,
@@ -67,7 +77,8 @@ def multipoint(anatomy: Anatomy, seed: int, cond: Conductor, n_sites: int = 10, 
     detect = DETECTION_FACTOR * anatomy.preset.noise_uv * 1e-3
     visible = np.flatnonzero(anatomy.unit_alive & (amplitude > detect))
     if visible.size == 0:
-        return _result("mps", np.nan, anatomy, cmap, 0.0, sampled_units=0)
+        return _result("mps", None, anatomy, cmap, 0.0, f"no unit potential reaches {DETECTION_FACTOR:g}x the noise",
+                       sampled_units=0)
     sampled = set()
     for _ in range(n_sites):
         site = anatomy.unit_threshold_ma * rng.lognormal(0.0, site_spread, anatomy.n_units)
@@ -143,7 +154,8 @@ def scanfit(anatomy: Anatomy, seed: int, cond: Conductor, n_stimuli: int = 500) 
     noise = anatomy.preset.noise_uv * 1e-3
     n, rsd = scan_fit(scan["stimulus_ma"], scan["cmap_mv"], noise)
     cmap = float(np.max(scan["cmap_mv"]))
-    return _result("scanfit", n, anatomy, cmap, cmap / n if n else 0.0, fitted_rsd=rsd)
+    return _result("scanfit", n or None, anatomy, cmap, cmap / n if n else 0.0,
+                   "the scan rises less than 3x the noise: no unit to fit", **reading("fitted_rsd", rsd, "no unit to fit"))
 
 
 # SIP area is referred to this much signal before it is compared with the 20 mV ms reference.
@@ -221,7 +233,13 @@ _IMPL = {"incremental": incremental, "mps": multipoint, "scanfit": scanfit, "mun
 
 
 def mune(anatomy: Anatomy, method: str, seed: int = 0, cond: Conductor | None = None) -> dict:
-    """Estimate the number of motor units by ``method`` (one of METHODS)."""
+    """Estimate the number of motor units by ``method`` (one of METHODS).
+
+    A muscle without a functioning unit gives no response: every method's estimate is then
+    None with the reason (see ``_result``).
+    """
     if method not in _IMPL:
         raise EndplateInputError(f"unknown MUNE method {method!r}; allowed: {', '.join(METHODS)}")
+    if anatomy.functioning_units() == 0:
+        return _result(method, None, anatomy, 0.0, 0.0, "no functioning motor unit: the nerve evokes no response")
     return _IMPL[method](anatomy, substreams(seed, method)[method], cond or conductor(anatomy))

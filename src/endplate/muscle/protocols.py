@@ -12,11 +12,12 @@ from endplate.junction.parameters import JunctionParameters
 from endplate.muscle import cmap as cmap_mod
 from endplate.muscle.anatomy import Anatomy, build_anatomy
 from endplate.muscle.force import muscle_force, unit_forces
-from endplate.muscle.grouping import grouping_index
+from endplate.muscle.grouping import grouping
 from endplate.muscle.mune import mune
 from endplate.muscle.presets import load_muscle
 from endplate.muscle.rns import muscle_rns
 from endplate.muscle.sfemg import muscle_sfemg
+from endplate.readings import reading
 from endplate.seeding import substreams
 
 
@@ -27,9 +28,11 @@ def muscle(species: str, name: str, seed: int, junction_params: JunctionParamete
 
 
 def summary(anatomy: Anatomy) -> dict:
-    sizes = anatomy.unit_sizes()
+    sizes = anatomy.unit_sizes()[anatomy.unit_alive]
+    ratio = reading("innervation_ratio_mean", sizes[sizes > 0].mean() if (sizes > 0).any() else None,
+                    "no functioning motor unit")
     return {"muscle": anatomy.preset.muscle, "species": anatomy.preset.species, "true_units": anatomy.functioning_units(),
-            "fibres": anatomy.n_fibres, "innervation_ratio_mean": float(sizes[sizes > 0].mean()),
+            "fibres": anatomy.n_fibres, **ratio,
             "type_fractions": (np.bincount(anatomy.fibre_type, minlength=3) / anatomy.n_fibres).tolist()}
 
 
@@ -54,10 +57,11 @@ def run(name: str, anatomy: Anatomy, seed: int, **options) -> dict:
                                                    voluntary=options.get("voluntary", True))}
     if name == "rns":
         r = muscle_rns(anatomy, options.get("frequency_hz", 3.0), options.get("n_stimuli", 10), s)
-        return {**summary(anatomy), "cmap_mv": r["cmap_mv"].tolist(), "decrement_percent": r["decrement_percent"],
-                "decrement_undefined": r["decrement_undefined"], "fibres_failing_percent": r["fibres_failing_percent"]}
+        return {**summary(anatomy), "cmap_mv": r["cmap_mv"].tolist(),
+                **{k: v for k, v in r.items() if k.startswith("decrement_percent")},
+                "fibres_failing_percent": r["fibres_failing_percent"]}
     if name == "cross-section":
-        return {**summary(anatomy), "grouping_index": grouping_index(anatomy)}
+        return {**summary(anatomy), **grouping(anatomy)}
     raise KeyError(name)
 
 

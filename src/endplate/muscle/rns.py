@@ -9,6 +9,7 @@ from endplate.junction.train import regular_intervals
 from endplate.kernels import run_train
 from endplate.muscle.anatomy import Anatomy
 from endplate.muscle.emg import conductor, negative_peak_mv
+from endplate.readings import reading
 
 
 def muscle_rns(anatomy: Anatomy, frequency_hz: float = 3.0, n_stimuli: int = 10, seed: int = 0,
@@ -18,12 +19,11 @@ def muscle_rns(anatomy: Anatomy, frequency_hz: float = 3.0, n_stimuli: int = 10,
     The CMAP of each stimulus sums the potentials of the fibres that fired; the decrement
     compares the 4th with the 1st negative-peak amplitude. Where it is undefined (no fibre
     innervated, or none fired on the first stimulus) ``decrement_percent`` is None and
-    ``decrement_undefined`` gives the reason.
+    ``decrement_percent_undefined_reason`` gives the reason (``endplate.readings``).
     """
     ok = np.flatnonzero(anatomy.innervated())
     if ok.size == 0:
-        return {"cmap_mv": np.zeros(n_stimuli), "decrement_percent": None,
-                "decrement_undefined": "no innervated fibre: the muscle gives no CMAP",
+        return {"cmap_mv": np.zeros(n_stimuli), **reading("decrement_percent", None, "no innervated fibre: the muscle gives no CMAP"),
                 "fibres_failing_percent": [None] * n_stimuli}
     cond = conductor(anatomy)
     rec = run_train(anatomy.junctions.subset(ok), anatomy.junctions.subset(ok).rested_state(),
@@ -37,5 +37,5 @@ def muscle_rns(anatomy: Anatomy, frequency_hz: float = 3.0, n_stimuli: int = 10,
         amplitudes.append(float(negative_peak_mv(wave)))
     cmap = np.array(amplitudes)
     value, why = decrement(cmap)
-    return {"cmap_mv": cmap, "decrement_percent": value, "decrement_undefined": why,
+    return {"cmap_mv": cmap, **reading("decrement_percent", value, why or ""),
             "fibres_failing_percent": (100.0 * (1 - fired.mean(axis=0))).tolist()}

@@ -101,10 +101,10 @@ def plot_muscle(name: str, result: dict, path: str, title: str) -> None:
             ax.hist(result["unit_tetanic_n"], bins=40, color=COLOURS["main"])
             ax.set(xlabel=LABELS["force_n"], ylabel=LABELS["units"])
         elif name == "sfemg":
-            ax.bar(np.arange(1, len(result["pairs"]) + 1), [p["mcd_us"] for p in result["pairs"]], color=COLOURS["main"])
+            ax.bar(np.arange(1, len(result["pairs"]) + 1), [p["mcd_us"] or 0.0 for p in result["pairs"]], color=COLOURS["main"])
             ax.set(xlabel=LABELS["pair"], ylabel=LABELS["mcd_us"])
         elif name == "mune":
-            ax.bar(["estimate", "true"], [result["estimate"], result["true_units"]], color=[COLOURS["main"], COLOURS["accent"]])
+            ax.bar(["estimate", "true"], [result["estimate"] or 0.0, result["true_units"]], color=[COLOURS["main"], COLOURS["accent"]])
             ax.set(ylabel=LABELS["units"])
         ax.set_title(title)
         fig.tight_layout()

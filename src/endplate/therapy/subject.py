@@ -14,7 +14,7 @@ from endplate.disease.model import drive, first_partner, kernel_parameters, mech
 from endplate.disease.simulate import init_muscle, refresh_atrophy, step_many
 from endplate.muscle.cmap import maximal_cmap
 from endplate.muscle.emg import conductor
-from endplate.muscle.mune import mune
+from endplate.muscle.mune import estimate_value, mune
 from endplate.seeding import substreams
 from endplate.therapy.cohort import Subject
 from endplate.therapy.interventions import Course
@@ -108,7 +108,7 @@ def _visit(trial, subject, states, conds, weights, force, out, k, day, seed) -> 
         scale = subject.unit_scale[m]
         if "mune" in trial.endpoints:
             r = mune(st.anatomy, trial.mune_method, (seed + day) % 2**31, cond)
-            out["mune"][k, j] = r["estimate"] * scale
+            out["mune"][k, j] = estimate_value(r) * scale
             out["mune_true"][k, j] = r["true_units"] * scale
             out["cmap_mv"][k, j] = r["cmap_mv"] * subject.cmap_scale[m]
         else:
