@@ -17,7 +17,7 @@ from endplate.io.atomic import atomic_path
 
 
 def write_preset(ds, path: Path, spread: dict | None = None) -> None:
-    """Write the calibrated preset of fit result ``ds`` (with the seed-to-seed ``spread``, if given) to ``path`` atomically."""
+    """Write the calibrated preset of fit result ``ds`` (with the seed-to-seed ``spread``, if given) to ``path`` (atomically)."""
     problem = load_problem(ds.attrs["problem"])
     genotype = load_scenario(problem.scenario, calibrated=False).genotype
     with atomic_path(path) as tmp:

@@ -15,9 +15,11 @@ from __future__ import annotations
 import math
 import random
 import threading
+from collections.abc import Callable
 
 import cloudpickle
 import numpy as np
+from pyabc.population import Sample
 from pyabc.sampler import Sampler
 
 # In-process (thread) workers share NumPy's global generator: one particle at a time may reseed
@@ -65,11 +67,12 @@ class SeededBatchSampler(Sampler):
         state.pop("client", None)
         return state
 
-    def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False, ana_vars=None):
+    def sample_until_n_accepted(self, n: int, simulate_one: Callable, t: int, *, max_eval: float = np.inf,
+                                all_accepted: bool = False, ana_vars=None) -> Sample:
         from distributed import wait
 
         stream = CALIBRATION_STREAM if all_accepted else GENERATION_STREAM
-        limit = math.inf if not math.isfinite(max_eval) else int(math.ceil(max_eval))
+        limit: float = math.inf if not math.isfinite(max_eval) else math.ceil(max_eval)
         payload = cloudpickle.dumps(simulate_one)
         in_flight_max = 2 * max(1, sum(self.client.ncores().values()))  # one running and one queued per core
         running: dict = {}  # future -> batch number
@@ -98,7 +101,7 @@ class SeededBatchSampler(Sampler):
             sample.ok = False  # max_eval reached: pyabc stops the run, as its single-core sampler does
         return sample
 
-    def _walk(self, sample, finished: dict[int, list], walked: int, n: int, limit) -> tuple[int, bool]:
+    def _walk(self, sample: Sample, finished: dict[int, list], walked: int, n: int, limit: float) -> tuple[int, bool]:
         """Take finished particles into ``sample`` in index order; (particles taken, sample complete)."""
         while sample.n_accepted < n and walked < limit:
             batch, offset = divmod(walked, self.batch_size)

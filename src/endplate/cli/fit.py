@@ -43,6 +43,21 @@ def run_fit_command(problem: str, *, quick: bool, seed: int, out: Path | None, s
     return payload
 
 
+def compare_command(results: list[str] | None, preset_out: Path | None) -> list[dict]:
+    """The payloads of `endplate compare`; ``preset_out``: the first result's preset, with the seed spread."""
+    from endplate.calibrate.compare import compare_payloads, load_result
+
+    if preset_out is not None and not results:
+        raise EndplateInputError("--preset-out needs at least one RESULT (a fit .nc) to write the preset of")
+    check_output(preset_out, (".toml",), "--preset-out")
+    payloads = compare_payloads(results)
+    if preset_out is not None and results:
+        from endplate.calibrate.preset_writer import write_preset
+
+        write_preset(load_result(results[0]), preset_out, payloads[0].get("seed_spread"))
+    return payloads
+
+
 def _with_progress(console, problem, quick, seed, out, scheduler, workers, settings, targets):
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -92,7 +107,7 @@ def print_comparison(console: Console, payload: dict) -> None:
 
 
 def print_seed_spread(console: Console, spread: dict) -> None:
-    """Model probabilities across seeds: mean, SD, range and each seed's, then the winners."""
+    """Each model's probability across fits with different seeds: mean, SD, range, per seed."""
     seeds = ", ".join(map(str, spread["seeds"]))
     table = Table(title=f"{spread['problem']}: model probability across {len(spread['seeds'])} seeds ({seeds})")
     for col in ("hypothesis", "mean", "SD", "range", "per seed"):
@@ -148,8 +163,8 @@ def fit(
 @app.command()
 def compare(
     results: list[str] | None = typer.Argument(None, help="Fit results (.nc); several of one problem and settings "
-                                               "with different seeds: also the spread across seeds. Default: the "
-                                               "shipped calibrations."),
+                                                "with different seeds: also the spread across seeds. Default: the "
+                                                "shipped calibrations."),
     preset_out: Path | None = typer.Option(None, help="Write the first result's calibrated preset, with the spread."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
@@ -167,18 +182,3 @@ def compare(
             print_comparison(out, p)
 
     _emit(json_payload(payloads), as_json, summary)
-
-
-def compare_command(results: list[str] | None, preset_out: Path | None) -> list[dict]:
-    """The comparison payloads of ``endplate compare``; ``preset_out``: the first result's preset, with the spread."""
-    from endplate.calibrate.compare import compare_payloads, load_result
-
-    if preset_out is not None and not results:
-        raise EndplateInputError("--preset-out needs at least one RESULT (a fit .nc) to write the preset of")
-    check_output(preset_out, (".toml",), "--preset-out")
-    payloads = compare_payloads(results)
-    if preset_out is not None and results:
-        from endplate.calibrate.preset_writer import write_preset
-
-        write_preset(load_result(results[0]), preset_out, payloads[0].get("seed_spread"))
-    return payloads
