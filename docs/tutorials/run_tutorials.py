@@ -27,6 +27,7 @@ def figures(page: Path) -> list[str]:
 
 def run_page(page: Path, folder: Path) -> list[Path]:
     """Execute ``page``'s Python blocks with ``folder`` as the working directory; returns its figures."""
+    page = page.resolve()  # read after the chdir below
     os.environ.setdefault("MPLBACKEND", "Agg")
     namespace: dict = {"__name__": f"tutorial_{page.stem.replace('-', '_')}"}
     with contextlib.chdir(folder):
