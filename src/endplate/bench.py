@@ -91,8 +91,8 @@ def _progression(name: str, scenario, end_day: int | None, repeats: int) -> dict
     """Daily disease steps of every muscle of ``scenario`` (muscles built beforehand, readouts off)."""
     import copy
 
-    from endplate.disease.model import drive, genotype, kernel_parameters, mechanism_values
-    from endplate.disease.simulate import init_muscle, step
+    from endplate.disease.model import genotype, kernel_parameters, mechanism_values
+    from endplate.disease.simulate import init_muscle, muscle_drives, step
 
     g = genotype(scenario.genotype)
     p = kernel_parameters(mechanism_values(scenario.hypothesis, g, scenario.set), g, False)
@@ -101,11 +101,11 @@ def _progression(name: str, scenario, end_day: int | None, repeats: int) -> dict
     build_seconds = time.perf_counter() - t0
     last = end_day or scenario.end_day
     days = np.arange(scenario.start_day, last + 1)
-    rate, width = g.values["terminal_rate_per_day"], g.values["width_days"]
+    rate = g.values["terminal_rate_per_day"]
     best = np.inf
     for _ in range(repeats):
         states = copy.deepcopy(built)
-        drives = {m: drive(days, rate, st.midpoint_day, width) for m, st in states.items()}
+        drives = {m: muscle_drives(st, days, g, rate, 0.0)[0] for m, st in states.items()}
         t0 = time.perf_counter()
         for i, day in enumerate(days):
             for m, st in states.items():

@@ -13,3 +13,14 @@ def substreams(seed: int, *names: str) -> dict[str, int]:
         raise EndplateInputError(f"seed must be a non-negative integer, got {seed!r}")
     children = np.random.SeedSequence(int(seed)).spawn(len(names))
     return {n: int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for n, c in zip(names, children)}
+
+
+def day_seed(stream: int, day: int) -> int:
+    """A 31-bit seed for one readout taken on ``day`` from the named sub-stream ``stream``.
+
+    Readouts are repeated on many days; each day gets its own draw, and two streams (two muscles,
+    two readouts, two scenario seeds) never share one.
+    """
+    if day < 0:
+        raise EndplateInputError(f"readout day must be non-negative, got {day!r}")
+    return int(np.random.SeedSequence([int(stream), int(day)]).generate_state(1, np.uint32)[0] >> np.uint32(1))

@@ -211,8 +211,9 @@ def _impaired_junctions(partner: str):
     from endplate.disease.model import first_partner, genotype, kernel_parameters
     from endplate.disease.simulate import effective_junctions, init_muscle
 
-    sc = load_scenario("sod1-g93a", muscles=["TA"], first_partner=partner)
-    g = genotype(sc.genotype)
+    g = genotype("SOD1-G93A")
+    # Started on the day the drive starts, so the muscle is healthy before the stages are set.
+    sc = load_scenario("sod1-g93a", muscles=["TA"], first_partner=partner, start_day=int(g.values["drive_start_day"]))
     p = kernel_parameters(mechanism_values(sc.hypothesis, g), g, False, first_partner(partner))
     st = init_muscle(sc, "TA", p, g, 3)
     st.stage[::2] = kern.IMPAIRED

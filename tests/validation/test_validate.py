@@ -32,11 +32,15 @@ def test_model_passes_every_fit_target_not_marked_as_a_known_gap(seed):
 
 
 def test_known_gaps_are_reported_with_their_issue():
-    """A check may be marked as a known gap of an open issue (none is at present): it is still run
-    and reported with its prediction, and only a check that fails may carry the mark."""
-    results = _validate(0)
-    gaps = [r for r in results if r["open_issue"] is not None]
-    assert all(isinstance(r["predicted"], float) and r["open_issue"] > 0 and not r["passed"] for r in gaps)
+    """A check may be marked as a known gap of an open issue: it is still run and reported with its
+    prediction, and only a check that fails at one of the validated seeds (0 and 7) may carry the
+    mark (a seed-dependent gap such as R12 passes at one seed and fails at the other)."""
+    by_seed = [_validate(seed) for seed in (0, 7)]
+    gaps = [(a, b) for a, b in zip(*by_seed) if a["open_issue"] is not None]
+    assert gaps
+    for a, b in gaps:
+        assert isinstance(a["predicted"], float) and a["open_issue"] > 0, a["id"]
+        assert not (a["passed"] and b["passed"]), a["id"]
 
 
 def test_validate_cli_reports_json_and_exits_zero(cli):

@@ -25,6 +25,7 @@ K_MAX_ENLARGE, K_BRIDGING, K_MATURATION = K["max_enlargement"], K["bridging_with
 K_REINNERVABLE, K_TSC_LOSS = K["reinnervable_days"], K["tsc_loss"]
 K_ATROPHY_TAU, K_ATROPHY_FLOOR, K_RECOVERY = K["atrophy_tau"], K["atrophy_floor"], K["recovery_days"]
 K_SOMA_BLOCKED, K_TSC_ABSENT = K["soma_death_blocked"], K["tsc_absent_at_denervation"]
+K_SECONDARY_STAGES, K_AXON_BLOCKED = K["secondary_stages"], K["axon_degeneration_blocked"]
 # Force carried by a fibre whose NMJ is impaired or withdrawing: such junctions fail part of the
 # time (assumed shares; the junction layer gives the detail at readout days).
 FORCE_SHARE_IMPAIRED, FORCE_SHARE_WITHDRAWING = 0.6, 0.3
@@ -32,6 +33,7 @@ FORCE_SHARE_IMPAIRED, FORCE_SHARE_WITHDRAWING = 0.6, 0.3
 HEALTHY, IMPAIRED, WITHDRAWING, DENERVATED = 0, 1, 2, 3
 TSC_PRESENT, TSC_REACTIVE, TSC_LOST = 0, 1, 2
 N_COUNTS = 13  # fibres per stage (4), axons by type (3), somata by type (3), force, its two sums
+AXON_LOST, SOMA_DIED = 0, 1  # columns of ``unit_days``: the day each event happened (inf: not yet)
 BLOCK = 256  # fibres screened at once for anything due today (see _chunk)
 
 
@@ -213,14 +215,70 @@ def _merge(size, functional, counts, d_size, d_func, d_counts, d_force, force_su
 
 
 @njit(cache=True)
+def _lose_axon(u, t, day, counts, axon_intact, unit_days):
+    axon_intact[u] = False
+    counts[4 + t] -= 1.0
+    unit_days[u, AXON_LOST] = day
+
+
+@njit(cache=True)
+def _kill_soma(u, t, day, counts, soma_alive, unit_days):
+    soma_alive[u] = False
+    counts[7 + t] -= 1.0
+    unit_days[u, SOMA_DIED] = day
+
+
+@njit(cache=True)
+def _units(p, day, g_cort, unit_type, soma_alive, axon_intact, unit_level, size0, functional, soma_stage, unit_days,
+           counts, r0, r1):
+    """The day's events of the motor neurons: cortical death, retrograde axon loss, secondary soma death.
+
+    A closed soma-death pathway (Bax knockout) keeps somata alive; a closed axon-degeneration
+    pathway (Bax/Bak) keeps axons, whatever happens to their terminals or their soma.
+
+    Secondary death of an axotomised soma passes ``secondary_stages`` stages, each left at rate
+    stages x ``secondary_rate``: its lag after axon loss has mean 1 / rate and is rarely short
+    (Erlang), as the weeks between ventral-root axon loss and motor neuron loss in SOD1 mice are;
+    a rate changed by an intervention acts at once on every soma in the pipeline.
+    """
+    blocked, axon_blocked = p[K_SOMA_BLOCKED] > 0.5, p[K_AXON_BLOCKED] > 0.5
+    stages = max(int(p[K_SECONDARY_STAGES] + 0.5), 1)
+    leave = 1.0 - math.exp(-stages * p[K_SECONDARY])
+    for u in range(unit_type.shape[0]):
+        t = unit_type[u]
+        if soma_alive[u] and unit_level[u] <= g_cort:
+            if not blocked:
+                _kill_soma(u, t, day, counts, soma_alive, unit_days)
+            if axon_intact[u] and not axon_blocked:
+                _lose_axon(u, t, day, counts, axon_intact, unit_days)
+        if axon_intact[u] and p[K_AXON_RATE] > 0.0 and not axon_blocked:
+            lost = 1.0 - functional[u] / max(size0[u], 1)
+            if lost > p[K_AXON_THRESHOLD]:
+                x = (lost - p[K_AXON_THRESHOLD]) / (1.0 - p[K_AXON_THRESHOLD] + 1e-12)
+                r0, r1, draw = next_uniform(r0, r1)
+                if draw < 1.0 - math.exp(-p[K_AXON_RATE] * x):
+                    _lose_axon(u, t, day, counts, axon_intact, unit_days)
+        if (not axon_intact[u]) and soma_alive[u] and not blocked and p[K_SECONDARY] > 0.0:
+            if unit_days[u, AXON_LOST] == np.inf:
+                unit_days[u, AXON_LOST] = day  # an axon cut from outside the kernel
+            r0, r1, draw = next_uniform(r0, r1)
+            if draw < leave:
+                soma_stage[u] += 1
+                if soma_stage[u] >= stages:
+                    _kill_soma(u, t, day, counts, soma_alive, unit_days)
+
+
+@njit(cache=True)
 def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrophy, tsc, ftype, level,
              neighbours, force_weight, recovering, unit_type, soma_alive, axon_intact, unit_level, size0, size,
-             functional, unit_vuln, counts, quiet_below, rng_seed, n_chunks, d_size, d_func, d_counts, d_force):
+             functional, unit_vuln, soma_stage, unit_days, counts, quiet_below, rng_seed, n_chunks, d_size, d_func,
+             d_counts, d_force):
     """Advance one day (``day``) in place, keeping the running tallies in ``counts`` up to date.
 
     ``counts``: fibres per stage (0-3), axons by type (4-6), somata by type (7-9), force (10),
-    and the two sums force is made of (11, 12; see below). Only fibres that change state are
-    touched:
+    and the two sums force is made of (11, 12; see below). ``soma_stage``: stages of secondary
+    death passed by each axotomised soma; ``unit_days`` (units x 2): the day each unit lost its
+    axon and its soma (inf: not yet). Only fibres that change state are touched:
 
     - ``level`` holds what a fibre waits for: a healthy NMJ's trigger level (in drive units), the
       day an impaired or withdrawing NMJ moves on, a denervated fibre's next sprout contact (day;
@@ -243,30 +301,9 @@ def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrop
     """
     n_u = unit_type.shape[0]
     k_nb = float(neighbours.shape[1])
-    blocked = p[K_SOMA_BLOCKED] > 0.5
     r0, r1 = seed_stream(np.uint64(rng_seed), np.uint64(_mix(rng_seed, int(day), 0)))
-    for u in range(n_u):
-        t = unit_type[u]
-        if soma_alive[u] and unit_level[u] <= g_cort:
-            if not blocked:
-                soma_alive[u] = False
-                counts[7 + t] -= 1.0
-            if axon_intact[u]:
-                axon_intact[u] = False
-                counts[4 + t] -= 1.0
-        if axon_intact[u] and p[K_AXON_RATE] > 0.0:
-            lost = 1.0 - functional[u] / max(size0[u], 1)
-            if lost > p[K_AXON_THRESHOLD]:
-                x = (lost - p[K_AXON_THRESHOLD]) / (1.0 - p[K_AXON_THRESHOLD] + 1e-12)
-                r0, r1, draw = next_uniform(r0, r1)
-                if draw < 1.0 - math.exp(-p[K_AXON_RATE] * x):
-                    axon_intact[u] = False
-                    counts[4 + t] -= 1.0
-        if (not axon_intact[u]) and soma_alive[u] and not blocked and p[K_SECONDARY] > 0.0:
-            r0, r1, draw = next_uniform(r0, r1)
-            if draw < p[K_SECONDARY]:
-                soma_alive[u] = False
-                counts[7 + t] -= 1.0
+    _units(p, day, g_cort, unit_type, soma_alive, axon_intact, unit_level, size0, functional, soma_stage, unit_days,
+           counts, r0, r1)
     tau_r = p[K_RECOVERY]
     quiet = g_term < quiet_below and counts[IMPAIRED] == 0 and counts[WITHDRAWING] == 0 and counts[DENERVATED] == 0
     if quiet and counts[4] + counts[5] + counts[6] == n_u:
@@ -305,7 +342,8 @@ def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrop
 @njit(cache=True)
 def step_days(params, first_day, ref_day, g_terms, g_corts, owner, stage, timer, denerv, atrophy, tsc, ftype, level,
               neighbours, force_weight, recovering, unit_type, soma_alive, axon_intact, unit_level, size0, size,
-              functional, unit_vuln, counts, quiet_below, rng_seed, n_chunks, d_size, d_func, d_counts, d_force, history):
+              functional, unit_vuln, soma_stage, unit_days, counts, quiet_below, rng_seed, n_chunks, d_size, d_func,
+              d_counts, d_force, history):
     """``step_day`` for days ``first_day``, ``first_day + 1``, ... (one row of ``params``, ``g_terms``,
     ``g_corts`` a day), recording the tallies after each day in the rows of ``history``.
 
@@ -314,7 +352,8 @@ def step_days(params, first_day, ref_day, g_terms, g_corts, owner, stage, timer,
     for i in range(g_terms.shape[0]):
         step_day(params[i], first_day + i, ref_day, g_terms[i], g_corts[i], owner, stage, timer, denerv, atrophy, tsc, ftype,
                  level, neighbours, force_weight, recovering, unit_type, soma_alive, axon_intact, unit_level, size0, size,
-                 functional, unit_vuln, counts, quiet_below, rng_seed, n_chunks, d_size, d_func, d_counts, d_force)
+                 functional, unit_vuln, soma_stage, unit_days, counts, quiet_below, rng_seed, n_chunks, d_size, d_func,
+                 d_counts, d_force)
         history[i, :] = counts
 
 

@@ -70,6 +70,25 @@ def first_partner(name: str) -> Mechanism:
     return known[name]
 
 
+ALWAYS_ACTIVE = ("pathways",)  # mechanisms that act under every hypothesis (they gate the others)
+
+
+def knockouts() -> dict[str, dict]:
+    """Genetic manipulations: name -> description, source and the pathway values it sets."""
+    return dict(_table()["knockouts"])
+
+
+def knockout_changes(names: tuple[str, ...]) -> dict[str, float]:
+    """The ``pathways.NAME`` changes of the knockouts ``names`` (checked)."""
+    known = knockouts()
+    out = {}
+    for name in names:
+        if name not in known:
+            raise EndplateInputError(f"unknown knockout {name!r}; allowed: {', '.join(known)}")
+        out.update({k: float(v) for k, v in known[name]["sets"].items()})
+    return out
+
+
 def hypotheses() -> dict[str, tuple[str, ...]]:
     return {name: tuple(h["mechanisms"]) for name, h in _table()["hypotheses"].items()}
 
@@ -105,6 +124,7 @@ KERNEL_FIELDS = (
     "reinnervation_rate", "competence_s", "competence_fr", "competence_ff", "max_enlargement",
     "bridging_without_tsc", "maturation_days", "reinnervable_days", "tsc_loss",
     "atrophy_tau", "atrophy_floor", "recovery_days", "soma_death_blocked", "tsc_absent_at_denervation",
+    "secondary_stages", "axon_degeneration_blocked",
 )
 K = {name: i for i, name in enumerate(KERNEL_FIELDS)}
 
@@ -145,7 +165,7 @@ def mechanism_values(hyp: str, geno: Genotype, changes: dict[str, float] | None 
         if not np.isfinite(value) or value < 0:
             raise EndplateInputError(f"disease parameter {key} must be a non-negative number, got {value}")
         mech[m][p] = float(value)
-    active = set(hypothesis(hyp))
+    active = set(hypothesis(hyp)) | set(ALWAYS_ACTIVE)
     for m in mech:
         if m not in active:
             mech[m] = {k: 0.0 for k in mech[m]}
@@ -167,18 +187,31 @@ def kernel_parameters(mech: dict[str, dict[str, float]], geno: Genotype, soma_de
         "bridging_without_tsc": r["bridging_without_reactive_tsc"], "maturation_days": max(r["maturation_days"], 1.0),
         "reinnervable_days": r["reinnervable_days"], "tsc_loss": geno.values["tsc_loss_per_day"] if mech["tsc"] else 0.0,
         "atrophy_tau": max(a["tau_days"], 1.0), "atrophy_floor": a["floor"], "recovery_days": max(a["recovery_days"], 1.0),
-        "soma_death_blocked": 1.0 if soma_death_blocked else 0.0,
+        "soma_death_blocked": 1.0 if soma_death_blocked or mech["pathways"]["soma_death"] < 0.5 else 0.0,
+        "axon_degeneration_blocked": 1.0 if mech["pathways"]["axon_degeneration"] < 0.5 else 0.0,
         "tsc_absent_at_denervation": partner.values["tsc_absent_at_denervation"] if partner and mech["tsc"] else 0.0,
+        "secondary_stages": mech["secondary_soma_death"]["stages"],
     }
     return np.array([values[name] for name in KERNEL_FIELDS])
 
 
-def drive(days: np.ndarray, rate: float, midpoint: float, width: float) -> np.ndarray:
-    """Cumulative disease drive G(t) = integral of rate exp((t - midpoint) / width) dt.
+def drive_rates(mech: dict[str, dict[str, float]], geno: Genotype) -> tuple[float, float]:
+    """Terminal and cortical drive rates (per day at the midpoint); zero where the mechanism is inactive."""
+    term = geno.values["terminal_rate_per_day"] * mech["pathways"]["terminal_hazard"] \
+        if mech["terminal_degeneration"]["vulnerability_ff"] > 0 else 0.0
+    cort = geno.values["cortical_rate_per_day"] if mech["cortical_soma_death"]["vulnerability_ff"] > 0 else 0.0
+    return term, cort
+
+
+def drive(days: np.ndarray, rate: float, midpoint: float, width: float, start: float = -np.inf) -> np.ndarray:
+    """Cumulative disease drive G(t) = integral from ``start`` to t of rate exp((s - midpoint) / width) ds.
 
     The hazard grows e-fold every ``width`` days (an accelerating disease, assumed); it equals
     ``rate`` per day at ``midpoint``. Vulnerability then orders the loss in time: a unit type ten
-    times less vulnerable is lost about ``width`` x ln 10 days later.
+    times less vulnerable is lost about ``width`` x ln 10 days later. Before ``start`` (the
+    genotype's ``drive_start_day``) nothing has acted, so a muscle is healthy until then.
     """
-    x = (np.asarray(days, float) - midpoint) / width
-    return rate * width * np.exp(np.minimum(x, 50.0))
+    t = np.asarray(days, float)
+    x = (np.maximum(t, start) - midpoint) / width
+    x0 = (start - midpoint) / width
+    return rate * width * (np.exp(np.minimum(x, 50.0)) - np.exp(min(x0, 50.0)))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from endplate.disease.model import first_partners, genotype, hypothesis
+from endplate.disease.model import first_partners, genotype, hypothesis, knockout_changes
 from endplate.errors import EndplateInputError
 from endplate.muscle.presets import muscles as species_muscles
 
@@ -38,6 +38,7 @@ class Scenario:
     mune_method: str = "mps"
     mune_every_days: int = 14
     soma_death_blocked: bool = False
+    knockouts: tuple[str, ...] = ()  # genetic manipulations (disease.toml [knockouts]); they close pathways
     first_partner: str = "presynaptic"
     onset_muscles: tuple[str, ...] = ()
     onset_force_fraction: float = 0.8
@@ -60,7 +61,7 @@ class Scenario:
 
 _TYPES = {
     "name": str, "species": str, "genotype": str, "hypothesis": str, "muscles": list, "start_day": int, "end_day": int,
-    "seed": int, "readout_every_days": int, "mune_method": str, "mune_every_days": int, "soma_death_blocked": bool, "first_partner": str,
+    "seed": int, "readout_every_days": int, "mune_method": str, "mune_every_days": int, "soma_death_blocked": bool, "knockouts": list, "first_partner": str,
     "onset_muscles": list, "onset_force_fraction": float, "end_stage_muscles": list, "end_stage_force_fraction": float,
     "onset_delay_days": dict, "reference_axon_length_mm": float, "set": dict, "muscle_set": dict, "probe_days": list, "probe_muscle": str, "description": str,
     "calibrated": bool,
@@ -120,17 +121,22 @@ def load_scenario(spec: str, **changes) -> Scenario:
         data[key] = tuple(data.get(key, ()))
     scenario = Scenario(**data)
     _check(scenario, where, text)
-    return _apply_calibration(scenario)
+    return _apply_knockouts(_apply_calibration(scenario))
 
 
-TUPLE_KEYS = ("muscles", "onset_muscles", "end_stage_muscles", "probe_days")
+def _apply_knockouts(s: Scenario) -> Scenario:
+    """Knockouts become ``pathways.NAME`` changes; they win over calibrated values and ``set``."""
+    return dataclasses.replace(s, set={**s.set, **knockout_changes(s.knockouts)}) if s.knockouts else s
+
+
+TUPLE_KEYS = ("muscles", "onset_muscles", "end_stage_muscles", "probe_days", "knockouts")
 
 
 def scenario_from_values(values: dict, where: str = "a saved run's scenario") -> Scenario:
     """The scenario a run was made with, from its stored values (``Scenario.as_dict``), checked.
 
-    The shipped calibration is not applied again: the stored ``set`` already holds the values it
-    applied, and ``calibration`` says which they were.
+    The shipped calibration and the knockouts are not applied again: the stored ``set`` already
+    holds the values they gave, and ``calibration`` says which were calibrated.
     """
     unknown = sorted(set(values) - {f.name for f in dataclasses.fields(Scenario)})
     if unknown:
@@ -165,6 +171,10 @@ def _check(s: Scenario, where: str, text: str) -> None:
     if g.species != s.species:
         fail("genotype", f"genotype {s.genotype!r} is for {g.species}, not {s.species}")
     hypothesis(s.hypothesis)
+    try:
+        knockout_changes(s.knockouts)
+    except EndplateInputError as exc:
+        fail("knockouts", str(exc))
     if s.first_partner not in first_partners():
         fail("first_partner", f"unknown first_partner {s.first_partner!r}; allowed: {', '.join(first_partners())}")
     for key in ("muscles", "onset_muscles", "end_stage_muscles"):

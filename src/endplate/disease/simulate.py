@@ -15,18 +15,28 @@ from scipy.spatial import cKDTree
 
 from endplate.disease import kernel as kern
 from endplate.disease.junction_state import diseased_junctions, fibre_junction_state
-from endplate.disease.model import Genotype, drive, first_partner, genotype, kernel_parameters, mechanism_values, with_changes
+from endplate.disease.model import (
+    Genotype,
+    drive,
+    drive_rates,
+    first_partner,
+    genotype,
+    kernel_parameters,
+    mechanism_values,
+    with_changes,
+)
 from endplate.disease.scenario import Scenario
 from endplate.junction.parameters import default_parameters
 from endplate.muscle.anatomy import Anatomy, build_anatomy
 from endplate.muscle.cmap import maximal_cmap
 from endplate.muscle.mune import estimate_value, mune
 from endplate.muscle.presets import load_muscle
-from endplate.seeding import substreams
+from endplate.seeding import day_seed, substreams
 
 NEIGHBOURS = 6  # nearest fibres a sprout can come from (assumed: the first ring around a fibre)
 PARALLEL_CHUNKS = 8
 PARALLEL_MIN_FIBRES = 100_000
+READOUTS = ("cmap", "mune", "probe")  # readouts with their own sub-stream of each muscle's seed
 
 
 @dataclass
@@ -49,6 +59,7 @@ class MuscleState:
     functional: np.ndarray
     unit_vuln: np.ndarray
     midpoint_day: float
+    drive_start_day: float  # the disease reaches this muscle: the genotype's drive start plus its onset delay
     baseline_force: float
     baseline_cmap_mv: float
     units0_by_type: np.ndarray
@@ -65,6 +76,9 @@ class MuscleState:
     partner: dict = None  # transmission of impaired NMJs by which partner fails first (disease.toml first_partners)
     atrophy_floor: float = 0.3
     atrophy_tau: float = 30.0
+    soma_stage: np.ndarray = None  # int8 per unit: stages of secondary death passed (kernel._units)
+    unit_days: np.ndarray = None  # units x 2: the day each unit lost its axon and its soma (inf: not yet)
+    readout_seeds: dict = None  # readout name (cmap, mune, probe) -> its sub-stream of the muscle's seed
 
     @property
     def nbytes_per_fibre(self) -> float:
@@ -73,14 +87,32 @@ class MuscleState:
         return self.anatomy.nbytes_per_fibre + sum(a.nbytes for a in fibre) / self.anatomy.n_fibres
 
 
+def unit_spread(mech: dict, n_units: int, seed: int) -> np.ndarray:
+    """Each unit's terminal vulnerability relative to its type's (log-normal, median 1)."""
+    sd = mech["terminal_degeneration"]["vulnerability_sd_log"]
+    return np.exp(sd * np.random.default_rng(seed).standard_normal(n_units))
+
+
 def cortical_vulnerability(mech: dict, unit_type: np.ndarray) -> np.ndarray:
     """Each unit's vulnerability to the cortical process (by type; zero without it)."""
     c = mech["cortical_soma_death"]
     return np.array([c["vulnerability_s"], c["vulnerability_fr"], c["vulnerability_ff"]])[unit_type]
 
 
+def readout_seed(state: MuscleState, readout: str, day: int) -> int:
+    """The seed of ``readout`` (one of READOUTS) of this muscle on ``day``."""
+    return day_seed(state.readout_seeds[readout], day)
+
+
 def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, seed: int) -> MuscleState:
-    streams = substreams(seed, "anatomy", "levels", "kernel")
+    """The muscle ``name`` on the scenario's first day; its streams are sub-streams of ``seed``.
+
+    It is built healthy; the baseline CMAP is its recording with that day's seed, so a healthy
+    muscle reads 100 % on the first day. If the scenario starts after the muscle's drive start,
+    the days between are stepped here (unrecorded), so the muscle is as the disease has left it,
+    not healthy with a backlog of drive.
+    """
+    streams = substreams(seed, "anatomy", "levels", "kernel", *READOUTS, "vulnerability")
     preset = load_muscle(scenario.species, name, **scenario.muscle_set.get(name, {}))
     a = build_anatomy(preset, streams["anatomy"], default_parameters(scenario.species))
     rng = np.random.default_rng(streams["levels"])
@@ -88,7 +120,7 @@ def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, se
     exponent = mech["terminal_degeneration"]["length_exponent"]
     length = (preset.axon_length_mm / scenario.reference_axon_length_mm) ** exponent
     vuln_by_type = np.array([p[kern.K_VULN_S], p[kern.K_VULN_FR], p[kern.K_VULN_FF]]) * length
-    unit_vuln = vuln_by_type[a.unit_type]
+    unit_vuln = vuln_by_type[a.unit_type] * unit_spread(mech, a.n_units, streams["vulnerability"])
     with np.errstate(divide="ignore"):
         level = (rng.exponential(1.0, a.n_fibres) / unit_vuln[a.owner]).astype(np.float32)
         cortical = cortical_vulnerability(mech, a.unit_type)
@@ -100,19 +132,22 @@ def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, se
     sizes = a.unit_sizes().astype(np.int64)
     specific = np.array([preset.specific_force_s, preset.specific_force_fr, preset.specific_force_ff])
     force_weight = (a.force_scale * specific[a.fibre_type] * a.fibre_diameter_um.astype(float) ** 2).astype(np.float32)
-    return MuscleState(
+    state = MuscleState(
         anatomy=a, stage=np.zeros(a.n_fibres, np.int8), timer=np.zeros(a.n_fibres, np.float32),
         denerv=np.zeros(a.n_fibres, np.float32), atrophy0=np.ones(a.n_fibres, np.float32),
         tsc=np.zeros(a.n_fibres, np.int8), level=level, neighbours=nb[:, 1:].astype(np.int32),
         force_weight=force_weight, soma_alive=np.ones(a.n_units, bool), unit_level=unit_level,
         size0=sizes.copy(), size=sizes.copy(), functional=sizes.copy(), unit_vuln=unit_vuln,
         midpoint_day=geno.values["midpoint_day"] + scenario.onset_delay_days.get(name, 0),
-        baseline_force=float(force_weight.sum(dtype=np.float64)), baseline_cmap_mv=maximal_cmap(a, 0)["amplitude_mv"],
+        drive_start_day=geno.values["drive_start_day"] + scenario.onset_delay_days.get(name, 0),
+        baseline_force=float(force_weight.sum(dtype=np.float64)),
+        baseline_cmap_mv=maximal_cmap(a, day_seed(streams["cmap"], scenario.start_day))["amplitude_mv"],
         units0_by_type=np.bincount(a.unit_type, minlength=3).astype(float),
         counts=_initial_counts(a, force_weight),
         atrophy_floor=float(p[kern.K_ATROPHY_FLOOR]) if p[kern.K_ATROPHY_TAU] > 0 else 1.0,
         atrophy_tau=float(p[kern.K_ATROPHY_TAU]),
         recovering=np.zeros(a.n_fibres, bool),
+        soma_stage=np.zeros(a.n_units, np.int8), unit_days=np.full((a.n_units, 2), np.inf),
         rng_seed=int(streams["kernel"] % 2**31),
         n_chunks=chunks,
         deltas=(np.zeros((chunks, a.n_units), np.int64), np.zeros((chunks, a.n_units), np.int64),
@@ -122,7 +157,40 @@ def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, se
         maturation_days=float(p[kern.K_MATURATION]),
         quiet_below=float(level.min()),
         partner=dict(first_partner(scenario.first_partner).values),
+        readout_seeds={r: streams[r] for r in READOUTS},
     )
+    _warm_up(state, scenario, p, geno, mech)
+    return state
+
+
+def _warm_up(state: MuscleState, scenario: Scenario, p: np.ndarray, geno: Genotype, mech: dict) -> None:
+    """Step the days from the drive's start to the day before the scenario's first day."""
+    first = int(np.ceil(state.drive_start_day))
+    if first >= scenario.start_day:
+        return
+    days = np.arange(first, scenario.start_day)
+    g_t, g_c = muscle_drives(state, days, geno, *drive_rates(mech, geno))
+    step_many(state, p, first, g_t, g_c)
+
+
+def muscle_drives(state: MuscleState, days: np.ndarray, geno: Genotype, term_rate: float, cort_rate: float,
+                  course=None) -> tuple[np.ndarray, np.ndarray]:
+    """Terminal and cortical drives of this muscle on ``days`` (-1: the process does not act).
+
+    A muscle's onset delay shifts its whole drive in time (midpoint and start), so it delays the
+    loss of every unit type in it alike. ``course``: an ``endplate.therapy.interventions.Course``
+    whose hazard ratios apply inside their windows (None: untreated).
+    """
+    start, width = state.drive_start_day, geno.values["width_days"]
+
+    def one(kind: str, rate: float) -> np.ndarray:
+        if rate <= 0:
+            return np.full(np.size(days), -1.0)
+        if course is None:
+            return drive(days, rate, state.midpoint_day, width, start)
+        return course.treated_drive(kind, days, rate, state.midpoint_day, width, start)
+
+    return one("terminal", term_rate), one("cortical", cort_rate)
 
 
 def _initial_counts(a: Anatomy, force_weight: np.ndarray) -> np.ndarray:
@@ -140,8 +208,8 @@ def step(state: MuscleState, p: np.ndarray, day: int, g_term: float, g_cort: flo
     kern.step_day(p, float(day), state.ref_day, g_term, g_cort, a.owner, state.stage, state.timer, state.denerv, state.atrophy0,
                   state.tsc, a.fibre_type, state.level, state.neighbours, state.force_weight, state.recovering,
                   a.unit_type, state.soma_alive, a.unit_alive, state.unit_level, state.size0, state.size,
-                  state.functional, state.unit_vuln, state.counts, state.quiet_below, state.rng_seed, state.n_chunks,
-                  *state.deltas)
+                  state.functional, state.unit_vuln, state.soma_stage, state.unit_days, state.counts, state.quiet_below,
+                  state.rng_seed, state.n_chunks, *state.deltas)
 
 
 def step_many(state: MuscleState, params: np.ndarray, first_day: int, g_terms: np.ndarray, g_corts: np.ndarray) -> np.ndarray:
@@ -158,8 +226,8 @@ def step_many(state: MuscleState, params: np.ndarray, first_day: int, g_terms: n
     kern.step_days(rows, float(first_day), state.ref_day, g_terms, np.ascontiguousarray(g_corts, dtype=float), a.owner,
                    state.stage, state.timer, state.denerv, state.atrophy0, state.tsc, a.fibre_type, state.level,
                    state.neighbours, state.force_weight, state.recovering, a.unit_type, state.soma_alive, a.unit_alive,
-                   state.unit_level, state.size0, state.size, state.functional, state.unit_vuln, state.counts,
-                   state.quiet_below, state.rng_seed, state.n_chunks, *state.deltas, history)
+                   state.unit_level, state.size0, state.size, state.functional, state.unit_vuln, state.soma_stage,
+                   state.unit_days, state.counts, state.quiet_below, state.rng_seed, state.n_chunks, *state.deltas, history)
     return history
 
 
@@ -183,8 +251,9 @@ def probe(state: MuscleState, day: int, seed: int, adjust: Callable | None = Non
     healthy = a.junctions
     a.junctions = effective_junctions(state) if adjust is None else adjust(effective_junctions(state))
     try:
-        sf = muscle_sfemg(a, 10.0, n_pairs=20, n_discharges=100, seed=seed)
-        rns = muscle_rns(a, 3.0, 10, seed)
+        streams = substreams(seed, "sfemg", "rns")
+        sf = muscle_sfemg(a, 10.0, n_pairs=20, n_discharges=100, seed=streams["sfemg"])
+        rns = muscle_rns(a, 3.0, 10, streams["rns"])
     finally:
         a.junctions = healthy
     sizes = a.unit_sizes()
@@ -221,9 +290,7 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
     seeds = substreams(scenario.seed, *scenario.muscles)
     states = {m: init_muscle(scenario, m, p, geno, seeds[m]) for m in scenario.muscles}
     days = np.arange(scenario.start_day, scenario.end_day + 1)
-    term_rate = geno.values["terminal_rate_per_day"] if mech["terminal_degeneration"]["vulnerability_ff"] > 0 else 0.0
-    cort_rate = geno.values["cortical_rate_per_day"] if mech["cortical_soma_death"]["vulnerability_ff"] > 0 else 0.0
-    width = geno.values["width_days"]
+    term_rate, cort_rate = drive_rates(mech, geno)
     n_d = days.size
     daily = {m: np.zeros((n_d, kern.N_COUNTS)) for m in scenario.muscles}
     # Upper motor neurons: the corticospinal neurons driving a pool degenerate with the cortical
@@ -253,14 +320,7 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
             params = np.array([interventions.kernel_parameters(int(d), mech, geno, scenario.soma_death_blocked, partner)
                                for d in span])
         for m, st in states.items():
-            if interventions is None:
-                g_t = drive(span, term_rate, st.midpoint_day, width) if term_rate > 0 else np.full(span.size, -1.0)
-                g_c = drive(span, cort_rate, st.midpoint_day, width) if cort_rate > 0 else np.full(span.size, -1.0)
-            else:
-                g_t = interventions.treated_drive("terminal", span, term_rate, st.midpoint_day, width) if term_rate > 0 \
-                    else np.full(span.size, -1.0)
-                g_c = interventions.treated_drive("cortical", span, cort_rate, st.midpoint_day, width) if cort_rate > 0 \
-                    else np.full(span.size, -1.0)
+            g_t, g_c = muscle_drives(st, span, geno, term_rate, cort_rate, interventions)
             # --- end layer D ---
             daily[m][lo:hi] = step_many(st, params, int(span[0]), g_t, g_c)
             if cort_rate > 0:
@@ -268,14 +328,14 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
             day = int(stop)
             refresh_atrophy(st, day)
             if day in readout_days:
-                cmap[m].append(maximal_cmap(st.anatomy, day)["amplitude_mv"] / st.baseline_cmap_mv * 100)
+                cmap[m].append(maximal_cmap(st.anatomy, readout_seed(st, "cmap", day))["amplitude_mv"] / st.baseline_cmap_mv * 100)
                 largest[m] = max(largest[m], float((st.size / np.maximum(st.size0, 1)).max()))
             if day in mune_days:
-                r = mune(st.anatomy, scenario.mune_method, day)
+                r = mune(st.anatomy, scenario.mune_method, readout_seed(st, "mune", day))
                 mune_est[m].append(estimate_value(r))
                 mune_true[m].append(r["true_units"])
             if day in scenario.probe_days and m == (scenario.probe_muscle or scenario.muscles[0]):
-                probes.append(probe(st, day, day, None if interventions is None else interventions.junction_adjuster(day)))
+                probes.append(probe(st, day, readout_seed(st, "probe", day), None if interventions is None else interventions.junction_adjuster(day)))
         lo = hi
         if observe is not None:
             observe(int(stop), states)

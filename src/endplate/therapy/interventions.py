@@ -167,21 +167,21 @@ class Course:
             self._kernels[key] = _kernel(active, mech, geno, soma_death_blocked, partner)
         return self._kernels[key]
 
-    def treated_drive(self, kind: str, day, rate: float, midpoint: float, width: float):
+    def treated_drive(self, kind: str, day, rate: float, midpoint: float, width: float, start: float = -np.inf):
         """Cumulative disease drive with hazard ratios applied inside their windows (``kind``: terminal, cortical).
 
         G_treated(t) = G(t) + sum over treated intervals [a, b) before t of (HR - 1) (G(min(b, t)) - G(a)):
         the hazard is multiplied by HR only while the window is open, so the drive stays continuous.
-        ``day`` may be a number or an array of days.
+        ``day`` may be a number or an array of days; ``start``: the genotype's ``drive_start_day``.
         """
         t = np.asarray(day, float)
-        g = drive(t, rate, midpoint, width)
+        g = drive(t, rate, midpoint, width, start)
         key = f"hazard.{kind}"
         edges = sorted({x for iv, s, e in self.items if key in iv.effects for x in (s, e)})
         for a, b in zip(edges[:-1], edges[1:]):
             hr = self._factor(a, key)
             if hr != 1.0:
-                inside = drive(np.clip(t, a, b), rate, midpoint, width) - drive(a, rate, midpoint, width)
+                inside = drive(np.clip(t, a, b), rate, midpoint, width, start) - drive(a, rate, midpoint, width, start)
                 g = g + (hr - 1.0) * np.where(t > a, inside, 0.0)
         return float(g) if g.ndim == 0 else g
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from endplate.disease.alsfrs import alsfrs_like_score
-from endplate.disease.model import drive, first_partner, kernel_parameters, mechanism_values
-from endplate.disease.simulate import init_muscle, refresh_atrophy, step_many
+from endplate.disease.model import drive_rates, first_partner, kernel_parameters, mechanism_values
+from endplate.disease.simulate import init_muscle, muscle_drives, readout_seed, refresh_atrophy, step_many
 from endplate.muscle.cmap import maximal_cmap
 from endplate.muscle.emg import conductor
 from endplate.muscle.mune import estimate_value, mune
@@ -26,13 +26,11 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
     mech = mechanism_values(sc.hypothesis, geno, sc.set)
     partner = first_partner(sc.first_partner)
     p = kernel_parameters(mech, geno, sc.soma_death_blocked, partner)
-    seeds = substreams(subject.seed, *sc.muscles, "visits")
+    seeds = substreams(subject.seed, *sc.muscles)
     states = {m: init_muscle(sc, m, p, geno, seeds[m]) for m in sc.muscles}
     conds = {m: conductor(st.anatomy) for m, st in states.items()}
     weights = {m: c.fibre_weight_mv.copy() for m, c in conds.items()}
-    term_rate = geno.values["terminal_rate_per_day"] if mech["terminal_degeneration"]["vulnerability_ff"] > 0 else 0.0
-    cort_rate = geno.values["cortical_rate_per_day"] if mech["cortical_soma_death"]["vulnerability_ff"] > 0 else 0.0
-    width = geno.values["width_days"]
+    term_rate, cort_rate = drive_rates(mech, geno)
     n_v, n_m = trial.n_visits, len(sc.muscles)
     out = {k: np.full((n_v, n_m), np.nan) for k in ("cmap_mv", "mune", "mune_true", "force_percent")}
     out["composite"] = np.full(n_v, np.nan)
@@ -40,9 +38,9 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
     onset_day = death_day = None
     course, plan = None, trial.arms[subject.arm]
     days = np.arange(sc.start_day, sc.end_day + 1)
-    mids = {m: st.midpoint_day for m, st in states.items()}
-    g_term = {m: drive(days, term_rate, mids[m], width) if term_rate > 0 else np.full(days.size, -1.0) for m in states}
-    g_cort = {m: drive(days, cort_rate, mids[m], width) if cort_rate > 0 else np.full(days.size, -1.0) for m in states}
+    drives = {m: muscle_drives(st, days, geno, term_rate, cort_rate) for m, st in states.items()}
+    g_term = {m: d[0] for m, d in drives.items()}
+    g_cort = {m: d[1] for m, d in drives.items()}
     onset_muscles = [list(states).index(m) for m in sc.onset_muscles]
     end_muscles = [list(states).index(m) for m in sc.end_stage_muscles]
     # Stretches of days run in one kernel call each; a stretch ends at the next visit, and before
@@ -54,11 +52,8 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
         day = int(days[i])
         if course is None and start is not None and day >= start and plan:
             course = Course.resolve(plan, start, known)
-            for m in states:  # the treated drives from today on
-                if term_rate > 0:
-                    g_term[m][i:] = course.treated_drive("terminal", days[i:], term_rate, mids[m], width)
-                if cort_rate > 0:
-                    g_cort[m][i:] = course.treated_drive("cortical", days[i:], cort_rate, mids[m], width)
+            for m, st in states.items():  # the treated drives from today on
+                g_term[m][i:], g_cort[m][i:] = muscle_drives(st, days[i:], geno, term_rate, cort_rate, course)
         if start is None or day < start:
             stop = day + before - 1 if start is None else min(day + before, start) - 1
         else:
@@ -85,7 +80,7 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
             k, r = divmod(day - start, trial.visit_every_days)
             if r == 0 and k < n_v and (death_day is None or day <= death_day):
                 force = dict(zip(states, force_by_day[-1]))
-                _visit(trial, subject, states, conds, weights, force, out, k, day, seeds["visits"])
+                _visit(trial, subject, states, conds, weights, force, out, k, day)
             if death_day is not None and day >= death_day:
                 day = death_day + 1  # the daily loop stopped the day after death
                 break
@@ -100,19 +95,19 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
     return out
 
 
-def _visit(trial, subject, states, conds, weights, force, out, k, day, seed) -> None:
+def _visit(trial, subject, states, conds, weights, force, out, k, day) -> None:
     for j, (m, st) in enumerate(states.items()):
         refresh_atrophy(st, day)
         cond = conds[m]
         cond.fibre_weight_mv = (weights[m] * st.anatomy.atrophy).astype(np.float32)
         scale = subject.unit_scale[m]
         if "mune" in trial.endpoints:
-            r = mune(st.anatomy, trial.mune_method, (seed + day) % 2**31, cond)
+            r = mune(st.anatomy, trial.mune_method, readout_seed(st, "mune", day), cond)
             out["mune"][k, j] = estimate_value(r) * scale
             out["mune_true"][k, j] = r["true_units"] * scale
             out["cmap_mv"][k, j] = r["cmap_mv"] * subject.cmap_scale[m]
         else:
-            out["cmap_mv"][k, j] = maximal_cmap(st.anatomy, (seed + day) % 2**31, cond)["amplitude_mv"] * subject.cmap_scale[m]
+            out["cmap_mv"][k, j] = maximal_cmap(st.anatomy, readout_seed(st, "cmap", day), cond)["amplitude_mv"] * subject.cmap_scale[m]
             out["mune_true"][k, j] = st.anatomy.functioning_units() * scale
         out["force_percent"][k, j] = 100.0 * force[m]
     out["composite"][k] = alsfrs_like_score(force, trial.species, subject.covariates.get("site_of_onset"))
