@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from endplate.readings import REASON_SUFFIX
 
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")
 
-# Junction protocol name -> CLI option -> keyword of its function (see _junction_protocol).
+# Junction protocol name -> CLI option -> keyword of its function (endplate.junction.protocols).
 PROTOCOLS: dict[str, dict[str, str]] = {
     "mepp": {"junctions": "n_junctions", "duration_s": "duration_s", "unit_type": "unit_type"},
     "epp": {"junctions": "n_junctions", "stimuli": "n_stimuli", "frequency_hz": "frequency_hz", "unit_type": "unit_type",
@@ -46,20 +45,6 @@ _JSON_FIELDS = {
     "sfemg": ("mcd_us", "blocking_percent", "abnormal_pairs_percent"),
     "rns": ("decrement_percent", "cmap_mv", "fibres_fired"),
 }
-
-def _junction_protocol(name: str) -> Callable:
-    """The function behind junction protocol ``name`` (imported here so that --help stays fast)."""
-    from endplate.junction.epp import epp
-    from endplate.junction.mepp import mepp
-    from endplate.junction.paired_pulse import paired_pulse
-    from endplate.junction.rns import rns
-    from endplate.junction.sfemg import sfemg
-    from endplate.junction.train import train
-
-    functions: dict[str, Callable[..., Any]] = {"mepp": mepp, "epp": epp, "train": train, "paired-pulse": paired_pulse,
-                                                "sfemg": sfemg, "rns": rns}
-    return functions[name]
-
 
 def protocol_payload(name: str, ds) -> dict:
     payload: dict[str, Any] = {"protocol": name}
@@ -149,7 +134,11 @@ def protocol(
         check_output(plot, PLOT_SUFFIXES, "--plot")
         _check_nwb(nwb, name)
         params = _params(species, set_, perturb)
-        ds = _junction_protocol(name)(params, seed=seed, **kwargs)
+        from endplate.junction.protocols import junction_protocol
+        from endplate.provenance import record_inputs
+
+        ds = junction_protocol(name)(params, seed=seed, **kwargs)
+        record_inputs(ds.attrs, sets=_parse_sets(set_), perturbations=perturb)
         if plot is not None:
             from endplate.io.atomic import write_atomic
             from endplate.report.figures import plot_protocol

@@ -21,6 +21,11 @@ from endplate.muscle.presets import muscles as species_muscles
 
 @dataclass(frozen=True)
 class Scenario:
+    """One animal or patient to simulate: species, genotype, hypothesis, muscles, days (from
+    ``start_day`` to ``end_day``, ages in days), seed, readout schedules and parameter changes
+    (``set``: mechanism and ``genotype.*`` keys; ``muscle_set``: muscle-preset keys). Made by
+    ``load_scenario``; frozen."""
+
     name: str
     species: str
     genotype: str
@@ -76,7 +81,15 @@ def _line(text: str, key: str) -> str:
 
 
 def load_scenario(spec: str, **changes) -> Scenario:
-    """A bundled scenario by name, or a TOML file by path; ``changes`` override keys (checked)."""
+    """A bundled scenario by name, or a TOML file by path; ``changes`` override keys (checked).
+
+    ``spec``: a bundled name (``sod1-g93a``, ``sod1-g93a-c57bl6``, ``wild-type``, ``human-als``) or
+    the path of a TOML file (docs/scenarios.md). ``changes``: any scenario key, e.g.
+    ``hypothesis="dying_forward"``, ``muscles=["TA"]``, ``seed=2``, ``set={"reinnervation.rate_per_day": 0.05}``;
+    None values are ignored. The shipped calibration of the genotype and hypothesis is applied
+    under the scenario's own ``set`` (``calibrated=False`` leaves it out; ``calibration`` says
+    what was applied). Raises ``EndplateInputError`` naming the file, key, line and allowed values.
+    """
     names = bundled()
     if spec in names:
         where = f"bundled scenario {spec!r}"
@@ -104,7 +117,7 @@ def load_scenario(spec: str, **changes) -> Scenario:
     if missing:
         raise EndplateInputError(f"{where}: missing required key(s) {', '.join(missing)}")
     data.setdefault("name", spec if spec in names else Path(spec).stem)
-    for key in ("muscles", "onset_muscles", "end_stage_muscles", "probe_days", "knockouts"):
+    for key in TUPLE_KEYS:
         data[key] = tuple(data.get(key, ()))
     scenario = Scenario(**data)
     _check(scenario, where, text)
@@ -114,6 +127,24 @@ def load_scenario(spec: str, **changes) -> Scenario:
 def _apply_knockouts(s: Scenario) -> Scenario:
     """Knockouts become ``pathways.NAME`` changes; they win over calibrated values and ``set``."""
     return dataclasses.replace(s, set={**s.set, **knockout_changes(s.knockouts)}) if s.knockouts else s
+
+
+TUPLE_KEYS = ("muscles", "onset_muscles", "end_stage_muscles", "probe_days", "knockouts")
+
+
+def scenario_from_values(values: dict, where: str = "a saved run's scenario") -> Scenario:
+    """The scenario a run was made with, from its stored values (``Scenario.as_dict``), checked.
+
+    The shipped calibration and the knockouts are not applied again: the stored ``set`` already
+    holds the values they gave, and ``calibration`` says which were calibrated.
+    """
+    unknown = sorted(set(values) - {f.name for f in dataclasses.fields(Scenario)})
+    if unknown:
+        raise EndplateInputError(f"{where}: unknown key(s) {', '.join(unknown)}; it was written by another endplate")
+    data = {**values, **{k: tuple(values.get(k, ())) for k in TUPLE_KEYS}}
+    scenario = Scenario(**data)
+    _check(scenario, where, "")
+    return scenario
 
 
 def _apply_calibration(s: Scenario) -> Scenario:
