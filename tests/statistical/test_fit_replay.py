@@ -151,3 +151,17 @@ def test_fit_killed_inside_a_generation_resumes_to_the_uninterrupted_result(refe
     proc.wait()
     assert proc.returncode == -signal.SIGKILL and finished_generations() < SMALL["generations"] and not out.exists()
     assert_same_fit(reference, _fit(out))
+
+
+def test_endplate_replay_reproduces_a_fit_bit_for_bit_and_names_a_tampered_array(cli, reference_path, tmp_path):
+    import json
+
+    result = cli("replay", str(reference_path), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["identical"] is True and json.loads(result.stdout)["result"] == "fit"
+    tampered = xr.load_dataset(reference_path)
+    tampered["posterior"][0, 0] = tampered["posterior"][0, 0] * (1 + 1e-12)
+    tampered.to_netcdf(tmp_path / "tampered.nc")
+    other = cli("replay", str(tmp_path / "tampered.nc"), "--json")
+    assert other.returncode == 3, other.stderr
+    assert json.loads(other.stdout)["differing"] == ["posterior"]

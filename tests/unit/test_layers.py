@@ -14,16 +14,16 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 # Highest first. A module takes the rank of its longest listed prefix; the bare package is exact.
 RANKS = {
     "endplate.cli": 9,                                            # commands: typer, rich, suffixes, exit codes
-    "endplate.app": 8, "endplate.bench": 8, "endplate.demo": 8, "endplate": 8,  # other faces, public API
+    "endplate.app": 8, "endplate.bench": 8, "endplate.demo": 8, "endplate.replay": 8, "endplate": 8,  # other faces, public API
     "endplate.calibrate": 7, "endplate.therapy": 7,               # siblings over the disease layer
     "endplate.report": 6,                                         # draws saved datasets
     "endplate.disease": 5,
     "endplate.muscle": 4,
-    **{f"endplate.junction.{m}": 3 for m in ("epp", "train", "mepp", "rns", "sfemg", "paired_pulse")},
+    **{f"endplate.junction.{m}": 3 for m in ("epp", "train", "mepp", "rns", "sfemg", "paired_pulse", "protocols")},
     "endplate.kernels": 2,
     "endplate.junction": 1,                                       # parameters, population, estimators, provenance
-    **{f"endplate.{m}": 0 for m in ("io", "seeding", "errors", "readings", "cluster", "_version", "presets", "data", "spec",
-                                    "limits")},
+    **{f"endplate.{m}": 0 for m in ("io", "seeding", "errors", "readings", "cluster", "_version", "presets", "data",
+                                    "provenance", "spec", "limits")},
 }
 SIBLINGS = {"endplate.calibrate", "endplate.therapy"}
 CLI_ONLY = {"typer", "rich"}

@@ -27,11 +27,11 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from endplate._version import __version__
 from endplate.calibrate.problem import Problem, ProblemModel, load_problem, simulate_targets
 from endplate.cluster import Interrupted, disconnect
 from endplate.cluster import connect as cluster_connect
 from endplate.errors import EndplateInputError
+from endplate.provenance import provenance_attrs
 
 QUANTILES = (0.05, 0.5, 0.95)  # predictive interval reported: 90 %
 WORKER_ENVIRONMENT = {"NUMBA_NUM_THREADS": "1", "MALLOC_MMAP_THRESHOLD_": "33554432",
@@ -283,6 +283,8 @@ def run_fit(problem_name: str, *, quick: bool = False, seed: int = 0, out: Path 
         total_seconds = _add_elapsed(folder, time.perf_counter() - started)
     ds = fit_dataset(problem, settings, seed, probs, particles, draws, loso, history_table,
                      wall_seconds=time.perf_counter() - started, database=str(folder))
+    if targets_path is not None:  # a replay needs the very targets, not a path that may have changed
+        ds.attrs["targets_csv"] = Path(targets_path).read_text()
     ds.attrs["wall_seconds_all_runs"] = total_seconds  # a resumed fit: every invocation's time together
     ds.attrs["simulations_all_stages"] = (history_table["simulations"] + sum(len(d) for d in draws.values())
                                           + sum(s["simulations"] for s in loso))
@@ -441,8 +443,8 @@ def fit_dataset(problem: Problem, settings: FitSettings, seed: int, probs: np.nd
     import pyabc
 
     ds.attrs = {
-        "endplate_result": "fit", "endplate_version": __version__, "pyabc_version": pyabc.__version__,
-        "problem": problem.name, "description": problem.description, "seed": seed,
+        **provenance_attrs("fit", seed),  # the problem's scenario runs uncalibrated: no shipped calibration enters
+        "pyabc_version": pyabc.__version__, "problem": problem.name, "description": problem.description,
         "settings": json.dumps(asdict(settings)), "scenario": problem.scenario,
         "scenario_changes": json.dumps(problem.scenario_changes),
         "models": json.dumps([asdict(m) for m in problem.models]),

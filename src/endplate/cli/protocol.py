@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from endplate.readings import REASON_SUFFIX
 
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")
 
-# Junction protocol name -> CLI option -> keyword of its function (see _junction_protocol).
+# Junction protocol name -> CLI option -> keyword of its function (endplate.junction.protocols).
 PROTOCOLS: dict[str, dict[str, str]] = {
     "mepp": {"junctions": "n_junctions", "duration_s": "duration_s", "unit_type": "unit_type"},
     "epp": {"junctions": "n_junctions", "stimuli": "n_stimuli", "frequency_hz": "frequency_hz", "unit_type": "unit_type",
@@ -58,20 +57,6 @@ _JSON_FIELDS = {
     "rns": ("decrement_percent", "cmap_mv", "fibres_fired"),
 }
 
-def _junction_protocol(name: str) -> Callable:
-    """The function behind junction protocol ``name`` (imported here so that --help stays fast)."""
-    from endplate.junction.epp import epp
-    from endplate.junction.mepp import mepp
-    from endplate.junction.paired_pulse import paired_pulse
-    from endplate.junction.rns import rns
-    from endplate.junction.sfemg import sfemg
-    from endplate.junction.train import train
-
-    functions: dict[str, Callable[..., Any]] = {"mepp": mepp, "epp": epp, "train": train, "paired-pulse": paired_pulse,
-                                                "sfemg": sfemg, "rns": rns}
-    return functions[name]
-
-
 MAX_RATE_HZ = 100.0  # the SFEMG firing rates junction.sfemg accepts
 MAX_FREQUENCY_HZ = 1000.0  # the stimulation frequencies junction.train and junction.rns accept
 _COUNTS = {"junctions": "junctions", "pairs": "junctions", "fibres": "junctions", "stimuli": "stimuli",
@@ -100,7 +85,9 @@ def _check_sizes(name: str, given: dict[str, Any], allow_large: bool) -> None:
     if given.get("discharges") is not None and given["discharges"] < 3:
         raise EndplateInputError(f"--discharges must be at least 3 (jitter needs consecutive intervals), got {given['discharges']}")
     mapping = PROTOCOLS[name]
-    defaults = inspect.signature(_junction_protocol(name)).parameters
+    from endplate.junction.protocols import junction_protocol
+
+    defaults = inspect.signature(junction_protocol(name)).parameters
     work = 1.0
     for option, kind in _COUNTS.items():
         if option not in mapping:
@@ -205,7 +192,11 @@ def protocol(
         check_output(plot, PLOT_SUFFIXES, "--plot")
         _check_nwb(nwb, name)
         params = _params(species, set_, perturb)
-        ds = _junction_protocol(name)(params, seed=seed, **kwargs)
+        from endplate.junction.protocols import junction_protocol
+        from endplate.provenance import record_inputs
+
+        ds = junction_protocol(name)(params, seed=seed, **kwargs)
+        record_inputs(ds.attrs, sets=_parse_sets(set_), perturbations=perturb)
         if plot is not None:
             from endplate.io.atomic import write_atomic
             from endplate.report.figures import plot_protocol

@@ -45,6 +45,7 @@ def run(
     from endplate.disease.scenario import load_scenario
     from endplate.disease.simulate import simulate
     from endplate.io.datasets import write_dataset
+    from endplate.provenance import record_inputs
 
     try:
         changes: dict[str, Any] = {"seed": seed, "hypothesis": hypothesis, "genotype": genotype, "first_partner": first_partner}
@@ -66,6 +67,7 @@ def run(
                 task = bar.add_task(f"{sc.name}", total=sc.end_day - sc.start_day + 1)
                 result = simulate(sc, progress=lambda done, total: bar.update(task, completed=done))
         ds = run_dataset(result)
+        record_inputs(ds.attrs, sets=changes.get("set"))
         write_dataset(ds, out_path)
         if report is not None:
             from endplate.io.atomic import atomic_path

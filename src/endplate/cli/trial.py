@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +19,7 @@ def trial_command(spec: str, *, seed: int | None, subjects_per_arm: int | None, 
     """Run the trial ``spec`` and return the JSON payload (see DESIGN.md: arms, endpoints, effect, ...)."""
     from endplate.io.atomic import atomic_path
     from endplate.io.datasets import write_dataset
-    from endplate.therapy.analysis import analyse
+    from endplate.therapy.analysis import attach_analysis
     from endplate.therapy.engine import run_trial
     from endplate.therapy.trial import load_trial
 
@@ -37,8 +36,7 @@ def trial_command(spec: str, *, seed: int | None, subjects_per_arm: int | None, 
         raise EndplateInputError("--output and --store must be different paths")
     ds = run_trial(trial, store, scheduler=scheduler, workers=workers, fresh=fresh, progress=progress)
     assert ds is not None  # run_trial returns None only when stopped early (stop_after, used by tests)
-    result = analyse(ds, trial)
-    ds.attrs["analysis"] = json.dumps(result, default=float)
+    result = attach_analysis(ds, trial)
     write_dataset(ds, output)
     if report is not None:
         from endplate.therapy.report import report_from_dataset

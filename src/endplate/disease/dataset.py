@@ -7,14 +7,20 @@ import json
 import numpy as np
 import xarray as xr
 
-from endplate._version import __version__
 from endplate.disease.model import genotype, hypothesis, mechanisms, with_changes
+from endplate.provenance import provenance_attrs
 
 UNIT_TYPES = ["S", "FR", "FF"]
 
 
 def run_dataset(result: dict) -> xr.Dataset:
-    """Daily tallies (``day``), readouts (``readout_day``, ``mune_day``) per ``muscle``."""
+    """A ``simulate`` result as a Dataset: daily tallies (``day``), readouts (``readout_day``, ``mune_day``) per ``muscle``.
+
+    Percentages are of the first day; ``mune`` is the estimate of the scenario's method and
+    ``mune_true`` the count of functioning units; probe-day readouts of the probe muscle are on
+    ``probe_day``. The attributes carry the provenance (``endplate.provenance``) and the resolved
+    scenario, so that ``endplate replay`` can run it again.
+    """
     sc = result["scenario"]
     names = list(result["muscles"])
     per = result["muscles"]
@@ -52,9 +58,7 @@ def run_dataset(result: dict) -> xr.Dataset:
     sources = {m: {k: [p.source, p.evidence] for k, p in mechanisms()[m].provenance.items()} for m in active}
     ds.attrs = {
         **ds.attrs,
-        "endplate_result": "run",
-        "endplate_version": __version__,
-        "seed": sc.seed,
+        **provenance_attrs("run", sc.seed, calibration=sc.calibration),
         "scenario": json.dumps(sc.as_dict(), default=list),
         "hypothesis": sc.hypothesis,
         "first_partner": sc.first_partner,
@@ -62,7 +66,6 @@ def run_dataset(result: dict) -> xr.Dataset:
         "mechanism_sources": json.dumps(sources),
         "genotype": sc.genotype,
         "genotype_values": json.dumps(with_changes(genotype(sc.genotype), sc.set).values),
-        "calibration": json.dumps(sc.calibration),
         "onset_day": -1 if result["onset_day"] is None else result["onset_day"],
         "end_stage_day": -1 if result["end_stage_day"] is None else result["end_stage_day"],
         "onset_definition": f"mean force of {list(sc.onset_muscles or sc.muscles)} below {sc.onset_force_fraction:.0%}",

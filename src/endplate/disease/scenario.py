@@ -34,7 +34,10 @@ MAX_DAY = 36500  # a century: the longest course a scenario may ask for (limits.
 
 @dataclass(frozen=True)
 class Scenario:
-    """What to simulate; the metadata of each field is the range the loader enforces (``endplate.spec.rule``)."""
+    """One animal or patient to simulate: species, genotype, hypothesis, muscles, days (from
+    ``start_day`` to ``end_day``, ages in days), seed, readout schedules and parameter changes
+    (``set``: mechanism and ``genotype.*`` keys; ``muscle_set``: muscle-preset keys). Made by
+    ``load_scenario``; frozen. The metadata of each field is the range the loader enforces (``endplate.spec.rule``)."""
 
     name: str
     species: str = rule(choices=SPECIES)
@@ -76,7 +79,13 @@ def bundled() -> list[str]:
 def load_scenario(spec: str, allow_large: bool = False, **changes) -> Scenario:
     """A bundled scenario by name, or a TOML file by path; ``changes`` override keys (checked).
 
-    ``allow_large``: accept muscles and courses above the limits of ``endplate.limits``.
+    ``spec``: a bundled name (``sod1-g93a``, ``sod1-g93a-c57bl6``, ``wild-type``, ``human-als``) or
+    the path of a TOML file (docs/scenarios.md). ``changes``: any scenario key, e.g.
+    ``hypothesis="dying_forward"``, ``muscles=["TA"]``, ``seed=2``, ``set={"reinnervation.rate_per_day": 0.05}``;
+    None values are ignored. The shipped calibration of the genotype and hypothesis is applied
+    under the scenario's own ``set`` (``calibrated=False`` leaves it out; ``calibration`` says
+    what was applied). ``allow_large``: accept muscles and courses above the limits of
+    ``endplate.limits``. Raises ``EndplateInputError`` naming the file, key, line and allowed values.
     """
     names = bundled()
     if spec in names:
@@ -98,6 +107,24 @@ def load_scenario(spec: str, allow_large: bool = False, **changes) -> Scenario:
 def _apply_knockouts(s: Scenario) -> Scenario:
     """Knockouts become ``pathways.NAME`` changes; they win over calibrated values and ``set``."""
     return dataclasses.replace(s, set={**s.set, **knockout_changes(s.knockouts)}) if s.knockouts else s
+
+
+TUPLE_KEYS = ("muscles", "onset_muscles", "end_stage_muscles", "probe_days", "knockouts")
+
+
+def scenario_from_values(values: dict, where: str = "a saved run's scenario") -> Scenario:
+    """The scenario a run was made with, from its stored values (``Scenario.as_dict``), checked.
+
+    The shipped calibration and the knockouts are not applied again: the stored ``set`` already
+    holds the values they gave, and ``calibration`` says which were calibrated.
+    """
+    unknown = sorted(set(values) - {f.name for f in dataclasses.fields(Scenario)})
+    if unknown:
+        raise EndplateInputError(f"{where}: unknown key(s) {', '.join(unknown)}; it was written by another endplate")
+    stored = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items() if k != "calibration"}
+    scenario = Scenario(**check_table(Scenario, stored, where, ""), calibration=dict(values.get("calibration", {})))
+    _check(scenario, where, "", allow_large=True)  # it was run once: its sizes were accepted then
+    return scenario
 
 
 def _apply_calibration(s: Scenario) -> Scenario:

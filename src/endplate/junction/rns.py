@@ -53,7 +53,8 @@ def rns(params: JunctionParameters, *, frequency_hz: float = 3.0, n_stimuli: int
     cmap = fired * NORMAL_CMAP_MV / n_fibres
     value, why = decrement(cmap)
     attrs = provenance_attrs("rns", seed, params, frequency_hz=frequency_hz, n_stimuli=n_stimuli,
-                             n_fibres=n_fibres, backend=backend)
+                             n_fibres=n_fibres, backend=backend,
+                             **({"unit_type": unit_type} if isinstance(unit_type, str) else {}))
     data: dict[str, tuple] = {"cmap_mv": ("stimulus", cmap), "fibres_fired": ("stimulus", fired)}
     if value is None:
         attrs["decrement_percent" + REASON_SUFFIX] = why  # stored as missing; the reason travels with it

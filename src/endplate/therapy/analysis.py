@@ -18,6 +18,7 @@ the log-rank test for event endpoints. Power is the share of replicates with p <
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -146,6 +147,13 @@ def power_curve(ds: xr.Dataset, endpoint: str, arms: tuple[str, str], sizes, rep
             p = stats.ttest_ind(a, b, axis=1, equal_var=False).pvalue
         power.append(float(np.mean(np.nan_to_num(p, nan=1.0) < alpha)))
     return power
+
+
+def attach_analysis(ds: xr.Dataset, trial) -> dict:
+    """Analyse a finished trial and store the analysis in ``ds.attrs["analysis"]`` (JSON); returns it."""
+    result = analyse(ds, trial)
+    ds.attrs["analysis"] = json.dumps(result, default=float)
+    return result
 
 
 def analyse(ds: xr.Dataset, trial) -> dict:

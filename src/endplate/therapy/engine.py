@@ -20,6 +20,7 @@ import xarray as xr
 from endplate._version import __version__
 from endplate.cluster import Interrupted, connect, disconnect
 from endplate.errors import EndplateInputError
+from endplate.provenance import provenance_attrs
 from endplate.therapy.trial import Trial
 
 PER_VISIT_MUSCLE = ("cmap_mv", "mune", "mune_true", "force_percent")
@@ -186,6 +187,15 @@ def _write(group, result: dict, batch: int) -> None:
     group["done"][batch] = True  # only after the data: a batch cut short is simply run again
 
 
+def trial_calibration(trial: Trial) -> dict:
+    """The shipped calibration every subject's scenario takes (its provenance and values), or {} for none."""
+    from endplate.disease.calibrated import calibrated_values
+    from endplate.disease.model import genotype
+
+    found = calibrated_values(genotype(trial.genotype).calibrated_as, trial.hypothesis)
+    return {} if found is None else {**found[1], "values": found[0]}
+
+
 def store_dataset(trial: Trial, group) -> xr.Dataset:
     """The finished store as an xarray Dataset (subject, visit, muscle) with the arm of each subject."""
     from endplate.therapy.cohort import allocate
@@ -197,7 +207,7 @@ def store_dataset(trial: Trial, group) -> xr.Dataset:
     data.update({k: (("subject",), group[k][:]) for k in PER_SUBJECT + COVARIATES + tuple(CATEGORIES) + ("enrolled",)})
     data["arm"] = (("subject",), np.array(allocate(trial), dtype=str))
     ds = xr.Dataset(data, coords={"subject": np.arange(n), "visit_day": ("visit", visit_day), "muscle": list(trial.muscles)})
-    ds.attrs.update({"endplate_result": "trial", "endplate_version": __version__, "seed": trial.seed, "trial": trial.name,
+    ds.attrs.update({**provenance_attrs("trial", trial.seed, calibration=trial_calibration(trial)), "trial": trial.name,
                      "settings": trial.settings_json(), "categories": json.dumps(CATEGORIES),
                      "interventions": json.dumps({a: [e if isinstance(e, str) else list(e) for e in plan]
                                                   for a, plan in trial.arms.items()})})

@@ -29,6 +29,10 @@ EVENT_ENDPOINTS = ("onset", "survival")
 
 @dataclass(frozen=True)
 class Trial:
+    """A virtual trial: cohort (species, genotype, hypothesis, population), arms and their
+    interventions with allocation weights, start, duration and visits (days), endpoints, seed,
+    power settings and cohort fidelity. Made by ``load_trial`` from a TOML file; frozen."""
+
     name: str
     species: str
     genotype: str
@@ -67,7 +71,8 @@ class Trial:
         return self.duration_days // self.visit_every_days + 1
 
     def settings_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True, default=list)
+        """Every setting as JSON, in field and insertion order: the order of the arms sets the allocation."""
+        return json.dumps(dataclasses.asdict(self), default=list)
 
     def known_interventions(self) -> dict:
         return load_interventions(*self.interventions_files)
@@ -134,6 +139,23 @@ class _TrialFile:
     interventions_file: str = ""
 
 
+def trial_from_settings(settings: str) -> Trial:
+    """The trial a result was made with, from its stored ``settings`` (``Trial.settings_json``).
+
+    JSON turns tuples into lists; they are turned back, so that the settings written again are
+    the same text.
+    """
+    data = json.loads(settings)
+    for key in ("muscles", "start_days", "endpoints", "power_sizes", "interventions_files"):
+        data[key] = tuple(data[key])
+    data["arms"] = {arm: tuple(e if isinstance(e, str) else tuple(e) for e in plan) for arm, plan in data["arms"].items()}
+    trial = Trial(**data)
+    missing = [f for f in trial.interventions_files if not Path(f).is_file()]
+    if missing:
+        raise EndplateInputError(f"the trial's interventions file {missing[0]!r} is gone; replay needs it in place")
+    return trial
+
+
 def bundled() -> list[str]:
     return sorted(p.name[:-5] for p in resources.files("endplate.presets").joinpath("trials").iterdir()
                   if p.name.endswith(".toml"))
@@ -142,7 +164,10 @@ def bundled() -> list[str]:
 def load_trial(spec: str, allow_large: bool = False, **changes) -> Trial:
     """A bundled trial by name or a TOML file; ``changes`` override top-level keys (checked).
 
+    ``spec``: ``musk-agonist-sod1-mouse``, ``nmj-stabiliser-human`` or the path of a TOML file
+    (docs/trials.md); ``changes``: e.g. ``seed=2``, ``subjects_per_arm=10`` (None is ignored).
     ``allow_large``: accept trials above the limits of ``endplate.limits`` (subjects, batch size).
+    Raises ``EndplateInputError`` naming the file and what is wrong.
     """
     names = bundled()
     base = Path(".")
