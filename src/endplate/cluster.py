@@ -12,10 +12,12 @@ glibc's own threshold unless the caller's worker environment sets one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import dask
 
@@ -44,14 +46,68 @@ def connect(scheduler: str | None = None, workers: int | None = None, processes:
                                      f"({type(exc).__name__}); give a running scheduler's address such as "
                                      "tcp://host:8786, or leave --scheduler out for a local cluster") from None
     cluster = local_cluster(workers or max(1, os.cpu_count() or 1), processes, worker_environment or {}, dashboard)
-    return Client(cluster), cluster
+    client = Client(cluster)
+    if processes:
+        # Ctrl-C reaches the whole process group: the workers leave it to this process, which
+        # stops them (see ``interruptible``), instead of each printing its own traceback.
+        client.run(_ignore_interrupts)
+    return client, cluster
 
 
-def disconnect(client, cluster) -> None:
-    """Close ``client`` and, when there is one, the local ``cluster`` it was connected to."""
-    client.close()
-    if cluster is not None:
-        cluster.close()
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def disconnect(client, cluster, quiet: bool = False) -> None:
+    """Close ``client`` and, when there is one, the local ``cluster`` it was connected to.
+
+    ``quiet`` (after an interruption): Dask's complaints about the work cut short are not shown.
+    """
+    if quiet:
+        for name in ("distributed", "tornado", "asyncio"):
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+    with contextlib.suppress(Exception) if quiet else contextlib.nullcontext():
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived while a long run was under way (``signum``: which one)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal number, as a shell reports a process stopped by it (130 SIGINT, 143 SIGTERM)."""
+        return 128 + self.signum
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Inside, SIGINT and SIGTERM raise ``Interrupted`` in the main thread; a second one while the
+    first is being handled (workers stopping, finished work kept) is ignored. Outside the main
+    thread (a test runner's worker thread) it does nothing."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+
+    def handler(signum, frame):
+        if not caught:
+            caught.append(signum)
+            raise Interrupted(signum)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
 def local_cluster(workers: int, processes: bool, worker_environment: Mapping[str, str], dashboard: bool):

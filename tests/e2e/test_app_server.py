@@ -49,3 +49,24 @@ def test_a_components_url_does_not_import_the_module_it_names(app):
     assert status == 403
     time.sleep(0.5)  # the server's output reaches the log file
     assert ZEN not in output()
+
+
+def test_an_oversized_request_body_is_refused(app):
+    """Tornado stops reading past the body limit (guard.MAX_BODY_BYTES) instead of buffering 100 MB."""
+    from endplate.app.guard import MAX_BODY_BYTES
+
+    port, _ = app
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_S)
+    try:
+        conn.putrequest("POST", "/")
+        conn.putheader("Host", f"127.0.0.1:{port}")
+        conn.putheader("Content-Length", str(MAX_BODY_BYTES + 1))
+        conn.endheaders()
+        try:
+            conn.send(b"x" * (MAX_BODY_BYTES + 1))
+            status = conn.getresponse().status
+        except (ConnectionError, http.client.HTTPException):
+            status = None  # the server closed the connection: refused
+    finally:
+        conn.close()
+    assert status in (None, 400, 413)

@@ -64,7 +64,7 @@ def test_same_seed_gives_the_same_json(cli):
     (("protocol", "train", "--rate-hz", "3"), "does not apply"),
     (("protocol", "epp", "--junctions", "0"), "--junctions"),
     (("protocol", "epp", "--perturb", "bogus"), "unknown perturbation"),
-    (("protocol", "train", "--frequency-hz", "-5"), "frequency_hz"),
+    (("protocol", "train", "--frequency-hz", "-5"), "--frequency-hz"),
 ])
 def test_bad_input_exits_2_with_a_clear_message_and_no_traceback(cli, args, needle):
     result = cli(*args, "--json")
@@ -132,7 +132,7 @@ def test_muscle_level_rns_sfemg_force_and_cross_section(cli, tmp_path):
 @pytest.mark.parametrize("args,needle", [
     (("protocol", "cmap", "--species", "human", "--muscle", "quadriceps"), "allowed: APB"),
     (("protocol", "force", "--species", "human", "--muscle", "APB", "--set", "n_units=0"), "n_units"),
-    (("protocol", "force", "--species", "human", "--muscle", "APB", "--set", "n_units=99999"), "more motor units"),
+    (("protocol", "force", "--species", "human", "--muscle", "APB", "--set", "n_units=99999", "--allow-large"), "more motor units"),
     (("protocol", "mune", "--species", "human", "--muscle", "APB", "--method", "guess"), "allowed: incremental"),
     (("protocol", "cmap", "--species", "human", "--muscle", "APB", "--rate-hz", "3"), "does not apply"),
 ])

@@ -69,7 +69,7 @@ def test_trial_json_contract_and_report(cli, tmp_path):
     ('["aspirin"]', "", "unknown intervention"),
     ('[{ name = "riluzole", start_day = 0, duration_days = 20 }, { name = "riluzole", start_day = 10, duration_days = 20 }]', "",
      "overlapping"),
-    ('[{ name = "riluzole", start_day = -3 }]', "", "window"),
+    ('[{ name = "riluzole", start_day = -3 }]', "", "arms.treated.interventions[0].start_day must be non-negative"),
     ('[]', "dose_mg = 5", "unknown key"),
 ])
 def test_bad_trial_files_exit_2_and_write_nothing(cli, tmp_path, treated, extra, message):

@@ -111,7 +111,7 @@ def test_same_seed_same_course(sod1):
 
 @pytest.mark.parametrize("text,needle", [
     ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = 20\nend_day = 50\ncolour = 3\n', "line 7: unknown key 'colour'"),
-    ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = "x"\nend_day = 50\n', "start_day must be a int"),
+    ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = "x"\nend_day = 50\n', "line 5: start_day must be a whole number"),
     ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "nope"\nmuscles = ["TA"]\nstart_day = 20\nend_day = 50\n', "unknown hypothesis"),
     ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["biceps"]\nstart_day = 20\nend_day = 50\n', "unknown mouse muscle 'biceps'"),
     ('species = "mouse"\ngenotype = "sporadic-ALS"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = 20\nend_day = 50\n', "is for human"),
@@ -277,3 +277,17 @@ def test_upper_motor_neurons_follow_the_cortical_process_only():
     bax = simulate(load_scenario("sod1-g93a", hypothesis="dying_forward", soma_death_blocked=True, **small))["muscles"]["TA"]
     assert bax["motor_neurons_percent"][-1] == 100.0
     np.testing.assert_allclose(bax["upper_motor_neurons_percent"], umn)
+
+
+def test_allow_large_lifts_a_size_limit_but_not_the_type_checks(tmp_path):
+    from endplate.disease.scenario import load_scenario
+
+    path = tmp_path / "big.toml"
+    path.write_text('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\n'
+                    'start_day = 60\nend_day = 62\n[muscle_set.TA]\nn_fibres = 5000001\n')
+    with pytest.raises(EndplateInputError, match="above the limit of 5,000,000 fibres.*--allow-large"):
+        load_scenario(str(path))
+    assert load_scenario(str(path), allow_large=True).muscle_set["TA"]["n_fibres"] == 5_000_001
+    path.write_text(path.read_text().replace("5000001", "nan"))
+    with pytest.raises(EndplateInputError, match="n_fibres must be a whole number"):
+        load_scenario(str(path), allow_large=True)

@@ -23,7 +23,7 @@ RANKS = {
     "endplate.kernels": 2,
     "endplate.junction": 1,                                       # parameters, population, estimators, provenance
     **{f"endplate.{m}": 0 for m in ("io", "seeding", "errors", "readings", "cluster", "_version", "presets", "data",
-                                             "provenance")},
+                                    "provenance", "spec", "limits")},
 }
 SIBLINGS = {"endplate.calibrate", "endplate.therapy"}
 CLI_ONLY = {"typer", "rich"}

@@ -9,7 +9,10 @@ requests there. Two of Panel's defaults are guarded:
 - Panel's ``/components/<module>/...`` route imports the module named in the URL; here it serves
   only modules already imported (those whose components are on the page) and refuses the rest.
 
-The websocket origin allow-list stays as Panel has it (``websocket_origin``).
+The websocket origin allow-list stays as Panel has it (``websocket_origin``). Requests are size
+limited: an HTTP body to ``MAX_BODY_BYTES`` and a websocket message to ``MAX_MESSAGE_BYTES`` (the
+page sends widget events of a few hundred bytes); every value a request carries is checked again
+on the server (``lab.check_inputs``) before any work starts.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from panel.io.server import ComponentResourceHandler
 from tornado.routing import Matcher
 from tornado.web import HTTPError, RequestHandler
 
+MAX_BODY_BYTES = 1_000_000  # an HTTP request body (Tornado's default is 100 MB)
+MAX_MESSAGE_BYTES = 1_000_000  # a websocket message from the page (Bokeh's default is 20 MB)
 COMPONENTS_ROUTE = r"/components/(.*)"  # Panel's route (panel.io.resources.COMPONENT_PATH)
 
 

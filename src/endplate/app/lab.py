@@ -77,6 +77,9 @@ def check_inputs(species, muscle, genotype, hypothesis, interventions=(), seed=1
     one_of(f"{species} muscle", muscle, c["muscles"][species])
     one_of(f"{species} genotype", genotype, c["genotypes"][species])
     one_of("hypothesis", hypothesis, c["hypotheses"])
+    if isinstance(interventions, (str, bytes)) or len(interventions) > len(c["interventions"]) \
+            or len(set(interventions)) != len(interventions):
+        raise EndplateInputError(f"interventions: each of {', '.join(c['interventions'])} at most once, got {interventions!r}")
     for name in interventions:
         one_of("intervention", name, c["interventions"])
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:

@@ -194,7 +194,9 @@ def serve(port: int = 5006, show: bool = True) -> None:
     pn.extension(design="native")
     server = pn.serve({"/": create_page}, port=port, address="127.0.0.1", websocket_origin=sorted(guard.local_hosts(port)),
                       show=show, title="endplate lab", print_url=True, start=False,
-                      extra_patterns=[(guard.COMPONENTS_ROUTE, guard.LoadedComponents, {})])  # before Panel's own
+                      extra_patterns=[(guard.COMPONENTS_ROUTE, guard.LoadedComponents, {})],  # before Panel's own
+                      websocket_max_message_size=guard.MAX_MESSAGE_BYTES,
+                      http_server_kwargs={"max_body_size": guard.MAX_BODY_BYTES, "max_buffer_size": guard.MAX_BODY_BYTES})
     guard.refuse_foreign_hosts(server, port)
     server.start()
     server.io_loop.start()

@@ -124,13 +124,19 @@ def compare_payloads(results: list[str] | None) -> list[dict]:
     """Payloads for ``results`` (fit .nc files) or, without any, for every shipped calibration.
 
     Several results of one problem that differ only in their seed: the first payload carries
-    their ``seed_spread``.
+    their ``seed_spread``. A file that is a fit in name only is refused naming what it lacks.
     """
     if results:
+        from endplate.io.datasets import structure_checked
+
         datasets = [load_result(r) for r in results]
-        payloads = [payload_from_dataset(ds) for ds in datasets]
+        payloads = []
+        for r, ds in zip(results, datasets):
+            with structure_checked(repr(str(r)), "fit", ds.attrs.get("endplate_version", "unknown")):
+                payloads.append(payload_from_dataset(ds))
         if len(datasets) > 1:
-            payloads[0]["seed_spread"] = seed_spread(datasets)
+            with structure_checked(", ".join(repr(str(r)) for r in results), "fit", "several"):
+                payloads[0]["seed_spread"] = seed_spread(datasets)
         return payloads
     from endplate.disease.calibrated import calibrated_presets
 

@@ -14,6 +14,7 @@ finished generation of every stage.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import math
@@ -27,8 +28,8 @@ import numpy as np
 import xarray as xr
 
 from endplate.calibrate.problem import Problem, ProblemModel, load_problem, simulate_targets
+from endplate.cluster import Interrupted, disconnect
 from endplate.cluster import connect as cluster_connect
-from endplate.cluster import disconnect
 from endplate.errors import EndplateInputError
 from endplate.provenance import provenance_attrs
 
@@ -257,10 +258,12 @@ def run_fit(problem_name: str, *, quick: bool = False, seed: int = 0, out: Path 
     # What a resumed database must share with this run; more generations or another LOSO depth may differ.
     stamp = {"problem": problem_name, "seed": seed, "population": settings.population,
              "loso_population": settings.loso_population, "targets": problem.observed()}
-    client, cluster = connect(scheduler, workers, processes)
+    _check_resume(folder, stamp)  # before a cluster starts: a refused database starts none
+    client, cluster = connect(scheduler, workers, processes)  # an unreachable scheduler leaves no folder behind
     started = time.perf_counter()
+    quiet = False
     try:
-        _check_resume(folder, stamp)
+        _stamp(folder, stamp)
         h = run_stage(folder / "main.db", problem, settings.population, settings.generations, client, seed, settings,
                       progress, "fit")
         probs, particles = posterior(h, problem)
@@ -272,8 +275,11 @@ def run_fit(problem_name: str, *, quick: bool = False, seed: int = 0, out: Path 
             progress("predictive checks", 1, 1, {})
         loso = _leave_one_source_out(client, problem, settings, seed, folder, progress)
         history_table = _history_table(h, problem)
+    except (Interrupted, KeyboardInterrupt):
+        quiet = True  # finished generations are in the database; Dask's account of the rest is noise
+        raise
     finally:
-        disconnect(client, cluster)
+        disconnect(client, cluster, quiet)
         total_seconds = _add_elapsed(folder, time.perf_counter() - started)
     ds = fit_dataset(problem, settings, seed, probs, particles, draws, loso, history_table,
                      wall_seconds=time.perf_counter() - started, database=str(folder))
@@ -287,17 +293,48 @@ def run_fit(problem_name: str, *, quick: bool = False, seed: int = 0, out: Path 
 
 
 def _check_resume(folder: Path, stamp: dict) -> None:
-    folder.mkdir(exist_ok=True)
+    """Refuse a fit folder that is not one, holds junk, or was begun with other settings (creates nothing)."""
+    again = "use another --out, or delete that folder to start again"
+    if folder.exists() and not folder.is_dir():
+        raise EndplateInputError(f"{str(folder)!r} (the fit's database folder) exists and is not a folder; {again}")
+    if not folder.exists():
+        return
+    for db in sorted(folder.glob("*.db")):
+        _check_database(db, again)
     path = folder / "settings.json"
     if path.exists():
-        old = json.loads(path.read_text())
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise EndplateInputError(f"{str(path)!r} is not the settings of a fit ({exc}); {again}") from None
         if old != json.loads(json.dumps(stamp)):
             raise EndplateInputError(f"{str(folder)!r} holds a fit with other settings (problem, seed, population or targets); "
                                      "use another --out, or delete that folder to start again")
-    else:
+
+
+def _stamp(folder: Path, stamp: dict) -> None:
+    """Create the fit folder and record the settings a resumed run must share (once)."""
+    folder.mkdir(exist_ok=True)
+    path = folder / "settings.json"
+    if not path.exists():
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(stamp, indent=1))
         tmp.replace(path)
+
+
+def _check_database(db: Path, again: str) -> None:
+    """Refuse ``db`` unless it is an SQLite database with pyabc's tables (or an empty file)."""
+    import sqlite3
+
+    if db.stat().st_size == 0:
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        raise EndplateInputError(f"{str(db)!r} is not an ABC database ({exc}); {again}") from None
+    if tables and "populations" not in tables:
+        raise EndplateInputError(f"{str(db)!r} is an SQLite database but not pyabc's (tables {sorted(tables)}); {again}")
 
 
 def _add_elapsed(folder: Path, seconds: float) -> float:
@@ -305,7 +342,10 @@ def _add_elapsed(folder: Path, seconds: float) -> float:
     if not folder.is_dir():
         return seconds
     path = folder / "elapsed.json"
-    total = (json.loads(path.read_text())["seconds"] if path.exists() else 0.0) + seconds
+    try:
+        total = (float(json.loads(path.read_text())["seconds"]) if path.exists() else 0.0) + seconds
+    except (OSError, ValueError, KeyError, TypeError):
+        total = seconds  # a damaged running total is bookkeeping, not a result: start it again
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"seconds": total}))
     tmp.replace(path)

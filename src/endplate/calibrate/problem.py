@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -22,6 +21,7 @@ import numpy as np
 
 from endplate.calibrate.registry import Target, load_registry
 from endplate.errors import EndplateInputError
+from endplate.spec import parse_toml
 
 DISTRIBUTIONS = ("uniform", "loguniform")
 # A simulated observation that is not a finite number (it should not happen; guarded anyway) is
@@ -99,7 +99,7 @@ def load_problem(name: str, targets_path: str | Path | None = None) -> Problem:
     allowed = bundled_problems()
     if name not in allowed:
         raise EndplateInputError(f"unknown calibration problem {name!r}; allowed: {', '.join(allowed)}")
-    data = tomllib.loads(_problem_text(name))
+    data = parse_toml(_problem_text(name), f"calibration problem {name!r}")
     priors = {k: Prior(k, v["key"], v["distribution"], float(v["low"]), float(v["high"]), v["reason"])
               for k, v in data["priors"].items()}
     for p in priors.values():

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from endplate.calibrate.observation import Observation, observation
 from endplate.errors import EndplateInputError
+from endplate.spec import read_text
 
 COLUMNS = ("id", "problem", "quantity", "value", "spread", "units", "species", "strain", "muscle", "age_days",
            "observation", "count", "source", "evidence")
@@ -62,7 +63,7 @@ def load_registry(path: str | Path | None = None, problem: str | None = None) ->
         p = Path(path)
         if not p.is_file():
             raise EndplateInputError(f"no target file {str(p)!r}")
-        where, text = f"target file {str(p)!r}", p.read_text()
+        text, where = read_text(p, "target", limit=50_000_000)
     reader = csv.DictReader(text.splitlines())
     missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
     if missing:

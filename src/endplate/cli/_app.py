@@ -6,23 +6,53 @@ else. Bad input exits with code 2 and a one-paragraph message naming what is wro
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from endplate._version import __version__
 from endplate.errors import EndplateInputError
 from endplate.readings import REASON_SUFFIX, shown
+from endplate.spec import SEED_MAX
 
-app = typer.Typer(add_completion=False, no_args_is_help=True)
+
+class _Commands(TyperGroup):
+    """The command group; it refuses an option given twice (click would keep the last one silently)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        command = self.get_command(ctx, args[0]) if args else None
+        if command is not None:
+            _refuse_repeats(command, args[1:])
+        return super().parse_args(ctx, args)
+
+
+def _refuse_repeats(command: Any, args: list[str]) -> None:
+    seen: dict[str, str] = {}
+    names = {opt: p for p in command.params
+             if p.param_type_name == "option" and not p.multiple and not getattr(p, "count", False)
+             for opt in (*p.opts, *p.secondary_opts)}
+    for arg in args:
+        if arg == "--":
+            break
+        option = names.get(arg.split("=", 1)[0])
+        if option is None:
+            continue
+        if option.name in seen:
+            raise typer.BadParameter("given twice; give it once", param_hint=f"'{seen[option.name]}'")
+        seen[option.name or arg] = arg.split("=", 1)[0]
+
+
+app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True)
 err = Console(stderr=True)
 out = Console()
 
@@ -52,6 +82,19 @@ def check_output(path: Path | None, suffixes: tuple[str, ...], option: str) -> N
         raise EndplateInputError(f"{option} {shown} is a folder; give a file name ending in {' or '.join(suffixes)}")
     if path.exists() and not path.is_dir() and wants_folder:
         raise EndplateInputError(f"{option} {shown} exists and is not a folder")
+
+
+def seed_option(default: int | None, help: str) -> Any:
+    """A ``--seed`` option: a whole number 0 <= seed < 2**63 (what every dataset attribute can store)."""
+    return typer.Option(default, min=0, max=SEED_MAX, help=f"{help} 0 <= seed < 2**63.")
+
+
+ALLOW_LARGE_HELP = ("Run sizes above the limits for one ordinary machine (docs/design.md, 'Limits'): "
+                    "for a bigger machine or a Dask cluster.")
+
+
+def allow_large_option() -> Any:
+    return typer.Option(False, "--allow-large", help=ALLOW_LARGE_HELP)
 
 
 def _jsonable(value: Any) -> Any:
@@ -97,6 +140,20 @@ def _quantity_table(title: str, payload: dict) -> None:
 def _fail(message: str) -> None:
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
+
+
+@contextlib.contextmanager
+def stoppable(kept: str) -> Iterator[None]:
+    """Run a long command so that SIGINT/SIGTERM stop it cleanly: the workers are stopped, finished
+    work stays where ``kept`` says, one line says how to resume, and the exit code is 130 or 143."""
+    from endplate.cluster import Interrupted, interruptible
+
+    try:
+        with interruptible():
+            yield
+    except Interrupted as exc:
+        err.print(f"interrupted ({exc}): {kept}; run the same command again to resume", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
 
 
 def _parse_sets(items: list[str]) -> dict[str, float]:

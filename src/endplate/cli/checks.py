@@ -7,13 +7,13 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from endplate.cli._app import _emit, _fail, app, check_output, err, out
+from endplate.cli._app import _emit, _fail, app, check_output, err, out, seed_option
 from endplate.errors import EndplateInputError
 
 
 @app.command()
 def validate(
-    seed: int = typer.Option(0, help="Random seed."),
+    seed: int = seed_option(0, "Random seed."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
     """Score the model against every bundled literature target; exit 1 if a `fit` row fails (`test` rows are reported)."""
@@ -82,7 +82,7 @@ def bench(
 @app.command()
 def demo(
     output_dir: Path = typer.Option(Path("endplate-demo"), help="Folder for the figures and data."),
-    seed: int = typer.Option(0, help="Random seed."),
+    seed: int = seed_option(0, "Random seed."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
     """Healthy versus SOD1-G93A junctions (EPP, trains, jitter, decrement), with figures."""

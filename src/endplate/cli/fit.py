@@ -8,13 +8,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from endplate.cli._app import _emit, _fail, app, check_output, err, out
+from endplate.cli._app import _emit, _fail, allow_large_option, app, check_output, err, out, seed_option, stoppable
 from endplate.errors import EndplateInputError
 
 
 def run_fit_command(problem: str, *, quick: bool, seed: int, out: Path | None, scheduler: str | None, workers: int | None,
                     population: int | None, generations: int | None, loso: bool, targets: Path | None,
-                    preset_out: Path | None, console=None) -> dict:
+                    preset_out: Path | None, console=None, allow_large: bool = False) -> dict:
     """Run a fit with a progress display on ``console`` (None: silent); returns the comparison payload."""
     from endplate.calibrate.compare import payload_from_dataset
     from endplate.calibrate.fit import default_out, run_fit, settings_for
@@ -24,6 +24,13 @@ def run_fit_command(problem: str, *, quick: bool, seed: int, out: Path | None, s
         raise EndplateInputError(f"unknown calibration problem {problem!r}; allowed: {', '.join(bundled_problems())}")
     if workers is not None and workers < 1:
         raise EndplateInputError(f"--workers must be at least 1, got {workers}")
+    from endplate.limits import check_size
+
+    for option, value in (("population", population), ("generations", generations)):
+        if value is not None and value < 1:
+            raise EndplateInputError(f"--{option} must be at least 1, got {value}")
+        check_size(option, value or 0, f"--{option}", allow_large)
+    check_size("workers", workers or 0, "--workers", allow_large)
     out = Path(out or default_out(problem))
     check_output(out, (".nc",), "--out")
     check_output(preset_out, (".toml",), "--preset-out")
@@ -134,7 +141,7 @@ def _short(units: str) -> str:
 def fit(
     problem: str = typer.Argument(..., help="A bundled calibration problem: sod1-g93a, human-als, synthetic."),
     quick: bool = typer.Option(False, help="A small fit (well under 2 minutes on 2 cores), for smoke tests."),
-    seed: int = typer.Option(0, help="Seed of the fit (every simulation's seed derives from it and its parameters)."),
+    seed: int = seed_option(0, "Seed of the fit (every simulation's seed derives from it and its parameters)."),
     out_path: Path | None = typer.Option(None, "--out", help="Result dataset, .nc (default fit-PROBLEM.nc); resumes if it was begun."),
     scheduler: str | None = typer.Option(None, help="Address of a running Dask scheduler (default: a local cluster)."),
     workers: int | None = typer.Option(None, help="Workers of the local cluster (default: one per core)."),
@@ -144,12 +151,14 @@ def fit(
     targets: Path | None = typer.Option(None, help="A target CSV replacing the bundled registry."),
     preset_out: Path | None = typer.Option(None, help="Also write a calibrated preset TOML (values + provenance)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    allow_large: bool = allow_large_option(),
 ) -> None:
     """Fit the disease model to published targets per hypothesis (ABC-SMC with model choice) and compare them."""
     try:
-        payload = run_fit_command(problem, quick=quick, seed=seed, out=out_path, scheduler=scheduler, workers=workers,
-                                  population=population, generations=generations, loso=loso, targets=targets,
-                                  preset_out=preset_out, console=None if as_json else err)
+        with stoppable(f"finished generations are kept in {str(Path(out_path or f'fit-{problem}.nc').with_suffix('.abc'))!r}"):
+            payload = run_fit_command(problem, quick=quick, seed=seed, out=out_path, scheduler=scheduler, workers=workers,
+                                      population=population, generations=generations, loso=loso, targets=targets,
+                                      preset_out=preset_out, console=None if as_json else err, allow_large=allow_large)
     except EndplateInputError as exc:
         _fail(str(exc))
         return

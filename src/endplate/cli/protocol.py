@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from endplate._version import __version__
-from endplate.cli._app import _emit, _fail, _params, _parse_sets, _quantity_table, app, check_output
+from endplate.cli._app import (
+    _emit,
+    _fail,
+    _params,
+    _parse_sets,
+    _quantity_table,
+    allow_large_option,
+    app,
+    check_output,
+    seed_option,
+)
 from endplate.errors import EndplateInputError
 from endplate.readings import REASON_SUFFIX
 
@@ -46,6 +57,51 @@ _JSON_FIELDS = {
     "rns": ("decrement_percent", "cmap_mv", "fibres_fired"),
 }
 
+MAX_RATE_HZ = 100.0  # the SFEMG firing rates junction.sfemg accepts
+MAX_FREQUENCY_HZ = 1000.0  # the stimulation frequencies junction.train and junction.rns accept
+_COUNTS = {"junctions": "junctions", "pairs": "junctions", "fibres": "junctions", "stimuli": "stimuli",
+           "discharges": "stimuli", "duration_s": "stimuli"}  # option -> kind of size in endplate.limits
+
+
+def _check_rates(given: dict[str, Any]) -> None:
+    """Rates and durations finite, above 0 and at most what the protocols accept (named by their option)."""
+    for option, top in (("frequency_hz", MAX_FREQUENCY_HZ), ("rate_hz", MAX_RATE_HZ), ("duration_s", None)):
+        value = given.get(option)
+        if value is None:
+            continue
+        if not (math.isfinite(value) and value > 0):
+            raise EndplateInputError(f"--{option.replace('_', '-')} must be a finite number above 0, got {value}")
+        if top is not None and value > top:
+            raise EndplateInputError(f"--{option.replace('_', '-')} must be at most {top:g} Hz, got {value:g}")
+
+
+def _check_sizes(name: str, given: dict[str, Any], allow_large: bool) -> None:
+    """Physical options finite and positive; counts, and their product with the defaults, within the limits."""
+    import inspect
+
+    from endplate.limits import check_size
+
+    _check_rates(given)
+    if given.get("discharges") is not None and given["discharges"] < 3:
+        raise EndplateInputError(f"--discharges must be at least 3 (jitter needs consecutive intervals), got {given['discharges']}")
+    mapping = PROTOCOLS[name]
+    from endplate.junction.protocols import junction_protocol
+
+    defaults = inspect.signature(junction_protocol(name)).parameters
+    work = 1.0
+    for option, kind in _COUNTS.items():
+        if option not in mapping:
+            continue
+        value = given.get(option)
+        if value is not None:
+            check_size(kind, value, f"--{option.replace('_', '-')}", allow_large)
+        else:
+            value = defaults[mapping[option]].default
+        work *= value if isinstance(value, (int, float)) else 1
+    check_size("junction_work", work, "the protocol's " + " x ".join(f"--{o.replace('_', '-')}" for o in _COUNTS
+                                                                     if o in mapping), allow_large)
+
+
 def protocol_payload(name: str, ds) -> dict:
     payload: dict[str, Any] = {"protocol": name}
     for field in _JSON_FIELDS[name]:
@@ -64,7 +120,7 @@ def protocol_payload(name: str, ds) -> dict:
 def protocol(
     name: str = typer.Argument(..., help=f"One of: {', '.join(ALL_PROTOCOLS)}."),
     species: str = typer.Option("mouse", help="mouse or human."),
-    seed: int = typer.Option(0, help="Random seed; the same seed gives the same result."),
+    seed: int = seed_option(0, "Random seed; the same seed gives the same result."),
     set_: list[str] = typer.Option([], "--set", help="Override a parameter, key=value (repeatable)."),
     perturb: list[str] = typer.Option([], "--perturb", help="Apply a named perturbation (repeatable)."),
     unit_type: str | None = typer.Option(None, help="Motor-unit type of the junctions: S, FR, FF (sfemg: also mixed)."),
@@ -92,6 +148,7 @@ def protocol(
                                                  "on --day (re-simulated from the result's provenance)."),
     subjects: int | None = typer.Option(None, help="mune --genotype without --method: simulated subjects (default 3)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    allow_large: bool = allow_large_option(),
 ) -> None:
     """Run a virtual-electrophysiology protocol on junctions or on a whole muscle, healthy or diseased."""
     from endplate.muscle.protocols import MUSCLE_PROTOCOLS
@@ -101,7 +158,7 @@ def protocol(
     muscle_level = name in MUSCLE_PROTOCOLS and (name not in PROTOCOLS or muscle is not None or diseased)
     if muscle_level:
         _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli, frequency_hz, rate_hz,
-                         stimulated, csv, plot, nwb, as_json, backend, disease,
+                         stimulated, csv, plot, nwb, as_json, backend, allow_large, disease,
                          stray={"junctions": junctions, "pairs": pairs, "discharges": discharges, "fibres": fibres,
                                 "duration_s": duration_s, "unit_type": unit_type, "output": output})
         return
@@ -130,6 +187,7 @@ def protocol(
         for count in ("junctions", "stimuli", "pairs", "discharges", "fibres"):
             if given[count] is not None and given[count] < 1:
                 raise EndplateInputError(f"--{count} must be at least 1, got {given[count]}")
+        _check_sizes(name, given, allow_large)
         check_output(output, (".nc", ".zarr"), "--output")
         check_output(plot, PLOT_SUFFIXES, "--plot")
         _check_nwb(nwb, name)
@@ -212,7 +270,7 @@ def _diseased_muscle(species: str, muscle: str | None, disease: dict, seed: int)
     return muscle_on_day(sc, name, day), context
 
 
-def _mune_table(species: str, muscle: str | None, disease: dict, seed: int, as_json: bool) -> None:
+def _mune_table(species: str, muscle: str | None, disease: dict, seed: int, as_json: bool, allow_large: bool) -> None:
     """mune --genotype without --method: every method against the true count at each --day."""
     from endplate.disease.diseased_muscle import check_day
     from endplate.disease.mune_course import mune_recordings, mune_table
@@ -224,6 +282,9 @@ def _mune_table(species: str, muscle: str | None, disease: dict, seed: int, as_j
     subjects = 3 if disease["subjects"] is None else disease["subjects"]
     if subjects < 1:
         raise EndplateInputError(f"--subjects must be at least 1, got {subjects}")
+    from endplate.limits import check_size
+
+    check_size("subjects", subjects * len(disease["day"]), "--subjects x --day", allow_large)
     sc = _disease_scenario(species, muscle, disease["genotype"], disease["hypothesis"], seed)
     days = [check_day(sc, d) for d in disease["day"]]
     rows = mune_recordings(sc.genotype, sc.hypothesis, sc.muscles[0], days, subjects=subjects, seed=seed, species=species)
@@ -250,7 +311,7 @@ def _print_mune_table(payload: dict) -> None:
 
 
 def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli, frequency_hz, rate_hz,
-                     stimulated, csv, plot, nwb, as_json, backend, disease, stray) -> None:
+                     stimulated, csv, plot, nwb, as_json, backend, allow_large, disease, stray) -> None:
     from endplate.muscle.protocols import muscle as build
     from endplate.muscle.protocols import run
 
@@ -263,7 +324,7 @@ def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli
             raise EndplateInputError("--set and --perturb change a healthy muscle; on a diseased one (--genotype, "
                                      "--state) the disease sets the junctions")
         if diseased and name == "mune" and method is None:
-            _mune_table(species, muscle, disease, seed, as_json)
+            _mune_table(species, muscle, disease, seed, as_json, allow_large)
             return
         if disease["subjects"] is not None:
             raise EndplateInputError("--subjects applies to mune without --method")
@@ -291,6 +352,12 @@ def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli
                 if overrides[key] != int(overrides[key]):
                     raise EndplateInputError(f"--set {key} must be a whole number, got {overrides[key]}")
                 overrides[key] = int(overrides[key])
+        from endplate.limits import check_size
+
+        check_size("stimuli", stimuli or 0, "--stimuli", allow_large)
+        check_size("fibres", overrides.get("n_fibres", 0), "--set n_fibres", allow_large)
+        check_size("units", overrides.get("n_units", 0), "--set n_units", allow_large)
+        _check_rates(given)
         params = _params(species, [s for s in set_ if s not in muscle_sets], perturb)
         if diseased:
             anatomy, context = _diseased_muscle(species, muscle, disease, seed)

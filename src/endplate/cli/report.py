@@ -41,11 +41,10 @@ def report_html(ds: xr.Dataset, where: str = "dataset") -> str:
                                  f"(expected one of: {', '.join(REPORTS)})")
     if kind not in REPORTS:
         raise EndplateInputError(f"{where}: unknown endplate_result {kind!r}; allowed: {', '.join(REPORTS)}")
-    try:
+    from endplate.io.datasets import structure_checked
+
+    with structure_checked(where, kind, ds.attrs.get("endplate_version", "unknown")):
         return _reporter(kind)(ds)
-    except KeyError as exc:
-        raise EndplateInputError(f"{where} is a {kind!r} result without {exc}; was it written by another endplate version "
-                                 f"({ds.attrs.get('endplate_version', 'unknown')})?") from None
 
 
 def write_report(results: Path, output: Path) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from endplate.cli._app import _emit, _fail, _parse_sets, app, check_output, err, out
+from endplate.cli._app import _emit, _fail, _parse_sets, allow_large_option, app, check_output, err, out, seed_option
 from endplate.errors import EndplateInputError
 
 HTML_SUFFIXES = (".html", ".htm")
@@ -29,7 +29,7 @@ def _day(day: int | None) -> str:
 @app.command()
 def run(
     scenario: str = typer.Argument(..., help="A bundled scenario (sod1-g93a, wild-type, human-als, ...) or a TOML file."),
-    seed: int | None = typer.Option(None, help="Override the scenario's seed."),
+    seed: int | None = seed_option(None, "Override the scenario's seed."),
     hypothesis: str | None = typer.Option(None, help="Override the hypothesis: dying_back, dying_forward, independent."),
     genotype: str | None = typer.Option(None, help="Override the genotype."),
     first_partner: str | None = typer.Option(None, help="Which NMJ partner fails first: presynaptic, tsc, postsynaptic."),
@@ -38,6 +38,7 @@ def run(
     output: Path | None = typer.Option(None, help="Dataset path, .nc or .zarr (default: SCENARIO.nc here)."),
     report: Path | None = typer.Option(None, help="Also write a self-contained HTML report."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    allow_large: bool = allow_large_option(),
 ) -> None:
     """Simulate a whole animal or patient day by day, from a bundled scenario or a TOML file."""
     from endplate.disease.dataset import run_dataset
@@ -52,7 +53,7 @@ def run(
             changes["set"] = _parse_sets(set_)
         if block_soma_death:
             changes["soma_death_blocked"] = True
-        sc = load_scenario(scenario, **changes)
+        sc = load_scenario(scenario, allow_large=allow_large, **changes)
         out_path = output or Path(f"{sc.name}.nc")
         check_output(out_path, (".nc", ".zarr"), "--output")
         check_output(report, HTML_SUFFIXES, "--report")

@@ -8,13 +8,13 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from endplate.cli._app import _emit, _fail, app, check_output, err, out
+from endplate.cli._app import _emit, _fail, allow_large_option, app, check_output, err, out, seed_option, stoppable
 from endplate.cli.run import HTML_SUFFIXES
 from endplate.errors import EndplateInputError
 
 
 def trial_command(spec: str, *, seed: int | None, subjects_per_arm: int | None, workers: int, scheduler: str | None,
-                  store: Path | None, fresh: bool, output: Path | None, report: Path | None,
+                  store: Path | None, fresh: bool, output: Path | None, report: Path | None, allow_large: bool = False,
                   progress: Callable[[int, int], None] | None = None) -> dict:
     """Run the trial ``spec`` and return the JSON payload (see DESIGN.md: arms, endpoints, effect, ...)."""
     from endplate.io.atomic import atomic_path
@@ -23,7 +23,10 @@ def trial_command(spec: str, *, seed: int | None, subjects_per_arm: int | None, 
     from endplate.therapy.engine import run_trial
     from endplate.therapy.trial import load_trial
 
-    trial = load_trial(spec, seed=seed, subjects_per_arm=subjects_per_arm)
+    trial = load_trial(spec, allow_large=allow_large, seed=seed, subjects_per_arm=subjects_per_arm)
+    from endplate.limits import check_size
+
+    check_size("workers", workers, "--workers", allow_large)
     store = store or Path(f"{trial.name}.zarr")
     output = output or Path(f"{trial.name}.nc")
     check_output(output, (".nc", ".zarr"), "--output")
@@ -44,10 +47,24 @@ def trial_command(spec: str, *, seed: int | None, subjects_per_arm: int | None, 
             "store": str(store), "output": str(output), "report": None if report is None else str(report)}
 
 
+def _run(spec, seed, subjects_per_arm, workers, scheduler, store, fresh, output, report, allow_large, as_json) -> dict:
+    """``trial_command``, with a progress bar on stderr unless ``as_json``."""
+    options = dict(seed=seed, subjects_per_arm=subjects_per_arm, workers=workers, scheduler=scheduler, store=store,
+                   fresh=fresh, output=output, report=report, allow_large=allow_large)
+    if as_json:
+        return trial_command(spec, **options)
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    with Progress(TextColumn("[bold]trial"), BarColumn(), TextColumn("batch {task.completed}/{task.total}"),
+                  console=err) as bar:
+        task = bar.add_task("trial", total=None)
+        return trial_command(spec, **options, progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+
 @app.command()
 def trial(
     spec: str = typer.Argument(..., help="A bundled trial (musk-agonist-sod1-mouse, nmj-stabiliser-human) or a TOML file."),
-    seed: int | None = typer.Option(None, help="Override the trial's seed."),
+    seed: int | None = seed_option(None, "Override the trial's seed."),
     subjects_per_arm: int | None = typer.Option(None, help="Override the number of subjects per arm."),
     workers: int = typer.Option(2, help="Local Dask workers (ignored with --scheduler)."),
     scheduler: str | None = typer.Option(None, help="Address of a running Dask scheduler (tcp://host:8786)."),
@@ -56,21 +73,13 @@ def trial(
     output: Path | None = typer.Option(None, help="Final dataset with the analysis, .nc or .zarr (default: NAME.nc)."),
     report: Path | None = typer.Option(None, help="Also write a self-contained HTML report."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    allow_large: bool = allow_large_option(),
 ) -> None:
     """Run a virtual clinical trial: cohorts, arms, visits, endpoints, analysis and power."""
     try:
-        if as_json:
-            payload = trial_command(spec, seed=seed, subjects_per_arm=subjects_per_arm, workers=workers, scheduler=scheduler,
-                                    store=store, fresh=fresh, output=output, report=report)
-        else:
-            from rich.progress import BarColumn, Progress, TextColumn
-
-            with Progress(TextColumn("[bold]trial"), BarColumn(), TextColumn("batch {task.completed}/{task.total}"),
-                          console=err) as bar:
-                task = bar.add_task("trial", total=None)
-                payload = trial_command(spec, seed=seed, subjects_per_arm=subjects_per_arm, workers=workers,
-                                        scheduler=scheduler, store=store, fresh=fresh, output=output, report=report,
-                                        progress=lambda done, total: bar.update(task, completed=done, total=total))
+        kept = f"finished batches are kept in {str(store)!r}" if store else "finished batches are kept in the store (NAME.zarr)"
+        with stoppable(kept):
+            payload = _run(spec, seed, subjects_per_arm, workers, scheduler, store, fresh, output, report, allow_large, as_json)
     except EndplateInputError as exc:
         _fail(str(exc))
         return

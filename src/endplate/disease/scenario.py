@@ -8,15 +8,28 @@ file, the key, its line and the allowed values.
 from __future__ import annotations
 
 import dataclasses
-import re
-import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from endplate.disease.model import first_partners, genotype, hypothesis, knockout_changes
+from endplate.disease.model import (
+    first_partners,
+    genotype,
+    genotypes,
+    hypotheses,
+    knockout_changes,
+    mechanism_values,
+    with_changes,
+)
 from endplate.errors import EndplateInputError
+from endplate.junction.parameters import SPECIES
+from endplate.limits import check_size
+from endplate.muscle.mune import METHODS
+from endplate.muscle.presets import load_muscle
 from endplate.muscle.presets import muscles as species_muscles
+from endplate.spec import SEED_MAX, check_table, fail, number, parse_toml, read_toml, rule
+
+MAX_DAY = 36500  # a century: the longest course a scenario may ask for (limits.LIMITS["days"])
 
 
 @dataclass(frozen=True)
@@ -24,48 +37,38 @@ class Scenario:
     """One animal or patient to simulate: species, genotype, hypothesis, muscles, days (from
     ``start_day`` to ``end_day``, ages in days), seed, readout schedules and parameter changes
     (``set``: mechanism and ``genotype.*`` keys; ``muscle_set``: muscle-preset keys). Made by
-    ``load_scenario``; frozen."""
+    ``load_scenario``; frozen. The metadata of each field is the range the loader enforces (``endplate.spec.rule``)."""
 
     name: str
-    species: str
-    genotype: str
-    hypothesis: str
-    muscles: tuple[str, ...]
-    start_day: int
-    end_day: int
-    seed: int = 0
-    readout_every_days: int = 7
-    mune_method: str = "mps"
-    mune_every_days: int = 14
+    species: str = rule(choices=SPECIES)
+    genotype: str = rule(choices=lambda: genotypes())
+    hypothesis: str = rule(choices=lambda: hypotheses())
+    muscles: tuple[str, ...] = rule()
+    start_day: int = rule(low=0, high=MAX_DAY)
+    end_day: int = rule(low=1, high=MAX_DAY)
+    seed: int = rule(0, low=0, high=SEED_MAX)
+    readout_every_days: int = rule(7, low=1)  # larger than the course: no readouts but the first
+    mune_method: str = rule("mps", choices=METHODS)
+    mune_every_days: int = rule(14, low=1)
     soma_death_blocked: bool = False
     knockouts: tuple[str, ...] = ()  # genetic manipulations (disease.toml [knockouts]); they close pathways
-    first_partner: str = "presynaptic"
+    first_partner: str = rule("presynaptic", choices=lambda: first_partners())
     onset_muscles: tuple[str, ...] = ()
-    onset_force_fraction: float = 0.8
+    onset_force_fraction: float = rule(0.8, above=0, high=0.999999)
     end_stage_muscles: tuple[str, ...] = ()
-    end_stage_force_fraction: float = 0.2
-    onset_delay_days: dict = field(default_factory=dict)
-    reference_axon_length_mm: float = 40.0
-    set: dict = field(default_factory=dict)
-    muscle_set: dict = field(default_factory=dict)
-    probe_days: tuple = ()
+    end_stage_force_fraction: float = rule(0.2, above=0, high=0.999999)
+    onset_delay_days: dict = rule(factory=dict)  # muscle -> days (finite, |d| <= MAX_DAY)
+    reference_axon_length_mm: float = rule(40.0, above=0, high=10_000)
+    set: dict = rule(factory=dict)  # mechanism.parameter or genotype.NAME -> value, checked at load
+    muscle_set: dict = rule(factory=dict)  # muscle -> {preset parameter: value}, checked at load
+    probe_days: tuple[int, ...] = ()
     probe_muscle: str = ""
     description: str = ""
     calibrated: bool = True  # apply the shipped calibrated values of this genotype and hypothesis (``set`` still wins)
-    calibration: dict = field(default_factory=dict)  # filled by the loader: provenance of the values applied
-
+    calibration: dict = rule(factory=dict, internal=True)  # filled by the loader: provenance of the values applied
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
-
-
-_TYPES = {
-    "name": str, "species": str, "genotype": str, "hypothesis": str, "muscles": list, "start_day": int, "end_day": int,
-    "seed": int, "readout_every_days": int, "mune_method": str, "mune_every_days": int, "soma_death_blocked": bool, "knockouts": list, "first_partner": str,
-    "onset_muscles": list, "onset_force_fraction": float, "end_stage_muscles": list, "end_stage_force_fraction": float,
-    "onset_delay_days": dict, "reference_axon_length_mm": float, "set": dict, "muscle_set": dict, "probe_days": list, "probe_muscle": str, "description": str,
-    "calibrated": bool,
-}
 
 
 def bundled() -> list[str]:
@@ -73,14 +76,7 @@ def bundled() -> list[str]:
                   if p.name.endswith(".toml"))
 
 
-def _line(text: str, key: str) -> str:
-    for i, line in enumerate(text.splitlines(), 1):
-        if re.match(rf"\s*\"?{re.escape(key)}\"?\s*=", line):
-            return f", line {i}"
-    return ""
-
-
-def load_scenario(spec: str, **changes) -> Scenario:
+def load_scenario(spec: str, allow_large: bool = False, **changes) -> Scenario:
     """A bundled scenario by name, or a TOML file by path; ``changes`` override keys (checked).
 
     ``spec``: a bundled name (``sod1-g93a``, ``sod1-g93a-c57bl6``, ``wild-type``, ``human-als``) or
@@ -88,39 +84,23 @@ def load_scenario(spec: str, **changes) -> Scenario:
     ``hypothesis="dying_forward"``, ``muscles=["TA"]``, ``seed=2``, ``set={"reinnervation.rate_per_day": 0.05}``;
     None values are ignored. The shipped calibration of the genotype and hypothesis is applied
     under the scenario's own ``set`` (``calibrated=False`` leaves it out; ``calibration`` says
-    what was applied). Raises ``EndplateInputError`` naming the file, key, line and allowed values.
+    what was applied). ``allow_large``: accept muscles and courses above the limits of
+    ``endplate.limits``. Raises ``EndplateInputError`` naming the file, key, line and allowed values.
     """
     names = bundled()
     if spec in names:
         where = f"bundled scenario {spec!r}"
         text = resources.files("endplate.presets").joinpath("scenarios", f"{spec}.toml").read_text()
+        data = parse_toml(text, where)
     else:
         path = Path(spec)
         if not path.is_file():
             raise EndplateInputError(f"no scenario {spec!r}: not a bundled name ({', '.join(names)}) and no such file")
-        where, text = f"scenario file {str(path)!r}", path.read_text()
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise EndplateInputError(f"{where}: not valid TOML ({exc})") from None
+        data, text, where = read_toml(path, "scenario")
     data.update({k: v for k, v in changes.items() if v is not None})
-    for key, value in data.items():
-        if key not in _TYPES:
-            raise EndplateInputError(f"{where}{_line(text, key)}: unknown key {key!r}; allowed: {', '.join(_TYPES)}")
-        want = _TYPES[key]
-        ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
-        if want is float and isinstance(value, int) and not isinstance(value, bool):
-            data[key], ok = float(value), True
-        if not ok:
-            raise EndplateInputError(f"{where}{_line(text, key)}: {key} must be a {want.__name__}, got {value!r}")
-    missing = [k for k in ("species", "genotype", "hypothesis", "muscles", "start_day", "end_day") if k not in data]
-    if missing:
-        raise EndplateInputError(f"{where}: missing required key(s) {', '.join(missing)}")
     data.setdefault("name", spec if spec in names else Path(spec).stem)
-    for key in TUPLE_KEYS:
-        data[key] = tuple(data.get(key, ()))
-    scenario = Scenario(**data)
-    _check(scenario, where, text)
+    scenario = Scenario(**check_table(Scenario, data, where, text))
+    _check(scenario, where, text, allow_large)
     return _apply_knockouts(_apply_calibration(scenario))
 
 
@@ -141,9 +121,9 @@ def scenario_from_values(values: dict, where: str = "a saved run's scenario") ->
     unknown = sorted(set(values) - {f.name for f in dataclasses.fields(Scenario)})
     if unknown:
         raise EndplateInputError(f"{where}: unknown key(s) {', '.join(unknown)}; it was written by another endplate")
-    data = {**values, **{k: tuple(values.get(k, ())) for k in TUPLE_KEYS}}
-    scenario = Scenario(**data)
-    _check(scenario, where, "")
+    stored = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items() if k != "calibration"}
+    scenario = Scenario(**check_table(Scenario, stored, where, ""), calibration=dict(values.get("calibration", {})))
+    _check(scenario, where, "", allow_large=True)  # it was run once: its sizes were accepted then
     return scenario
 
 
@@ -162,46 +142,64 @@ def _apply_calibration(s: Scenario) -> Scenario:
                                calibration={**provenance, "applied": sorted(k for k in values if k not in s.set)})
 
 
-def _check(s: Scenario, where: str, text: str) -> None:
-    def fail(key, message):
-        raise EndplateInputError(f"{where}{_line(text, key)}: {message}")
-
+def _check(s: Scenario, where: str, text: str, allow_large: bool) -> None:
+    """What one field alone cannot say: keys that name muscles or parameters, and sizes."""
     available = species_muscles(s.species)
     g = genotype(s.genotype)
     if g.species != s.species:
-        fail("genotype", f"genotype {s.genotype!r} is for {g.species}, not {s.species}")
-    hypothesis(s.hypothesis)
+        fail(where, text, "genotype", f"genotype {s.genotype!r} is for {g.species}, not {s.species}")
     try:
         knockout_changes(s.knockouts)
     except EndplateInputError as exc:
-        fail("knockouts", str(exc))
-    if s.first_partner not in first_partners():
-        fail("first_partner", f"unknown first_partner {s.first_partner!r}; allowed: {', '.join(first_partners())}")
+        fail(where, text, "knockouts", str(exc))
+    if not s.muscles:
+        fail(where, text, "muscles", "at least one muscle is needed")
     for key in ("muscles", "onset_muscles", "end_stage_muscles"):
         for m in getattr(s, key):
             if m not in available:
-                fail(key, f"unknown {s.species} muscle {m!r} in {key}; allowed: {', '.join(available)}")
-    if not s.muscles:
-        fail("muscles", "at least one muscle is needed")
-    for m in s.onset_delay_days:
+                fail(where, text, key, f"unknown {s.species} muscle {m!r} in {key}; allowed: {', '.join(available)}")
+    for m, d in s.onset_delay_days.items():
         if m not in s.muscles:
-            fail("onset_delay_days", f"onset_delay_days names {m!r}, which is not among the muscles {list(s.muscles)}")
-    if not (0 <= s.start_day < s.end_day <= 36500):
-        fail("end_day", f"need 0 <= start_day < end_day <= 36500, got {s.start_day} and {s.end_day}")
-    for key in ("readout_every_days", "mune_every_days"):
-        if getattr(s, key) < 1:
-            fail(key, f"{key} must be at least 1")
-    for key in ("onset_force_fraction", "end_stage_force_fraction"):
-        if not 0 < getattr(s, key) < 1:
-            fail(key, f"{key} must be between 0 and 1")
-    from endplate.muscle.mune import METHODS
-
-    if s.mune_method not in METHODS:
-        fail("mune_method", f"unknown MUNE method {s.mune_method!r}; allowed: {', '.join(METHODS)}")
-    if s.seed < 0:
-        fail("seed", "seed must be non-negative")
+            fail(where, text, "onset_delay_days", f"onset_delay_days names {m!r}, which is not among the muscles {list(s.muscles)}")
+        number(f"onset_delay_days.{m}", d, where, text, low=-MAX_DAY, high=MAX_DAY)
+    if not s.start_day < s.end_day:
+        fail(where, text, "end_day", f"need 0 <= start_day < end_day <= {MAX_DAY}, got {s.start_day} and {s.end_day}")
+    check_size("days", s.end_day - s.start_day, "end_day - start_day", allow_large, where)
+    _check_set(s, where, text)
+    _check_muscle_set(s, where, text, allow_large)
     if s.probe_muscle and s.probe_muscle not in s.muscles:
-        fail("probe_muscle", f"probe_muscle {s.probe_muscle!r} is not among the muscles {list(s.muscles)}")
+        fail(where, text, "probe_muscle", f"probe_muscle {s.probe_muscle!r} is not among the muscles {list(s.muscles)}")
     for d in s.probe_days:
-        if not isinstance(d, int) or not s.start_day <= d <= s.end_day:
-            fail("probe_days", f"probe day {d!r} must be a whole day between start_day and end_day")
+        if not s.start_day <= d <= s.end_day:
+            fail(where, text, "probe_days", f"probe day {d!r} must be a whole day between start_day and end_day")
+
+
+def _check_set(s: Scenario, where: str, text: str) -> None:
+    """``set`` keys name mechanism or genotype parameters; checked now, not when the run has started."""
+    for key, value in s.set.items():
+        number(f"set.{key}", value, where, text)
+    try:
+        mechanism_values(s.hypothesis, with_changes(genotype(s.genotype), s.set), s.set)
+    except EndplateInputError as exc:
+        fail(where, text, "set", f"set: {exc}")
+
+
+def _check_muscle_set(s: Scenario, where: str, text: str, allow_large: bool) -> None:
+    """``muscle_set`` tables change muscle presets: known muscles and parameters, physical values, sizes."""
+    for m, changes in s.muscle_set.items():
+        if m not in s.muscles:
+            fail(where, text, "muscle_set", f"muscle_set names {m!r}, which is not among the muscles {list(s.muscles)}")
+        if not isinstance(changes, dict):
+            fail(where, text, "muscle_set", f"muscle_set.{m} must be a table of preset parameters, got {changes!r}")
+        values = {}
+        for key, value in changes.items():
+            whole = key in ("n_units", "n_fibres")
+            if whole and (isinstance(value, bool) or not isinstance(value, int)):
+                fail(where, text, key, f"muscle_set.{m}.{key} must be a whole number, got {value!r}")
+            values[key] = value if whole else number(f"muscle_set.{m}.{key}", value, where, text)
+        try:
+            preset = load_muscle(s.species, m, **values)
+        except EndplateInputError as exc:
+            fail(where, text, f"muscle_set.{m}", f"muscle_set.{m}: {str(exc).removeprefix(f'{m}: ')}")
+        check_size("fibres", preset.n_fibres, f"muscle_set.{m}.n_fibres", allow_large, where)
+        check_size("units", preset.n_units, f"muscle_set.{m}.n_units", allow_large, where)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import xarray as xr
@@ -23,6 +25,28 @@ def open_result(path) -> xr.Dataset:
     except Exception as exc:  # noqa: BLE001 - any reader failure means "not a dataset we can read"
         reason = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise EndplateInputError(f"{str(path)!r} is not a NetCDF or Zarr dataset that endplate can read ({reason})") from None
+
+
+# What reading a dataset that lacks a variable or attribute, or holds one of the wrong shape or
+# text, raises inside the readers (xarray, numpy, json): a structure problem of the user's file.
+STRUCTURE_ERRORS = (KeyError, AttributeError, ValueError, TypeError, IndexError)
+
+
+@contextlib.contextmanager
+def structure_checked(where: str, kind: str, version: str = "unknown") -> Iterator[None]:
+    """Turn a structure problem met while reading the saved ``kind`` result ``where`` into EndplateInputError.
+
+    The message names what was missing or malformed (the key of a KeyError, the attribute of an
+    AttributeError, the text of any other).
+    """
+    try:
+        yield
+    except EndplateInputError:
+        raise
+    except STRUCTURE_ERRORS as exc:
+        what = f"without {exc}" if isinstance(exc, KeyError) else f"that cannot be read ({type(exc).__name__}: {exc})"
+        raise EndplateInputError(f"{where} is a {kind!r} result {what}; is it a complete result of this endplate "
+                                 f"version (it says {version})?") from None
 
 
 def write_dataset(ds: xr.Dataset, path) -> None:

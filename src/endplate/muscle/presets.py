@@ -16,6 +16,11 @@ from importlib import resources
 from endplate.errors import EndplateInputError
 from endplate.junction.parameters import SPECIES, Provenance
 
+# Physical sizes, speeds, forces and scales a muscle cannot have as zero (a zero would divide or vanish).
+POSITIVE = ("axon_length_mm", "axon_cv_m_per_s", "fibre_diameter_um", "max_tetanic_force_n", "threshold_mean_ma",
+            "fibre_potential_width_ms", "depth_constant_mm", "fibre_cv_m_per_s", "packing_fraction",
+            "specific_force_s", "specific_force_fr", "specific_force_ff")
+
 
 @dataclass(frozen=True)
 class MusclePreset:
@@ -89,8 +94,10 @@ class MusclePreset:
             value = getattr(self, name)
             if name in ("n_units", "n_fibres", "fraction_s", "fraction_fr", "fraction_ff"):
                 continue
-            if not isinstance(value, (int, float)) or math.isnan(value) or value < 0:
-                raise EndplateInputError(f"{self.muscle}: {name} must be a non-negative number, got {value!r}")
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise EndplateInputError(f"{self.muscle}: {name} must be a finite non-negative number, got {value!r}")
+            if name in POSITIVE and value <= 0:
+                raise EndplateInputError(f"{self.muscle}: {name} must be positive (a physical size, speed or force), got {value!r}")
         if self.size_ratio < 1:
             raise EndplateInputError(f"{self.muscle}: size_ratio must be at least 1, got {self.size_ratio}")
         if not 0 <= self.oxidative_fraction < 1:

@@ -35,6 +35,7 @@ against the full muscles.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from functools import cache
 
@@ -66,8 +67,8 @@ def check_population(species: str, pop: dict, fail) -> None:
     for k, v in pop.items():
         if k not in keys:
             fail(f"population: unknown key {k!r} for {species}; allowed: {', '.join(keys)}")
-        if keys[k] is float and (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0):
-            fail(f"population: {k} must be a non-negative number, got {v!r}")
+        if keys[k] is float and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0):
+            fail(f"population: {k} must be a finite non-negative number, got {v!r}")
         if keys[k] is not float and not isinstance(v, keys[k]):
             fail(f"population: {k} must be a {keys[k].__name__}")
     if "strain" in pop and pop["strain"] not in MOUSE_STRAINS:

@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 
 from endplate._version import __version__
-from endplate.cluster import connect, disconnect
+from endplate.cluster import Interrupted, connect, disconnect
 from endplate.errors import EndplateInputError
 from endplate.provenance import provenance_attrs
 from endplate.therapy.trial import Trial
@@ -147,6 +147,7 @@ def run_trial(trial: Trial, store: str | Path, *, scheduler: str | None = None, 
         raise EndplateInputError(f"--workers must be at least 1, got {workers}")
     _check_store(trial, path, fresh)  # a store that would be refused starts no cluster
     client, cluster = connect(scheduler, workers, processes)  # first: an unreachable scheduler leaves no store behind
+    quiet = False
     try:
         group = _open_store(trial, path, fresh)
         batches = _batches(trial)
@@ -170,8 +171,11 @@ def run_trial(trial: Trial, store: str | Path, *, scheduler: str | None = None, 
                     for other in futures:
                         other.cancel()
                     return None
+    except (Interrupted, KeyboardInterrupt):
+        quiet = True  # what Dask says of the batches cut short is noise: the finished ones are kept
+        raise
     finally:
-        disconnect(client, cluster)
+        disconnect(client, cluster, quiet)
     return store_dataset(trial, group)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -21,6 +20,7 @@ import numpy as np
 from endplate.disease.model import Genotype, K, drive, kernel_parameters
 from endplate.errors import EndplateInputError
 from endplate.junction.parameters import JunctionParameters
+from endplate.spec import check_table, fail, number, parse_toml, read_toml, rule
 
 # Mechanism parameters the daily kernel reads afresh every day (others are fixed when a muscle
 # is built, so changing them in a window would be silently ignored: they are refused).
@@ -34,7 +34,6 @@ PER_DAY = {
 }
 SPECIAL = ("hazard.terminal", "hazard.cortical", "tsc.loss_per_day", "soma_death.blocked")
 _JUNCTION = tuple(f.name for f in dataclasses.fields(JunctionParameters) if f.name not in ("species", "types"))
-_KEYS = {"description", "effects", "window", "source", "evidence", "assumptions"}
 _EVIDENCE = ("read", "recalled", "secondary", "assumed")
 
 
@@ -59,31 +58,35 @@ class Intervention:
         return dataclasses.asdict(self)
 
 
-def _parse(name: str, entry: dict, where: str) -> Intervention:
-    if not isinstance(entry, dict):
-        raise EndplateInputError(f"{where}: intervention {name!r} must be a table")
-    unknown = set(entry) - _KEYS
-    if unknown:
-        raise EndplateInputError(f"{where}: intervention {name!r} has unknown key(s) {', '.join(sorted(unknown))}; "
-                                 f"allowed: {', '.join(sorted(_KEYS))}")
-    missing = [k for k in ("description", "effects", "source", "evidence") if k not in entry]
-    if missing:
-        raise EndplateInputError(f"{where}: intervention {name!r} lacks {', '.join(missing)}")
-    if entry["evidence"] not in _EVIDENCE:
-        raise EndplateInputError(f"{where}: intervention {name!r}: evidence must be one of {', '.join(_EVIDENCE)}")
+@dataclass(frozen=True)
+class _Window:
+    start_day: float = rule(0.0, low=0, high=36500)  # days after the start of treatment
+    duration_days: float = rule(36500.0, above=0, high=36500)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One intervention table of an interventions TOML file."""
+
+    description: str
+    effects: dict  # target -> non-negative multiplier
+    source: str
+    evidence: str = rule(choices=_EVIDENCE)
+    window: dict = rule(factory=dict)
+    assumptions: str = ""
+
+
+def _parse(name: str, entry: dict, where: str, text: str = "") -> Intervention:
+    e = _Entry(**check_table(_Entry, entry, where, text, f"{name}."))
     allowed = targets()
     effects = {}
-    for key, value in dict(entry["effects"]).items():
+    for key, value in e.effects.items():
         if key not in allowed:
-            raise EndplateInputError(f"{where}: intervention {name!r}: unknown parameter {key!r}; allowed: {', '.join(allowed)}")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-            raise EndplateInputError(f"{where}: intervention {name!r}: {key} must be a non-negative number, got {value!r}")
-        effects[key] = float(value)
-    window = dict(entry.get("window", {"start_day": 0, "duration_days": 36500}))
-    start, duration = window.get("start_day", 0), window.get("duration_days", 36500)
-    _check_window(name, start, duration, where)
-    return Intervention(name, entry["description"], effects, float(start), float(duration), entry["source"],
-                        entry["evidence"], entry.get("assumptions", ""))
+            fail(where, text, key, f"intervention {name!r}: unknown parameter {key!r}; allowed: {', '.join(allowed)}")
+        effects[key] = number(f"{name}.effects.{key}", value, where, text, low=0)
+    window = _Window(**check_table(_Window, e.window, where, text, f"{name}.window."))
+    return Intervention(name, e.description, effects, window.start_day, window.duration_days, e.source,
+                        e.evidence, e.assumptions)
 
 
 def _check_window(name: str, start, duration, where: str) -> None:
@@ -98,7 +101,7 @@ def _check_window(name: str, start, duration, where: str) -> None:
 @cache
 def bundled() -> dict[str, Intervention]:
     text = resources.files("endplate.presets").joinpath("interventions.toml").read_text()
-    return {n: _parse(n, e, "bundled interventions") for n, e in tomllib.loads(text).items()}
+    return {n: _parse(n, e, "bundled interventions", text) for n, e in parse_toml(text, "bundled interventions").items()}
 
 
 def load_interventions(*paths: str | Path) -> dict[str, Intervention]:
@@ -108,11 +111,8 @@ def load_interventions(*paths: str | Path) -> dict[str, Intervention]:
         path = Path(path)
         if not path.is_file():
             raise EndplateInputError(f"no interventions file {str(path)!r}")
-        try:
-            table = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise EndplateInputError(f"interventions file {str(path)!r}: not valid TOML ({exc})") from None
-        out.update({n: _parse(n, e, f"interventions file {str(path)!r}") for n, e in table.items()})
+        table, text, where = read_toml(path, "interventions")
+        out.update({n: _parse(n, e, where, text) for n, e in table.items()})
     return out
 
 

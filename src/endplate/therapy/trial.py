@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from endplate.disease.model import genotype, hypothesis
+from endplate.disease.model import genotype, genotypes, hypotheses
+from endplate.disease.scenario import MAX_DAY
 from endplate.errors import EndplateInputError
+from endplate.junction.parameters import SPECIES
+from endplate.limits import LIMITS, check_size
 from endplate.muscle.mune import METHODS
 from endplate.muscle.presets import muscles as species_muscles
+from endplate.spec import SEED_MAX, check_table, line_of, parse_toml, read_toml, rule
 from endplate.therapy.interventions import Course, load_interventions
 
 ENDPOINTS = ("cmap", "mune", "force", "composite", "onset", "survival")
@@ -75,14 +78,65 @@ class Trial:
         return load_interventions(*self.interventions_files)
 
 
-_TYPES = {
-    "name": str, "description": str, "species": str, "genotype": str, "hypothesis": str, "muscles": list, "arms": dict,
-    "control": str, "subjects_per_arm": int, "start": dict, "duration_days": int, "visit_every_days": int,
-    "endpoints": list, "primary": str, "seed": int, "mune_method": str, "power": dict, "fidelity": dict,
-    "population": dict, "max_days": int, "batch_size": int, "interventions_file": str,
-}
-REQUIRED = ("species", "genotype", "hypothesis", "muscles", "arms", "subjects_per_arm", "start", "duration_days",
-            "visit_every_days", "endpoints", "primary")
+@dataclass(frozen=True)
+class _Start:
+    relative_to: str = rule(choices=("age", "onset"))
+    day: int = rule(0, low=0, high=MAX_DAY)
+    days: tuple[int, ...] = rule((), low=0, high=MAX_DAY)  # [LOW, HIGH]: drawn per subject
+
+
+@dataclass(frozen=True)
+class _Power:
+    sizes: tuple[int, ...] = rule((10, 20, 50, 100), low=2, high=LIMITS["subjects"].maximum)
+    replicates: int = rule(200, low=1, high=100_000)
+    alpha: float = rule(0.05, above=0, high=0.5)
+
+
+@dataclass(frozen=True)
+class _Fidelity:
+    fibres_per_unit: int = rule(0, low=0, high=100_000)  # 0 = full muscles
+    max_units: int = rule(0, low=0, high=LIMITS["units"].maximum)  # 0 = all units
+
+
+@dataclass(frozen=True)
+class _Arm:
+    interventions: tuple = ()  # names, or tables {name, start_day, duration_days}
+    allocation: int = rule(1, low=1, high=1000)
+
+
+@dataclass(frozen=True)
+class _PlanItem:
+    name: str
+    start_day: float | None = rule(None, low=0, high=MAX_DAY)
+    duration_days: float | None = rule(None, above=0, high=MAX_DAY)
+
+
+@dataclass(frozen=True)
+class _TrialFile:
+    """The keys of a trial TOML file, with the ranges the loader enforces."""
+
+    species: str = rule(choices=SPECIES)
+    genotype: str = rule(choices=lambda: genotypes())
+    hypothesis: str = rule(choices=lambda: hypotheses())
+    muscles: tuple[str, ...] = rule()
+    arms: dict = rule()
+    subjects_per_arm: int = rule(low=2)
+    start: dict = rule()
+    duration_days: int = rule(low=1, high=MAX_DAY)
+    visit_every_days: int = rule(low=1, high=MAX_DAY)
+    endpoints: tuple[str, ...] = rule(choices=ENDPOINTS)
+    primary: str = rule(choices=ENDPOINTS)
+    name: str = ""
+    description: str = ""
+    control: str = ""
+    seed: int = rule(0, low=0, high=SEED_MAX)
+    mune_method: str = rule("mps", choices=METHODS)
+    power: dict = rule(factory=dict)
+    fidelity: dict = rule(factory=dict)
+    population: dict = rule(factory=dict)
+    max_days: int = rule(3650, low=1, high=MAX_DAY)
+    batch_size: int = rule(25, low=1)
+    interventions_file: str = ""
 
 
 def trial_from_settings(settings: str) -> Trial:
@@ -107,124 +161,89 @@ def bundled() -> list[str]:
                   if p.name.endswith(".toml"))
 
 
-def load_trial(spec: str, **changes) -> Trial:
+def load_trial(spec: str, allow_large: bool = False, **changes) -> Trial:
     """A bundled trial by name or a TOML file; ``changes`` override top-level keys (checked).
 
     ``spec``: ``musk-agonist-sod1-mouse``, ``nmj-stabiliser-human`` or the path of a TOML file
     (docs/trials.md); ``changes``: e.g. ``seed=2``, ``subjects_per_arm=10`` (None is ignored).
+    ``allow_large``: accept trials above the limits of ``endplate.limits`` (subjects, batch size).
     Raises ``EndplateInputError`` naming the file and what is wrong.
     """
     names = bundled()
     base = Path(".")
     if spec in names:
         where, text = f"bundled trial {spec!r}", resources.files("endplate.presets").joinpath("trials", f"{spec}.toml").read_text()
+        data = parse_toml(text, where)
     else:
         path = Path(spec)
         if not path.is_file():
             raise EndplateInputError(f"no trial {spec!r}: not a bundled name ({', '.join(names)}) and no such file")
-        where, text, base = f"trial file {str(path)!r}", path.read_text(), path.parent
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise EndplateInputError(f"{where}: not valid TOML ({exc})") from None
+        data, text, where = read_toml(path, "trial")
+        base = path.parent
     data.update({k: v for k, v in changes.items() if v is not None})
+    f = _TrialFile(**check_table(_TrialFile, data, where, text))
 
-    def fail(msg):
-        raise EndplateInputError(f"{where}: {msg}")
+    def fail(msg, key=""):
+        raise EndplateInputError(f"{where}{line_of(text, key) if key else ''}: {msg}")
 
-    for key, value in data.items():
-        if key not in _TYPES:
-            fail(f"unknown key {key!r}; allowed: {', '.join(_TYPES)}")
-        want = _TYPES[key]
-        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
-            fail(f"{key} must be a {want.__name__}, got {value!r}")
-    missing = [k for k in REQUIRED if k not in data]
-    if missing:
-        fail(f"missing required key(s) {', '.join(missing)}")
-    g = genotype(data["genotype"])
-    if g.species != data["species"]:
-        fail(f"genotype {data['genotype']!r} is for {g.species}, not {data['species']}")
-    hypothesis(data["hypothesis"])
-    available = species_muscles(data["species"])
-    for m in data["muscles"]:
+    g = genotype(f.genotype)
+    if g.species != f.species:
+        fail(f"genotype {f.genotype!r} is for {g.species}, not {f.species}", "genotype")
+    available = species_muscles(f.species)
+    for m in f.muscles:
         if m not in available:
-            fail(f"unknown {data['species']} muscle {m!r}; allowed: {', '.join(available)}")
-    files = ()
-    if "interventions_file" in data:
-        files = (str((base / data["interventions_file"]).resolve()),)
+            fail(f"unknown {f.species} muscle {m!r}; allowed: {', '.join(available)}", "muscles")
+    files = (str((base / f.interventions_file).resolve()),) if f.interventions_file else ()
     known = load_interventions(*files)
+    arms, allocation = _arms(f, known, where, text)
+    control = f.control or next(iter(arms))
+    if control not in arms:
+        fail(f"control arm {control!r} is not among the arms {list(arms)}", "control")
+    start = _Start(**check_table(_Start, f.start, where, text, "start."))
+    days = start.days or (start.day, start.day)
+    if len(days) != 2 or not days[0] <= days[1]:
+        fail(f"start.days must be [LOW, HIGH] whole days with 0 <= LOW <= HIGH, got {list(days)!r}", "days")
+    if f.primary not in f.endpoints:
+        fail(f"primary endpoint {f.primary!r} must be one of the endpoints {list(f.endpoints)}", "primary")
+    power = _Power(**check_table(_Power, f.power, where, text, "power."))
+    fidelity = _Fidelity(**check_table(_Fidelity, f.fidelity, where, text, "fidelity."))
+    from endplate.therapy.cohort import check_population
+
+    check_population(f.species, f.population, fail)
+    trial = Trial(
+        name=f.name or (spec if spec in names else Path(spec).stem), species=f.species,
+        genotype=f.genotype, hypothesis=f.hypothesis, muscles=f.muscles, arms=arms,
+        allocation=allocation, control=control, subjects_per_arm=f.subjects_per_arm,
+        start_relative_to=start.relative_to, start_days=(int(days[0]), int(days[1])),
+        duration_days=f.duration_days, visit_every_days=f.visit_every_days,
+        endpoints=f.endpoints, primary=f.primary, seed=f.seed, mune_method=f.mune_method,
+        alpha=power.alpha, power_sizes=power.sizes, power_replicates=power.replicates,
+        fibres_per_unit=fidelity.fibres_per_unit, max_units=fidelity.max_units,
+        population=f.population, max_days=f.max_days,
+        batch_size=f.batch_size, interventions_files=files, description=f.description,
+    )
+    check_size("subjects", trial.n_subjects, "subjects_per_arm x allocation weights", allow_large, where)
+    check_size("batch_size", trial.batch_size, "batch_size", allow_large, where)
+    return trial
+
+
+def _arms(f: _TrialFile, known: dict, where: str, text: str) -> tuple[dict, dict]:
+    """Each arm's plan (names or (name, start_day, duration_days)) and allocation weight, checked."""
+    if len(f.arms) < 2:
+        raise EndplateInputError(f"{where}{line_of(text, 'arms')}: a trial needs at least two arms")
     arms, allocation = {}, {}
-    if len(data["arms"]) < 2:
-        fail("a trial needs at least two arms")
-    for arm, entry in data["arms"].items():
-        if not isinstance(entry, dict) or set(entry) - {"interventions", "allocation"}:
-            fail(f"arm {arm!r} takes keys interventions (list) and allocation (integer)")
-        plan = []
-        for item in entry.get("interventions", []):
+    for arm, entry in f.arms.items():
+        checked = _Arm(**check_table(_Arm, entry, where, text, f"arms.{arm}."))
+        plan: list = []
+        for i, item in enumerate(checked.interventions):
             if isinstance(item, str):
                 plan.append(item)
-            elif isinstance(item, dict) and "name" in item and not set(item) - {"name", "start_day", "duration_days"}:
-                plan.append((item["name"], item.get("start_day"), item.get("duration_days")))
             else:
-                fail(f"arm {arm!r}: an intervention is a name or {{name, start_day, duration_days}}, got {item!r}")
+                p = _PlanItem(**check_table(_PlanItem, item, where, text, f"arms.{arm}.interventions[{i}]."))
+                plan.append((p.name, p.start_day, p.duration_days))
         try:
             Course.resolve(plan, 0.0, known)
         except EndplateInputError as exc:
-            fail(f"arm {arm!r}: {exc}")
-        weight = entry.get("allocation", 1)
-        if isinstance(weight, bool) or not isinstance(weight, int) or weight < 1:
-            fail(f"arm {arm!r}: allocation must be a positive integer, got {weight!r}")
-        arms[arm], allocation[arm] = tuple(plan), weight
-    control = data.get("control", next(iter(arms)))
-    if control not in arms:
-        fail(f"control arm {control!r} is not among the arms {list(arms)}")
-    if data["subjects_per_arm"] < 2:
-        fail(f"subjects_per_arm must be at least 2 (an arm with no subjects cannot be analysed), got {data['subjects_per_arm']}")
-    start = data["start"]
-    if set(start) - {"relative_to", "day", "days"} or start.get("relative_to") not in ("age", "onset"):
-        fail("start takes relative_to = 'age' or 'onset' and day = D or days = [LOW, HIGH]")
-    days = start.get("days", [start.get("day", 0)] * 2)
-    if len(days) != 2 or not all(isinstance(d, int) and not isinstance(d, bool) for d in days) or not 0 <= days[0] <= days[1]:
-        fail(f"start days must be whole days with 0 <= low <= high, got {days!r}")
-    for key in ("duration_days", "visit_every_days"):
-        if data[key] < 1:
-            fail(f"{key} must be at least 1")
-    for e in data["endpoints"]:
-        if e not in ENDPOINTS:
-            fail(f"unknown endpoint {e!r}; allowed: {', '.join(ENDPOINTS)}")
-    if data["primary"] not in data["endpoints"]:
-        fail(f"primary endpoint {data['primary']!r} must be one of the endpoints {data['endpoints']}")
-    method = data.get("mune_method", "mps")
-    if method not in METHODS:
-        fail(f"unknown MUNE method {method!r}; allowed: {', '.join(METHODS)}")
-    power = data.get("power", {})
-    if set(power) - {"sizes", "replicates", "alpha"}:
-        fail("power takes sizes (list), replicates and alpha")
-    sizes = tuple(power.get("sizes", (10, 20, 50, 100)))
-    if not sizes or any(not isinstance(n, int) or n < 2 for n in sizes):
-        fail(f"power sizes must be whole numbers of subjects per arm >= 2, got {list(sizes)}")
-    alpha = float(power.get("alpha", 0.05))
-    if not 0 < alpha < 1:
-        fail("power alpha must be between 0 and 1")
-    fidelity = data.get("fidelity", {})
-    if set(fidelity) - {"fibres_per_unit", "max_units"} or any(not isinstance(v, int) or v < 0 for v in fidelity.values()):
-        fail("fidelity takes fibres_per_unit and max_units (non-negative integers; 0 = full muscle)")
-    if data.get("seed", 0) < 0:
-        fail("seed must be non-negative")
-    if data.get("batch_size", 25) < 1:
-        fail("batch_size must be at least 1")
-    from endplate.therapy.cohort import check_population
-
-    check_population(data["species"], data.get("population", {}), fail)
-    return Trial(
-        name=data.get("name", spec if spec in names else Path(spec).stem), species=data["species"],
-        genotype=data["genotype"], hypothesis=data["hypothesis"], muscles=tuple(data["muscles"]), arms=arms,
-        allocation=allocation, control=control, subjects_per_arm=data["subjects_per_arm"],
-        start_relative_to=start["relative_to"], start_days=(int(days[0]), int(days[1])),
-        duration_days=data["duration_days"], visit_every_days=data["visit_every_days"],
-        endpoints=tuple(data["endpoints"]), primary=data["primary"], seed=data.get("seed", 0), mune_method=method,
-        alpha=alpha, power_sizes=sizes, power_replicates=int(power.get("replicates", 200)),
-        fibres_per_unit=fidelity.get("fibres_per_unit", 0), max_units=fidelity.get("max_units", 0),
-        population=data.get("population", {}), max_days=data.get("max_days", 3650),
-        batch_size=data.get("batch_size", 25), interventions_files=files, description=data.get("description", ""),
-    )
+            raise EndplateInputError(f"{where}{line_of(text, arm)}: arm {arm!r}: {exc}") from None
+        arms[arm], allocation[arm] = tuple(plan), checked.allocation
+    return arms, allocation
