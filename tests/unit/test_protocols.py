@@ -62,3 +62,14 @@ def test_blocking_fibres_reduce_the_summed_response_during_rns(human):
 def test_stimulated_sfemg_fires_regularly(human):
     ds = sfemg.sfemg(human, voluntary=False, rate_hz=5, seed=1, n_pairs=3, n_discharges=10)
     assert np.isfinite(float(ds["mcd_us"]))
+
+
+def test_paired_pulse_of_a_depressing_junction_reports_facilitation_undefined_with_the_reason(human):
+    """The human junction depresses at short intervals in normal Ca: the two-exponential
+    facilitation fit is undefined (it used to raise from scipy, found by the fuzz run)."""
+    from endplate.junction.paired_pulse import paired_pulse
+
+    ds = paired_pulse(human, n_junctions=200, seed=1)
+    assert ds["paired_pulse_ratio"].values[0] < 1
+    assert np.isnan(ds["facilitation_f0"].item())
+    assert "depresses" in ds.attrs["facilitation_f0_undefined_reason"]
