@@ -4,8 +4,9 @@ from hypothesis import HealthCheck, settings
 
 # The suite is deterministic: property tests draw the same examples on every run, and a busy
 # machine does not turn slow example generation into a failure.
-settings.register_profile("endplate", derandomize=True, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile(
+    "endplate", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 settings.load_profile("endplate")
 
 from endplate import default_parameters, make_population  # noqa: E402  (after the Hypothesis profile)
@@ -56,8 +57,7 @@ def listening():
         found = set()
         for proc in [me, *me.children(recursive=True)]:
             try:
-                found |= {(c.laddr.ip, c.laddr.port) for c in proc.net_connections(kind="inet")
-                          if c.status == psutil.CONN_LISTEN}
+                found |= {(c.laddr.ip, c.laddr.port) for c in proc.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN}
             except psutil.NoSuchProcess:  # a worker that has just ended
                 pass
         return found
@@ -88,8 +88,12 @@ def app_server(tmp_path_factory):
     log = tmp_path_factory.mktemp("app") / "server.log"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     with open(log, "w") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "endplate.cli", "app", "--port", str(port), "--no-browser"],
-                                stdout=sink, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "endplate.cli", "app", "--port", str(port), "--no-browser"],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     deadline = time.monotonic() + APP_START_TIMEOUT_S
     try:
         while True:

@@ -27,12 +27,33 @@ from endplate.junction.population import JunctionPopulation, JunctionState, make
 from endplate.kernels import TrainRecord, run_train
 
 _JUNCTION_PROTOCOLS = ("epp", "train", "mepp", "paired_pulse", "sfemg", "rns")
-_LATER = (*_JUNCTION_PROTOCOLS, "build_muscle", "muscle_protocol", "load_scenario", "simulate", "run_dataset",
-          "load_trial", "run_trial", "analyse", "run_fit", "open_result", "write_dataset", "replay")
+_LATER = (
+    *_JUNCTION_PROTOCOLS,
+    "build_muscle",
+    "muscle_protocol",
+    "load_scenario",
+    "simulate",
+    "run_dataset",
+    "load_trial",
+    "run_trial",
+    "analyse",
+    "run_fit",
+    "open_result",
+    "write_dataset",
+    "replay",
+)
 
 __all__ = [
-    "__version__", "EndplateInputError", "JunctionParameters", "default_parameters",
-    "JunctionPopulation", "JunctionState", "make_population", "TrainRecord", "run_train", *_LATER,
+    "__version__",
+    "EndplateInputError",
+    "JunctionParameters",
+    "default_parameters",
+    "JunctionPopulation",
+    "JunctionState",
+    "make_population",
+    "TrainRecord",
+    "run_train",
+    *_LATER,
 ]
 
 

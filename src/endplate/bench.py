@@ -42,23 +42,37 @@ def junction_train(quick: bool = False) -> list[dict]:
     ref_pop = pop.subset(np.arange(n_junctions // 10))
     ref_seconds, ref_cpu = _time_train(ref_pop, n_stimuli, "numpy")
     ref_throughput = ref_pop.size * n_stimuli / ref_seconds
-    results = [{
-        "name": "junction-train-reference", "size": ref_pop.size * n_stimuli, "seconds": ref_seconds,
-        "throughput": ref_throughput, "unit": "junction-stimuli/s", "reference_ratio": 1.0, "backend": "numpy",
-        "cpu_seconds": ref_cpu,
-    }]
+    results = [
+        {
+            "name": "junction-train-reference",
+            "size": ref_pop.size * n_stimuli,
+            "seconds": ref_seconds,
+            "throughput": ref_throughput,
+            "unit": "junction-stimuli/s",
+            "reference_ratio": 1.0,
+            "backend": "numpy",
+            "cpu_seconds": ref_cpu,
+        }
+    ]
     backends = (["numba"] if cpu_compiled_available() else []) + (["cupy"] if gpu_available() else [])
     for backend in backends:
         _time_train(pop.subset(np.arange(1000)), 3, backend)  # compile outside the timing
         seconds, cpu_seconds = _time_train(pop, n_stimuli, backend, repeats=3)
         throughput = n_junctions * n_stimuli / seconds
-        results.append({
-            "name": "junction-train" if backend == "numba" else f"junction-train-{backend}",
-            "size": n_junctions * n_stimuli, "seconds": seconds, "throughput": throughput,
-            "unit": "junction-stimuli/s", "reference_ratio": throughput / ref_throughput, "backend": backend,
-            "cpu_seconds": cpu_seconds, "state_bytes_per_junction": state_bytes,
-            "parameter_bytes_per_junction": pop.nbytes_per_junction,
-        })
+        results.append(
+            {
+                "name": "junction-train" if backend == "numba" else f"junction-train-{backend}",
+                "size": n_junctions * n_stimuli,
+                "seconds": seconds,
+                "throughput": throughput,
+                "unit": "junction-stimuli/s",
+                "reference_ratio": throughput / ref_throughput,
+                "backend": backend,
+                "cpu_seconds": cpu_seconds,
+                "state_bytes_per_junction": state_bytes,
+                "parameter_bytes_per_junction": pop.nbytes_per_junction,
+            }
+        )
     for row in results:
         row["load_average"] = os.getloadavg()[0]
     return results
@@ -80,11 +94,18 @@ def muscle_cmap_scan(quick: bool = False) -> list[dict]:
         anatomy = build_anatomy(preset, r)
         cmap_scan(anatomy, 500, r)
         best = min(best, time.perf_counter() - t0)
-    return [{
-        "name": "muscle-cmap-scan", "size": anatomy.n_fibres, "seconds": best,
-        "throughput": 500 / best, "unit": "scan stimuli/s (including building the muscle)",
-        "reference_ratio": None, "units": anatomy.n_units, "bytes_per_fibre": anatomy.nbytes_per_fibre,
-    }]
+    return [
+        {
+            "name": "muscle-cmap-scan",
+            "size": anatomy.n_fibres,
+            "seconds": best,
+            "throughput": 500 / best,
+            "unit": "scan stimuli/s (including building the muscle)",
+            "reference_ratio": None,
+            "units": anatomy.n_units,
+            "bytes_per_fibre": anatomy.nbytes_per_fibre,
+        }
+    ]
 
 
 def _progression(name: str, scenario, end_day: int | None, repeats: int) -> dict:
@@ -112,10 +133,18 @@ def _progression(name: str, scenario, end_day: int | None, repeats: int) -> dict
                 step(st, p, int(day), float(drives[m][i]), -1.0)
         best = min(best, time.perf_counter() - t0)
     fibres = sum(st.anatomy.n_fibres for st in built.values())
-    return {"name": name, "size": int(fibres * days.size), "seconds": best, "throughput": fibres * days.size / best,
-            "unit": "fibre-days/s", "reference_ratio": None, "days": int(days.size), "fibres": int(fibres),
-            "build_seconds": build_seconds,
-            "bytes_per_fibre": max(st.nbytes_per_fibre for st in built.values())}
+    return {
+        "name": name,
+        "size": int(fibres * days.size),
+        "seconds": best,
+        "throughput": fibres * days.size / best,
+        "unit": "fibre-days/s",
+        "reference_ratio": None,
+        "days": int(days.size),
+        "fibres": int(fibres),
+        "build_seconds": build_seconds,
+        "bytes_per_fibre": max(st.nbytes_per_fibre for st in built.values()),
+    }
 
 
 def progression(quick: bool = False) -> list[dict]:
@@ -123,10 +152,18 @@ def progression(quick: bool = False) -> list[dict]:
     from endplate.disease.scenario import load_scenario
 
     mouse = load_scenario("sod1-g93a")
-    _progression("warm-up", load_scenario("sod1-g93a", muscles=["soleus"], end_day=25, probe_muscle="soleus", probe_days=[]), None, 1)
+    _progression(
+        "warm-up", load_scenario("sod1-g93a", muscles=["soleus"], end_day=25, probe_muscle="soleus", probe_days=[]), None, 1
+    )
     out = [_progression("progression-mouse", mouse, 124, 3)]
-    human = load_scenario("human-als", muscles=["biceps"], onset_delay_days={}, end_day=2190, probe_muscle="biceps",
-                          **({"muscle_set": {"biceps": {"n_units": 100, "n_fibres": 20000}}} if quick else {}))
+    human = load_scenario(
+        "human-als",
+        muscles=["biceps"],
+        onset_delay_days={},
+        end_day=2190,
+        probe_muscle="biceps",
+        **({"muscle_set": {"biceps": {"n_units": 100, "n_fibres": 20000}}} if quick else {}),
+    )
     out.append(_progression("progression-human", human, None, 1))
     return out
 
@@ -157,14 +194,24 @@ def trial(quick: bool = False) -> list[dict]:
             t0 = time.perf_counter()
             analyse(ds, spec)
             analysis_seconds = time.perf_counter() - t0
-        out.append({"name": f"trial-{workers}-worker{'s' if workers > 1 else ''}", "size": spec.n_subjects,
-                    "seconds": seconds, "throughput": spec.n_subjects / seconds, "unit": "subjects/s",
-                    "reference_ratio": None, "workers": workers, "muscles": len(spec.muscles),
-                    "trial_days": spec.duration_days, "analysis_seconds": analysis_seconds,
-                    "simulated_days_per_subject": float(np.nanmean(ds["start_day"].values) + spec.duration_days),
-                    # CPU seconds the workers spent per subject: what the wall time would be per
-                    # subject and worker on cores nobody else uses (the machine may be shared).
-                    "worker_cpu_seconds_per_subject": stats["cpu_seconds"] / spec.n_subjects})
+        out.append(
+            {
+                "name": f"trial-{workers}-worker{'s' if workers > 1 else ''}",
+                "size": spec.n_subjects,
+                "seconds": seconds,
+                "throughput": spec.n_subjects / seconds,
+                "unit": "subjects/s",
+                "reference_ratio": None,
+                "workers": workers,
+                "muscles": len(spec.muscles),
+                "trial_days": spec.duration_days,
+                "analysis_seconds": analysis_seconds,
+                "simulated_days_per_subject": float(np.nanmean(ds["start_day"].values) + spec.duration_days),
+                # CPU seconds the workers spent per subject: what the wall time would be per
+                # subject and worker on cores nobody else uses (the machine may be shared).
+                "worker_cpu_seconds_per_subject": stats["cpu_seconds"] / spec.n_subjects,
+            }
+        )
     return out
 
 
@@ -189,21 +236,34 @@ def fit_simulations(quick: bool = False) -> list[dict]:
         for i in range(n):
             model({**mid, problem.models[0].parameters[0]: mid[problem.models[0].parameters[0]] + 1e-6 * (i + 1)})
         seconds = time.perf_counter() - t0
-        out.append({"name": "fit-simulations" if name == "sod1-g93a" else "fit-simulations-human", "size": n,
-                    "seconds": seconds, "throughput": n / seconds, "unit": "simulations/s (one core)",
-                    "reference_ratio": None, "problem": name, "model": problem.models[0].name})
+        out.append(
+            {
+                "name": "fit-simulations" if name == "sod1-g93a" else "fit-simulations-human",
+                "size": n,
+                "seconds": seconds,
+                "throughput": n / seconds,
+                "unit": "simulations/s (one core)",
+                "reference_ratio": None,
+                "problem": name,
+                "model": problem.models[0].name,
+            }
+        )
     numba.set_num_threads(threads)
     return out
 
 
 WORKLOADS: dict[str, Callable[[bool], list[dict]]] = {
-    "junction-train": junction_train, "muscle-cmap-scan": muscle_cmap_scan, "progression": progression,
-    "fit-simulations": fit_simulations, "trial": trial,
+    "junction-train": junction_train,
+    "muscle-cmap-scan": muscle_cmap_scan,
+    "progression": progression,
+    "fit-simulations": fit_simulations,
+    "trial": trial,
 }
 
 
-def run_benchmarks(quick: bool = False, progress: Callable[[str], None] | None = None,
-                   names: list[str] | None = None) -> list[dict]:
+def run_benchmarks(
+    quick: bool = False, progress: Callable[[str], None] | None = None, names: list[str] | None = None
+) -> list[dict]:
     from endplate.errors import EndplateInputError
 
     unknown = sorted(set(names or ()) - set(WORKLOADS))

@@ -27,8 +27,14 @@ LOOPBACK = "127.0.0.1"
 CONNECT_TIMEOUT_S = 5
 
 
-def connect(scheduler: str | None = None, workers: int | None = None, processes: bool = True, *,
-            worker_environment: Mapping[str, str] | None = None, dashboard: bool = False):
+def connect(
+    scheduler: str | None = None,
+    workers: int | None = None,
+    processes: bool = True,
+    *,
+    worker_environment: Mapping[str, str] | None = None,
+    dashboard: bool = False,
+):
     """A Dask client: to ``scheduler`` (an address) or to a new local cluster. Returns (client, cluster).
 
     ``cluster`` is None for a running scheduler. A local cluster has ``workers`` single-threaded
@@ -42,9 +48,11 @@ def connect(scheduler: str | None = None, workers: int | None = None, processes:
         try:
             return Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s"), None
         except (OSError, TimeoutError, ValueError) as exc:
-            raise EndplateInputError(f"cannot reach the Dask scheduler at {scheduler!r} within {CONNECT_TIMEOUT_S} s "
-                                     f"({type(exc).__name__}); give a running scheduler's address such as "
-                                     "tcp://host:8786, or leave --scheduler out for a local cluster") from None
+            raise EndplateInputError(
+                f"cannot reach the Dask scheduler at {scheduler!r} within {CONNECT_TIMEOUT_S} s "
+                f"({type(exc).__name__}); give a running scheduler's address such as "
+                "tcp://host:8786, or leave --scheduler out for a local cluster"
+            ) from None
     cluster = local_cluster(workers or max(1, os.cpu_count() or 1), processes, worker_environment or {}, dashboard)
     client = Client(cluster)
     if processes:
@@ -125,9 +133,15 @@ def local_cluster(workers: int, processes: bool, worker_environment: Mapping[str
             warnings.simplefilter("ignore", UserWarning)  # "port 8787 in use": the HTTP server takes a free one
             # TCP on loopback for threads too: with Dask's in-process transport the HTTP servers
             # of the scheduler and workers would listen on every interface.
-            return LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
-                                protocol="tcp://", host=LOOPBACK, dashboard_address=f"{LOOPBACK}:0" if dashboard else None,
-                                silence_logs=logging.CRITICAL)
+            return LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=processes,
+                protocol="tcp://",
+                host=LOOPBACK,
+                dashboard_address=f"{LOOPBACK}:0" if dashboard else None,
+                silence_logs=logging.CRITICAL,
+            )
     finally:
         for k, v in saved.items():
             if v is None:

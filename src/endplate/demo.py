@@ -32,16 +32,18 @@ def run_demo(output_dir: Path, seed: int = 0) -> dict:
         e = epp.epp(params, seed=seed)
         trains[label] = train.train(params, frequency_hz=20, n_stimuli=60, seed=seed)
         results[label] = {
-            "quantal_content": float(e["quantal_content"]), "epp_mv": float(e["epp_mv"]),
-            "mepp_mv": float(e["mepp_mv"]), "safety_factor": float(e["safety_factor"]),
+            "quantal_content": float(e["quantal_content"]),
+            "epp_mv": float(e["epp_mv"]),
+            "mepp_mv": float(e["mepp_mv"]),
+            "safety_factor": float(e["safety_factor"]),
             "plateau_ratio_20hz": float(trains[label]["plateau_ratio"]),
         }
-    human = {"healthy": default_parameters("human"),
-             "ALS-like NMJs": apply_perturbations(default_parameters("human"), HUMAN_ALS)}
+    human = {"healthy": default_parameters("human"), "ALS-like NMJs": apply_perturbations(default_parameters("human"), HUMAN_ALS)}
     clinical = {label: (sfemg.sfemg(p, seed=seed), rns.rns(p, seed=seed)) for label, p in human.items()}
     for label, (s, r) in clinical.items():
         results[f"human {label}"] = {
-            "jitter_mcd_us": float(s["mcd_us"]), "blocking_percent": float(s["blocking_percent"]),
+            "jitter_mcd_us": float(s["mcd_us"]),
+            "blocking_percent": float(s["blocking_percent"]),
             "decrement_percent_3hz": float(r["decrement_percent"]),
         }
     figure = output_dir / "demo.png"
@@ -49,13 +51,18 @@ def run_demo(output_dir: Path, seed: int = 0) -> dict:
     import xarray as xr
 
     data = output_dir / "trains.nc"
-    combined = xr.concat([ds[["epp_mv", "quanta", "fired_fraction"]] for ds in trains.values()],
-                         dim=xr.DataArray(list(trains), dims="condition"))
+    combined = xr.concat(
+        [ds[["epp_mv", "quanta", "fired_fraction"]] for ds in trains.values()], dim=xr.DataArray(list(trains), dims="condition")
+    )
     combined.attrs = trains["wild-type"].attrs
     write_atomic(data, lambda tmp: combined.to_netcdf(tmp))
     mouse = {k: v for k, v in results.items() if not k.startswith("human")}
-    return {"seed": seed, "conditions": mouse, "human": {k: v for k, v in results.items() if k.startswith("human")},
-            "files": [str(figure), str(data)]}
+    return {
+        "seed": seed,
+        "conditions": mouse,
+        "human": {k: v for k, v in results.items() if k.startswith("human")},
+        "files": [str(figure), str(data)],
+    }
 
 
 def _figure(trains, clinical, path) -> None:

@@ -27,18 +27,43 @@ class Limit:
 
 LIMITS = {
     # junctions x stimuli (train, epp, ...), pairs x discharges (sfemg), fibres x stimuli (rns)
-    "junction_work": Limit("junction-stimuli (junctions x stimuli, pairs x discharges, fibres x stimuli)",
-                           200_000_000, 12.0, 3.3e6, "measured: protocol train, 5e7 junction-stimuli"),
-    "junctions": Limit("junctions, pairs or fibres of one protocol", 1_000_000, 12.0 * 100, 3.3e6 / 100,
-                       "measured per junction-stimulus, 100 stimuli assumed"),
-    "stimuli": Limit("stimuli or discharges of one protocol", 1_000_000, 12.0 * 100, 3.3e6 / 100,
-                     "measured per junction-stimulus, 100 junctions assumed"),
-    "fibres": Limit("fibres of one muscle", 5_000_000, 200.0, 1e6,
-                    "assumed: about 25 arrays of 8 bytes per fibre; the largest bundled muscle has 580,000"),
-    "units": Limit("motor units of one muscle", 20_000, 2_000.0, 1e4,
-                   "assumed; the largest bundled muscle has 1,000"),
+    "junction_work": Limit(
+        "junction-stimuli (junctions x stimuli, pairs x discharges, fibres x stimuli)",
+        200_000_000,
+        12.0,
+        3.3e6,
+        "measured: protocol train, 5e7 junction-stimuli",
+    ),
+    "junctions": Limit(
+        "junctions, pairs or fibres of one protocol",
+        1_000_000,
+        12.0 * 100,
+        3.3e6 / 100,
+        "measured per junction-stimulus, 100 stimuli assumed",
+    ),
+    "stimuli": Limit(
+        "stimuli or discharges of one protocol",
+        1_000_000,
+        12.0 * 100,
+        3.3e6 / 100,
+        "measured per junction-stimulus, 100 junctions assumed",
+    ),
+    "fibres": Limit(
+        "fibres of one muscle",
+        5_000_000,
+        200.0,
+        1e6,
+        "assumed: about 25 arrays of 8 bytes per fibre; the largest bundled muscle has 580,000",
+    ),
+    "units": Limit("motor units of one muscle", 20_000, 2_000.0, 1e4, "assumed; the largest bundled muscle has 1,000"),
     "days": Limit("simulated days", 36_500, 0.0, 200.0, "a century of days; assumed 200 days per second"),
-    "subjects": Limit("subjects (of a trial, or subjects x days of a MUNE table)", 10_000, 1e5, 0.05, "assumed: 20 s and 100 kB of visits per subject (batches stream to the store)"),
+    "subjects": Limit(
+        "subjects (of a trial, or subjects x days of a MUNE table)",
+        10_000,
+        1e5,
+        0.05,
+        "assumed: 20 s and 100 kB of visits per subject (batches stream to the store)",
+    ),
     "batch_size": Limit("subjects per batch", 1_000, 50e6, 0.05, "a batch is held in one worker's memory"),
     "population": Limit("particles per fit generation", 100_000, 1e4, 2.0, "assumed: 2 simulations per second"),
     "generations": Limit("fit generations", 200, 0.0, 1.0, "assumed"),
@@ -76,4 +101,5 @@ def check_size(kind: str, count: float, name: str, allow_large: bool = False, wh
     if count > limit.maximum and not allow_large:
         raise EndplateInputError(
             f"{where + ': ' if where else ''}{name} = {count:,.0f} is above the limit of {limit.maximum:,} {limit.what} "
-            f"({estimate(kind, count)}); pass --allow-large to run it anyway (a bigger machine or a Dask cluster)")
+            f"({estimate(kind, count)}); pass --allow-large to run it anyway (a bigger machine or a Dask cluster)"
+        )

@@ -54,8 +54,9 @@ def provenance_attrs(result: str, seed: int, *, backend: str = "", calibration: 
     }
 
 
-def record_inputs(attrs: MutableMapping, *, sets: Mapping[str, float] | None = None,
-                  perturbations: tuple[str, ...] | list[str] = ()) -> None:
+def record_inputs(
+    attrs: MutableMapping, *, sets: Mapping[str, float] | None = None, perturbations: tuple[str, ...] | list[str] = ()
+) -> None:
     """Add the command line's ``--set`` values and ``--perturb`` names to a result's attributes."""
     attrs["sets"] = json.dumps({k: float(v) for k, v in (sets or {}).items()}, sort_keys=True)
     attrs["perturbations"] = json.dumps(list(perturbations))
@@ -65,16 +66,28 @@ def read_provenance(attrs: Mapping, where: str = "the result") -> Provenance:
     """The provenance of a saved result; EndplateInputError if it has none or a newer schema."""
     result = attrs.get("endplate_result")
     if result not in RESULT_KINDS:
-        raise EndplateInputError(f"{where} is not an endplate result endplate can replay (endplate_result "
-                                 f"{result!r}; allowed: {', '.join(RESULT_KINDS)})")
+        raise EndplateInputError(
+            f"{where} is not an endplate result endplate can replay (endplate_result "
+            f"{result!r}; allowed: {', '.join(RESULT_KINDS)})"
+        )
     schema = attrs.get("provenance_schema")
     if schema is None:
-        raise EndplateInputError(f"{where} carries no provenance_schema: it was written before results could be "
-                                 "replayed (endplate 0.1.0 before replay); run it again to replay it")
+        raise EndplateInputError(
+            f"{where} carries no provenance_schema: it was written before results could be "
+            "replayed (endplate 0.1.0 before replay); run it again to replay it"
+        )
     if int(schema) > PROVENANCE_SCHEMA:
-        raise EndplateInputError(f"{where} has provenance schema {int(schema)}; this endplate {__version__} reads "
-                                 f"schema {PROVENANCE_SCHEMA} and older: replay it with a newer endplate")
-    return Provenance(result=str(result), schema=int(schema), endplate_version=str(attrs["endplate_version"]),
-                      seed=int(attrs["seed"]), sets=json.loads(attrs.get("sets", "{}")),
-                      perturbations=tuple(json.loads(attrs.get("perturbations", "[]"))),
-                      backend=str(attrs.get("backend", "")), calibration=json.loads(attrs.get("calibration", "{}")))
+        raise EndplateInputError(
+            f"{where} has provenance schema {int(schema)}; this endplate {__version__} reads "
+            f"schema {PROVENANCE_SCHEMA} and older: replay it with a newer endplate"
+        )
+    return Provenance(
+        result=str(result),
+        schema=int(schema),
+        endplate_version=str(attrs["endplate_version"]),
+        seed=int(attrs["seed"]),
+        sets=json.loads(attrs.get("sets", "{}")),
+        perturbations=tuple(json.loads(attrs.get("perturbations", "[]"))),
+        backend=str(attrs.get("backend", "")),
+        calibration=json.loads(attrs.get("calibration", "{}")),
+    )

@@ -24,8 +24,18 @@ from endplate._version import __version__
 from endplate.io.datasets import open_result, write_dataset
 from endplate.provenance import Provenance, read_provenance, record_inputs
 
-VOLATILE_ATTRS = frozenset({"wall_seconds", "wall_seconds_all_runs", "created", "database", "endplate_version",
-                            "numpy_version", "python_version", "pyabc_version"})
+VOLATILE_ATTRS = frozenset(
+    {
+        "wall_seconds",
+        "wall_seconds_all_runs",
+        "created",
+        "database",
+        "endplate_version",
+        "numpy_version",
+        "python_version",
+        "pyabc_version",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -42,9 +52,16 @@ class ReplayReport:
     seconds: float
 
     def as_dict(self) -> dict:
-        return {"result_path": self.path, "result": self.result, "seed": self.seed, "identical": self.identical,
-                "differing": list(self.differing), "recorded_version": self.recorded_version,
-                "current_version": self.current_version, "seconds": self.seconds}
+        return {
+            "result_path": self.path,
+            "result": self.result,
+            "seed": self.seed,
+            "identical": self.identical,
+            "differing": list(self.differing),
+            "recorded_version": self.recorded_version,
+            "current_version": self.current_version,
+            "seconds": self.seconds,
+        }
 
 
 def replay(path: str | Path, *, workers: int = 1) -> ReplayReport:
@@ -62,15 +79,25 @@ def replay(path: str | Path, *, workers: int = 1) -> ReplayReport:
         copy = Path(folder) / f"replayed{Path(path).suffix if Path(path).suffix in ('.nc', '.zarr') else '.nc'}"
         write_dataset(again, copy)
         differing = differences(saved, open_result(copy))
-    return ReplayReport(path=str(path), result=prov.result, seed=prov.seed, identical=not differing,
-                        differing=tuple(differing), recorded_version=prov.endplate_version, current_version=__version__,
-                        seconds=time.perf_counter() - started)
+    return ReplayReport(
+        path=str(path),
+        result=prov.result,
+        seed=prov.seed,
+        identical=not differing,
+        differing=tuple(differing),
+        recorded_version=prov.endplate_version,
+        current_version=__version__,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def differences(a: xr.Dataset, b: xr.Dataset) -> list[str]:
     """Names of the variables, coordinates and non-volatile attributes (``attrs.KEY``) that differ, sorted."""
-    found = [name for name in sorted(set(a.variables) | set(b.variables), key=str)
-             if name not in a.variables or name not in b.variables or not _same(a[name], b[name])]
+    found = [
+        name
+        for name in sorted(set(a.variables) | set(b.variables), key=str)
+        if name not in a.variables or name not in b.variables or not _same(a[name], b[name])
+    ]
     for key in sorted((set(a.attrs) | set(b.attrs)) - VOLATILE_ATTRS):
         if not _same_value(a.attrs.get(key), b.attrs.get(key)):
             found.append(f"attrs.{key}")
@@ -93,6 +120,7 @@ def _same_value(x, y) -> bool:
 
 
 # ---- one re-run per kind of result ------------------------------------------------------------
+
 
 def _run(saved: xr.Dataset, prov: Provenance, folder: Path, workers: int) -> xr.Dataset:
     from endplate.disease.dataset import run_dataset
@@ -129,10 +157,20 @@ def _fit(saved: xr.Dataset, prov: Provenance, folder: Path, workers: int) -> xr.
     if "targets_csv" in saved.attrs:
         targets = folder / "targets.csv"
         targets.write_text(saved.attrs["targets_csv"])
-    return run_fit(saved.attrs["problem"], seed=prov.seed, out=folder / "fit.nc",
-                   settings=FitSettings(**json.loads(saved.attrs["settings"])), targets_path=targets,
-                   workers=workers, processes=workers > 1)
+    return run_fit(
+        saved.attrs["problem"],
+        seed=prov.seed,
+        out=folder / "fit.nc",
+        settings=FitSettings(**json.loads(saved.attrs["settings"])),
+        targets_path=targets,
+        workers=workers,
+        processes=workers > 1,
+    )
 
 
 RERUN: dict[str, Callable[[xr.Dataset, Provenance, Path, int], xr.Dataset]] = {
-    "run": _run, "protocol": _protocol, "trial": _trial, "fit": _fit}
+    "run": _run,
+    "protocol": _protocol,
+    "trial": _trial,
+    "fit": _fit,
+}

@@ -27,9 +27,17 @@ MAX_DEPTH = 8  # tables within tables: the deepest spec (a trial arm's intervent
 SEED_MAX = 2**63 - 1  # seeds are stored as 64-bit signed integers in every dataset attribute
 
 
-def rule(default: Any = dataclasses.MISSING, *, low: float | None = None, high: float | None = None,
-         above: float | None = None, choices: Iterable[str] | Callable[[], Iterable[str]] | None = None,
-         items: type | None = None, factory: Callable[[], Any] | None = None, internal: bool = False) -> Any:
+def rule(
+    default: Any = dataclasses.MISSING,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    above: float | None = None,
+    choices: Iterable[str] | Callable[[], Iterable[str]] | None = None,
+    items: type | None = None,
+    factory: Callable[[], Any] | None = None,
+    internal: bool = False,
+) -> Any:
     """A dataclass field with the range the loader enforces.
 
     ``low``/``high``: inclusive bounds; ``above``: a strict lower bound (``above=0``: positive);
@@ -55,8 +63,7 @@ def read_text(path: Path, what: str, limit: int = MAX_SPEC_BYTES) -> tuple[str, 
     try:
         return raw.decode("utf-8"), where
     except UnicodeDecodeError as exc:
-        raise EndplateInputError(f"{where}: not UTF-8 text (undecodable byte at offset {exc.start}); "
-                                 "save it as UTF-8") from None
+        raise EndplateInputError(f"{where}: not UTF-8 text (undecodable byte at offset {exc.start}); save it as UTF-8") from None
 
 
 def read_toml(path: Path, what: str) -> tuple[dict, str, str]:
@@ -114,8 +121,7 @@ def _fields(cls: type) -> dict[str, dataclasses.Field]:
 
 
 def required(cls: type) -> list[str]:
-    return [n for n, f in _fields(cls).items()
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    return [n for n, f in _fields(cls).items() if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
 
 
 def check_table(cls: type, data: Any, where: str, text: str, prefix: str = "") -> dict:
@@ -151,8 +157,7 @@ def _kind(annotation: Any) -> tuple[type, type | None]:
     return origin, (args[0] if origin in (tuple, list) and args else None)
 
 
-_NAMES = {str: "string", int: "whole number", float: "number", bool: "true or false", tuple: "list", list: "list",
-          dict: "table"}
+_NAMES = {str: "string", int: "whole number", float: "number", bool: "true or false", tuple: "list", list: "list", dict: "table"}
 
 
 def check_value(key: str, value: Any, annotation: Any, metadata: Any, where: str, text: str) -> Any:
@@ -192,9 +197,11 @@ def _is(value: Any, base: type) -> bool:
 def _check_range(key: str, value: float, metadata: Any, where: str, text: str) -> None:
     low, high, above = metadata.get("low"), metadata.get("high"), metadata.get("above")
     if (low is not None and value < low) or (high is not None and value > high) or (above is not None and value <= above):
-        parts = [("non-negative" if low == 0 else f"at least {_num(low)}") if low is not None else "",
-                 ("positive" if above == 0 else f"above {_num(above)}") if above is not None else "",
-                 f"at most {_num(high)}" if high is not None else ""]
+        parts = [
+            ("non-negative" if low == 0 else f"at least {_num(low)}") if low is not None else "",
+            ("positive" if above == 0 else f"above {_num(above)}") if above is not None else "",
+            f"at most {_num(high)}" if high is not None else "",
+        ]
         fail(where, text, key, f"{key} must be {' and '.join(p for p in parts if p)}, got {value!r}")
 
 
@@ -202,7 +209,15 @@ def _num(x: float) -> str:
     return str(x) if isinstance(x, int) else f"{x:g}"
 
 
-def number(key: str, value: Any, where: str, text: str, *, low: float | None = None, above: float | None = None,
-           high: float | None = None) -> float:
+def number(
+    key: str,
+    value: Any,
+    where: str,
+    text: str,
+    *,
+    low: float | None = None,
+    above: float | None = None,
+    high: float | None = None,
+) -> float:
     """A finite number in range, for values of free-keyed tables (``set``, ``onset_delay_days``)."""
     return check_value(key, value, float, {"low": low, "above": above, "high": high}, where, text)

@@ -73,8 +73,14 @@ def test_a_killed_write_leaves_the_old_or_the_new_result(tmp_path, fmt):
     writer.write(fmt, str(target), "A")
     rng = random.Random(19)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen([sys.executable, str(HELPER), fmt, str(target)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, str(HELPER), fmt, str(target)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     seen, stranded = set(), 0
     try:
         for _ in range(KILLS):

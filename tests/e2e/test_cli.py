@@ -54,18 +54,21 @@ def test_same_seed_gives_the_same_json(cli):
     assert a == b
 
 
-@pytest.mark.parametrize("args,needle", [
-    (("protocol", "epp", "--set", "foo=1"), "unknown junction parameter"),
-    (("protocol", "epp", "--set", "quantal_cv=nan"), "quantal_cv"),
-    (("protocol", "epp", "--set", "release_probability_max=1.5"), "release_probability_max"),
-    (("protocol", "epp", "--set", "rrp_capacity_quanta=-3"), "rrp_capacity_quanta"),
-    (("protocol", "epp", "--species", "rat"), "allowed: mouse, human"),
-    (("protocol", "nope"), "allowed: mepp"),
-    (("protocol", "train", "--rate-hz", "3"), "does not apply"),
-    (("protocol", "epp", "--junctions", "0"), "--junctions"),
-    (("protocol", "epp", "--perturb", "bogus"), "unknown perturbation"),
-    (("protocol", "train", "--frequency-hz", "-5"), "--frequency-hz"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (("protocol", "epp", "--set", "foo=1"), "unknown junction parameter"),
+        (("protocol", "epp", "--set", "quantal_cv=nan"), "quantal_cv"),
+        (("protocol", "epp", "--set", "release_probability_max=1.5"), "release_probability_max"),
+        (("protocol", "epp", "--set", "rrp_capacity_quanta=-3"), "rrp_capacity_quanta"),
+        (("protocol", "epp", "--species", "rat"), "allowed: mouse, human"),
+        (("protocol", "nope"), "allowed: mepp"),
+        (("protocol", "train", "--rate-hz", "3"), "does not apply"),
+        (("protocol", "epp", "--junctions", "0"), "--junctions"),
+        (("protocol", "epp", "--perturb", "bogus"), "unknown perturbation"),
+        (("protocol", "train", "--frequency-hz", "-5"), "--frequency-hz"),
+    ],
+)
 def test_bad_input_exits_2_with_a_clear_message_and_no_traceback(cli, args, needle):
     result = cli(*args, "--json")
     assert result.returncode == 2
@@ -129,13 +132,19 @@ def test_muscle_level_rns_sfemg_force_and_cross_section(cli, tmp_path):
     assert xs["grouping_index"] > 0 and plot.stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("args,needle", [
-    (("protocol", "cmap", "--species", "human", "--muscle", "quadriceps"), "allowed: APB"),
-    (("protocol", "force", "--species", "human", "--muscle", "APB", "--set", "n_units=0"), "n_units"),
-    (("protocol", "force", "--species", "human", "--muscle", "APB", "--set", "n_units=99999", "--allow-large"), "more motor units"),
-    (("protocol", "mune", "--species", "human", "--muscle", "APB", "--method", "guess"), "allowed: incremental"),
-    (("protocol", "cmap", "--species", "human", "--muscle", "APB", "--rate-hz", "3"), "does not apply"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (("protocol", "cmap", "--species", "human", "--muscle", "quadriceps"), "allowed: APB"),
+        (("protocol", "force", "--species", "human", "--muscle", "APB", "--set", "n_units=0"), "n_units"),
+        (
+            ("protocol", "force", "--species", "human", "--muscle", "APB", "--set", "n_units=99999", "--allow-large"),
+            "more motor units",
+        ),
+        (("protocol", "mune", "--species", "human", "--muscle", "APB", "--method", "guess"), "allowed: incremental"),
+        (("protocol", "cmap", "--species", "human", "--muscle", "APB", "--rate-hz", "3"), "does not apply"),
+    ],
+)
 def test_bad_muscle_input_exits_2(cli, args, needle):
     result = cli(*args, "--json")
     assert result.returncode == 2 and needle in result.stderr and result.stdout == ""
@@ -156,20 +165,36 @@ def test_run_bundled_scenario_writes_dataset_and_report(cli, tmp_path):
 
 def test_run_user_scenario_file_and_overrides(cli, tmp_path):
     scenario = tmp_path / "short.toml"
-    scenario.write_text('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA", "soleus"]\n'
-                        'start_day = 20\nend_day = 80\nseed = 3\n')
-    payload = _json(cli("run", str(scenario), "--hypothesis", "independent", "--set", "reinnervation.rate_per_day=0.05",
-                        "--output", str(tmp_path / "s.nc"), "--json"))
+    scenario.write_text(
+        'species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA", "soleus"]\n'
+        "start_day = 20\nend_day = 80\nseed = 3\n"
+    )
+    payload = _json(
+        cli(
+            "run",
+            str(scenario),
+            "--hypothesis",
+            "independent",
+            "--set",
+            "reinnervation.rate_per_day=0.05",
+            "--output",
+            str(tmp_path / "s.nc"),
+            "--json",
+        )
+    )
     assert payload["hypothesis"] == "independent" and payload["muscles"]["TA"]["innervated_percent"][-1] < 90
 
 
-@pytest.mark.parametrize("args,needle", [
-    (("run", "nope"), "not a bundled name"),
-    (("run", "wild-type", "--hypothesis", "dying_sideways"), "unknown hypothesis"),
-    (("run", "wild-type", "--set", "reinnervation.speed=2"), "unknown disease parameter"),
-    (("run", "wild-type", "--output", "x.csv"), "must end in .nc or .zarr"),
-    (("run", "wild-type", "--output", "/no/such/folder/x.nc"), "does not exist"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (("run", "nope"), "not a bundled name"),
+        (("run", "wild-type", "--hypothesis", "dying_sideways"), "unknown hypothesis"),
+        (("run", "wild-type", "--set", "reinnervation.speed=2"), "unknown disease parameter"),
+        (("run", "wild-type", "--output", "x.csv"), "must end in .nc or .zarr"),
+        (("run", "wild-type", "--output", "/no/such/folder/x.nc"), "does not exist"),
+    ],
+)
 def test_bad_run_input_exits_2_and_writes_nothing(cli, tmp_path, args, needle):
     result = cli(*args, "--json", cwd=tmp_path)
     assert result.returncode == 2 and needle in result.stderr and result.stdout == ""
@@ -188,9 +213,13 @@ def test_interrupted_run_leaves_no_output(tmp_path):
     cmd = [exe] if exe else [sys.executable, "-m", "endplate.cli"]
     # A shell that starts the test suite in the background hands its children SIGINT ignored;
     # restore the default so that the child sees Ctrl-C as a user's terminal would send it.
-    proc = subprocess.Popen([*cmd, "run", "human-als", "--report", "r.html"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [*cmd, "run", "human-als", "--report", "r.html"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     time.sleep(4)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)

@@ -13,8 +13,25 @@ def _json(result):
 def test_cmap_scan_of_a_sod1_muscle_writes_csv_and_nwb_with_the_disease_in_the_provenance(cli, tmp_path):
     csv, nwb = tmp_path / "scan.csv", tmp_path / "scan.nwb"
     healthy = _json(cli("protocol", "cmap-scan", "--muscle", "TA", "--json"))
-    sick = _json(cli("protocol", "cmap-scan", "--genotype", "SOD1-G93A", "--hypothesis", "dying_back", "--day", "110",
-                     "--muscle", "TA", "--csv", str(csv), "--nwb", str(nwb), "--json"))
+    sick = _json(
+        cli(
+            "protocol",
+            "cmap-scan",
+            "--genotype",
+            "SOD1-G93A",
+            "--hypothesis",
+            "dying_back",
+            "--day",
+            "110",
+            "--muscle",
+            "TA",
+            "--csv",
+            str(csv),
+            "--nwb",
+            str(nwb),
+            "--json",
+        )
+    )
     assert sick["genotype"] == "SOD1-G93A" and sick["day"] == 110 and sick["hypothesis"] == "dying_back"
     assert sick["true_units"] < healthy["true_units"] and max(sick["cmap_mv"]) < max(healthy["cmap_mv"])
     assert csv.stat().st_size > 1000 and nwb.stat().st_size > 1000
@@ -31,14 +48,14 @@ def test_a_saved_run_replays_the_same_muscle_on_its_day(cli, tmp_path):
     saved = tmp_path / "run.nc"
     write_dataset(run_dataset(simulate(one_muscle_scenario("SOD1-G93A", "dying_back", "TA", 5, end_day=90))), saved)
     replay = _json(cli("protocol", "rns", "--state", str(saved), "--day", "80", "--seed", "5", "--json"))
-    direct = _json(cli("protocol", "rns", "--genotype", "SOD1-G93A", "--day", "80", "--muscle", "TA", "--seed", "5",
-                       "--json"))
+    direct = _json(cli("protocol", "rns", "--genotype", "SOD1-G93A", "--day", "80", "--muscle", "TA", "--seed", "5", "--json"))
     assert replay["state"] == str(saved) and replay["cmap_mv"] == direct["cmap_mv"]
 
 
 def test_mune_method_table_through_the_disease(cli):
-    payload = _json(cli("protocol", "mune", "--genotype", "SOD1-G93A", "--day", "40", "--day", "120",
-                        "--subjects", "1", "--json"))
+    payload = _json(
+        cli("protocol", "mune", "--genotype", "SOD1-G93A", "--day", "40", "--day", "120", "--subjects", "1", "--json")
+    )
     cells = {(e["day"], e["method"]): e for e in payload["table"]}
     assert set(cells) == {(d, m) for d in (40, 120) for m in ("incremental", "mps", "scanfit", "munix")}
     assert cells[(120, "mps")]["true_units_mean"] < cells[(40, "mps")]["true_units_mean"]
@@ -46,17 +63,20 @@ def test_mune_method_table_through_the_disease(cli):
     assert human.returncode == 0 and "bias %" in human.stdout and "scanfit" in human.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (("sfemg", "--genotype", "SOD1-G93A"), "need --day"),
-    (("sfemg", "--genotype", "SOD1-G93A", "--day", "400"), "day must be a whole day from 20 to"),
-    (("sfemg", "--genotype", "sporadic-ALS", "--day", "100"), "--species human"),
-    (("sfemg", "--genotype", "nope", "--day", "100"), "unknown genotype 'nope'"),
-    (("rns", "--genotype", "SOD1-G93A", "--day", "100", "--hypothesis", "maybe"), "unknown hypothesis 'maybe'"),
-    (("rns", "--genotype", "SOD1-G93A", "--day", "100", "--set", "n_units=10"), "--set and --perturb"),
-    (("rns", "--state", "missing.nc", "--day", "100"), "missing.nc"),
-    (("epp", "--genotype", "SOD1-G93A", "--day", "100"), "apply to muscle protocols"),
-    (("sfemg", "--muscle", "TA", "--subjects", "2"), "--subjects go with --genotype"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("sfemg", "--genotype", "SOD1-G93A"), "need --day"),
+        (("sfemg", "--genotype", "SOD1-G93A", "--day", "400"), "day must be a whole day from 20 to"),
+        (("sfemg", "--genotype", "sporadic-ALS", "--day", "100"), "--species human"),
+        (("sfemg", "--genotype", "nope", "--day", "100"), "unknown genotype 'nope'"),
+        (("rns", "--genotype", "SOD1-G93A", "--day", "100", "--hypothesis", "maybe"), "unknown hypothesis 'maybe'"),
+        (("rns", "--genotype", "SOD1-G93A", "--day", "100", "--set", "n_units=10"), "--set and --perturb"),
+        (("rns", "--state", "missing.nc", "--day", "100"), "missing.nc"),
+        (("epp", "--genotype", "SOD1-G93A", "--day", "100"), "apply to muscle protocols"),
+        (("sfemg", "--muscle", "TA", "--subjects", "2"), "--subjects go with --genotype"),
+    ],
+)
 def test_bad_disease_options_exit_2_naming_the_problem(cli, args, message):
     result = cli("protocol", *args)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr

@@ -57,8 +57,11 @@ def test_datasets_with_string_coordinates_write_and_read_as_zarr_without_warning
 
     from endplate.io.datasets import open_result, write_dataset
 
-    ds = xr.Dataset({"x": (("muscle", "unit_type"), np.ones((2, 3)))},
-                    coords={"muscle": ["TA", "soleus"], "unit_type": ["S", "FR", "FF"]}, attrs={"seed": 1})
+    ds = xr.Dataset(
+        {"x": (("muscle", "unit_type"), np.ones((2, 3)))},
+        coords={"muscle": ["TA", "soleus"], "unit_type": ["S", "FR", "FF"]},
+        attrs={"seed": 1},
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         write_dataset(ds, tmp_path / "r.zarr")
@@ -96,23 +99,26 @@ def test_browser_test_writes_its_screenshot_to_a_temporary_folder():
 LONG = "x" * 256
 
 
-@pytest.mark.parametrize("args, needle", [
-    (("protocol", "epp", "--output", "{tmp}/r.csv"), "must end in .nc or .zarr"),
-    (("protocol", "epp", "--output", "{tmp}/missing/r.nc"), "does not exist"),
-    (("protocol", "epp", "--output", "{tmp}/folder.nc"), "is a folder"),
-    (("protocol", "epp", "--output", "{tmp}/" + LONG + ".nc"), "longer than 255 bytes"),
-    (("protocol", "train", "--plot", "{tmp}/p.gif"), "must end in .png or .pdf or .svg"),
-    (("protocol", "train", "--nwb", "{tmp}/missing/r.nwb"), "does not exist"),
-    (("protocol", "cmap-scan", "--csv", "{tmp}/folder.nc"), "must end in .csv"),
-    (("run", "wild-type", "--report", "{tmp}/r.pdf"), "must end in .html or .htm"),
-    (("run", "wild-type", "--output", "{tmp}/folder.nc"), "is a folder"),
-    (("report", "{tmp}/none.nc", "-o", "{tmp}/missing/r.html"), "does not exist"),
-    (("trial", "musk-agonist-sod1-mouse", "--output", "{tmp}/t.txt"), "must end in .nc or .zarr"),
-    (("trial", "musk-agonist-sod1-mouse", "--store", "{tmp}/file.txt"), "exists and is not a folder"),
-    (("fit", "synthetic", "--out", "{tmp}/f.zarr"), "must end in .nc"),
-    (("fit", "synthetic", "--preset-out", "{tmp}/p.json"), "must end in .toml"),
-    (("demo", "--output-dir", "{tmp}/file.txt"), "exists and is not a folder"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (("protocol", "epp", "--output", "{tmp}/r.csv"), "must end in .nc or .zarr"),
+        (("protocol", "epp", "--output", "{tmp}/missing/r.nc"), "does not exist"),
+        (("protocol", "epp", "--output", "{tmp}/folder.nc"), "is a folder"),
+        (("protocol", "epp", "--output", "{tmp}/" + LONG + ".nc"), "longer than 255 bytes"),
+        (("protocol", "train", "--plot", "{tmp}/p.gif"), "must end in .png or .pdf or .svg"),
+        (("protocol", "train", "--nwb", "{tmp}/missing/r.nwb"), "does not exist"),
+        (("protocol", "cmap-scan", "--csv", "{tmp}/folder.nc"), "must end in .csv"),
+        (("run", "wild-type", "--report", "{tmp}/r.pdf"), "must end in .html or .htm"),
+        (("run", "wild-type", "--output", "{tmp}/folder.nc"), "is a folder"),
+        (("report", "{tmp}/none.nc", "-o", "{tmp}/missing/r.html"), "does not exist"),
+        (("trial", "musk-agonist-sod1-mouse", "--output", "{tmp}/t.txt"), "must end in .nc or .zarr"),
+        (("trial", "musk-agonist-sod1-mouse", "--store", "{tmp}/file.txt"), "exists and is not a folder"),
+        (("fit", "synthetic", "--out", "{tmp}/f.zarr"), "must end in .nc"),
+        (("fit", "synthetic", "--preset-out", "{tmp}/p.json"), "must end in .toml"),
+        (("demo", "--output-dir", "{tmp}/file.txt"), "exists and is not a folder"),
+    ],
+)
 def test_every_output_option_is_checked_before_any_work(cli, tmp_path, args, needle):
     (tmp_path / "folder.nc").mkdir()
     (tmp_path / "file.txt").write_text("keep")

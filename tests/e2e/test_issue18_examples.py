@@ -81,7 +81,7 @@ SCENARIO_CASES = [
 
 @pytest.mark.parametrize("extra, needle", SCENARIO_CASES)
 def test_bad_scenarios_are_refused_naming_the_key(place, extra, needle):
-    text = SCENARIO.replace('end_day = 62\n', 'end_day = 62\n' if "end_day" not in extra else "")
+    text = SCENARIO.replace("end_day = 62\n", "end_day = 62\n" if "end_day" not in extra else "")
     path = place / "in" / "s.toml"
     path.write_text(text + extra) if not extra.startswith("[") else path.write_text(text + extra)
     out = _invoke(["run", path, "--json"], place)
@@ -100,14 +100,17 @@ def test_files_that_are_not_utf8_are_refused(place):
     assert "iv.toml': not UTF-8" in _invoke(["trial", trial], place)
 
 
-@pytest.mark.parametrize("change, needle", [
-    ('effects = { "hazard.terminal" = "half" }', "mine.effects.hazard.terminal must be a number"),
-    ('effects = { "hazard.terminal" = -1 }', "must be non-negative"),
-    ('effects = 3', "mine.effects must be a table"),
-    ('window = { start_day = "soon" }', "mine.window.start_day must be a number"),
-    ('window = { start = 3 }', "unknown key 'mine.window.start'"),
-    ('evidence = "guessed"', "unknown mine.evidence 'guessed'; allowed: read, recalled, secondary, assumed"),
-])
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        ('effects = { "hazard.terminal" = "half" }', "mine.effects.hazard.terminal must be a number"),
+        ('effects = { "hazard.terminal" = -1 }', "must be non-negative"),
+        ("effects = 3", "mine.effects must be a table"),
+        ('window = { start_day = "soon" }', "mine.window.start_day must be a number"),
+        ("window = { start = 3 }", "unknown key 'mine.window.start'"),
+        ('evidence = "guessed"', "unknown mine.evidence 'guessed'; allowed: read, recalled, secondary, assumed"),
+    ],
+)
 def test_bad_interventions_are_refused_naming_the_key(place, change, needle):
     key = change.split(" =")[0]
     lines = [line for line in INTERVENTIONS.splitlines() if not line.startswith(key + " ")]
@@ -118,15 +121,18 @@ def test_bad_interventions_are_refused_naming_the_key(place, change, needle):
     assert needle in out and "iv.toml" in out
 
 
-@pytest.mark.parametrize("extra, needle", [
-    ("subjects_per_arm = 1000000000\n", "above the limit of 10,000 subjects"),
-    ("duration_days = 1000000000\n", "duration_days must be at least 1 and at most 36500"),
-    ("max_days = 1000000000\n", "max_days must be at least 1 and at most 36500"),
-    ("batch_size = 1000000000\n", "batch_size = 1,000,000,000 is above the limit"),
-    ("[power]\nsizes = [10]\nreplicatez = 3\n", "unknown key 'power.replicatez'"),
-    ("[fidelity]\nfibres_per_unit = -1\n", "fidelity.fibres_per_unit must be non-negative"),
-    ("[population]\nmidpoint_sd_days = nan\n", "population: midpoint_sd_days must be a finite"),
-])
+@pytest.mark.parametrize(
+    "extra, needle",
+    [
+        ("subjects_per_arm = 1000000000\n", "above the limit of 10,000 subjects"),
+        ("duration_days = 1000000000\n", "duration_days must be at least 1 and at most 36500"),
+        ("max_days = 1000000000\n", "max_days must be at least 1 and at most 36500"),
+        ("batch_size = 1000000000\n", "batch_size = 1,000,000,000 is above the limit"),
+        ("[power]\nsizes = [10]\nreplicatez = 3\n", "unknown key 'power.replicatez'"),
+        ("[fidelity]\nfibres_per_unit = -1\n", "fidelity.fibres_per_unit must be non-negative"),
+        ("[population]\nmidpoint_sd_days = nan\n", "population: midpoint_sd_days must be a finite"),
+    ],
+)
 def test_bad_trials_are_refused_naming_the_key(place, extra, needle):
     key = extra.split(" =")[0]
     base = "\n".join(line for line in TRIAL.splitlines() if not line.startswith(key + " ")) + "\n"
@@ -136,19 +142,22 @@ def test_bad_trials_are_refused_naming_the_key(place, extra, needle):
     assert needle in out
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["run", "wild-type", "--seed", "99999999999999999999"], "--seed"),
-    (["run", "wild-type", "--seed", "1", "--seed", "2"], "given twice"),
-    (["demo", "--seed", "-1"], "--seed"),
-    (["protocol", "train", "--junctions", "1000000000"], "--junctions = 1,000,000,000 is above the limit"),
-    (["protocol", "train", "--stimuli", "1000000000"], "--stimuli = 1,000,000,000 is above the limit"),
-    (["protocol", "sfemg", "--pairs", "1000000000"], "--pairs = 1,000,000,000 is above the limit"),
-    (["protocol", "rns", "--fibres", "1000000000"], "--fibres = 1,000,000,000 is above the limit"),
-    (["protocol", "train", "--junctions", "100000", "--stimuli", "100000"], "junction-stimuli"),
-    (["protocol", "train", "--frequency-hz", "nan"], "--frequency-hz must be a finite number above 0"),
-    (["fit", "synthetic", "--population", "1000000000"], "--population = 1,000,000,000 is above the limit"),
-    (["trial", "musk-agonist-sod1-mouse", "--subjects-per-arm", "1000000000"], "above the limit of 10,000 subjects"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["run", "wild-type", "--seed", "99999999999999999999"], "--seed"),
+        (["run", "wild-type", "--seed", "1", "--seed", "2"], "given twice"),
+        (["demo", "--seed", "-1"], "--seed"),
+        (["protocol", "train", "--junctions", "1000000000"], "--junctions = 1,000,000,000 is above the limit"),
+        (["protocol", "train", "--stimuli", "1000000000"], "--stimuli = 1,000,000,000 is above the limit"),
+        (["protocol", "sfemg", "--pairs", "1000000000"], "--pairs = 1,000,000,000 is above the limit"),
+        (["protocol", "rns", "--fibres", "1000000000"], "--fibres = 1,000,000,000 is above the limit"),
+        (["protocol", "train", "--junctions", "100000", "--stimuli", "100000"], "junction-stimuli"),
+        (["protocol", "train", "--frequency-hz", "nan"], "--frequency-hz must be a finite number above 0"),
+        (["fit", "synthetic", "--population", "1000000000"], "--population = 1,000,000,000 is above the limit"),
+        (["trial", "musk-agonist-sod1-mouse", "--subjects-per-arm", "1000000000"], "above the limit of 10,000 subjects"),
+    ],
+)
 def test_bad_numbers_on_the_command_line_are_refused(place, args, needle):
     out = _invoke(args, place)
     assert needle in out and ("--allow-large" in out or "limit" not in needle)
@@ -171,5 +180,6 @@ def test_corrupt_fit_folder_and_store_that_is_a_file(place):
     (folder / "main.db").write_text("junk")
     assert "main.db' is not an ABC database" in _invoke(["fit", "synthetic", "--quick", "--out", place / "in" / "f.nc"], place)
     (place / "in" / "s.zarr").write_text("not a folder")
-    assert "exists and is not a folder" in _invoke(["trial", "musk-agonist-sod1-mouse", "--store", place / "in" / "s.zarr"],
-                                                    place)
+    assert "exists and is not a folder" in _invoke(
+        ["trial", "musk-agonist-sod1-mouse", "--store", place / "in" / "s.zarr"], place
+    )

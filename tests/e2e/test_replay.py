@@ -43,8 +43,9 @@ def _tamper(path, out, variable):
 def run_result(tmp_path_factory, cli):
     folder = tmp_path_factory.mktemp("run")
     (folder / "short.toml").write_text(SHORT)
-    made = cli("run", "short.toml", "--set", "terminal_degeneration.vulnerability_ff=1.5", "--output", "r.nc",
-                      "--json", cwd=folder)
+    made = cli(
+        "run", "short.toml", "--set", "terminal_degeneration.vulnerability_ff=1.5", "--output", "r.nc", "--json", cwd=folder
+    )
     assert made.returncode == 0, made.stderr
     return folder / "r.nc"
 
@@ -77,8 +78,25 @@ def test_a_result_whose_recorded_seed_was_changed_differs_in_its_arrays(cli, run
 @pytest.mark.parametrize("suffix", [".nc", ".zarr"])
 def test_a_protocol_replays_bit_for_bit_with_set_perturb_and_backend_recorded(cli, tmp_path, suffix):
     out = tmp_path / f"epp{suffix}"
-    made = cli("protocol", "epp", "--junctions", "4", "--stimuli", "3", "--seed", "7", "--set", "ca_mm=1.5",
-               "--perturb", "achr_loss", "--backend", "numpy", "--output", str(out), "--json")
+    made = cli(
+        "protocol",
+        "epp",
+        "--junctions",
+        "4",
+        "--stimuli",
+        "3",
+        "--seed",
+        "7",
+        "--set",
+        "ca_mm=1.5",
+        "--perturb",
+        "achr_loss",
+        "--backend",
+        "numpy",
+        "--output",
+        str(out),
+        "--json",
+    )
     assert made.returncode == 0, made.stderr
     code, payload = _replay(cli, out)
     assert code == 0 and payload["identical"] and payload["result"] == "protocol" and payload["seed"] == 7
@@ -98,8 +116,7 @@ def test_a_trial_replays_bit_for_bit(cli, tmp_path):
     from test_trial import TINY
 
     (tmp_path / "tiny.toml").write_text(TINY.format(treated='["musk_agonist"]', extra=""))
-    made = cli("trial", "tiny.toml", "--workers", "1", "--json", "--output", "tiny.nc", "--store", "tiny.zarr",
-               cwd=tmp_path)
+    made = cli("trial", "tiny.toml", "--workers", "1", "--json", "--output", "tiny.nc", "--store", "tiny.zarr", cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     code, payload = _replay(cli, tmp_path / "tiny.nc")
     assert code == 0 and payload["identical"] and payload["result"] == "trial"

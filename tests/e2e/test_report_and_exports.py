@@ -62,12 +62,15 @@ def test_report_rebuilt_from_the_saved_run_equals_the_report_written_by_run(save
     assert rebuilt.count("data:image/png;base64,") == 8 and "<script" not in rebuilt
 
 
-@pytest.mark.parametrize("content, needle", [
-    (None, "no such file"),
-    (b"not a dataset", "not a NetCDF or Zarr dataset"),
-    ("plain", "not an endplate result"),
-    ("fit", "no report for it"),
-])
+@pytest.mark.parametrize(
+    "content, needle",
+    [
+        (None, "no such file"),
+        (b"not a dataset", "not a NetCDF or Zarr dataset"),
+        ("plain", "not an endplate result"),
+        ("fit", "no report for it"),
+    ],
+)
 def test_report_of_a_missing_or_foreign_file_exits_2_and_writes_nothing(tmp_path, content, needle):
     path = tmp_path / "in.nc"
     if isinstance(content, bytes):
@@ -93,8 +96,21 @@ def _read_nwb(path):
 
 
 def test_epp_train_nwb_round_trips_with_units_times_and_seed(tmp_path, cli):
-    res = cli("protocol", "train", "--frequency-hz", "50", "--stimuli", "20", "--seed", "4", "--nwb", "t.nwb",
-              "--output", "t.nc", cwd=tmp_path)
+    res = cli(
+        "protocol",
+        "train",
+        "--frequency-hz",
+        "50",
+        "--stimuli",
+        "20",
+        "--seed",
+        "4",
+        "--nwb",
+        "t.nwb",
+        "--output",
+        "t.nc",
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     ds = xr.open_dataset(tmp_path / "t.nc")
     io, nwb = _read_nwb(tmp_path / "t.nwb")
@@ -140,11 +156,14 @@ def test_cmap_and_cmap_scan_nwb_round_trip(tmp_path, cli):
         assert json.loads(nwb.notes)["true_units"] == scan["true_units"]
 
 
-@pytest.mark.parametrize("args, needle", [
-    (("protocol", "epp", "--nwb", "x.nwb"), "--nwb applies to protocols"),
-    (("protocol", "train", "--nwb", "x.h5"), "must end in .nwb"),
-    (("protocol", "mune", "--nwb", "x.nwb"), "does not apply"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (("protocol", "epp", "--nwb", "x.nwb"), "--nwb applies to protocols"),
+        (("protocol", "train", "--nwb", "x.h5"), "must end in .nwb"),
+        (("protocol", "mune", "--nwb", "x.nwb"), "does not apply"),
+    ],
+)
 def test_bad_nwb_requests_exit_2_and_write_nothing(tmp_path, args, needle):
     code, _, stderr = in_process(*args, cwd=tmp_path)
     assert code == 2 and needle in stderr

@@ -65,13 +65,19 @@ def test_trial_json_contract_and_report(cli, tmp_path):
     assert ds.attrs["endplate_result"] == "trial" and "analysis" in ds.attrs
 
 
-@pytest.mark.parametrize("treated, extra, message", [
-    ('["aspirin"]', "", "unknown intervention"),
-    ('[{ name = "riluzole", start_day = 0, duration_days = 20 }, { name = "riluzole", start_day = 10, duration_days = 20 }]', "",
-     "overlapping"),
-    ('[{ name = "riluzole", start_day = -3 }]', "", "arms.treated.interventions[0].start_day must be non-negative"),
-    ('[]', "dose_mg = 5", "unknown key"),
-])
+@pytest.mark.parametrize(
+    "treated, extra, message",
+    [
+        ('["aspirin"]', "", "unknown intervention"),
+        (
+            '[{ name = "riluzole", start_day = 0, duration_days = 20 }, { name = "riluzole", start_day = 10, duration_days = 20 }]',
+            "",
+            "overlapping",
+        ),
+        ('[{ name = "riluzole", start_day = -3 }]', "", "arms.treated.interventions[0].start_day must be non-negative"),
+        ("[]", "dose_mg = 5", "unknown key"),
+    ],
+)
 def test_bad_trial_files_exit_2_and_write_nothing(cli, tmp_path, treated, extra, message):
     path = _trial_file(tmp_path, treated, extra)
     result = cli("trial", str(path), "--json", cwd=tmp_path)
@@ -122,6 +128,12 @@ def test_trial_cluster_listens_on_loopback_only(tmp_path, listening):
     """Issue 19: the trial's dashboard listened on every interface while the trial ran."""
     trial = load_trial(str(_trial_file(tmp_path)))
     before, during = listening(), set()
-    run_trial(trial, tmp_path / "t.zarr", workers=1, processes=False, stop_after=1,
-              progress=lambda done, total: during.update(listening() - before))
+    run_trial(
+        trial,
+        tmp_path / "t.zarr",
+        workers=1,
+        processes=False,
+        stop_after=1,
+        progress=lambda done, total: during.update(listening() - before),
+    )
     assert during and {ip for ip, _ in during} == {"127.0.0.1"}, during

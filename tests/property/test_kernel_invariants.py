@@ -4,22 +4,28 @@ from hypothesis import strategies as st
 
 from endplate import default_parameters, make_population, run_train
 
-params_strategy = st.fixed_dictionaries({
-    "ca_mm": st.floats(0.05, 10.0),
-    "mg_mm": st.floats(0.0, 10.0),
-    "release_probability_max": st.floats(0.0, 1.0),
-    "rrp_capacity_quanta": st.floats(1.0, 3000.0),
-    "refill_activity_rate_per_ms": st.floats(0.0, 0.1),
-    "tsc_gain": st.floats(-1.0, 1.0),
-    "ache_activity_relative": st.floats(0.0, 1.0),
-    "achr_density_relative": st.floats(0.0, 3.0),
-})
+params_strategy = st.fixed_dictionaries(
+    {
+        "ca_mm": st.floats(0.05, 10.0),
+        "mg_mm": st.floats(0.0, 10.0),
+        "release_probability_max": st.floats(0.0, 1.0),
+        "rrp_capacity_quanta": st.floats(1.0, 3000.0),
+        "refill_activity_rate_per_ms": st.floats(0.0, 0.1),
+        "tsc_gain": st.floats(-1.0, 1.0),
+        "ache_activity_relative": st.floats(0.0, 1.0),
+        "achr_density_relative": st.floats(0.0, 3.0),
+    }
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(changes=params_strategy, species=st.sampled_from(["mouse", "human"]),
-       intervals=st.lists(st.floats(0.5, 5000.0), min_size=1, max_size=30),
-       backend=st.sampled_from(["numba", "numpy"]), seed=st.integers(0, 2**40))
+@given(
+    changes=params_strategy,
+    species=st.sampled_from(["mouse", "human"]),
+    intervals=st.lists(st.floats(0.5, 5000.0), min_size=1, max_size=30),
+    backend=st.sampled_from(["numba", "numpy"]),
+    seed=st.integers(0, 2**40),
+)
 def test_vesicles_stay_within_the_pool_and_states_stay_in_range(changes, species, intervals, backend, seed):
     params = default_parameters(species, **changes)
     pop = make_population(params, 40, seed=seed % 1000)

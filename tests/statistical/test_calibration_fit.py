@@ -13,8 +13,7 @@ LOCAL = dict(workers=1, processes=False)
 
 
 def _small(**changes):
-    small = dict(population=30, generations=3, ppc_draws=10, loso_population=15, loso_generations=1, loso_draws=6,
-                 loso_sources=1)
+    small = dict(population=30, generations=3, ppc_draws=10, loso_population=15, loso_generations=1, loso_draws=6, loso_sources=1)
     return dataclasses.replace(settings_for("synthetic", quick=True), **{**small, **changes})
 
 

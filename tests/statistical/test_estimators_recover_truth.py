@@ -22,6 +22,5 @@ def test_quantal_content_recovered_by_failures_method_at_low_calcium(mouse):
 def test_variance_method_overestimates_when_release_probability_is_high(mouse):
     # Binomial release is less variable than Poisson: the method's assumption fails, as in the lab.
     # Stimuli 50 s apart, so that the pool refills between them and only the binomial draw varies.
-    ds = epp(mouse.replace(release_probability_max=0.5, rrp_capacity_quanta=150), seed=4, n_stimuli=200,
-             frequency_hz=0.02)
+    ds = epp(mouse.replace(release_probability_max=0.5, rrp_capacity_quanta=150), seed=4, n_stimuli=200, frequency_hz=0.02)
     assert float(ds["quantal_content_variance"]) > 1.1 * float(ds["true_quantal_content"])

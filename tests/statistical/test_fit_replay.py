@@ -8,8 +8,7 @@ import xarray as xr
 
 from endplate.calibrate.fit import run_fit, settings_for
 
-SMALL = dict(population=20, generations=3, ppc_draws=6, loso_population=10, loso_generations=1, loso_draws=4,
-             loso_sources=1)
+SMALL = dict(population=20, generations=3, ppc_draws=6, loso_population=10, loso_generations=1, loso_draws=4, loso_sources=1)
 
 
 def _settings(**changes):
@@ -84,8 +83,7 @@ def test_seed_spread_refuses_a_single_fit_repeated_seeds_and_other_settings(refe
         seed_spread([reference, bigger])
 
 
-def test_compare_of_several_seeds_shows_the_spread_and_ships_it_in_the_preset(cli, reference_path, other_path,
-                                                                              tmp_path):
+def test_compare_of_several_seeds_shows_the_spread_and_ships_it_in_the_preset(cli, reference_path, other_path, tmp_path):
     import json
     import tomllib
 

@@ -58,12 +58,18 @@ def test_float32_gpu_algorithm_carries_the_mobilisation_of_the_human_junction():
     assert np.all((state.mobilisation > 0) & (state.mobilisation <= 1))
 
 
-@pytest.mark.parametrize("counter,key,expected", [
-    ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
-    ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
-    ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0),
-     (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
-])
+@pytest.mark.parametrize(
+    "counter,key,expected",
+    [
+        ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
+        ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
+        (
+            (0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344),
+            (0xA4093822, 0x299F31D0),
+            (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1),
+        ),
+    ],
+)
 def test_philox_matches_the_random123_known_answers(counter, key, expected):
     """Known-answer vectors of the Random123 reference implementation (Salmon et al. 2011)."""
     assert tuple(int(w) for w in gpu_twin.philox(*counter, *key)) == expected
@@ -96,9 +102,22 @@ def test_float32_binomial_draw_matches_the_binomial_distribution(n, p):
 def _ptxas_report(tmp_path):
     source = tmp_path / "train_kernel.cu"
     source.write_text(gpu.defines() + gpu.SOURCE)
-    done = subprocess.run(["nvcc", "-arch=sm_90", "-cubin", *gpu.COMPILE_OPTIONS, "-Xptxas", "-v",
-                           "-o", str(tmp_path / "train_kernel.cubin"), str(source)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            "nvcc",
+            "-arch=sm_90",
+            "-cubin",
+            *gpu.COMPILE_OPTIONS,
+            "-Xptxas",
+            "-v",
+            "-o",
+            str(tmp_path / "train_kernel.cubin"),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     return done.stderr
 
@@ -195,8 +214,12 @@ def _host_kernel(tmp_path):
     source = tmp_path / "host_kernel.cpp"
     source.write_text(_HOST_SHIMS + gpu.defines() + gpu.SOURCE + _HOST_DRIVER)
     library = tmp_path / "host_kernel.so"
-    done = subprocess.run(["g++", "-O2", "-std=c++14", "-shared", "-fPIC", "-o", str(library), str(source)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        ["g++", "-O2", "-std=c++14", "-shared", "-fPIC", "-o", str(library), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     emulate = ctypes.CDLL(str(library)).emulate
     pointer, integer = ctypes.c_void_p, ctypes.c_int
@@ -216,16 +239,32 @@ def test_cuda_source_run_on_the_host_draws_what_the_twin_draws(tmp_path, species
     schedule = stimulus_schedule(params, INTERVALS)
     n_j, n_s = pop.size, schedule.shape[1]
     state = pop.rested_state()
-    arrays = [np.ascontiguousarray(a) for a in (pop.capacity, pop.release_probability_max, pop.quantal_mv,
-                                               pop.threshold_mv, pop.effective_tsc_gain(), *state.arrays(),
-                                               schedule.astype(np.float32))]
+    arrays = [
+        np.ascontiguousarray(a)
+        for a in (
+            pop.capacity,
+            pop.release_probability_max,
+            pop.quantal_mv,
+            pop.threshold_mv,
+            pop.effective_tsc_gain(),
+            *state.arrays(),
+            schedule.astype(np.float32),
+        )
+    ]
     out_k = np.zeros((n_s, n_j), np.int32)
     out_epp, out_lat = np.zeros((n_s, n_j), np.float32), np.zeros((n_s, n_j), np.float32)
     block_sums = np.zeros((2, 5, n_s), np.float32)
     scalars = np.array(gpu.scalar_arguments(params), np.float32)
     k0, k1 = gpu.seed_key(9)
-    _host_kernel(tmp_path)(2, n_j, n_s, *(a.ctypes.data for a in arrays), int(k0), int(k1),
-                           *(a.ctypes.data for a in (out_k, out_epp, out_lat, block_sums, scalars)))
+    _host_kernel(tmp_path)(
+        2,
+        n_j,
+        n_s,
+        *(a.ctypes.data for a in arrays),
+        int(k0),
+        int(k1),
+        *(a.ctypes.data for a in (out_k, out_epp, out_lat, block_sums, scalars)),
+    )
     twin_state = pop.rested_state()
     quanta, epp, _, _ = gpu_twin.train_twin(pop, twin_state, schedule, 9, True)
     same = out_k.T == quanta
@@ -233,4 +272,3 @@ def test_cuda_source_run_on_the_host_draws_what_the_twin_draws(tmp_path, species
     trains_alike = same.all(axis=1)
     assert np.allclose(out_epp.T[trains_alike], epp[trains_alike], rtol=1e-4, atol=1e-4)
     assert np.array_equal(state.vesicles[trains_alike], twin_state.vesicles[trains_alike])
-

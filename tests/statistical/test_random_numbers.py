@@ -60,8 +60,7 @@ def test_cornish_fisher_release_draw_error_is_below_its_bound(p, variance_factor
 
 def test_sheppard_correction_makes_the_draw_more_accurate_than_its_bound_needs():
     """At the threshold the corrected expansion is well inside the bound (the uncorrected one was 2e-3)."""
-    worst = max(_cornish_fisher_cdf_error(int(np.ceil(rng.APPROX_MIN_VARIANCE / (p * (1 - p)))), p)
-                for p in (0.003, 0.05, 0.3))
+    worst = max(_cornish_fisher_cdf_error(int(np.ceil(rng.APPROX_MIN_VARIANCE / (p * (1 - p)))), p) for p in (0.003, 0.05, 0.3))
     assert worst < 5e-4
 
 

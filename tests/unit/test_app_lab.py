@@ -8,16 +8,19 @@ from endplate.app import lab
 from endplate.errors import EndplateInputError
 
 
-@pytest.mark.parametrize("args, needle", [
-    (("dog", "TA", "SOD1-G93A", "dying_back"), "unknown species 'dog'"),
-    (("mouse", "APB", "SOD1-G93A", "dying_back"), "unknown mouse muscle 'APB'; allowed: TA"),
-    (("human", "APB", "SOD1-G93A", "dying_back"), "unknown human genotype"),
-    (("mouse", "TA", "SOD1-G93A", "import os"), "unknown hypothesis 'import os'"),
-    (("mouse", "TA", "SOD1-G93A", "dying_back", ("no_such_drug",)), "unknown intervention"),
-    (("mouse", "TA", "SOD1-G93A", "dying_back", ("riluzole", "riluzole")), "interventions: each of"),
-    (("mouse", "TA", "SOD1-G93A", "dying_back", ("riluzole",) * 10**5), "interventions: each of"),
-    (("mouse", "TA", "SOD1-G93A", "dying_back", "riluzole"), "interventions: each of"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (("dog", "TA", "SOD1-G93A", "dying_back"), "unknown species 'dog'"),
+        (("mouse", "APB", "SOD1-G93A", "dying_back"), "unknown mouse muscle 'APB'; allowed: TA"),
+        (("human", "APB", "SOD1-G93A", "dying_back"), "unknown human genotype"),
+        (("mouse", "TA", "SOD1-G93A", "import os"), "unknown hypothesis 'import os'"),
+        (("mouse", "TA", "SOD1-G93A", "dying_back", ("no_such_drug",)), "unknown intervention"),
+        (("mouse", "TA", "SOD1-G93A", "dying_back", ("riluzole", "riluzole")), "interventions: each of"),
+        (("mouse", "TA", "SOD1-G93A", "dying_back", ("riluzole",) * 10**5), "interventions: each of"),
+        (("mouse", "TA", "SOD1-G93A", "dying_back", "riluzole"), "interventions: each of"),
+    ],
+)
 def test_app_inputs_outside_the_offered_choices_are_refused_by_name(args, needle):
     with pytest.raises(EndplateInputError, match=needle.replace("(", r"\(")):
         lab.check_inputs(*args)

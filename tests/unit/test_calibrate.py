@@ -111,9 +111,15 @@ def test_calibration_is_applied_by_default_and_set_still_wins(monkeypatch):
     from endplate.disease import calibrated as presets
     from endplate.disease.scenario import load_scenario
 
-    preset = {"genotype": "SOD1-G93A", "winner": "dying_back", "date": "today", "seed": 1, "apply": True,
-              "model_probabilities": {"dying_back": 0.6}, "values": {"dying_back": {
-                  "genotype.width_days": 22.0, "reinnervation.rate_per_day": 0.2}}}
+    preset = {
+        "genotype": "SOD1-G93A",
+        "winner": "dying_back",
+        "date": "today",
+        "seed": 1,
+        "apply": True,
+        "model_probabilities": {"dying_back": 0.6},
+        "values": {"dying_back": {"genotype.width_days": 22.0, "reinnervation.rate_per_day": 0.2}},
+    }
     monkeypatch.setattr(presets, "calibrated_presets", lambda: {"sod1-g93a": preset})
     sc = load_scenario("sod1-g93a")
     assert sc.set == {"genotype.width_days": 22.0, "reinnervation.rate_per_day": 0.2}

@@ -79,7 +79,8 @@ def test_halving_release_lowers_the_first_cmap_and_deepens_the_decrement():
     healthy = muscle_rns(_apb(), 3.0, 10, 0)
     halved = muscle_rns(_apb(ca_mm=1.0), 3.0, 10, 0)
     assert float(epp(default_parameters("human", ca_mm=1.0), seed=0)["quantal_content"]) < 0.6 * float(
-        epp(default_parameters("human"), seed=0)["quantal_content"])
+        epp(default_parameters("human"), seed=0)["quantal_content"]
+    )
     assert halved["cmap_mv"][0] < healthy["cmap_mv"][0]
     assert halved["decrement_percent"] > healthy["decrement_percent"] + 2
 

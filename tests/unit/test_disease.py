@@ -109,17 +109,41 @@ def test_same_seed_same_course(sod1):
     assert np.array_equal(again["muscles"]["TA"]["innervated_percent"], sod1["muscles"]["TA"]["innervated_percent"])
 
 
-@pytest.mark.parametrize("text,needle", [
-    ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = 20\nend_day = 50\ncolour = 3\n', "line 7: unknown key 'colour'"),
-    ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = "x"\nend_day = 50\n', "line 5: start_day must be a whole number"),
-    ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "nope"\nmuscles = ["TA"]\nstart_day = 20\nend_day = 50\n', "unknown hypothesis"),
-    ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["biceps"]\nstart_day = 20\nend_day = 50\n', "unknown mouse muscle 'biceps'"),
-    ('species = "mouse"\ngenotype = "sporadic-ALS"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = 20\nend_day = 50\n', "is for human"),
-    ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = 60\nend_day = 50\n', "start_day < end_day"),
-    ('species = "mouse"\nmuscles = ["TA"]\n', "missing required key"),
-    ('species = [\n', "not valid TOML"),
-    ('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = 20\nend_day = 50\nfirst_partner = "axon"\n', "line 7: unknown first_partner 'axon'; allowed: presynaptic, tsc, postsynaptic"),
-])
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        (
+            'species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = 20\nend_day = 50\ncolour = 3\n',
+            "line 7: unknown key 'colour'",
+        ),
+        (
+            'species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = "x"\nend_day = 50\n',
+            "line 5: start_day must be a whole number",
+        ),
+        (
+            'species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "nope"\nmuscles = ["TA"]\nstart_day = 20\nend_day = 50\n',
+            "unknown hypothesis",
+        ),
+        (
+            'species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["biceps"]\nstart_day = 20\nend_day = 50\n',
+            "unknown mouse muscle 'biceps'",
+        ),
+        (
+            'species = "mouse"\ngenotype = "sporadic-ALS"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = 20\nend_day = 50\n',
+            "is for human",
+        ),
+        (
+            'species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = 60\nend_day = 50\n',
+            "start_day < end_day",
+        ),
+        ('species = "mouse"\nmuscles = ["TA"]\n', "missing required key"),
+        ("species = [\n", "not valid TOML"),
+        (
+            'species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\nstart_day = 20\nend_day = 50\nfirst_partner = "axon"\n',
+            "line 7: unknown first_partner 'axon'; allowed: presynaptic, tsc, postsynaptic",
+        ),
+    ],
+)
 def test_bad_scenario_files_name_the_file_key_and_allowed_values(tmp_path, text, needle):
     path = tmp_path / "bad.toml"
     path.write_text(text)
@@ -167,8 +191,11 @@ def test_ownership_and_enlargement_hold_on_every_day():
     from endplate.disease.simulate import init_muscle, step
 
     @settings(max_examples=6, deadline=None)
-    @given(seed=st.integers(0, 10**6), hyp=st.sampled_from(["dying_back", "dying_forward", "independent"]),
-           chunks=st.sampled_from([1, 3]))
+    @given(
+        seed=st.integers(0, 10**6),
+        hyp=st.sampled_from(["dying_back", "dying_forward", "independent"]),
+        chunks=st.sampled_from([1, 3]),
+    )
     def check(seed, hyp, chunks):
         import endplate.disease.simulate as sim
 
@@ -220,11 +247,14 @@ def _impaired_junctions(partner: str):
     return st.anatomy.junctions, effective_junctions(st)
 
 
-@pytest.mark.parametrize("partner,changed,unchanged", [
-    ("presynaptic", {"release_probability_max": -1, "capacity": -1}, ("quantal_mv", "tsc_gain")),
-    ("postsynaptic", {"quantal_mv": -1}, ("release_probability_max", "capacity", "tsc_gain")),
-    ("tsc", {"tsc_gain": +1, "release_probability_max": -1}, ("quantal_mv", "capacity")),
-])
+@pytest.mark.parametrize(
+    "partner,changed,unchanged",
+    [
+        ("presynaptic", {"release_probability_max": -1, "capacity": -1}, ("quantal_mv", "tsc_gain")),
+        ("postsynaptic", {"quantal_mv": -1}, ("release_probability_max", "capacity", "tsc_gain")),
+        ("tsc", {"tsc_gain": +1, "release_probability_max": -1}, ("quantal_mv", "capacity")),
+    ],
+)
 def test_the_partner_that_fails_first_sets_what_an_impaired_nmj_loses(partner, changed, unchanged):
     healthy, sick = _impaired_junctions(partner)
     for name, sign in changed.items():
@@ -261,8 +291,15 @@ def test_upper_motor_neurons_follow_the_cortical_process_only():
     from endplate.disease.scenario import load_scenario
     from endplate.disease.simulate import simulate
 
-    small = dict(muscles=["TA"], onset_muscles=["TA"], end_stage_muscles=["TA"], probe_days=[], seed=4,
-                 readout_every_days=1000, mune_every_days=1000)
+    small = dict(
+        muscles=["TA"],
+        onset_muscles=["TA"],
+        end_stage_muscles=["TA"],
+        probe_days=[],
+        seed=4,
+        readout_every_days=1000,
+        mune_every_days=1000,
+    )
     from endplate.report.run_report import run_report
 
     back_run = simulate(load_scenario("sod1-g93a", hypothesis="dying_back", **small))
@@ -283,8 +320,10 @@ def test_allow_large_lifts_a_size_limit_but_not_the_type_checks(tmp_path):
     from endplate.disease.scenario import load_scenario
 
     path = tmp_path / "big.toml"
-    path.write_text('species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\n'
-                    'start_day = 60\nend_day = 62\n[muscle_set.TA]\nn_fibres = 5000001\n')
+    path.write_text(
+        'species = "mouse"\ngenotype = "SOD1-G93A"\nhypothesis = "dying_back"\nmuscles = ["TA"]\n'
+        "start_day = 60\nend_day = 62\n[muscle_set.TA]\nn_fibres = 5000001\n"
+    )
     with pytest.raises(EndplateInputError, match="above the limit of 5,000,000 fibres.*--allow-large"):
         load_scenario(str(path))
     assert load_scenario(str(path), allow_large=True).muscle_set["TA"]["n_fibres"] == 5_000_001

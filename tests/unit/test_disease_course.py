@@ -7,8 +7,15 @@ from endplate.disease.scenario import load_scenario
 from endplate.disease.simulate import READOUTS, simulate
 from endplate.seeding import day_seed, substreams
 
-SMALL = dict(muscles=["EDL"], onset_muscles=["EDL"], end_stage_muscles=["EDL"], probe_days=[], probe_muscle="EDL",
-             readout_every_days=5, mune_every_days=10)
+SMALL = dict(
+    muscles=["EDL"],
+    onset_muscles=["EDL"],
+    end_stage_muscles=["EDL"],
+    probe_days=[],
+    probe_muscle="EDL",
+    readout_every_days=5,
+    mune_every_days=10,
+)
 
 
 def _readouts(result, muscle="EDL") -> bytes:
@@ -25,8 +32,13 @@ def test_readouts_draw_from_the_scenario_seed_one_stream_per_muscle_and_readout(
     # day-numbered seeds of before did not (same draws in every run on the same day).
     assert not np.array_equal(a["muscles"]["EDL"]["cmap_percent"], c["muscles"]["EDL"]["cmap_percent"])
     streams = [substreams(s, "EDL", "TA") for s in (3, 4)]
-    drawn = {day_seed(substreams(st[m], "anatomy", "levels", "kernel", *READOUTS)[r], d)
-             for st in streams for m in st for r in READOUTS for d in (20, 27)}
+    drawn = {
+        day_seed(substreams(st[m], "anatomy", "levels", "kernel", *READOUTS)[r], d)
+        for st in streams
+        for m in st
+        for r in READOUTS
+        for d in (20, 27)
+    }
     assert len(drawn) == 2 * 2 * len(READOUTS) * 2  # no two (seed, muscle, readout, day) share a readout seed
 
 
@@ -59,8 +71,18 @@ def test_the_first_day_of_a_disease_run_is_wild_type_before_the_drive_acts():
 def test_a_human_muscle_starts_healthy_and_does_not_dip_in_its_first_weeks():
     # Before, the drive of the preclinical years acted on day one: every FF NMJ impaired at once
     # and force at 77-88 % by day 10 in every muscle, recovering after.
-    r = simulate(load_scenario("human-als", muscles=["APB"], onset_muscles=["APB"], end_stage_muscles=["APB"],
-                               onset_delay_days={"APB": 0}, end_day=30, probe_days=[], probe_muscle="APB"))
+    r = simulate(
+        load_scenario(
+            "human-als",
+            muscles=["APB"],
+            onset_muscles=["APB"],
+            end_stage_muscles=["APB"],
+            onset_delay_days={"APB": 0},
+            end_day=30,
+            probe_days=[],
+            probe_muscle="APB",
+        )
+    )
     f = r["muscles"]["APB"]["force_percent"]
     assert f[0] == 100.0 and f[1] > 99.5 and f[10] > 97.0, f[:11]
 
@@ -77,8 +99,17 @@ def _loss_days(result, muscle, unit_type, event=0):
 
 @pytest.fixture(scope="module")
 def sod1_ta():
-    return simulate(load_scenario("sod1-g93a", muscles=["TA", "soleus"], onset_muscles=["TA"], end_stage_muscles=["TA"],
-                                  probe_days=[], probe_muscle="TA", seed=2))
+    return simulate(
+        load_scenario(
+            "sod1-g93a",
+            muscles=["TA", "soleus"],
+            onset_muscles=["TA"],
+            end_stage_muscles=["TA"],
+            probe_days=[],
+            probe_muscle="TA",
+            seed=2,
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -86,10 +117,21 @@ def human_hand():
     # Two hand muscles 400 days apart in the spread of the disease, with many units (tens of FF
     # units, so that medians are sharp).
     many = {"n_units": 1000}
-    return simulate(load_scenario("human-als", muscles=["APB", "FDI"], onset_muscles=["APB"], end_stage_muscles=["APB"],
-                                  onset_delay_days={"APB": 0, "FDI": 400}, probe_days=[], probe_muscle="APB",
-                                  readout_every_days=365, mune_every_days=365, seed=3,
-                                  muscle_set={"APB": many, "FDI": many}))
+    return simulate(
+        load_scenario(
+            "human-als",
+            muscles=["APB", "FDI"],
+            onset_muscles=["APB"],
+            end_stage_muscles=["APB"],
+            onset_delay_days={"APB": 0, "FDI": 400},
+            probe_days=[],
+            probe_muscle="APB",
+            readout_every_days=365,
+            mune_every_days=365,
+            seed=3,
+            muscle_set={"APB": many, "FDI": many},
+        )
+    )
 
 
 def test_units_of_a_type_are_lost_one_by_one_not_as_a_cohort(sod1_ta, human_hand):
@@ -123,8 +165,15 @@ def test_the_spread_delay_between_muscles_applies_to_ff_units_too(human_hand):
 
 @pytest.fixture(scope="module")
 def knockouts():
-    kw = dict(muscles=["TA", "MG"], onset_muscles=["TA", "MG"], end_stage_muscles=["TA", "MG"], probe_days=[],
-              probe_muscle="TA", end_day=200, seed=4)
+    kw = dict(
+        muscles=["TA", "MG"],
+        onset_muscles=["TA", "MG"],
+        end_stage_muscles=["TA", "MG"],
+        probe_days=[],
+        probe_muscle="TA",
+        end_day=200,
+        seed=4,
+    )
     return {name: simulate(load_scenario(name, **kw)) for name in ("sod1-g93a", "sod1-g93a-bax", "sod1-g93a-bax-bak")}
 
 

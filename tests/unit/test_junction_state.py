@@ -36,17 +36,24 @@ def test_partly_withdrawn_junction_keeps_half_the_pool_of_an_impaired_one():
     healthy = st.anatomy.junctions
     sick = diseased_junctions(healthy, fibre_junction_state(st))
     q = st.partner
-    assert np.allclose(sick.release_probability_max[0::2],
-                       np.clip(healthy.release_probability_max[0::2] * q["release_impaired"], 0, 1), rtol=1e-6)
+    assert np.allclose(
+        sick.release_probability_max[0::2],
+        np.clip(healthy.release_probability_max[0::2] * q["release_impaired"], 0, 1),
+        rtol=1e-6,
+    )
     ratio = sick.capacity[1::2] / np.maximum(1, np.rint(healthy.capacity[1::2] * q["capacity_impaired"]))
     assert np.all(np.abs(ratio - 0.5) < 0.02)
 
 
 def _record(n: int, **fields) -> FibreJunctionState:
-    base = dict(innervated=np.ones(n, bool), impaired=np.zeros(n), withdrawn_fraction=np.zeros(n),
-                maturity=np.ones(n), tsc_present=np.ones(n),
-                partner={"release_impaired": 0.6, "capacity_impaired": 0.7, "quantal_impaired": 1.0,
-                         "tsc_gain_impaired": 1.0})
+    base = dict(
+        innervated=np.ones(n, bool),
+        impaired=np.zeros(n),
+        withdrawn_fraction=np.zeros(n),
+        maturity=np.ones(n),
+        tsc_present=np.ones(n),
+        partner={"release_impaired": 0.6, "capacity_impaired": 0.7, "quantal_impaired": 1.0, "tsc_gain_impaired": 1.0},
+    )
     base.update({k: np.full(n, v, float) for k, v in fields.items()})
     return FibreJunctionState(**base)
 

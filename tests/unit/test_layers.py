@@ -13,17 +13,24 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 
 # Highest first. A module takes the rank of its longest listed prefix; the bare package is exact.
 RANKS = {
-    "endplate.cli": 9,                                            # commands: typer, rich, suffixes, exit codes
-    "endplate.app": 8, "endplate.bench": 8, "endplate.demo": 8, "endplate.replay": 8, "endplate": 8,  # other faces, public API
-    "endplate.calibrate": 7, "endplate.therapy": 7,               # siblings over the disease layer
-    "endplate.report": 6,                                         # draws saved datasets
+    "endplate.cli": 9,  # commands: typer, rich, suffixes, exit codes
+    "endplate.app": 8,
+    "endplate.bench": 8,
+    "endplate.demo": 8,
+    "endplate.replay": 8,
+    "endplate": 8,  # other faces, public API
+    "endplate.calibrate": 7,
+    "endplate.therapy": 7,  # siblings over the disease layer
+    "endplate.report": 6,  # draws saved datasets
     "endplate.disease": 5,
     "endplate.muscle": 4,
     **{f"endplate.junction.{m}": 3 for m in ("epp", "train", "mepp", "rns", "sfemg", "paired_pulse", "protocols")},
     "endplate.kernels": 2,
-    "endplate.junction": 1,                                       # parameters, population, estimators, provenance
-    **{f"endplate.{m}": 0 for m in ("io", "seeding", "errors", "readings", "cluster", "_version", "presets", "data",
-                                    "provenance", "spec", "limits")},
+    "endplate.junction": 1,  # parameters, population, estimators, provenance
+    **{
+        f"endplate.{m}": 0
+        for m in ("io", "seeding", "errors", "readings", "cluster", "_version", "presets", "data", "provenance", "spec", "limits")
+    },
 }
 SIBLINGS = {"endplate.calibrate", "endplate.therapy"}
 CLI_ONLY = {"typer", "rich"}
@@ -50,8 +57,11 @@ def _imported(node: ast.AST, src: Path) -> list[str]:
     if isinstance(node, ast.ImportFrom) and node.module:
         base = node.module
         subs = [f"{base}.{a.name}" for a in node.names]
-        found = [s for s in subs if (src / s.replace(".", "/")).with_suffix(".py").exists()
-                 or (src / s.replace(".", "/") / "__init__.py").exists()]
+        found = [
+            s
+            for s in subs
+            if (src / s.replace(".", "/")).with_suffix(".py").exists() or (src / s.replace(".", "/") / "__init__.py").exists()
+        ]
         return found if len(found) == len(subs) else [base, *found]
     return []
 

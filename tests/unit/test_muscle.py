@@ -51,8 +51,15 @@ def test_same_seed_same_muscle(apb):
     assert np.array_equal(again.owner, apb.owner) and np.array_equal(again.unit_threshold_ma, apb.unit_threshold_ma)
 
 
-@pytest.mark.parametrize("changes,needle", [({"n_units": 0}, "at least 1"), ({"n_units": 30000}, "more motor units"),
-                                            ({"fraction_s": 0.9}, "sum to 1"), ({"nope": 1}, "unknown muscle parameter")])
+@pytest.mark.parametrize(
+    "changes,needle",
+    [
+        ({"n_units": 0}, "at least 1"),
+        ({"n_units": 30000}, "more motor units"),
+        ({"fraction_s": 0.9}, "sum to 1"),
+        ({"nope": 1}, "unknown muscle parameter"),
+    ],
+)
 def test_impossible_anatomy_is_refused(changes, needle):
     with pytest.raises(EndplateInputError, match=needle):
         load_muscle("human", "APB", **changes)
@@ -110,8 +117,9 @@ def test_blocking_fibres_reduce_the_cmap_during_rns():
     from endplate.junction.parameters import default_parameters
 
     healthy = build_anatomy(load_muscle("human", "APB"), seed=1)
-    weak = build_anatomy(load_muscle("human", "APB"), seed=1,
-                         junction_params=default_parameters("human", achr_density_relative=0.3))
+    weak = build_anatomy(
+        load_muscle("human", "APB"), seed=1, junction_params=default_parameters("human", achr_density_relative=0.3)
+    )
     h, w = muscle_rns(healthy, seed=1), muscle_rns(weak, seed=1)
     assert abs(h["decrement_percent"]) < 2
     assert w["decrement_percent"] > h["decrement_percent"] + 2 and w["cmap_mv"][0] < h["cmap_mv"][0]

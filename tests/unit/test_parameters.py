@@ -32,8 +32,9 @@ def test_unknown_parameter_is_refused_with_the_allowed_names(mouse):
         mouse.replace(not_a_parameter=1.0)
 
 
-@pytest.mark.parametrize("name,value", [("release_probability_max", 1.2), ("rrp_capacity_quanta", -5),
-                                        ("quantal_cv", math.nan), ("ca_mm", -1.0)])
+@pytest.mark.parametrize(
+    "name,value", [("release_probability_max", 1.2), ("rrp_capacity_quanta", -5), ("quantal_cv", math.nan), ("ca_mm", -1.0)]
+)
 def test_out_of_range_values_are_refused_naming_the_parameter(mouse, name, value):
     with pytest.raises(EndplateInputError, match=name):
         mouse.replace(**{name: value})

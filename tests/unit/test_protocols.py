@@ -40,8 +40,9 @@ def test_train_runs_down_to_a_plateau_and_more_so_at_high_frequency(mouse):
 
 def test_facilitation_is_larger_at_low_calcium(mouse):
     normal = paired_pulse.paired_pulse(mouse, seed=1, n_junctions=20000, intervals_ms=(10, 20, 50, 100, 300))
-    low = paired_pulse.paired_pulse(apply_perturbations(mouse, ["low_calcium"]), seed=1, n_junctions=20000,
-                                    intervals_ms=(10, 20, 50, 100, 300))
+    low = paired_pulse.paired_pulse(
+        apply_perturbations(mouse, ["low_calcium"]), seed=1, n_junctions=20000, intervals_ms=(10, 20, 50, 100, 300)
+    )
     assert low["paired_pulse_ratio"].values[0] > normal["paired_pulse_ratio"].values[0]
 
 

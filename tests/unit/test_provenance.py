@@ -57,8 +57,9 @@ def test_stored_trial_settings_rebuild_the_trial_and_keep_the_arm_order():
     from endplate.therapy.trial import load_trial, trial_from_settings
 
     trial = load_trial("musk-agonist-sod1-mouse")
-    swapped = dataclasses.replace(trial, arms=dict(reversed(trial.arms.items())),
-                                  allocation=dict(reversed(trial.allocation.items())))
+    swapped = dataclasses.replace(
+        trial, arms=dict(reversed(trial.arms.items())), allocation=dict(reversed(trial.allocation.items()))
+    )
     assert swapped.settings_json() != trial.settings_json()  # the order sets the allocation: it is a setting
     for t in (trial, swapped):
         again = trial_from_settings(t.settings_json())

@@ -27,7 +27,9 @@ def test_an_unknown_name_is_an_attribute_error():
 
 
 def test_import_endplate_does_not_import_the_higher_layers():
-    code = ("import sys, endplate; heavy = [m for m in ('endplate.disease.simulate', 'endplate.therapy.engine', "
-            "'endplate.calibrate.fit', 'pyabc', 'distributed') if m in sys.modules]; print(heavy)")
+    code = (
+        "import sys, endplate; heavy = [m for m in ('endplate.disease.simulate', 'endplate.therapy.engine', "
+        "'endplate.calibrate.fit', 'pyabc', 'distributed') if m in sys.modules]; print(heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

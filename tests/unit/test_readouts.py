@@ -106,7 +106,7 @@ def test_no_nan_reaches_the_user_from_a_muscle_with_two_units_or_none(units_left
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         for name in MUSCLE_PROTOCOLS:
-            for method in (METHODS if name == "mune" else (None,)):
+            for method in METHODS if name == "mune" else (None,):
                 r = run(name, a, 1, **({"method": method} if method else {}))
                 r.pop("_scan", None)
                 text = json.dumps(r, default=lambda v: np.asarray(v).tolist(), allow_nan=True)

@@ -22,25 +22,40 @@ def _bibliography_keys():
 def test_bundled_interventions_name_their_source_and_evidence():
     keys = _bibliography_keys()
     known = bundled()
-    for name in ("pyridostigmine", "diaminopyridine", "musk_agonist", "dok7_gene_therapy", "sprouting_support",
-                 "riluzole", "edaravone", "tofersen", "exercise", "block_soma_death"):
+    for name in (
+        "pyridostigmine",
+        "diaminopyridine",
+        "musk_agonist",
+        "dok7_gene_therapy",
+        "sprouting_support",
+        "riluzole",
+        "edaravone",
+        "tofersen",
+        "exercise",
+        "block_soma_death",
+    ):
         iv = known[name]
         assert iv.source in keys and iv.evidence in ("read", "recalled", "secondary", "assumed") and iv.effects
 
 
 def test_user_interventions_file_adds_an_intervention(tmp_path):
     f = tmp_path / "mine.toml"
-    f.write_text('[slow_disassembly]\ndescription = "x"\neffects = { "terminal_degeneration.impaired_days" = 3.0 }\n'
-                 'source = "assumed"\nevidence = "assumed"\n')
+    f.write_text(
+        '[slow_disassembly]\ndescription = "x"\neffects = { "terminal_degeneration.impaired_days" = 3.0 }\n'
+        'source = "assumed"\nevidence = "assumed"\n'
+    )
     assert "slow_disassembly" in load_interventions(f) and "riluzole" in load_interventions(f)
 
 
-@pytest.mark.parametrize("body, message", [
-    ('effects = { "terminal_degeneration.vulnerability_ff" = 0.5 }', "unknown parameter"),
-    ('effects = { "hazard.terminal" = -1.0 }', "non-negative"),
-    ('effects = { "hazard.terminal" = 0.5 }\nwindow = { start_day = -5, duration_days = 10 }', "window"),
-    ('effects = { "hazard.terminal" = 0.5 }\nwindow = { start_day = 0, duration_days = 0 }', "window"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ('effects = { "terminal_degeneration.vulnerability_ff" = 0.5 }', "unknown parameter"),
+        ('effects = { "hazard.terminal" = -1.0 }', "non-negative"),
+        ('effects = { "hazard.terminal" = 0.5 }\nwindow = { start_day = -5, duration_days = 10 }', "window"),
+        ('effects = { "hazard.terminal" = 0.5 }\nwindow = { start_day = 0, duration_days = 0 }', "window"),
+    ],
+)
 def test_bad_intervention_files_are_refused_with_the_reason(tmp_path, body, message):
     f = tmp_path / "bad.toml"
     f.write_text(f'[x]\ndescription = "x"\n{body}\nsource = "assumed"\nevidence = "assumed"\n')
@@ -71,9 +86,18 @@ def test_hazard_ratio_slows_the_drive_only_inside_its_window():
 
 @pytest.fixture(scope="module")
 def sod1_ta():
-    sc = load_scenario("sod1-g93a", muscles=["TA"], onset_muscles=["TA"], end_stage_muscles=["TA"], end_day=100,
-                       probe_days=[95], probe_muscle="TA", readout_every_days=40, mune_every_days=200,
-                       muscle_set={"TA": {"n_units": 40, "n_fibres": 1400}})
+    sc = load_scenario(
+        "sod1-g93a",
+        muscles=["TA"],
+        onset_muscles=["TA"],
+        end_stage_muscles=["TA"],
+        end_day=100,
+        probe_days=[95],
+        probe_muscle="TA",
+        readout_every_days=40,
+        mune_every_days=200,
+        muscle_set={"TA": {"n_units": 40, "n_fibres": 1400}},
+    )
     return sc, simulate(sc)
 
 
@@ -117,8 +141,9 @@ def test_ache_inhibitor_reduces_the_3_hz_decrement_of_a_muscle_with_a_low_safety
     from endplate.muscle.presets import load_muscle
     from endplate.muscle.rns import muscle_rns
 
-    weak = build_anatomy(load_muscle("human", "APB"), seed=1,
-                         junction_params=default_parameters("human", achr_density_relative=0.3))
+    weak = build_anatomy(
+        load_muscle("human", "APB"), seed=1, junction_params=default_parameters("human", achr_density_relative=0.3)
+    )
     before = muscle_rns(weak, 3.0, 10, 2)["decrement_percent"]
     weak.junctions = Course.resolve(["pyridostigmine"], 0).junction_adjuster(10)(weak.junctions)
     after = muscle_rns(weak, 3.0, 10, 2)["decrement_percent"]
@@ -130,10 +155,13 @@ def test_nmj_stabilisation_delays_denervation(sod1_ta):
     for name in ("musk_agonist", "dok7_gene_therapy"):
         treated = simulate(sc, interventions=Course.resolve([name], 40))
         late = slice(-20, None)
-        assert treated["muscles"]["TA"]["innervated_percent"][late].mean() > \
-            untreated["muscles"]["TA"]["innervated_percent"][late].mean() + 5
-        assert np.array_equal(treated["muscles"]["TA"]["innervated_percent"][:20],
-                              untreated["muscles"]["TA"]["innervated_percent"][:20])  # nothing changes before day 40
+        assert (
+            treated["muscles"]["TA"]["innervated_percent"][late].mean()
+            > untreated["muscles"]["TA"]["innervated_percent"][late].mean() + 5
+        )
+        assert np.array_equal(
+            treated["muscles"]["TA"]["innervated_percent"][:20], untreated["muscles"]["TA"]["innervated_percent"][:20]
+        )  # nothing changes before day 40
 
 
 def test_blocking_soma_death_keeps_motor_neurons_not_junctions(sod1_ta):
@@ -174,8 +202,10 @@ def test_cox_model_recovers_a_known_hazard_ratio():
 
 def test_power_grows_with_sample_size_and_stays_near_alpha_without_effect():
     arm, treat, months, y = _synthetic(effect=0.5)
-    ds = xr.Dataset({"composite": (("subject", "visit"), y), "arm": (("subject",), arm),
-                     "enrolled": (("subject",), np.ones(arm.size, bool))}, coords={"visit_day": ("visit", months * 30.44)})
+    ds = xr.Dataset(
+        {"composite": (("subject", "visit"), y), "arm": (("subject",), arm), "enrolled": (("subject",), np.ones(arm.size, bool))},
+        coords={"visit_day": ("visit", months * 30.44)},
+    )
     power = power_curve(ds, "composite", ("control", "active"), [5, 20, 60], 200, 0.05, seed=0)
     assert power[0] < power[1] < power[2] and power[2] > 0.8
     arm0, _, _, y0 = _synthetic(effect=0.0, seed=3)

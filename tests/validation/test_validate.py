@@ -26,8 +26,11 @@ def _validate(seed: int) -> list[dict]:
 @pytest.mark.parametrize("seed", [0, 7])
 def test_model_passes_every_fit_target_not_marked_as_a_known_gap(seed):
     results = _validate(seed)
-    failed = [(r["id"], r["name"], r["predicted"]) for r in results
-              if not r["passed"] and r["open_issue"] is None and r["role"] == "fit"]
+    failed = [
+        (r["id"], r["name"], r["predicted"])
+        for r in results
+        if not r["passed"] and r["open_issue"] is None and r["role"] == "fit"
+    ]
     assert not failed, failed
 
 
@@ -67,6 +70,10 @@ def test_every_target_has_a_role_and_a_source_is_on_one_side_only():
 
 
 def test_failing_test_rows_are_reported_but_do_not_fail_the_fit_count():
-    rows = [{"role": "fit", "passed": True, "open_issue": None}, {"role": "test", "passed": False, "open_issue": None},
-            {"role": "test", "passed": True, "open_issue": None}, {"role": "fit", "passed": False, "open_issue": 12}]
+    rows = [
+        {"role": "fit", "passed": True, "open_issue": None},
+        {"role": "test", "passed": False, "open_issue": None},
+        {"role": "test", "passed": True, "open_issue": None},
+        {"role": "fit", "passed": False, "open_issue": 12},
+    ]
     assert summarise(rows) == {"passed": 1, "failed": 0, "open": 1, "test_passed": 1, "test_failed": 1}

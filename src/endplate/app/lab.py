@@ -77,8 +77,11 @@ def check_inputs(species, muscle, genotype, hypothesis, interventions=(), seed=1
     one_of(f"{species} muscle", muscle, c["muscles"][species])
     one_of(f"{species} genotype", genotype, c["genotypes"][species])
     one_of("hypothesis", hypothesis, c["hypotheses"])
-    if isinstance(interventions, (str, bytes)) or len(interventions) > len(c["interventions"]) \
-            or len(set(interventions)) != len(interventions):
+    if (
+        isinstance(interventions, (str, bytes))
+        or len(interventions) > len(c["interventions"])
+        or len(set(interventions)) != len(interventions)
+    ):
         raise EndplateInputError(f"interventions: each of {', '.join(c['interventions'])} at most once, got {interventions!r}")
     for name in interventions:
         one_of("intervention", name, c["interventions"])
@@ -94,8 +97,9 @@ def scenario(inputs: Inputs, end_day: int | None = None, probes: bool = True):
     base = base_scenario(inputs.genotype, inputs.species)
     start, end = base.start_day, (base.end_day if end_day is None else end_day)
     days = [int(d) for d in np.unique(np.linspace(start, end, N_PROBES).round())] if probes else []
-    return one_muscle_scenario(inputs.genotype, inputs.hypothesis, inputs.muscle, inputs.seed, inputs.species,
-                               end_day=end, probe_days=tuple(days))
+    return one_muscle_scenario(
+        inputs.genotype, inputs.hypothesis, inputs.muscle, inputs.seed, inputs.species, end_day=end, probe_days=tuple(days)
+    )
 
 
 def age_range(inputs: Inputs) -> tuple[int, int]:
@@ -121,8 +125,13 @@ def _muscle_at(inputs: Inputs, age_day: int, progress: Progress | None):
 
     sc = scenario(inputs, probes=False)
     age_day = check_day(sc, age_day, "age")
-    return muscle_on_day(scenario(inputs, end_day=max(age_day, sc.start_day + 1), probes=False), inputs.muscle, age_day,
-                         progress, **_treatment(inputs, sc.start_day))
+    return muscle_on_day(
+        scenario(inputs, end_day=max(age_day, sc.start_day + 1), probes=False),
+        inputs.muscle,
+        age_day,
+        progress,
+        **_treatment(inputs, sc.start_day),
+    )
 
 
 def _estimate(result: dict) -> dict:

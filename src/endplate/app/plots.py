@@ -40,8 +40,15 @@ def course_figure(ds: xr.Dataset, day: int) -> Figure:
         axes = fig.subplots(2, 3)
         ax = axes[0, 0]
         full = v.innervated_percent - v.impaired_percent
-        ax.stackplot(x, full, v.impaired_percent, v.partial_percent, v.denervated_percent,
-                     colors=list(STAGE_COLOURS.values()), labels=list(STAGE_COLOURS))
+        ax.stackplot(
+            x,
+            full,
+            v.impaired_percent,
+            v.partial_percent,
+            v.denervated_percent,
+            colors=list(STAGE_COLOURS.values()),
+            labels=list(STAGE_COLOURS),
+        )
         ax.set(title="endplates", ylabel="% of endplates", ylim=(0, 100))
         ax.legend(loc="lower left", fontsize=7)
         ax = axes[0, 1]
@@ -95,8 +102,10 @@ def cross_section_figure(ds: xr.Dataset, day: int) -> Figure:
             ax.set_aspect("equal")
             ax.set(title=title, xlabel=LABELS["x_mm"], ylabel=LABELS["y_mm"])
         type_legend(axes[1])
-        fig.suptitle(f"{ds.attrs['probe_muscle']} on day {shown}: {denervated:.0f} % of fibres denervated, "
-                     f"grouping index {grouping_text}", fontsize=10)
+        fig.suptitle(
+            f"{ds.attrs['probe_muscle']} on day {shown}: {denervated:.0f} % of fibres denervated, grouping index {grouping_text}",
+            fontsize=10,
+        )
         fig.tight_layout()
     return fig
 
@@ -115,21 +124,31 @@ def lab_figure(lab: dict) -> Figure:
             ax.plot(stim, epp.mean(axis=0), color=COLOURS["accent"], lw=2, label="mean")
             ax.axhline(float(np.mean(lab["train"]["threshold_mv"])), color="grey", ls="--", lw=1, label="mean threshold")
             ax.legend()
-        ax.set(title=f"EPP train, {lab['train']['frequency_hz']:.0f} Hz ({len(epp)} fibres)", xlabel=LABELS["stimulus"],
-               ylabel=LABELS["epp_mv"], ylim=(0, None))
+        ax.set(
+            title=f"EPP train, {lab['train']['frequency_hz']:.0f} Hz ({len(epp)} fibres)",
+            xlabel=LABELS["stimulus"],
+            ylabel=LABELS["epp_mv"],
+            ylim=(0, None),
+        )
         ax = axes[0, 1]
         pairs = lab["sfemg"]["pairs"]
         ax.bar(np.arange(1, len(pairs) + 1), [p["mcd_us"] or 0.0 for p in pairs], color=COLOURS["main"])
         ax.axhline(50, color="grey", ls="--", lw=1, label="individual-pair limit")
-        ax.set(title=f"SFEMG: mean jitter {shown(lab['sfemg'], 'mcd_us', '.0f')} µs, "
-                     f"blocking {shown(lab['sfemg'], 'blocking_percent', '.1f')} %",
-               xlabel=LABELS["pair"], ylabel=LABELS["mcd_us"])
+        ax.set(
+            title=f"SFEMG: mean jitter {shown(lab['sfemg'], 'mcd_us', '.0f')} µs, "
+            f"blocking {shown(lab['sfemg'], 'blocking_percent', '.1f')} %",
+            xlabel=LABELS["pair"],
+            ylabel=LABELS["mcd_us"],
+        )
         ax.legend()
         ax = axes[1, 0]
         cmap = np.asarray(lab["rns"]["cmap_mv"])
         ax.bar(np.arange(1, cmap.size + 1), cmap, color=COLOURS["main"])
-        ax.set(title=f"3 Hz RNS: decrement {shown(lab['rns'], 'decrement_percent', '.1f')} %", xlabel=LABELS["stimulus"],
-               ylabel=LABELS["cmap_mv"])
+        ax.set(
+            title=f"3 Hz RNS: decrement {shown(lab['rns'], 'decrement_percent', '.1f')} %",
+            xlabel=LABELS["stimulus"],
+            ylabel=LABELS["cmap_mv"],
+        )
         ax = axes[1, 1]
         ax.plot(lab["scan"]["stimulus_ma"], lab["scan"]["cmap_mv"], ".", ms=3, color=COLOURS["main"])
         estimates = ", ".join(f"{k} {shown(v, 'estimate', '.0f')}" for k, v in lab["mune"].items())

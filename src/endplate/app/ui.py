@@ -34,9 +34,13 @@ class LabPage:
         self.muscle = w.Select(label="Muscle", options=c["muscles"]["mouse"], value="TA")
         self.genotype = w.Select(label="Genotype", options=c["genotypes"]["mouse"], value="SOD1-G93A")
         self.hypothesis = w.Select(label="Hypothesis", options=c["hypotheses"], value="dying_back")
-        self.interventions = w.MultiChoice(label="Interventions", options=c["interventions"], value=[],
-                                           disabled=not c["interventions"],
-                                           placeholder="choose" if c["interventions"] else "none available yet")
+        self.interventions = w.MultiChoice(
+            label="Interventions",
+            options=c["interventions"],
+            value=[],
+            disabled=not c["interventions"],
+            placeholder="choose" if c["interventions"] else "none available yet",
+        )
         self.seed = w.IntInput(label="Seed", value=1, start=0, end=lab.MAX_SEED)
         self.run_course = w.Button(label="Simulate disease course", color="primary")
         self.age = w.IntSlider(label="Age for the EMG lab (day)", start=20, end=150, value=100)
@@ -58,8 +62,14 @@ class LabPage:
 
     # --- inputs -------------------------------------------------------------------------------
     def _inputs(self) -> lab.Inputs:
-        return lab.check_inputs(self.species.value, self.muscle.value, self.genotype.value, self.hypothesis.value,
-                                tuple(self.interventions.value), self.seed.value)
+        return lab.check_inputs(
+            self.species.value,
+            self.muscle.value,
+            self.genotype.value,
+            self.hypothesis.value,
+            tuple(self.interventions.value),
+            self.seed.value,
+        )
 
     def _species_changed(self, event) -> None:
         sp = event.new if event.new in self.choices["species"] else "mouse"
@@ -102,8 +112,9 @@ class LabPage:
         if isinstance(exc, EndplateInputError):
             self.status.param.update(object=f"**Input not accepted:** {html.escape(str(exc))}", alert_type="danger")
         else:  # a bug: say so plainly, keep the page alive
-            self.status.param.update(object=f"**The simulation failed:** {type(exc).__name__}: {html.escape(str(exc))}",
-                                     alert_type="danger")
+            self.status.param.update(
+                object=f"**The simulation failed:** {type(exc).__name__}: {html.escape(str(exc))}", alert_type="danger"
+            )
 
     async def _simulate_course(self, _event=None) -> None:
         self._busy(True)
@@ -123,15 +134,19 @@ class LabPage:
         onset = ds.attrs["onset_day"]
         self.status.param.update(
             object=f"Disease course ready: {inputs.genotype}, {inputs.muscle}, {inputs.hypothesis}, seed {inputs.seed}; "
-                   f"onset {'not reached' if onset < 0 else f'on day {onset:.0f}'}.", alert_type="success")
+            f"onset {'not reached' if onset < 0 else f'on day {onset:.0f}'}.",
+            alert_type="success",
+        )
 
     async def _simulate_lab(self, _event=None) -> None:
         self._busy(True)
         try:
             inputs = self._inputs()
             age = self.age.value
-            result = await self._in_worker(f"Recording the {inputs.muscle} on day {age}{_duration(inputs)}",
-                                           lambda progress: lab.emg_lab(inputs, age, progress))
+            result = await self._in_worker(
+                f"Recording the {inputs.muscle} on day {age}{_duration(inputs)}",
+                lambda progress: lab.emg_lab(inputs, age, progress),
+            )
         except Exception as exc:  # noqa: BLE001 - reported on the page
             self._fail(exc)
             return
@@ -139,13 +154,17 @@ class LabPage:
             self._busy(False)
         self.lab_plot.object = plots.lab_figure(result)
         rows = "".join(f"| {m} | {shown(v, 'estimate', '.0f')} |\n" for m, v in result["mune"].items())
-        self.lab_table.object = (f"| MUNE method | estimate |\n|---|---|\n{rows}| **true count** | **{result['true_units']}** |\n\n"
-                                 f"Innervated fibres: {result['innervated_percent']:.0f} %. "
-                                 f"Fibre density: {shown(result['sfemg'], 'fibre_density')}.")
-        self.status.param.update(object=f"EMG lab ready: {inputs.muscle} on day {age}, seed {inputs.seed}; jitter "
-                                        f"{shown(result['sfemg'], 'mcd_us', '.1f')} µs, 3 Hz decrement "
-                                        f"{shown(result['rns'], 'decrement_percent', '.1f')} %, true units {result['true_units']}.",
-                                 alert_type="success")
+        self.lab_table.object = (
+            f"| MUNE method | estimate |\n|---|---|\n{rows}| **true count** | **{result['true_units']}** |\n\n"
+            f"Innervated fibres: {result['innervated_percent']:.0f} %. "
+            f"Fibre density: {shown(result['sfemg'], 'fibre_density')}."
+        )
+        self.status.param.update(
+            object=f"EMG lab ready: {inputs.muscle} on day {age}, seed {inputs.seed}; jitter "
+            f"{shown(result['sfemg'], 'mcd_us', '.1f')} µs, 3 Hz decrement "
+            f"{shown(result['rns'], 'decrement_percent', '.1f')} %, true units {result['true_units']}.",
+            alert_type="success",
+        )
 
     # --- drawing ------------------------------------------------------------------------------
     def _day_changed(self, _event) -> None:
@@ -164,18 +183,40 @@ class LabPage:
             f"{float(at.motor_neurons_percent):.0f} %, force {float(at.force_percent):.0f} %, CMAP "
             f"{float(v.cmap_percent.sel(readout_day=day, method='nearest')):.0f} % (day "
             f"{int(v.readout_day.sel(readout_day=day, method='nearest'))}), MUNE {float(mune_at.mune):.0f} beside "
-            f"{int(mune_at.mune_true)} true units. Cross-section from day {plots.nearest_probe(ds, day)}.")
+            f"{int(mune_at.mune_true)} true units. Cross-section from day {plots.nearest_probe(ds, day)}."
+        )
 
     def view(self) -> pn.viewable.Viewable:
         controls = pn.Column(
-            "## endplate lab", "Simulate the disease in one muscle, then record from it at any age.",
-            self.species, self.muscle, self.genotype, self.hypothesis, self.interventions, self.seed, self.run_course, pn.layout.Divider(), self.age, self.run_lab, pn.layout.Divider(), self.progress, width=300)
+            "## endplate lab",
+            "Simulate the disease in one muscle, then record from it at any age.",
+            self.species,
+            self.muscle,
+            self.genotype,
+            self.hypothesis,
+            self.interventions,
+            self.seed,
+            self.run_course,
+            pn.layout.Divider(),
+            self.age,
+            self.run_lab,
+            pn.layout.Divider(),
+            self.progress,
+            width=300,
+        )
         main = pn.Column(
             self.status,
-            "### Disease course", self.day, self.day_readout, self.course_plot,
-            "### Muscle cross-section", self.section_plot,
-            "### Virtual EMG lab", self.lab_table, self.lab_plot,
-            sizing_mode="stretch_width")
+            "### Disease course",
+            self.day,
+            self.day_readout,
+            self.course_plot,
+            "### Muscle cross-section",
+            self.section_plot,
+            "### Virtual EMG lab",
+            self.lab_table,
+            self.lab_plot,
+            sizing_mode="stretch_width",
+        )
         return pn.Row(controls, main, sizing_mode="stretch_width")
 
 
@@ -192,11 +233,19 @@ def create_page() -> pn.viewable.Viewable:
 def serve(port: int = 5006, show: bool = True) -> None:
     """Serve the app on 127.0.0.1 until interrupted, answering only to localhost names (see ``guard``)."""
     pn.extension(design="native")
-    server = pn.serve({"/": create_page}, port=port, address="127.0.0.1", websocket_origin=sorted(guard.local_hosts(port)),
-                      show=show, title="endplate lab", print_url=True, start=False,
-                      extra_patterns=[(guard.COMPONENTS_ROUTE, guard.LoadedComponents, {})],  # before Panel's own
-                      websocket_max_message_size=guard.MAX_MESSAGE_BYTES,
-                      http_server_kwargs={"max_body_size": guard.MAX_BODY_BYTES, "max_buffer_size": guard.MAX_BODY_BYTES})
+    server = pn.serve(
+        {"/": create_page},
+        port=port,
+        address="127.0.0.1",
+        websocket_origin=sorted(guard.local_hosts(port)),
+        show=show,
+        title="endplate lab",
+        print_url=True,
+        start=False,
+        extra_patterns=[(guard.COMPONENTS_ROUTE, guard.LoadedComponents, {})],  # before Panel's own
+        websocket_max_message_size=guard.MAX_MESSAGE_BYTES,
+        http_server_kwargs={"max_body_size": guard.MAX_BODY_BYTES, "max_buffer_size": guard.MAX_BODY_BYTES},
+    )
     guard.refuse_foreign_hosts(server, port)
     server.start()
     server.io_loop.start()

@@ -26,26 +26,47 @@ def payload_from_dataset(ds: xr.Dataset) -> dict:
     names = ds.model.values.tolist()
     probs = ds.model_probability.values
     best = float(probs.max())
-    hypotheses = [{"name": n, "probability": float(p), "bayes_factor_best_over_this": _num(best / p) if p > 0 else None}
-                  for n, p in zip(names, probs)]
+    hypotheses = [
+        {"name": n, "probability": float(p), "bayes_factor_best_over_this": _num(best / p) if p > 0 else None}
+        for n, p in zip(names, probs)
+    ]
     targets = []
     for i, tid in enumerate(ds.target.values.tolist()):
-        targets.append({
-            "id": tid, "quantity": str(ds.target_quantity.values[i]), "units": str(ds.target_units.values[i]),
-            "observed": float(ds.observed.values[i]), "spread": float(ds.spread.values[i]),
-            "predicted_low": _num(ds.predicted_low.values[i]), "predicted_median": _num(ds.predicted_median.values[i]),
-            "predicted_high": _num(ds.predicted_high.values[i]), "covered": bool(ds.covered.values[i]),
-            "loso_low": _num(ds.loso_low.values[i]), "loso_median": _num(ds.loso_median.values[i]),
-            "loso_high": _num(ds.loso_high.values[i]),
-            "source": str(ds.target_source.values[i]), "evidence": str(ds.target_evidence.values[i]),
-        })
-    loso = [{"source": s, "probabilities": dict(zip(names, map(float, ds.loso_model_probability.values[j])))}
-            for j, s in enumerate(ds.source.values.tolist())]
-    return {"problem": ds.attrs["problem"], "winner": ds.attrs["winner"], "hypotheses": hypotheses, "targets": targets,
-            "leave_one_source_out": loso,
-            "simulations": int(ds.attrs.get("simulations_all_stages", ds.attrs["simulations"])),
-            "wall_seconds": float(ds.attrs.get("wall_seconds_all_runs", ds.attrs["wall_seconds"])), "settings": ds.attrs["settings"], "seed": int(ds.attrs["seed"]),
-            "created": ds.attrs["created"], "population_floor": _floor(ds)}
+        targets.append(
+            {
+                "id": tid,
+                "quantity": str(ds.target_quantity.values[i]),
+                "units": str(ds.target_units.values[i]),
+                "observed": float(ds.observed.values[i]),
+                "spread": float(ds.spread.values[i]),
+                "predicted_low": _num(ds.predicted_low.values[i]),
+                "predicted_median": _num(ds.predicted_median.values[i]),
+                "predicted_high": _num(ds.predicted_high.values[i]),
+                "covered": bool(ds.covered.values[i]),
+                "loso_low": _num(ds.loso_low.values[i]),
+                "loso_median": _num(ds.loso_median.values[i]),
+                "loso_high": _num(ds.loso_high.values[i]),
+                "source": str(ds.target_source.values[i]),
+                "evidence": str(ds.target_evidence.values[i]),
+            }
+        )
+    loso = [
+        {"source": s, "probabilities": dict(zip(names, map(float, ds.loso_model_probability.values[j])))}
+        for j, s in enumerate(ds.source.values.tolist())
+    ]
+    return {
+        "problem": ds.attrs["problem"],
+        "winner": ds.attrs["winner"],
+        "hypotheses": hypotheses,
+        "targets": targets,
+        "leave_one_source_out": loso,
+        "simulations": int(ds.attrs.get("simulations_all_stages", ds.attrs["simulations"])),
+        "wall_seconds": float(ds.attrs.get("wall_seconds_all_runs", ds.attrs["wall_seconds"])),
+        "settings": ds.attrs["settings"],
+        "seed": int(ds.attrs["seed"]),
+        "created": ds.attrs["created"],
+        "population_floor": _floor(ds),
+    }
 
 
 def _floor(ds: xr.Dataset) -> float:
@@ -58,13 +79,24 @@ def payload_from_preset(name: str, preset: dict) -> dict:
     """The same payload from a shipped calibrated preset."""
     probs = preset["model_probabilities"]
     best = max(probs.values())
-    hypotheses = [{"name": n, "probability": float(p), "bayes_factor_best_over_this": (best / p) if p > 0 else None}
-                  for n, p in probs.items()]
-    return {"problem": name, "winner": preset["winner"], "hypotheses": hypotheses, "targets": preset.get("targets", []),
-            "leave_one_source_out": preset.get("leave_one_source_out", []), "simulations": preset.get("simulations"),
-            "wall_seconds": preset.get("wall_seconds"), "settings": preset.get("settings"), "seed": preset.get("seed"),
-            "created": preset.get("date"), "population_floor": preset.get("population_floor"),
-            "seed_spread": preset.get("seed_spread")}
+    hypotheses = [
+        {"name": n, "probability": float(p), "bayes_factor_best_over_this": (best / p) if p > 0 else None}
+        for n, p in probs.items()
+    ]
+    return {
+        "problem": name,
+        "winner": preset["winner"],
+        "hypotheses": hypotheses,
+        "targets": preset.get("targets", []),
+        "leave_one_source_out": preset.get("leave_one_source_out", []),
+        "simulations": preset.get("simulations"),
+        "wall_seconds": preset.get("wall_seconds"),
+        "settings": preset.get("settings"),
+        "seed": preset.get("seed"),
+        "created": preset.get("date"),
+        "population_floor": preset.get("population_floor"),
+        "seed_spread": preset.get("seed_spread"),
+    }
 
 
 MAIN_FIT_SETTINGS = ("population", "generations", "min_acceptance")  # what the verdict depends on besides the seed
@@ -85,11 +117,24 @@ def seed_spread(datasets: list[xr.Dataset]) -> dict:
     for ds in datasets[1:]:
         _check_same_fit(first, ds)
     probs = np.array([ds.model_probability.values for ds in datasets])
-    models = [{"name": name, "mean": float(col.mean()), "sd": float(col.std(ddof=1)), "min": float(col.min()),
-               "max": float(col.max()), "probabilities": col.tolist()}
-              for name, col in zip(first.model.values.tolist(), probs.T)]
-    return {"problem": first.attrs["problem"], "seeds": seeds, "winners": [ds.attrs["winner"] for ds in datasets],
-            "simulations": [int(ds.attrs["simulations"]) for ds in datasets], "models": models}
+    models = [
+        {
+            "name": name,
+            "mean": float(col.mean()),
+            "sd": float(col.std(ddof=1)),
+            "min": float(col.min()),
+            "max": float(col.max()),
+            "probabilities": col.tolist(),
+        }
+        for name, col in zip(first.model.values.tolist(), probs.T)
+    ]
+    return {
+        "problem": first.attrs["problem"],
+        "seeds": seeds,
+        "winners": [ds.attrs["winner"] for ds in datasets],
+        "simulations": [int(ds.attrs["simulations"]) for ds in datasets],
+        "models": models,
+    }
 
 
 def _check_same_fit(a: xr.Dataset, b: xr.Dataset) -> None:
@@ -103,8 +148,10 @@ def _check_same_fit(a: xr.Dataset, b: xr.Dataset) -> None:
     if a.target.values.tolist() != b.target.values.tolist() or not np.array_equal(a.observed.values, b.observed.values):
         differ.append("targets")
     if differ:
-        raise EndplateInputError(f"fits of seed {a.attrs['seed']} and seed {b.attrs['seed']} differ in "
-                                 f"{', '.join(differ)}; a seed-to-seed spread compares fits that differ only in --seed")
+        raise EndplateInputError(
+            f"fits of seed {a.attrs['seed']} and seed {b.attrs['seed']} differ in "
+            f"{', '.join(differ)}; a seed-to-seed spread compares fits that differ only in --seed"
+        )
 
 
 def load_result(path: str | Path) -> xr.Dataset:
@@ -150,4 +197,3 @@ def json_payload(payloads: list[dict]) -> dict:
     """One JSON object: the first (or only) comparison at top level, all of them under ``problems``."""
     first = payloads[0]
     return {**first, "problems": payloads} if len(payloads) > 1 else first
-

@@ -34,8 +34,12 @@ from endplate.errors import EndplateInputError
 from endplate.provenance import provenance_attrs
 
 QUANTILES = (0.05, 0.5, 0.95)  # predictive interval reported: 90 %
-WORKER_ENVIRONMENT = {"NUMBA_NUM_THREADS": "1", "MALLOC_MMAP_THRESHOLD_": "33554432",
-                      "MALLOC_TRIM_THRESHOLD_": "1073741824", "MALLOC_TOP_PAD_": "268435456"}
+WORKER_ENVIRONMENT = {
+    "NUMBA_NUM_THREADS": "1",
+    "MALLOC_MMAP_THRESHOLD_": "33554432",
+    "MALLOC_TRIM_THRESHOLD_": "1073741824",
+    "MALLOC_TOP_PAD_": "268435456",
+}
 
 
 @dataclass(frozen=True)
@@ -51,15 +55,16 @@ class FitSettings:
     batch_size: int = 4
 
 
-def settings_for(problem: str, quick: bool, population: int | None = None, generations: int | None = None,
-                 loso: bool = True) -> FitSettings:
+def settings_for(
+    problem: str, quick: bool, population: int | None = None, generations: int | None = None, loso: bool = True
+) -> FitSettings:
     """Default settings: ``quick`` runs in well under 2 minutes on 2 cores; full ones in under an hour."""
     if problem == "synthetic":
         s = FitSettings(40, 3, 20, 20, 2, 10, 1 if quick else 3, batch_size=8)
     elif problem == "human-als":
-        s = (FitSettings(20, 2, 6, 10, 1, 4, 1) if quick else FitSettings(30, 5, 20, 15, 1, 10, 99))
+        s = FitSettings(20, 2, 6, 10, 1, 4, 1) if quick else FitSettings(30, 5, 20, 15, 1, 10, 99)
     else:
-        s = (FitSettings(50, 3, 24, 24, 2, 12, 2) if quick else FitSettings(250, 9, 100, 40, 2, 30, 99))
+        s = FitSettings(50, 3, 24, 24, 2, 12, 2) if quick else FitSettings(250, 9, 100, 40, 2, 30, 99)
     changes = {}
     if population is not None:
         if population < 5:
@@ -76,6 +81,7 @@ def settings_for(problem: str, quick: bool, population: int | None = None, gener
 
 # ---- Dask -------------------------------------------------------------------------------------
 
+
 def connect(scheduler: str | None = None, workers: int | None = None, processes: bool = True):
     """A Dask client and its local cluster (or None) for a fit; see ``endplate.cluster.connect``.
 
@@ -87,6 +93,7 @@ def connect(scheduler: str | None = None, workers: int | None = None, processes:
 
 
 # ---- one ABC-SMC stage ------------------------------------------------------------------------
+
 
 def _abc(problem: Problem, population: int, client, seed: int, batch_size: int):
     import pyabc
@@ -109,13 +116,36 @@ def _abc(problem: Problem, population: int, client, seed: int, batch_size: int):
 def _quiet_pyabc() -> None:
     import logging
 
-    for name in ("ABC", "Sampler", "Epsilon", "Distance", "Acceptor", "History", "pyabc", "ABC.History",
-                 "ABC.Sampler", "ABC.Epsilon", "ABC.Distance", "ABC.Acceptor", "ABC.Predictor", "ABC.Population"):
+    for name in (
+        "ABC",
+        "Sampler",
+        "Epsilon",
+        "Distance",
+        "Acceptor",
+        "History",
+        "pyabc",
+        "ABC.History",
+        "ABC.Sampler",
+        "ABC.Epsilon",
+        "ABC.Distance",
+        "ABC.Acceptor",
+        "ABC.Predictor",
+        "ABC.Population",
+    ):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def run_stage(db_path: Path, problem: Problem, population: int, generations: int, client, seed: int,
-              settings: FitSettings, progress: Callable[[str, int, int, dict], None] | None = None, label: str = "fit"):
+def run_stage(
+    db_path: Path,
+    problem: Problem,
+    population: int,
+    generations: int,
+    client,
+    seed: int,
+    settings: FitSettings,
+    progress: Callable[[str, int, int, dict], None] | None = None,
+    label: str = "fit",
+):
     """ABC-SMC over ``problem``'s models up to ``generations`` generations, resuming from ``db_path``.
 
     Every generation starts from the database, exactly as a resumed run does (a fresh ABCSMC
@@ -156,8 +186,12 @@ def _generation_info(h) -> dict:
     last = pops[pops.t == h.max_t].iloc[0]
     names = h.model_names()
     probs = _probabilities_at(h, h.max_t, len(names))
-    return {"epsilon": float(last.epsilon), "acceptance": float(last.particles / max(last.samples, 1)),
-            "simulations": int(h.total_nr_simulations), "probabilities": dict(zip(names, probs.tolist()))}
+    return {
+        "epsilon": float(last.epsilon),
+        "acceptance": float(last.particles / max(last.samples, 1)),
+        "simulations": int(h.total_nr_simulations),
+        "probabilities": dict(zip(names, probs.tolist())),
+    }
 
 
 def _probabilities_at(h, t: int, n_models: int) -> np.ndarray:
@@ -170,6 +204,7 @@ def _probabilities_at(h, t: int, n_models: int) -> np.ndarray:
 
 
 # ---- reading a finished stage -----------------------------------------------------------------
+
 
 def posterior(h, problem: Problem) -> tuple[np.ndarray, list[tuple[int, dict, float]]]:
     """Model probabilities (one per problem model) and the final particles (model, x, weight within model)."""
@@ -194,8 +229,9 @@ def _simulate_draw(args) -> dict[str, float]:
     return simulate_targets(problem, model_index, x, seed, targets)
 
 
-def predictive(client, problem: Problem, probs: np.ndarray, particles, n_per_model: int, seed: int,
-               target_ids: list[str]) -> dict:
+def predictive(
+    client, problem: Problem, probs: np.ndarray, particles, n_per_model: int, seed: int, target_ids: list[str]
+) -> dict:
     """Posterior predictive draws per model: {model index: array (draws, targets)}."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
     jobs, owner = [], []
@@ -233,6 +269,7 @@ def mixture_quantiles(draws: dict, probs: np.ndarray, n_targets: int) -> np.ndar
 
 # ---- the whole fit ----------------------------------------------------------------------------
 
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40]
 
@@ -241,9 +278,19 @@ def default_out(problem: str) -> Path:
     return Path(f"fit-{problem}.nc")
 
 
-def run_fit(problem_name: str, *, quick: bool = False, seed: int = 0, out: Path | None = None, scheduler: str | None = None,
-            workers: int | None = None, processes: bool = True, settings: FitSettings | None = None,
-            targets_path: str | Path | None = None, progress: Callable[[str, int, int, dict], None] | None = None) -> xr.Dataset:
+def run_fit(
+    problem_name: str,
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    out: Path | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    processes: bool = True,
+    settings: FitSettings | None = None,
+    targets_path: str | Path | None = None,
+    progress: Callable[[str, int, int, dict], None] | None = None,
+) -> xr.Dataset:
     """Fit ``problem_name`` and write the result (``out``, default ``fit-NAME.nc``); returns the Dataset."""
     from endplate.io.datasets import write_dataset
 
@@ -256,16 +303,22 @@ def run_fit(problem_name: str, *, quick: bool = False, seed: int = 0, out: Path 
         raise EndplateInputError(f"output folder {str(out.parent)!r} does not exist")
     folder = out.with_suffix(".abc")
     # What a resumed database must share with this run; more generations or another LOSO depth may differ.
-    stamp = {"problem": problem_name, "seed": seed, "population": settings.population,
-             "loso_population": settings.loso_population, "targets": problem.observed()}
+    stamp = {
+        "problem": problem_name,
+        "seed": seed,
+        "population": settings.population,
+        "loso_population": settings.loso_population,
+        "targets": problem.observed(),
+    }
     _check_resume(folder, stamp)  # before a cluster starts: a refused database starts none
     client, cluster = connect(scheduler, workers, processes)  # an unreachable scheduler leaves no folder behind
     started = time.perf_counter()
     quiet = False
     try:
         _stamp(folder, stamp)
-        h = run_stage(folder / "main.db", problem, settings.population, settings.generations, client, seed, settings,
-                      progress, "fit")
+        h = run_stage(
+            folder / "main.db", problem, settings.population, settings.generations, client, seed, settings, progress, "fit"
+        )
         probs, particles = posterior(h, problem)
         ids = problem.target_ids()
         if progress:
@@ -281,13 +334,24 @@ def run_fit(problem_name: str, *, quick: bool = False, seed: int = 0, out: Path 
     finally:
         disconnect(client, cluster, quiet)
         total_seconds = _add_elapsed(folder, time.perf_counter() - started)
-    ds = fit_dataset(problem, settings, seed, probs, particles, draws, loso, history_table,
-                     wall_seconds=time.perf_counter() - started, database=str(folder))
+    ds = fit_dataset(
+        problem,
+        settings,
+        seed,
+        probs,
+        particles,
+        draws,
+        loso,
+        history_table,
+        wall_seconds=time.perf_counter() - started,
+        database=str(folder),
+    )
     if targets_path is not None:  # a replay needs the very targets, not a path that may have changed
         ds.attrs["targets_csv"] = Path(targets_path).read_text()
     ds.attrs["wall_seconds_all_runs"] = total_seconds  # a resumed fit: every invocation's time together
-    ds.attrs["simulations_all_stages"] = (history_table["simulations"] + sum(len(d) for d in draws.values())
-                                          + sum(s["simulations"] for s in loso))
+    ds.attrs["simulations_all_stages"] = (
+        history_table["simulations"] + sum(len(d) for d in draws.values()) + sum(s["simulations"] for s in loso)
+    )
     write_dataset(ds, out)
     return ds
 
@@ -308,8 +372,10 @@ def _check_resume(folder: Path, stamp: dict) -> None:
         except (OSError, ValueError) as exc:
             raise EndplateInputError(f"{str(path)!r} is not the settings of a fit ({exc}); {again}") from None
         if old != json.loads(json.dumps(stamp)):
-            raise EndplateInputError(f"{str(folder)!r} holds a fit with other settings (problem, seed, population or targets); "
-                                     "use another --out, or delete that folder to start again")
+            raise EndplateInputError(
+                f"{str(folder)!r} holds a fit with other settings (problem, seed, population or targets); "
+                "use another --out, or delete that folder to start again"
+            )
 
 
 def _stamp(folder: Path, stamp: dict) -> None:
@@ -359,14 +425,29 @@ def _leave_one_source_out(client, problem: Problem, settings: FitSettings, seed:
         sub = problem.without_source(source)
         if not sub.targets:
             continue
-        h = run_stage(folder / f"loso-{_slug(source)}.db", sub, settings.loso_population, settings.loso_generations,
-                      client, seed + 1000 + k, settings, progress, f"without {source[:30]}")
+        h = run_stage(
+            folder / f"loso-{_slug(source)}.db",
+            sub,
+            settings.loso_population,
+            settings.loso_generations,
+            client,
+            seed + 1000 + k,
+            settings,
+            progress,
+            f"without {source[:30]}",
+        )
         probs, particles = posterior(h, sub)
         left = [t.id for t in problem.targets if t.source == source]
         draws = predictive(client, problem, probs, particles, settings.loso_draws, seed + 1000 + k, left)
-        results.append({"source": source, "targets": left, "probabilities": probs,
-                        "quantiles": mixture_quantiles(draws, probs, len(left)),
-                        "simulations": int(h.total_nr_simulations) + sum(len(d) for d in draws.values())})
+        results.append(
+            {
+                "source": source,
+                "targets": left,
+                "probabilities": probs,
+                "quantiles": mixture_quantiles(draws, probs, len(left)),
+                "simulations": int(h.total_nr_simulations) + sum(len(d) for d in draws.values()),
+            }
+        )
     return results
 
 
@@ -374,13 +455,27 @@ def _history_table(h, problem: Problem) -> dict:
     pops = h.get_all_populations()
     pops = pops[pops.t >= 0]
     table = np.array([_probabilities_at(h, t, len(problem.models)) for t in pops.t]).reshape(len(pops), len(problem.models))
-    return {"epsilon": pops.epsilon.to_numpy(float), "samples": pops.samples.to_numpy(float),
-            "particles": pops.particles.to_numpy(float), "probabilities": table,
-            "simulations": int(h.total_nr_simulations)}
+    return {
+        "epsilon": pops.epsilon.to_numpy(float),
+        "samples": pops.samples.to_numpy(float),
+        "particles": pops.particles.to_numpy(float),
+        "probabilities": table,
+        "simulations": int(h.total_nr_simulations),
+    }
 
 
-def fit_dataset(problem: Problem, settings: FitSettings, seed: int, probs: np.ndarray, particles, draws: dict,
-                loso: list[dict], history: dict, wall_seconds: float, database: str) -> xr.Dataset:
+def fit_dataset(
+    problem: Problem,
+    settings: FitSettings,
+    seed: int,
+    probs: np.ndarray,
+    particles,
+    draws: dict,
+    loso: list[dict],
+    history: dict,
+    wall_seconds: float,
+    database: str,
+) -> xr.Dataset:
     """Everything a fit found, with its provenance, as one Dataset."""
     names = [m.name for m in problem.models]
     ids = problem.target_ids()
@@ -428,8 +523,12 @@ def fit_dataset(problem: Problem, settings: FitSettings, seed: int, probs: np.nd
             "prior_high": ("parameter", np.array([problem.priors[k].high for k in params])),
         },
         coords={
-            "model": names, "target": ids, "parameter": params, "quantile": list(QUANTILES),
-            "generation": np.arange(len(history["epsilon"])), "source": loso_src,
+            "model": names,
+            "target": ids,
+            "parameter": params,
+            "quantile": list(QUANTILES),
+            "generation": np.arange(len(history["epsilon"])),
+            "source": loso_src,
             "target_quantity": ("target", [t.quantity for t in problem.targets]),
             "target_units": ("target", [t.units for t in problem.targets]),
             "target_source": ("target", [t.source for t in problem.targets]),
@@ -444,15 +543,21 @@ def fit_dataset(problem: Problem, settings: FitSettings, seed: int, probs: np.nd
 
     ds.attrs = {
         **provenance_attrs("fit", seed),  # the problem's scenario runs uncalibrated: no shipped calibration enters
-        "pyabc_version": pyabc.__version__, "problem": problem.name, "description": problem.description,
-        "settings": json.dumps(asdict(settings)), "scenario": problem.scenario,
+        "pyabc_version": pyabc.__version__,
+        "problem": problem.name,
+        "description": problem.description,
+        "settings": json.dumps(asdict(settings)),
+        "scenario": problem.scenario,
         "scenario_changes": json.dumps(problem.scenario_changes),
         "models": json.dumps([asdict(m) for m in problem.models]),
-        "winner": winner, "wall_seconds": float(wall_seconds), "simulations": history["simulations"],
+        "winner": winner,
+        "wall_seconds": float(wall_seconds),
+        "simulations": history["simulations"],
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "database": database, "truth": json.dumps(problem.truth),
+        "database": database,
+        "truth": json.dumps(problem.truth),
         "method": "ABC-SMC with model selection (pyabc); distance: Euclidean of (simulated - observed) / spread "
-                  "over the targets; adaptive median epsilon; predictive intervals 5-95 %",
+        "over the targets; adaptive median epsilon; predictive intervals 5-95 %",
     }
     return ds
 

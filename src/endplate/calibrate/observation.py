@@ -138,7 +138,7 @@ def partial_denervation_enlargement(seed: int, days: int, changes: dict | None =
     order = np.random.default_rng(seed).permutation(state.anatomy.n_units)
     orphaned = np.cumsum(state.size0[order]) / state.size0.sum()
     cut = np.zeros(state.anatomy.n_units, bool)
-    cut[order[:np.searchsorted(orphaned, cut_fraction) + 1]] = True
+    cut[order[: np.searchsorted(orphaned, cut_fraction) + 1]] = True
     state.anatomy.unit_alive[cut] = False
     state.counts[4:7] -= np.bincount(state.anatomy.unit_type[cut], minlength=3)
     for day in range(days):
@@ -175,8 +175,17 @@ def unit_dismantling(scenario: str, seed: int, muscle: str = "TA", unit_type: in
                 gained_days.setdefault(int(u), []).append(day)
         previous["owner"] = owner.copy()
 
-    sc = load_scenario(scenario, seed=seed, muscles=[muscle], onset_muscles=[muscle], end_stage_muscles=[muscle],
-                       probe_days=[], readout_every_days=100000, mune_every_days=100000, **changes)
+    sc = load_scenario(
+        scenario,
+        seed=seed,
+        muscles=[muscle],
+        onset_muscles=[muscle],
+        end_stage_muscles=[muscle],
+        probe_days=[],
+        readout_every_days=100000,
+        mune_every_days=100000,
+        **changes,
+    )
     run = simulate(sc, observe=observe)
     types = run["states"][muscle].anatomy.unit_type
     units = [u for u in first if types[u] == unit_type]
@@ -232,7 +241,9 @@ KINDS: dict[str, tuple[Callable, bool]] = {
     "endplates_denervated_at_onset": (lambda o, r, s: at_onset(r, o.muscles, "denervated_percent"), True),
     "mune_decline_percent_per_month": (lambda o, r, s: mune_decline_percent_per_month(r, o.muscles), False),
     "enlargement_percent_after_partial_denervation": (
-        lambda o, r, s: 100 * partial_denervation_enlargement(s, int(o.day), r["scenario"].set), False),
+        lambda o, r, s: 100 * partial_denervation_enlargement(s, int(o.day), r["scenario"].set),
+        False,
+    ),
 }
 
 

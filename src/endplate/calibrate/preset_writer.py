@@ -78,19 +78,31 @@ def preset_toml(ds, genotype: str, spread: dict | None = None) -> str:
     for t in payload["targets"]:
         lines += ["[[targets]]", *(f"{k} = {_toml_value(_finite(v))}" for k, v in t.items() if _finite(v) is not None), ""]
     for item in payload["leave_one_source_out"]:
-        lines += ["[[leave_one_source_out]]", f"source = {_toml_value(item['source'])}",
-                  f"probabilities = {_inline(item['probabilities'])}", ""]
+        lines += [
+            "[[leave_one_source_out]]",
+            f"source = {_toml_value(item['source'])}",
+            f"probabilities = {_inline(item['probabilities'])}",
+            "",
+        ]
     if spread is not None:
         lines += _spread_lines(spread)
     return "\n".join(lines)
 
 
 def _spread_lines(spread: dict) -> list[str]:
-    lines = ["# Model probabilities of fits with these settings and other seeds (the Monte Carlo error of the verdict).",
-             "[seed_spread]", f"problem = {_toml_value(spread['problem'])}",
-             *(f"{k} = {json.dumps(spread[k])}" for k in ("seeds", "winners", "simulations")), ""]
+    lines = [
+        "# Model probabilities of fits with these settings and other seeds (the Monte Carlo error of the verdict).",
+        "[seed_spread]",
+        f"problem = {_toml_value(spread['problem'])}",
+        *(f"{k} = {json.dumps(spread[k])}" for k in ("seeds", "winners", "simulations")),
+        "",
+    ]
     for m in spread["models"]:
-        lines += ["[[seed_spread.models]]", f"name = {_toml_value(m['name'])}",
-                  *(f"{k} = {m[k]!r}" for k in ("mean", "sd", "min", "max")),
-                  f"probabilities = {json.dumps(m['probabilities'])}", ""]
+        lines += [
+            "[[seed_spread.models]]",
+            f"name = {_toml_value(m['name'])}",
+            *(f"{k} = {m[k]!r}" for k in ("mean", "sd", "min", "max")),
+            f"probabilities = {json.dumps(m['probabilities'])}",
+            "",
+        ]
     return lines

@@ -47,7 +47,7 @@ class Prior:
 
     def natural(self, x: float) -> float:
         """Sampler-space value to the parameter's own units."""
-        return 10.0 ** x if self.distribution == "loguniform" else float(x)
+        return 10.0**x if self.distribution == "loguniform" else float(x)
 
     def sampler_space(self, value: float) -> float:
         return math.log10(value) if self.distribution == "loguniform" else float(value)
@@ -100,8 +100,10 @@ def load_problem(name: str, targets_path: str | Path | None = None) -> Problem:
     if name not in allowed:
         raise EndplateInputError(f"unknown calibration problem {name!r}; allowed: {', '.join(allowed)}")
     data = parse_toml(_problem_text(name), f"calibration problem {name!r}")
-    priors = {k: Prior(k, v["key"], v["distribution"], float(v["low"]), float(v["high"]), v["reason"])
-              for k, v in data["priors"].items()}
+    priors = {
+        k: Prior(k, v["key"], v["distribution"], float(v["low"]), float(v["high"]), v["reason"])
+        for k, v in data["priors"].items()
+    }
     for p in priors.values():
         if p.distribution not in DISTRIBUTIONS or not p.low < p.high or (p.distribution == "loguniform" and p.low <= 0):
             raise EndplateInputError(f"problem {name}: prior {p.name} must be {' or '.join(DISTRIBUTIONS)} with 0 < low < high")
@@ -113,8 +115,16 @@ def load_problem(name: str, targets_path: str | Path | None = None) -> Problem:
     targets = tuple(load_registry(targets_path, data["targets"]))
     if not targets:
         raise EndplateInputError(f"problem {name}: the target file has no rows for problem {data['targets']!r}")
-    problem = Problem(name, data["description"], data["scenario"], dict(data.get("scenario_changes", {})), models,
-                      priors, targets, dict(data.get("truth", {})))
+    problem = Problem(
+        name,
+        data["description"],
+        data["scenario"],
+        dict(data.get("scenario_changes", {})),
+        models,
+        priors,
+        targets,
+        dict(data.get("truth", {})),
+    )
     if problem.truth:
         problem = _with_truth(problem)
     missing = [t.id for t in problem.targets if not math.isfinite(t.value)]
@@ -150,12 +160,14 @@ def scenario_for(problem: Problem, model_index: int, x: dict[str, float], seed: 
 
     model = problem.models[model_index]
     changes = {problem.priors[k].key: problem.priors[k].natural(v) for k, v in x.items()}
-    return load_scenario(problem.scenario, seed=seed, calibrated=False,
-                         **{**problem.scenario_changes, **model.changes, "set": changes})
+    return load_scenario(
+        problem.scenario, seed=seed, calibrated=False, **{**problem.scenario_changes, **model.changes, "set": changes}
+    )
 
 
-def simulate_targets(problem: Problem, model_index: int, x: dict[str, float], seed: int,
-                     targets: tuple[Target, ...] | None = None) -> dict[str, float]:
+def simulate_targets(
+    problem: Problem, model_index: int, x: dict[str, float], seed: int, targets: tuple[Target, ...] | None = None
+) -> dict[str, float]:
     """Simulate one animal or patient and observe every target as it was measured.
 
     ``x`` maps parameter names to sampler-space values (log10 for log-uniform priors).

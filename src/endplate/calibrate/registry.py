@@ -18,8 +18,22 @@ from endplate.calibrate.observation import Observation, observation
 from endplate.errors import EndplateInputError
 from endplate.spec import read_text
 
-COLUMNS = ("id", "problem", "quantity", "value", "spread", "units", "species", "strain", "muscle", "age_days",
-           "observation", "count", "source", "evidence")
+COLUMNS = (
+    "id",
+    "problem",
+    "quantity",
+    "value",
+    "spread",
+    "units",
+    "species",
+    "strain",
+    "muscle",
+    "age_days",
+    "observation",
+    "count",
+    "source",
+    "evidence",
+)
 EVIDENCE = ("read", "recalled", "secondary", "assumed")
 
 
@@ -58,7 +72,10 @@ def load_registry(path: str | Path | None = None, problem: str | None = None) ->
     observation model raises ``EndplateInputError`` naming the file, the row and what is allowed.
     """
     if path is None:
-        where, text = "bundled calibration_targets.csv", resources.files("endplate.data").joinpath("calibration_targets.csv").read_text()
+        where, text = (
+            "bundled calibration_targets.csv",
+            resources.files("endplate.data").joinpath("calibration_targets.csv").read_text(),
+        )
     else:
         p = Path(path)
         if not p.is_file():
@@ -90,9 +107,22 @@ def load_registry(path: str | Path | None = None, problem: str | None = None) ->
             obs = observation(row["observation"], muscles, day, count)
         except EndplateInputError as exc:
             raise EndplateInputError(f"{at}: {exc}") from None
-        targets.append(Target(
-            id=row["id"], problem=row["problem"], quantity=row["quantity"],
-            value=_number(at, "value", row["value"], allow_empty=True), spread=spread, units=row["units"],
-            species=row["species"], strain=row["strain"], muscles=muscles, age_days=day, observation=obs,
-            source=row["source"], evidence=row["evidence"], note=row.get("note", "") or ""))
+        targets.append(
+            Target(
+                id=row["id"],
+                problem=row["problem"],
+                quantity=row["quantity"],
+                value=_number(at, "value", row["value"], allow_empty=True),
+                spread=spread,
+                units=row["units"],
+                species=row["species"],
+                strain=row["strain"],
+                muscles=muscles,
+                age_days=day,
+                observation=obs,
+                source=row["source"],
+                evidence=row["evidence"],
+                note=row.get("note", "") or "",
+            )
+        )
     return targets

@@ -63,15 +63,32 @@ def _targets(ds: xr.Dataset):
             continue
         off = 0.22 * (i - (len(names) - 1) / 2)
         lo, mid, hi = ((q[i, :, k] - obs) / spread for k in range(3))
-        ax.errorbar(mid, y + off, xerr=[mid - lo, hi - mid], fmt="o", ms=4, color=MODEL_COLOURS[i], alpha=0.8,
-                    label=f"{n} (p = {ds.model_probability.values[i]:.2f})")
+        ax.errorbar(
+            mid,
+            y + off,
+            xerr=[mid - lo, hi - mid],
+            fmt="o",
+            ms=4,
+            color=MODEL_COLOURS[i],
+            alpha=0.8,
+            label=f"{n} (p = {ds.model_probability.values[i]:.2f})",
+        )
     lo, mid, hi = ((ds[k].values - obs) / spread for k in ("loso_low", "loso_median", "loso_high"))
     have = np.isfinite(mid)
     if have.any():
-        ax.errorbar(mid[have], y[have] - 0.38, xerr=[(mid - lo)[have], (hi - mid)[have]], fmt="s", ms=4, color="grey",
-                    label="left out: predicted without its source")
-    labels = [f"{t}: {str(qn)[:52]} ({obs[j]:g} {u})" for j, (t, qn, u) in
-              enumerate(zip(ids, ds.target_quantity.values, ds.target_units.values))]
+        ax.errorbar(
+            mid[have],
+            y[have] - 0.38,
+            xerr=[(mid - lo)[have], (hi - mid)[have]],
+            fmt="s",
+            ms=4,
+            color="grey",
+            label="left out: predicted without its source",
+        )
+    labels = [
+        f"{t}: {str(qn)[:52]} ({obs[j]:g} {u})"
+        for j, (t, qn, u) in enumerate(zip(ids, ds.target_quantity.values, ds.target_units.values))
+    ]
     ax.set_yticks(y, labels)
     ax.set(xlabel="(predicted - observed) / spread; bars: 5-95 % posterior predictive", xlim=(-6, 6))
     ax.legend(frameon=False, fontsize=8, loc="lower right")
@@ -95,8 +112,7 @@ def _posteriors(ds: xr.Dataset):
             col = ds.posterior.values[mine, j]
             if not mine.any() or not np.isfinite(col).all():
                 continue
-            ax.hist(col, bins=bins, weights=ds.particle_weight.values[mine], color=MODEL_COLOURS[i], alpha=0.55,
-                    label=name)
+            ax.hist(col, bins=bins, weights=ds.particle_weight.values[mine], color=MODEL_COLOURS[i], alpha=0.55, label=name)
         if log:
             ax.set_xscale("log")
             ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
@@ -104,8 +120,11 @@ def _posteriors(ds: xr.Dataset):
         ax.set_yticks([])
     for k in range(n, rows * cols):
         axes[k // cols][k % cols].axis("off")
-    handles = [matplotlib.patches.Patch(color=MODEL_COLOURS[i], alpha=0.55, label=n) for i, n in enumerate(names)
-               if (ds.particle_model.values == i).any()]
+    handles = [
+        matplotlib.patches.Patch(color=MODEL_COLOURS[i], alpha=0.55, label=n)
+        for i, n in enumerate(names)
+        if (ds.particle_model.values == i).any()
+    ]
     fig.legend(handles=handles, frameon=False, fontsize=8, loc="upper right")
     fig.suptitle("posterior (weighted by model probability; x-range = prior range)")
     fig.tight_layout()
@@ -142,11 +161,13 @@ def figures(ds: xr.Dataset) -> dict[str, bytes]:
     """The report's figures as PNG bytes, by title."""
     out = {}
     with plt.rc_context(STYLE):
-        for title, make in (("Hypotheses: posterior model probabilities", _probabilities),
-                            ("Fits against data, per target", _targets),
-                            ("Posterior of the fitted parameters", _posteriors),
-                            ("Leave-one-source-out: model probabilities without each source", _loso),
-                            ("Convergence", _convergence)):
+        for title, make in (
+            ("Hypotheses: posterior model probabilities", _probabilities),
+            ("Fits against data, per target", _targets),
+            ("Posterior of the fitted parameters", _posteriors),
+            ("Leave-one-source-out: model probabilities without each source", _loso),
+            ("Convergence", _convergence),
+        ):
             fig = make(ds)
             if fig is not None:
                 out[title] = _png(fig)
@@ -156,21 +177,29 @@ def figures(ds: xr.Dataset) -> dict[str, bytes]:
 def _table(ds: xr.Dataset) -> str:
     rows = []
     for i, t in enumerate(ds.target.values.tolist()):
+
         def cell(k, i=i):
             v = float(ds[k].values[i])
             return f"{v:.4g}" if np.isfinite(v) else "-"
+
         ok = bool(ds.covered.values[i])
-        loso = "-" if not np.isfinite(ds.loso_median.values[i]) else \
-            f"{cell('loso_median')} [{cell('loso_low')}, {cell('loso_high')}]"
+        loso = (
+            "-"
+            if not np.isfinite(ds.loso_median.values[i])
+            else f"{cell('loso_median')} [{cell('loso_low')}, {cell('loso_high')}]"
+        )
         rows.append(
             f"<tr><td>{html.escape(t)}</td><td>{html.escape(str(ds.target_quantity.values[i]))}</td>"
             f"<td>{cell('observed')} {html.escape(str(ds.target_units.values[i]))}</td><td>{cell('spread')}</td>"
             f"<td>{cell('predicted_median')} [{cell('predicted_low')}, {cell('predicted_high')}]</td>"
             f"<td style='color:{'#1b7a3a' if ok else '#c0392b'}'>{'yes' if ok else 'no'}</td><td>{loso}</td>"
             f"<td>{html.escape(str(ds.target_observation.values[i]))}</td><td>{html.escape(str(ds.target_evidence.values[i]))}</td>"
-            f"<td>{html.escape(str(ds.target_source.values[i]))}</td></tr>")
-    head = ("<tr><th>id</th><th>quantity</th><th>observed</th><th>spread</th><th>predicted (5-95 %)</th><th>covered</th>"
-            "<th>left out: predicted</th><th>observation model</th><th>evidence</th><th>source</th></tr>")
+            f"<td>{html.escape(str(ds.target_source.values[i]))}</td></tr>"
+        )
+    head = (
+        "<tr><th>id</th><th>quantity</th><th>observed</th><th>spread</th><th>predicted (5-95 %)</th><th>covered</th>"
+        "<th>left out: predicted</th><th>observation model</th><th>evidence</th><th>source</th></tr>"
+    )
     return f"<table>{head}{''.join(rows)}</table>"
 
 
@@ -179,7 +208,8 @@ def _priors(ds: xr.Dataset) -> str:
         f"<tr><td>{html.escape(p)}</td><td>{html.escape(str(ds.parameter_key.values[j]))}</td>"
         f"<td>{html.escape(str(ds.parameter_distribution.values[j]))} [{float(ds.prior_low.values[j]):g}, "
         f"{float(ds.prior_high.values[j]):g}]</td><td>{html.escape(str(ds.parameter_reason.values[j]))}</td></tr>"
-        for j, p in enumerate(ds.parameter.values.tolist()))
+        for j, p in enumerate(ds.parameter.values.tolist())
+    )
     return f"<table><tr><th>parameter</th><th>scenario key</th><th>prior</th><th>reason</th></tr>{rows}</table>"
 
 
@@ -190,22 +220,24 @@ def report_from_dataset(ds: xr.Dataset) -> str:
     covered = int(ds.covered.values.sum())
     missed = [t for t, c in zip(ds.target.values.tolist(), ds.covered.values) if not c]
     settings = json.loads(a["settings"])
-    figs = "".join(f"<h2>{html.escape(t)}</h2><img src='data:image/png;base64,{base64.b64encode(png).decode()}'/>"
-                   for t, png in figures(ds).items())
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>endplate fit: {html.escape(a['problem'])}</title>
+    figs = "".join(
+        f"<h2>{html.escape(t)}</h2><img src='data:image/png;base64,{base64.b64encode(png).decode()}'/>"
+        for t, png in figures(ds).items()
+    )
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>endplate fit: {html.escape(a["problem"])}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}} img{{max-width:100%}}
 table{{border-collapse:collapse;font-size:0.85em}} td,th{{border:1px solid #ccc;padding:3px 6px;text-align:left}}</style>
-</head><body><h1>endplate fit: {html.escape(a['problem'])}</h1>
-<p>{html.escape(a['description'])}</p>
-<p><b>Posterior model probabilities:</b> {html.escape(probs)} (winner: <b>{html.escape(a['winner'])}</b>).
+</head><body><h1>endplate fit: {html.escape(a["problem"])}</h1>
+<p>{html.escape(a["description"])}</p>
+<p><b>Posterior model probabilities:</b> {html.escape(probs)} (winner: <b>{html.escape(a["winner"])}</b>).
 Equal prior probability for every model; the smallest non-zero probability the final population can show is
-1/{ds.sizes.get('particle', 0)}.</p>
-<p><b>Predictive checks:</b> {covered} of {ds.sizes['target']} targets inside the 5-95 % posterior predictive interval
-(model-averaged){'; not covered: ' + html.escape(', '.join(missed)) if missed else ''}.</p>
-<p><b>Method:</b> {html.escape(a['method'])}. Population {settings['population']}, {ds.sizes['generation']} generations,
-{a['simulations']} simulations in {float(a['wall_seconds']):.0f} s; seed {a['seed']}; pyabc {html.escape(a['pyabc_version'])},
-endplate {html.escape(a['endplate_version'])}; created {html.escape(a['created'])}.</p>
-<p><b>Simulation:</b> scenario {html.escape(a['scenario'])} with changes {html.escape(a['scenario_changes'])}.</p>
+1/{ds.sizes.get("particle", 0)}.</p>
+<p><b>Predictive checks:</b> {covered} of {ds.sizes["target"]} targets inside the 5-95 % posterior predictive interval
+(model-averaged){"; not covered: " + html.escape(", ".join(missed)) if missed else ""}.</p>
+<p><b>Method:</b> {html.escape(a["method"])}. Population {settings["population"]}, {ds.sizes["generation"]} generations,
+{a["simulations"]} simulations in {float(a["wall_seconds"]):.0f} s; seed {a["seed"]}; pyabc {html.escape(a["pyabc_version"])},
+endplate {html.escape(a["endplate_version"])}; created {html.escape(a["created"])}.</p>
+<p><b>Simulation:</b> scenario {html.escape(a["scenario"])} with changes {html.escape(a["scenario_changes"])}.</p>
 {figs}
 <h2>Targets</h2>{_table(ds)}
 <h2>Priors</h2>{_priors(ds)}

@@ -67,8 +67,9 @@ class SeededBatchSampler(Sampler):
         state.pop("client", None)
         return state
 
-    def sample_until_n_accepted(self, n: int, simulate_one: Callable, t: int, *, max_eval: float = np.inf,
-                                all_accepted: bool = False, ana_vars=None) -> Sample:
+    def sample_until_n_accepted(
+        self, n: int, simulate_one: Callable, t: int, *, max_eval: float = np.inf, all_accepted: bool = False, ana_vars=None
+    ) -> Sample:
         from distributed import wait
 
         stream = CALIBRATION_STREAM if all_accepted else GENERATION_STREAM

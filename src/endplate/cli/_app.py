@@ -38,9 +38,12 @@ class _Commands(TyperGroup):
 
 def _refuse_repeats(command: Any, args: list[str]) -> None:
     seen: dict[str, str] = {}
-    names = {opt: p for p in command.params
-             if p.param_type_name == "option" and not p.multiple and not getattr(p, "count", False)
-             for opt in (*p.opts, *p.secondary_opts)}
+    names = {
+        opt: p
+        for p in command.params
+        if p.param_type_name == "option" and not p.multiple and not getattr(p, "count", False)
+        for opt in (*p.opts, *p.secondary_opts)
+    }
     for arg in args:
         if arg == "--":
             break
@@ -89,8 +92,9 @@ def seed_option(default: int | None, help: str) -> Any:
     return typer.Option(default, min=0, max=SEED_MAX, help=f"{help} 0 <= seed < 2**63.")
 
 
-ALLOW_LARGE_HELP = ("Run sizes above the limits for one ordinary machine (docs/design.md, 'Limits'): "
-                    "for a bigger machine or a Dask cluster.")
+ALLOW_LARGE_HELP = (
+    "Run sizes above the limits for one ordinary machine (docs/design.md, 'Limits'): for a bigger machine or a Dask cluster."
+)
 
 
 def allow_large_option() -> Any:
@@ -184,6 +188,9 @@ def _version_callback(value: bool) -> None:
 
 
 @app.callback()
-def _root(version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
-                                        help="Print the version and exit.")) -> None:
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
     """endplate: stochastic simulation of the neuromuscular junction in health and in ALS."""

@@ -27,8 +27,7 @@ def validate(
     from endplate.calibrate.validate import NOT_MODELLED, summarise
 
     counts = summarise(results)
-    payload = {"targets": results, **counts,
-               "not_modelled": [{"id": k, "why": v} for k, v in NOT_MODELLED.items()], "seed": seed}
+    payload = {"targets": results, **counts, "not_modelled": [{"id": k, "why": v} for k, v in NOT_MODELLED.items()], "seed": seed}
 
     def summary() -> None:
         table = Table(title=f"validation (seed {seed})")
@@ -38,10 +37,14 @@ def validate(
             verdict = "[green]pass[/]" if r["passed"] else "[red]FAIL[/]"
             if r["open_issue"] is not None:
                 verdict += f" (open, issue {r['open_issue']})"
-            table.add_row(r["id"], r["role"], r["name"], f"{r['predicted']:.4g}", f"[{r['low']:g}, {r['high']:g}]", r["evidence"], verdict)
+            table.add_row(
+                r["id"], r["role"], r["name"], f"{r['predicted']:.4g}", f"[{r['low']:g}, {r['high']:g}]", r["evidence"], verdict
+            )
         out.print(table)
-        out.print(f"fit rows: {counts['passed']} passed, {counts['failed']} failed; {counts['open']} known gaps reported "
-                  "but not counted")
+        out.print(
+            f"fit rows: {counts['passed']} passed, {counts['failed']} failed; {counts['open']} known gaps reported "
+            "but not counted"
+        )
         out.print(f"test rows (held out, never tuned to): {counts['test_passed']} passed, {counts['test_failed']} failed")
         for item in payload["not_modelled"]:
             out.print(f"not modelled: {item['id']}: {item['why']}")
@@ -72,8 +75,14 @@ def bench(
         for col in ("name", "size", "seconds", "throughput", "unit", "reference_ratio"):
             table.add_column(col)
         for w in workloads:
-            table.add_row(w["name"], str(w["size"]), f"{w['seconds']:.3f}", f"{w['throughput']:.3g}", w["unit"],
-                          "" if w.get("reference_ratio") is None else f"{w['reference_ratio']:.1f}")
+            table.add_row(
+                w["name"],
+                str(w["size"]),
+                f"{w['seconds']:.3f}",
+                f"{w['throughput']:.3g}",
+                w["unit"],
+                "" if w.get("reference_ratio") is None else f"{w['reference_ratio']:.1f}",
+            )
         out.print(table)
 
     _emit(payload, as_json, summary)

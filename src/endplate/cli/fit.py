@@ -12,9 +12,22 @@ from endplate.cli._app import _emit, _fail, allow_large_option, app, check_outpu
 from endplate.errors import EndplateInputError
 
 
-def run_fit_command(problem: str, *, quick: bool, seed: int, out: Path | None, scheduler: str | None, workers: int | None,
-                    population: int | None, generations: int | None, loso: bool, targets: Path | None,
-                    preset_out: Path | None, console=None, allow_large: bool = False) -> dict:
+def run_fit_command(
+    problem: str,
+    *,
+    quick: bool,
+    seed: int,
+    out: Path | None,
+    scheduler: str | None,
+    workers: int | None,
+    population: int | None,
+    generations: int | None,
+    loso: bool,
+    targets: Path | None,
+    preset_out: Path | None,
+    console=None,
+    allow_large: bool = False,
+) -> dict:
     """Run a fit with a progress display on ``console`` (None: silent); returns the comparison payload."""
     from endplate.calibrate.compare import payload_from_dataset
     from endplate.calibrate.fit import default_out, run_fit, settings_for
@@ -36,8 +49,16 @@ def run_fit_command(problem: str, *, quick: bool, seed: int, out: Path | None, s
     check_output(preset_out, (".toml",), "--preset-out")
     settings = settings_for(problem, quick, population, generations, loso)
     if console is None:
-        ds = run_fit(problem, quick=quick, seed=seed, out=out, scheduler=scheduler, workers=workers, settings=settings,
-                     targets_path=targets)
+        ds = run_fit(
+            problem,
+            quick=quick,
+            seed=seed,
+            out=out,
+            scheduler=scheduler,
+            workers=workers,
+            settings=settings,
+            targets_path=targets,
+        )
     else:
         ds = _with_progress(console, problem, quick, seed, out, scheduler, workers, settings, targets)
     if preset_out is not None:
@@ -70,8 +91,14 @@ def _with_progress(console, problem, quick, seed, out, scheduler, workers, setti
 
     from endplate.calibrate.fit import run_fit
 
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console) as bar:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
         tasks: dict[str, int] = {}
 
         def progress(label: str, done: int, total: int, info: dict) -> None:
@@ -83,8 +110,17 @@ def _with_progress(console, problem, quick, seed, out, scheduler, workers, setti
                 text = f"eps {info['epsilon']:.3g}  acc {info['acceptance']:.2f}  sims {info['simulations']}  {probs}"
             bar.update(tasks[label], completed=done, total=total, info=text)
 
-        return run_fit(problem, quick=quick, seed=seed, out=out, scheduler=scheduler, workers=workers, settings=settings,
-                       targets_path=targets, progress=progress)
+        return run_fit(
+            problem,
+            quick=quick,
+            seed=seed,
+            out=out,
+            scheduler=scheduler,
+            workers=workers,
+            settings=settings,
+            targets_path=targets,
+            progress=progress,
+        )
 
 
 def print_comparison(console: Console, payload: dict) -> None:
@@ -98,19 +134,26 @@ def print_comparison(console: Console, payload: dict) -> None:
         shown = f"{bf:.3g}" if bf is not None else (f"> {1 / floor:.0f} (no particle left)" if floor else "inf")
         table.add_row(h["name"], f"{h['probability']:.3f}", shown)
     console.print(table)
-    console.print("[bold]targets[/]: observed | posterior predictive median [5-95 %] | covered | "
-                  "predicted with its source left out")
+    console.print(
+        "[bold]targets[/]: observed | posterior predictive median [5-95 %] | covered | predicted with its source left out"
+    )
     for t in payload["targets"]:
         pred = _interval(t.get("predicted_median"), t.get("predicted_low"), t.get("predicted_high"))
         loso = _interval(t.get("loso_median"), t.get("loso_low"), t.get("loso_high"))
         ok = "yes" if t.get("covered") else "[red]no [/]"
-        console.print(f"  {t['id']:<4} {t['observed']:>7.4g} {_short(t['units']):<8} {pred:<22} {ok:<3}  "
-                      f"left out {loso:<22} {t['quantity']} ({t.get('evidence', '')})", soft_wrap=True, highlight=False)
+        console.print(
+            f"  {t['id']:<4} {t['observed']:>7.4g} {_short(t['units']):<8} {pred:<22} {ok:<3}  "
+            f"left out {loso:<22} {t['quantity']} ({t.get('evidence', '')})",
+            soft_wrap=True,
+            highlight=False,
+        )
     if payload.get("seed_spread"):
         print_seed_spread(console, payload["seed_spread"])
     if payload.get("simulations"):
-        console.print(f"{payload['simulations']} simulations in {payload.get('wall_seconds') or 0:.0f} s; "
-                      f"seed {payload.get('seed')}; created {payload.get('created')}")
+        console.print(
+            f"{payload['simulations']} simulations in {payload.get('wall_seconds') or 0:.0f} s; "
+            f"seed {payload.get('seed')}; created {payload.get('created')}"
+        )
 
 
 def print_seed_spread(console: Console, spread: dict) -> None:
@@ -120,11 +163,19 @@ def print_seed_spread(console: Console, spread: dict) -> None:
     for col in ("hypothesis", "mean", "SD", "range", "per seed"):
         table.add_column(col)
     for m in sorted(spread["models"], key=lambda m: -m["mean"]):
-        table.add_row(m["name"], f"{m['mean']:.3f}", f"{m['sd']:.3f}", f"{m['min']:.3f}-{m['max']:.3f}",
-                      " ".join(f"{p:.2f}" for p in m["probabilities"]))
+        table.add_row(
+            m["name"],
+            f"{m['mean']:.3f}",
+            f"{m['sd']:.3f}",
+            f"{m['min']:.3f}-{m['max']:.3f}",
+            " ".join(f"{p:.2f}" for p in m["probabilities"]),
+        )
     console.print(table)
-    console.print(f"winners by seed: {', '.join(spread['winners'])}; main-fit simulations per seed: "
-                  f"{', '.join(map(str, spread['simulations']))}", highlight=False)
+    console.print(
+        f"winners by seed: {', '.join(spread['winners'])}; main-fit simulations per seed: "
+        f"{', '.join(map(str, spread['simulations']))}",
+        highlight=False,
+    )
 
 
 def _interval(median, low, high) -> str:
@@ -142,7 +193,9 @@ def fit(
     problem: str = typer.Argument(..., help="A bundled calibration problem: sod1-g93a, human-als, synthetic."),
     quick: bool = typer.Option(False, help="A small fit (well under 2 minutes on 2 cores), for smoke tests."),
     seed: int = seed_option(0, "Seed of the fit (every simulation's seed derives from it and its parameters)."),
-    out_path: Path | None = typer.Option(None, "--out", help="Result dataset, .nc (default fit-PROBLEM.nc); resumes if it was begun."),
+    out_path: Path | None = typer.Option(
+        None, "--out", help="Result dataset, .nc (default fit-PROBLEM.nc); resumes if it was begun."
+    ),
     scheduler: str | None = typer.Option(None, help="Address of a running Dask scheduler (default: a local cluster)."),
     workers: int | None = typer.Option(None, help="Workers of the local cluster (default: one per core)."),
     population: int | None = typer.Option(None, help="Particles per generation (overrides the default)."),
@@ -156,12 +209,25 @@ def fit(
     """Fit the disease model to published targets per hypothesis (ABC-SMC with model choice) and compare them."""
     try:
         with stoppable(f"finished generations are kept in {str(Path(out_path or f'fit-{problem}.nc').with_suffix('.abc'))!r}"):
-            payload = run_fit_command(problem, quick=quick, seed=seed, out=out_path, scheduler=scheduler, workers=workers,
-                                      population=population, generations=generations, loso=loso, targets=targets,
-                                      preset_out=preset_out, console=None if as_json else err, allow_large=allow_large)
+            payload = run_fit_command(
+                problem,
+                quick=quick,
+                seed=seed,
+                out=out_path,
+                scheduler=scheduler,
+                workers=workers,
+                population=population,
+                generations=generations,
+                loso=loso,
+                targets=targets,
+                preset_out=preset_out,
+                console=None if as_json else err,
+                allow_large=allow_large,
+            )
     except EndplateInputError as exc:
         _fail(str(exc))
         return
+
     def summary() -> None:
         print_comparison(out, payload)
         out.print(f"result: {payload['output']}")
@@ -171,9 +237,12 @@ def fit(
 
 @app.command()
 def compare(
-    results: list[str] | None = typer.Argument(None, help="Fit results (.nc); several of one problem and settings "
-                                                "with different seeds: also the spread across seeds. Default: the "
-                                                "shipped calibrations."),
+    results: list[str] | None = typer.Argument(
+        None,
+        help="Fit results (.nc); several of one problem and settings "
+        "with different seeds: also the spread across seeds. Default: the "
+        "shipped calibrations.",
+    ),
     preset_out: Path | None = typer.Option(None, help="Write the first result's calibrated preset, with the spread."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:

@@ -28,29 +28,65 @@ PLOT_SUFFIXES = (".png", ".pdf", ".svg")
 # Junction protocol name -> CLI option -> keyword of its function (endplate.junction.protocols).
 PROTOCOLS: dict[str, dict[str, str]] = {
     "mepp": {"junctions": "n_junctions", "duration_s": "duration_s", "unit_type": "unit_type"},
-    "epp": {"junctions": "n_junctions", "stimuli": "n_stimuli", "frequency_hz": "frequency_hz", "unit_type": "unit_type",
-            "backend": "backend"},
-    "train": {"junctions": "n_junctions", "stimuli": "n_stimuli", "frequency_hz": "frequency_hz", "unit_type": "unit_type",
-              "backend": "backend"},
+    "epp": {
+        "junctions": "n_junctions",
+        "stimuli": "n_stimuli",
+        "frequency_hz": "frequency_hz",
+        "unit_type": "unit_type",
+        "backend": "backend",
+    },
+    "train": {
+        "junctions": "n_junctions",
+        "stimuli": "n_stimuli",
+        "frequency_hz": "frequency_hz",
+        "unit_type": "unit_type",
+        "backend": "backend",
+    },
     "paired-pulse": {"junctions": "n_junctions", "unit_type": "unit_type", "backend": "backend"},
-    "sfemg": {"pairs": "n_pairs", "discharges": "n_discharges", "rate_hz": "rate_hz", "stimulated": "voluntary",
-              "unit_type": "unit_type", "backend": "backend"},
-    "rns": {"fibres": "n_fibres", "stimuli": "n_stimuli", "frequency_hz": "frequency_hz", "unit_type": "unit_type",
-            "backend": "backend"},
+    "sfemg": {
+        "pairs": "n_pairs",
+        "discharges": "n_discharges",
+        "rate_hz": "rate_hz",
+        "stimulated": "voluntary",
+        "unit_type": "unit_type",
+        "backend": "backend",
+    },
+    "rns": {
+        "fibres": "n_fibres",
+        "stimuli": "n_stimuli",
+        "frequency_hz": "frequency_hz",
+        "unit_type": "unit_type",
+        "backend": "backend",
+    },
 }
 
 DEFAULT_MUSCLE = {"human": "APB", "mouse": "TA"}
 # Muscle protocol name -> what it accepts beyond --species/--seed/--set/--perturb/--plot/--json
 # (the names are muscle.protocols.MUSCLE_PROTOCOLS, checked by a test; kept here so help stays fast).
-_MUSCLE_OPTIONS = {"cmap": {"nwb"}, "cmap-scan": {"stimuli", "csv", "nwb"}, "mune": {"method"}, "force": set(),
-                   "sfemg": {"rate_hz", "stimulated"}, "rns": {"frequency_hz", "stimuli"}, "cross-section": set()}
+_MUSCLE_OPTIONS = {
+    "cmap": {"nwb"},
+    "cmap-scan": {"stimuli", "csv", "nwb"},
+    "mune": {"method"},
+    "force": set(),
+    "sfemg": {"rate_hz", "stimulated"},
+    "rns": {"frequency_hz", "stimuli"},
+    "cross-section": set(),
+}
 ALL_PROTOCOLS = tuple(dict.fromkeys([*PROTOCOLS, *_MUSCLE_OPTIONS]))
 
 # What each protocol reports in JSON (beyond the stable contract, more is welcome).
 _JSON_FIELDS = {
     "mepp": ("mepp_mv", "mepp_hz", "giant_fraction"),
-    "epp": ("quantal_content", "quantal_content_variance", "quantal_content_failures", "true_quantal_content",
-            "epp_mv", "mepp_mv", "safety_factor", "failure_fraction"),
+    "epp": (
+        "quantal_content",
+        "quantal_content_variance",
+        "quantal_content_failures",
+        "true_quantal_content",
+        "epp_mv",
+        "mepp_mv",
+        "safety_factor",
+        "failure_fraction",
+    ),
     "train": ("epp_mv", "quanta", "fired_fraction", "plateau_ratio", "rrp_estimate", "true_rrp"),
     "paired-pulse": ("interval_ms", "paired_pulse_ratio", "facilitation_f0", "tau_fast_ms", "tau_slow_ms"),
     "sfemg": ("mcd_us", "blocking_percent", "abnormal_pairs_percent"),
@@ -59,8 +95,14 @@ _JSON_FIELDS = {
 
 MAX_RATE_HZ = 100.0  # the SFEMG firing rates junction.sfemg accepts
 MAX_FREQUENCY_HZ = 1000.0  # the stimulation frequencies junction.train and junction.rns accept
-_COUNTS = {"junctions": "junctions", "pairs": "junctions", "fibres": "junctions", "stimuli": "stimuli",
-           "discharges": "stimuli", "duration_s": "stimuli"}  # option -> kind of size in endplate.limits
+_COUNTS = {
+    "junctions": "junctions",
+    "pairs": "junctions",
+    "fibres": "junctions",
+    "stimuli": "stimuli",
+    "discharges": "stimuli",
+    "duration_s": "stimuli",
+}  # option -> kind of size in endplate.limits
 
 
 def _check_rates(given: dict[str, Any]) -> None:
@@ -83,7 +125,9 @@ def _check_sizes(name: str, given: dict[str, Any], allow_large: bool) -> None:
 
     _check_rates(given)
     if given.get("discharges") is not None and given["discharges"] < 3:
-        raise EndplateInputError(f"--discharges must be at least 3 (jitter needs consecutive intervals), got {given['discharges']}")
+        raise EndplateInputError(
+            f"--discharges must be at least 3 (jitter needs consecutive intervals), got {given['discharges']}"
+        )
     mapping = PROTOCOLS[name]
     from endplate.junction.protocols import junction_protocol
 
@@ -98,8 +142,12 @@ def _check_sizes(name: str, given: dict[str, Any], allow_large: bool) -> None:
         else:
             value = defaults[mapping[option]].default
         work *= value if isinstance(value, (int, float)) else 1
-    check_size("junction_work", work, "the protocol's " + " x ".join(f"--{o.replace('_', '-')}" for o in _COUNTS
-                                                                     if o in mapping), allow_large)
+    check_size(
+        "junction_work",
+        work,
+        "the protocol's " + " x ".join(f"--{o.replace('_', '-')}" for o in _COUNTS if o in mapping),
+        allow_large,
+    )
 
 
 def protocol_payload(name: str, ds) -> dict:
@@ -108,8 +156,10 @@ def protocol_payload(name: str, ds) -> dict:
         value = ds[field].values if field in ds else ds.coords[field].values
         payload[field] = value.item() if value.ndim == 0 else value.tolist()
     if name == "sfemg":
-        payload["pairs"] = [{"mcd_us": m, "blocking_percent": b}
-                            for m, b in zip(ds["pair_mcd_us"].values.tolist(), ds["pair_blocking_percent"].values.tolist())]
+        payload["pairs"] = [
+            {"mcd_us": m, "blocking_percent": b}
+            for m, b in zip(ds["pair_mcd_us"].values.tolist(), ds["pair_blocking_percent"].values.tolist())
+        ]
     payload.update({k: v for k, v in ds.attrs.items() if k.endswith(REASON_SUFFIX)})  # why a value is missing
     payload["seed"] = ds.attrs["seed"]
     payload["species"] = ds.attrs["species"]
@@ -142,10 +192,16 @@ def protocol(
     nwb: Path | None = typer.Option(None, help="train, sfemg, cmap, cmap-scan: also write the recording as NWB (.nwb)."),
     genotype: str | None = typer.Option(None, help="Record from the diseased muscle of this genotype (with --day)."),
     hypothesis: str | None = typer.Option(None, help="With --genotype: the disease hypothesis (default: the scenario's)."),
-    day: list[int] = typer.Option([], help="With --genotype or --state: the day of the course to record on "
-                                          "(mune without --method: repeat it for several stages)."),
-    state: Path | None = typer.Option(None, help="A saved `endplate run` result (.nc/.zarr): record from its muscle "
-                                                 "on --day (re-simulated from the result's provenance)."),
+    day: list[int] = typer.Option(
+        [],
+        help="With --genotype or --state: the day of the course to record on "
+        "(mune without --method: repeat it for several stages).",
+    ),
+    state: Path | None = typer.Option(
+        None,
+        help="A saved `endplate run` result (.nc/.zarr): record from its muscle "
+        "on --day (re-simulated from the result's provenance).",
+    ),
     subjects: int | None = typer.Option(None, help="mune --genotype without --method: simulated subjects (default 3)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
     allow_large: bool = allow_large_option(),
@@ -157,23 +213,60 @@ def protocol(
     diseased = genotype is not None or state is not None or bool(day)
     muscle_level = name in MUSCLE_PROTOCOLS and (name not in PROTOCOLS or muscle is not None or diseased)
     if muscle_level:
-        _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli, frequency_hz, rate_hz,
-                         stimulated, csv, plot, nwb, as_json, backend, allow_large, disease,
-                         stray={"junctions": junctions, "pairs": pairs, "discharges": discharges, "fibres": fibres,
-                                "duration_s": duration_s, "unit_type": unit_type, "output": output})
+        _muscle_protocol(
+            name,
+            species,
+            seed,
+            set_,
+            perturb,
+            muscle,
+            method,
+            stimuli,
+            frequency_hz,
+            rate_hz,
+            stimulated,
+            csv,
+            plot,
+            nwb,
+            as_json,
+            backend,
+            allow_large,
+            disease,
+            stray={
+                "junctions": junctions,
+                "pairs": pairs,
+                "discharges": discharges,
+                "fibres": fibres,
+                "duration_s": duration_s,
+                "unit_type": unit_type,
+                "output": output,
+            },
+        )
         return
     try:
         if any(v not in (None, []) for v in disease.values()):
-            raise EndplateInputError(f"--genotype, --hypothesis, --day, --state and --subjects apply to muscle "
-                                     f"protocols ({', '.join(MUSCLE_PROTOCOLS)})")
+            raise EndplateInputError(
+                f"--genotype, --hypothesis, --day, --state and --subjects apply to muscle "
+                f"protocols ({', '.join(MUSCLE_PROTOCOLS)})"
+            )
         if muscle is not None or method is not None or csv is not None:
             raise EndplateInputError(f"--muscle, --method and --csv apply to muscle protocols ({', '.join(MUSCLE_PROTOCOLS)})")
         if name not in PROTOCOLS:
             raise EndplateInputError(f"unknown protocol {name!r}; allowed: {', '.join(ALL_PROTOCOLS)}")
         mapping = PROTOCOLS[name]
-        given: dict[str, Any] = {"junctions": junctions, "stimuli": stimuli, "frequency_hz": frequency_hz, "rate_hz": rate_hz,
-                 "pairs": pairs, "discharges": discharges, "stimulated": stimulated, "fibres": fibres,
-                 "duration_s": duration_s, "unit_type": unit_type, "backend": backend}
+        given: dict[str, Any] = {
+            "junctions": junctions,
+            "stimuli": stimuli,
+            "frequency_hz": frequency_hz,
+            "rate_hz": rate_hz,
+            "pairs": pairs,
+            "discharges": discharges,
+            "stimulated": stimulated,
+            "fibres": fibres,
+            "duration_s": duration_s,
+            "unit_type": unit_type,
+            "backend": backend,
+        }
         kwargs = {}
         for option, value in given.items():
             if value is None:
@@ -237,8 +330,9 @@ def _disease_scenario(species: str, muscle: str | None, genotype: str, hypothesi
     if genotype not in genotypes():
         raise EndplateInputError(f"unknown genotype {genotype!r}; allowed: {', '.join(genotypes())}")
     if genotype_of(genotype).species != species:
-        raise EndplateInputError(f"genotype {genotype} is {genotype_of(genotype).species}; pass "
-                                 f"--species {genotype_of(genotype).species}")
+        raise EndplateInputError(
+            f"genotype {genotype} is {genotype_of(genotype).species}; pass --species {genotype_of(genotype).species}"
+        )
     hypothesis = hypothesis or base_scenario(genotype, species).hypothesis
     if hypothesis not in hypotheses():
         raise EndplateInputError(f"unknown hypothesis {hypothesis!r}; allowed: {', '.join(hypotheses())}")
@@ -250,8 +344,11 @@ def _diseased_muscle(species: str, muscle: str | None, disease: dict, seed: int)
     from endplate.disease.diseased_muscle import check_day, muscle_on_day, saved_scenario
 
     if len(disease["day"]) != 1:
-        raise EndplateInputError("give one --day to record on (several only for mune without --method)"
-                                 if disease["day"] else "--genotype and --state need --day, the day to record on")
+        raise EndplateInputError(
+            "give one --day to record on (several only for mune without --method)"
+            if disease["day"]
+            else "--genotype and --state need --day, the day to record on"
+        )
     if disease["state"] is not None:
         if disease["genotype"] is not None or disease["hypothesis"] is not None:
             raise EndplateInputError("--state carries its own genotype and hypothesis; drop --genotype and --hypothesis")
@@ -288,9 +385,18 @@ def _mune_table(species: str, muscle: str | None, disease: dict, seed: int, as_j
     sc = _disease_scenario(species, muscle, disease["genotype"], disease["hypothesis"], seed)
     days = [check_day(sc, d) for d in disease["day"]]
     rows = mune_recordings(sc.genotype, sc.hypothesis, sc.muscles[0], days, subjects=subjects, seed=seed, species=species)
-    payload = {"protocol": "mune", "seed": seed, "species": species, "muscle": sc.muscles[0], "genotype": sc.genotype,
-               "hypothesis": sc.hypothesis, "days": days, "subjects": subjects, "table": mune_table(rows),
-               "recordings": rows}
+    payload = {
+        "protocol": "mune",
+        "seed": seed,
+        "species": species,
+        "muscle": sc.muscles[0],
+        "genotype": sc.genotype,
+        "hypothesis": sc.hypothesis,
+        "days": days,
+        "subjects": subjects,
+        "table": mune_table(rows),
+        "recordings": rows,
+    }
     _emit(payload, as_json, lambda: _print_mune_table(payload))
 
 
@@ -300,18 +406,46 @@ def _print_mune_table(payload: dict) -> None:
     from endplate.cli._app import out
     from endplate.readings import shown
 
-    table = Table(title=f"MUNE through the disease: {payload['genotype']} ({payload['hypothesis']}), {payload['muscle']}, "
-                        f"{payload['subjects']} subjects, seed {payload['seed']}")
+    table = Table(
+        title=f"MUNE through the disease: {payload['genotype']} ({payload['hypothesis']}), {payload['muscle']}, "
+        f"{payload['subjects']} subjects, seed {payload['seed']}"
+    )
     for column in ("day", "method", "true units", "estimate", "bias %", "spread %", "undefined"):
         table.add_column(column, justify="left" if column == "method" else "right")
     for e in payload["table"]:
-        table.add_row(str(e["day"]), e["method"], f"{e['true_units_mean']:.1f}", shown(e, "estimate_mean", ".1f"),
-                      shown(e, "bias_percent", "+.0f"), shown(e, "spread_percent", ".0f"), str(e["undefined"]))
+        table.add_row(
+            str(e["day"]),
+            e["method"],
+            f"{e['true_units_mean']:.1f}",
+            shown(e, "estimate_mean", ".1f"),
+            shown(e, "bias_percent", "+.0f"),
+            shown(e, "spread_percent", ".0f"),
+            str(e["undefined"]),
+        )
     out.print(table)
 
 
-def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli, frequency_hz, rate_hz,
-                     stimulated, csv, plot, nwb, as_json, backend, allow_large, disease, stray) -> None:
+def _muscle_protocol(
+    name,
+    species,
+    seed,
+    set_,
+    perturb,
+    muscle,
+    method,
+    stimuli,
+    frequency_hz,
+    rate_hz,
+    stimulated,
+    csv,
+    plot,
+    nwb,
+    as_json,
+    backend,
+    allow_large,
+    disease,
+    stray,
+) -> None:
     from endplate.muscle.protocols import muscle as build
     from endplate.muscle.protocols import run
 
@@ -321,18 +455,30 @@ def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli
         if not diseased and (disease["hypothesis"] is not None or disease["subjects"] is not None):
             raise EndplateInputError("--hypothesis and --subjects go with --genotype (and --day)")
         if diseased and (set_ or perturb):
-            raise EndplateInputError("--set and --perturb change a healthy muscle; on a diseased one (--genotype, "
-                                     "--state) the disease sets the junctions")
+            raise EndplateInputError(
+                "--set and --perturb change a healthy muscle; on a diseased one (--genotype, "
+                "--state) the disease sets the junctions"
+            )
         if diseased and name == "mune" and method is None:
             _mune_table(species, muscle, disease, seed, as_json, allow_large)
             return
         if disease["subjects"] is not None:
             raise EndplateInputError("--subjects applies to mune without --method")
         if backend is not None:
-            raise EndplateInputError(f"--backend {backend} applies to the junction protocols ({', '.join(PROTOCOLS)}); "
-                                     f"muscle protocols run on the CPU backends and take no --backend")
-        given = {"stimuli": stimuli, "frequency_hz": frequency_hz, "rate_hz": rate_hz, "stimulated": stimulated,
-                 "method": method, "csv": csv, "nwb": nwb, **stray}
+            raise EndplateInputError(
+                f"--backend {backend} applies to the junction protocols ({', '.join(PROTOCOLS)}); "
+                f"muscle protocols run on the CPU backends and take no --backend"
+            )
+        given = {
+            "stimuli": stimuli,
+            "frequency_hz": frequency_hz,
+            "rate_hz": rate_hz,
+            "stimulated": stimulated,
+            "method": method,
+            "csv": csv,
+            "nwb": nwb,
+            **stray,
+        }
         for option, value in given.items():
             if value is not None and option not in _MUSCLE_OPTIONS[name]:
                 raise EndplateInputError(
@@ -363,8 +509,11 @@ def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli
             anatomy, context = _diseased_muscle(species, muscle, disease, seed)
         else:
             anatomy = build(species, muscle or DEFAULT_MUSCLE.get(species, ""), seed, params, **overrides)
-        options = {k: v for k, v in {"n_stimuli": stimuli, "frequency_hz": frequency_hz, "rate_hz": rate_hz,
-                                     "method": method}.items() if v is not None}
+        options = {
+            k: v
+            for k, v in {"n_stimuli": stimuli, "frequency_hz": frequency_hz, "rate_hz": rate_hz, "method": method}.items()
+            if v is not None
+        }
         if stimulated is not None:
             options["voluntary"] = not stimulated
         _check_nwb(nwb, name)
@@ -376,19 +525,33 @@ def _muscle_protocol(name, species, seed, set_, perturb, muscle, method, stimuli
         if csv is not None:
             from endplate.muscle.cmap import write_scan_csv
 
-            write_scan_csv(csv, scan, {"endplate_version": __version__, "species": species,
-                                       "muscle": anatomy.preset.muscle, "seed": seed, "true_units": scan["true_units"]})
+            write_scan_csv(
+                csv,
+                scan,
+                {
+                    "endplate_version": __version__,
+                    "species": species,
+                    "muscle": anatomy.preset.muscle,
+                    "seed": seed,
+                    "true_units": scan["true_units"],
+                },
+            )
         if nwb is not None:
             import dataclasses
 
             from endplate.io.nwb import write_nwb
             from endplate.junction.provenance import provenance_attrs
 
-            provenance = {**provenance_attrs(name, seed, params, **options), "muscle": anatomy.preset.muscle,
-                          "muscle_preset": dataclasses.asdict(anatomy.preset), "true_units": result["true_units"],
-                          **context}
-            write_nwb(nwb, name, scan if name == "cmap-scan" else result, provenance,
-                      f"{name} of the {species} {anatomy.preset.muscle}")
+            provenance = {
+                **provenance_attrs(name, seed, params, **options),
+                "muscle": anatomy.preset.muscle,
+                "muscle_preset": dataclasses.asdict(anatomy.preset),
+                "true_units": result["true_units"],
+                **context,
+            }
+            write_nwb(
+                nwb, name, scan if name == "cmap-scan" else result, provenance, f"{name} of the {species} {anatomy.preset.muscle}"
+            )
         if plot is not None:
             from endplate.report import figures
 

@@ -32,8 +32,12 @@ def replay(
         if report.identical:
             out.print(f"[bold green]identical[/]: {made} replayed bit for bit in {report.seconds:.1f} s", highlight=False)
             return
-        out.print(f"[bold red]different[/]: {made}, replayed with endplate {report.current_version}; "
-                  f"{len(report.differing)} differ: {', '.join(report.differing)}", highlight=False, soft_wrap=True)
+        out.print(
+            f"[bold red]different[/]: {made}, replayed with endplate {report.current_version}; "
+            f"{len(report.differing)} differ: {', '.join(report.differing)}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
     _emit(report.as_dict(), as_json, summary)
     if not report.identical:

@@ -37,8 +37,9 @@ def report_html(ds: xr.Dataset, where: str = "dataset") -> str:
     """The HTML report of ``ds``, by the reporter of its ``endplate_result`` kind."""
     kind = ds.attrs.get("endplate_result")
     if kind is None:
-        raise EndplateInputError(f"{where} is not an endplate result: it has no 'endplate_result' attribute "
-                                 f"(expected one of: {', '.join(REPORTS)})")
+        raise EndplateInputError(
+            f"{where} is not an endplate result: it has no 'endplate_result' attribute (expected one of: {', '.join(REPORTS)})"
+        )
     if kind not in REPORTS:
         raise EndplateInputError(f"{where}: unknown endplate_result {kind!r}; allowed: {', '.join(REPORTS)}")
     from endplate.io.datasets import structure_checked

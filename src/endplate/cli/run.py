@@ -62,8 +62,13 @@ def run(
         else:
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-            with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("day {task.completed}/{task.total}"),
-                          TimeRemainingColumn(), console=err) as bar:
+            with Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TextColumn("day {task.completed}/{task.total}"),
+                TimeRemainingColumn(),
+                console=err,
+            ) as bar:
                 task = bar.add_task(f"{sc.name}", total=sc.end_day - sc.start_day + 1)
                 result = simulate(sc, progress=lambda done, total: bar.update(task, completed=done))
         ds = run_dataset(result)
@@ -80,15 +85,35 @@ def run(
         return
     days = result["day"]
     payload = {
-        "scenario": sc.name, "species": sc.species, "genotype": sc.genotype, "hypothesis": sc.hypothesis,
-        "first_partner": sc.first_partner, "seed": sc.seed,
-        "day": days.tolist(), "readout_day": result["readout_day"].tolist(), "mune_day": result["mune_day"].tolist(),
-        "onset_day": result["onset_day"], "end_stage_day": result["end_stage_day"],
-        "muscles": {m: {k: v[k].tolist() for k in ("innervated_percent", "partial_percent", "denervated_percent",
-                                                   "motor_neurons_percent", "cmap_percent", "mune", "mune_true",
-                                                   "force_percent")}
-                    for m, v in result["muscles"].items()},
-        "output": str(out_path), "report": None if report is None else str(report),
+        "scenario": sc.name,
+        "species": sc.species,
+        "genotype": sc.genotype,
+        "hypothesis": sc.hypothesis,
+        "first_partner": sc.first_partner,
+        "seed": sc.seed,
+        "day": days.tolist(),
+        "readout_day": result["readout_day"].tolist(),
+        "mune_day": result["mune_day"].tolist(),
+        "onset_day": result["onset_day"],
+        "end_stage_day": result["end_stage_day"],
+        "muscles": {
+            m: {
+                k: v[k].tolist()
+                for k in (
+                    "innervated_percent",
+                    "partial_percent",
+                    "denervated_percent",
+                    "motor_neurons_percent",
+                    "cmap_percent",
+                    "mune",
+                    "mune_true",
+                    "force_percent",
+                )
+            }
+            for m, v in result["muscles"].items()
+        },
+        "output": str(out_path),
+        "report": None if report is None else str(report),
     }
 
     def summary() -> None:
@@ -98,9 +123,14 @@ def run(
         for col in ("muscle", "innervated", "motor neurons", "force", "CMAP", "largest unit / start"):
             table.add_column(col)
         for m, v in result["muscles"].items():
-            table.add_row(m, _day(_milestone(days, v["innervated_percent"])), _day(_milestone(days, v["motor_neurons_percent"])),
-                          _day(_milestone(days, v["force_percent"])), _day(_milestone(result["readout_day"], v["cmap_percent"])),
-                          f"{v['max_enlargement']:.1f}")
+            table.add_row(
+                m,
+                _day(_milestone(days, v["innervated_percent"])),
+                _day(_milestone(days, v["motor_neurons_percent"])),
+                _day(_milestone(days, v["force_percent"])),
+                _day(_milestone(result["readout_day"], v["cmap_percent"])),
+                f"{v['max_enlargement']:.1f}",
+            )
         out.print(table)
         out.print(f"dataset: {out_path}" + (f"   report: {report}" if report else ""))
 

@@ -13,9 +13,20 @@ from endplate.cli.run import HTML_SUFFIXES
 from endplate.errors import EndplateInputError
 
 
-def trial_command(spec: str, *, seed: int | None, subjects_per_arm: int | None, workers: int, scheduler: str | None,
-                  store: Path | None, fresh: bool, output: Path | None, report: Path | None, allow_large: bool = False,
-                  progress: Callable[[int, int], None] | None = None) -> dict:
+def trial_command(
+    spec: str,
+    *,
+    seed: int | None,
+    subjects_per_arm: int | None,
+    workers: int,
+    scheduler: str | None,
+    store: Path | None,
+    fresh: bool,
+    output: Path | None,
+    report: Path | None,
+    allow_large: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
     """Run the trial ``spec`` and return the JSON payload (see DESIGN.md: arms, endpoints, effect, ...)."""
     from endplate.io.atomic import atomic_path
     from endplate.io.datasets import write_dataset
@@ -43,20 +54,35 @@ def trial_command(spec: str, *, seed: int | None, subjects_per_arm: int | None, 
 
         with atomic_path(report) as tmp:
             tmp.write_text(report_from_dataset(ds))
-    return {"trial": trial.name, "seed": trial.seed, "subjects": trial.n_subjects, **result,
-            "store": str(store), "output": str(output), "report": None if report is None else str(report)}
+    return {
+        "trial": trial.name,
+        "seed": trial.seed,
+        "subjects": trial.n_subjects,
+        **result,
+        "store": str(store),
+        "output": str(output),
+        "report": None if report is None else str(report),
+    }
 
 
 def _run(spec, seed, subjects_per_arm, workers, scheduler, store, fresh, output, report, allow_large, as_json) -> dict:
     """``trial_command``, with a progress bar on stderr unless ``as_json``."""
-    options = dict(seed=seed, subjects_per_arm=subjects_per_arm, workers=workers, scheduler=scheduler, store=store,
-                   fresh=fresh, output=output, report=report, allow_large=allow_large)
+    options = dict(
+        seed=seed,
+        subjects_per_arm=subjects_per_arm,
+        workers=workers,
+        scheduler=scheduler,
+        store=store,
+        fresh=fresh,
+        output=output,
+        report=report,
+        allow_large=allow_large,
+    )
     if as_json:
         return trial_command(spec, **options)
     from rich.progress import BarColumn, Progress, TextColumn
 
-    with Progress(TextColumn("[bold]trial"), BarColumn(), TextColumn("batch {task.completed}/{task.total}"),
-                  console=err) as bar:
+    with Progress(TextColumn("[bold]trial"), BarColumn(), TextColumn("batch {task.completed}/{task.total}"), console=err) as bar:
         task = bar.add_task("trial", total=None)
         return trial_command(spec, **options, progress=lambda done, total: bar.update(task, completed=done, total=total))
 
@@ -69,7 +95,9 @@ def trial(
     workers: int = typer.Option(2, help="Local Dask workers (ignored with --scheduler)."),
     scheduler: str | None = typer.Option(None, help="Address of a running Dask scheduler (tcp://host:8786)."),
     store: Path | None = typer.Option(None, help="Zarr store results stream into; an interrupted run resumes from it."),
-    fresh: bool = typer.Option(False, "--fresh", help="Discard an existing trial store (only one endplate wrote) and start over."),
+    fresh: bool = typer.Option(
+        False, "--fresh", help="Discard an existing trial store (only one endplate wrote) and start over."
+    ),
     output: Path | None = typer.Option(None, help="Final dataset with the analysis, .nc or .zarr (default: NAME.nc)."),
     report: Path | None = typer.Option(None, help="Also write a self-contained HTML report."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
@@ -96,11 +124,20 @@ def trial(
         for col in ("endpoint", "arm", "effect", "95 % CI", "p", "unit"):
             table.add_column(col)
         for r in payload["results"]:
-            table.add_row(r["endpoint"], r["arm"], f"{r['effect']:.3g}", f"[{r['ci_low']:.3g}, {r['ci_high']:.3g}]",
-                          f"{r['p_value']:.3g}", r["unit"])
+            table.add_row(
+                r["endpoint"],
+                r["arm"],
+                f"{r['effect']:.3g}",
+                f"[{r['ci_low']:.3g}, {r['ci_high']:.3g}]",
+                f"{r['p_value']:.3g}",
+                r["unit"],
+            )
         out.print(table)
         pc = payload["power_curve"]
         out.print("power: " + ", ".join(f"{n}/arm {p:.2f}" for n, p in zip(pc["subjects_per_arm"], pc["power"])))
-        out.print(f"dataset: {payload['output']}   store: {payload['store']}" + (f"   report: {payload['report']}" if payload["report"] else ""))
+        out.print(
+            f"dataset: {payload['output']}   store: {payload['store']}"
+            + (f"   report: {payload['report']}" if payload["report"] else "")
+        )
 
     _emit(payload, as_json, summary)

@@ -27,5 +27,9 @@ def alsfrs_like_score(force: dict[str, float], species: str, site: str | None = 
     if species == "mouse":
         return 48.0 * float(np.mean([np.clip((f - 0.1) / 0.8, 0.0, 1.0) for f in force.values()]))
     resp = [force[m] for m in force if m == "diaphragm"]
-    return (_domain([force[m] for m in force if m in HAND]) + _domain([force[m] for m in force if m in LIMB])
-            + _domain(resp) + (_domain(resp) if site == "bulbar" else 12.0))
+    return (
+        _domain([force[m] for m in force if m in HAND])
+        + _domain([force[m] for m in force if m in LIMB])
+        + _domain(resp)
+        + (_domain(resp) if site == "bulbar" else 12.0)
+    )

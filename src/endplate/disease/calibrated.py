@@ -32,8 +32,13 @@ def calibrated_values(genotype: str, hypothesis: str) -> tuple[dict[str, float],
     for problem, preset in sorted(calibrated_presets().items()):
         values = preset.get("values", {}).get(hypothesis)
         if preset.get("genotype") == genotype and values and preset.get("apply", True):
-            provenance = {"problem": problem, "hypothesis": hypothesis, "winner": preset.get("winner", ""),
-                          "date": preset.get("date", ""), "seed": preset.get("seed", 0),
-                          "model_probability": preset.get("model_probabilities", {}).get(hypothesis)}
+            provenance = {
+                "problem": problem,
+                "hypothesis": hypothesis,
+                "winner": preset.get("winner", ""),
+                "date": preset.get("date", ""),
+                "seed": preset.get("seed", 0),
+                "model_probability": preset.get("model_probabilities", {}).get(hypothesis),
+            }
             return {k: float(v) for k, v in values.items()}, provenance
     return None

@@ -43,8 +43,13 @@ def run_dataset(result: dict) -> xr.Dataset:
             "mune": (("muscle", "mune_day"), stack("mune")),
             "mune_true": (("muscle", "mune_day"), stack("mune_true")),
         },
-        coords={"muscle": names, "day": result["day"], "readout_day": result["readout_day"],
-                "mune_day": result["mune_day"], "unit_type": UNIT_TYPES},
+        coords={
+            "muscle": names,
+            "day": result["day"],
+            "readout_day": result["readout_day"],
+            "mune_day": result["mune_day"],
+            "unit_type": UNIT_TYPES,
+        },
     )
     ds["units"] = ("muscle", np.array([per[m]["units"] for m in names]))
     ds["fibres"] = ("muscle", np.array([per[m]["fibres"] for m in names]))

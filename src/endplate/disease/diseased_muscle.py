@@ -34,14 +34,32 @@ def base_scenario(genotype: str, species: str | None = None) -> Scenario:
     return matching[0]
 
 
-def one_muscle_scenario(genotype: str, hypothesis: str, muscle: str, seed: int, species: str | None = None,
-                        end_day: int | None = None, probe_days: tuple[int, ...] = (), **changes) -> Scenario:
+def one_muscle_scenario(
+    genotype: str,
+    hypothesis: str,
+    muscle: str,
+    seed: int,
+    species: str | None = None,
+    end_day: int | None = None,
+    probe_days: tuple[int, ...] = (),
+    **changes,
+) -> Scenario:
     """The genotype's bundled scenario reduced to ``muscle`` (onset and end stage read there), to ``end_day``."""
     base = base_scenario(genotype, species)
-    return load_scenario(base.name, end_day=base.end_day if end_day is None else end_day, genotype=genotype,
-                         hypothesis=hypothesis, seed=seed, muscles=[muscle], onset_muscles=[muscle],
-                         end_stage_muscles=[muscle], onset_delay_days={}, probe_muscle=muscle,
-                         probe_days=list(probe_days), **changes)
+    return load_scenario(
+        base.name,
+        end_day=base.end_day if end_day is None else end_day,
+        genotype=genotype,
+        hypothesis=hypothesis,
+        seed=seed,
+        muscles=[muscle],
+        onset_muscles=[muscle],
+        end_stage_muscles=[muscle],
+        onset_delay_days={},
+        probe_muscle=muscle,
+        probe_days=list(probe_days),
+        **changes,
+    )
 
 
 def check_day(scenario: Scenario, day, what: str = "day") -> int:
@@ -66,8 +84,9 @@ def _snapshot(state) -> Anatomy:
     return anatomy
 
 
-def muscles_on_days(scenario: Scenario, muscle: str, days, progress: Progress | None = None,
-                    interventions=None) -> dict[int, Anatomy]:
+def muscles_on_days(
+    scenario: Scenario, muscle: str, days, progress: Progress | None = None, interventions=None
+) -> dict[int, Anatomy]:
     """``muscle`` of ``scenario`` on each of ``days`` (whole days of the course), as the disease left it."""
     from endplate.disease.simulate import refresh_atrophy, simulate
 
@@ -91,11 +110,9 @@ def muscles_on_days(scenario: Scenario, muscle: str, days, progress: Progress | 
     return out
 
 
-def muscle_on_day(scenario: Scenario, muscle: str, day: int, progress: Progress | None = None,
-                  interventions=None) -> Anatomy:
+def muscle_on_day(scenario: Scenario, muscle: str, day: int, progress: Progress | None = None, interventions=None) -> Anatomy:
     """``muscle`` of ``scenario`` on ``day`` as the disease has left it, junctions included."""
     return muscles_on_days(scenario, muscle, [day], progress, interventions)[check_day(scenario, day)]
-
 
 
 def saved_scenario(attrs: dict) -> Scenario:
@@ -110,5 +127,7 @@ def saved_scenario(attrs: dict) -> Scenario:
     if "scenario" not in attrs:
         raise EndplateInputError("the file is not an endplate run result: it has no 'scenario' in its provenance")
     fields = {f.name for f in dataclasses.fields(Scenario)}
-    data: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in json.loads(attrs["scenario"]).items() if k in fields}
+    data: dict[str, Any] = {
+        k: (tuple(v) if isinstance(v, list) else v) for k, v in json.loads(attrs["scenario"]).items() if k in fields
+    }
     return Scenario(**data)

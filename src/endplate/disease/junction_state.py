@@ -81,11 +81,13 @@ def diseased_junctions(healthy: JunctionPopulation, s: FibreJunctionState) -> Ju
     young = 1.0 - s.maturity
     out = healthy.scaled(
         release=np.where(affected, q["release_impaired"], 1.0) * (1.0 + (IMMATURE_RELEASE - 1.0) * young),
-        capacity=np.where(affected, q["capacity_impaired"], 1.0) * (1.0 - s.withdrawn_fraction)
+        capacity=np.where(affected, q["capacity_impaired"], 1.0)
+        * (1.0 - s.withdrawn_fraction)
         * (1.0 - (1.0 - IMMATURE_CAPACITY) * young),
         quantal=np.where(affected, q["quantal_impaired"], 1.0),
         threshold=1.0 + (IMMATURE_THRESHOLD - 1.0) * young,
-        tsc_gain=np.where(affected, q["tsc_gain_impaired"], 1.0))
+        tsc_gain=np.where(affected, q["tsc_gain_impaired"], 1.0),
+    )
     if s.tsc_structure is not None:
         out.tsc_structure = s.tsc_structure.copy()
     else:

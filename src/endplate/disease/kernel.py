@@ -71,9 +71,43 @@ def _mix(seed, day, c):
 
 
 @njit(cache=True)
-def _chunk(c, lo, hi, slack, wallerian_pending, rng_seed, p, day, ref_day, g_term, owner, stage, timer, denerv, atrophy, tsc, ftype,
-           level, neighbours, force_weight, recovering, unit_type, axon_intact, size0, size, unit_vuln,
-           competence, top, contact_rate, k_nb, tau_r, d_size, d_func, d_counts, d_force):
+def _chunk(
+    c,
+    lo,
+    hi,
+    slack,
+    wallerian_pending,
+    rng_seed,
+    p,
+    day,
+    ref_day,
+    g_term,
+    owner,
+    stage,
+    timer,
+    denerv,
+    atrophy,
+    tsc,
+    ftype,
+    level,
+    neighbours,
+    force_weight,
+    recovering,
+    unit_type,
+    axon_intact,
+    size0,
+    size,
+    unit_vuln,
+    competence,
+    top,
+    contact_rate,
+    k_nb,
+    tau_r,
+    d_size,
+    d_func,
+    d_counts,
+    d_force,
+):
     """Fibres ``lo``..``hi`` for one day; unit-level changes go to this chunk's rows of the delta arrays."""
     s0, s1 = seed_stream(np.uint64(rng_seed), np.uint64(_mix(rng_seed, int(day), c + 1)))
     # Parameters as locals: the compiler cannot keep array loads out of the loop (the state
@@ -161,7 +195,12 @@ def _chunk(c, lo, hi, slack, wallerian_pending, rng_seed, p, day, ref_day, g_ter
                 pick = int(x)
                 g = neighbours[f, pick]
                 v = owner[g]
-                if v >= 0 and axon_intact[v] and stage[g] == HEALTHY and size[v] + d_size[c, v] + slack + 1 <= max_enlarge * size0[v]:
+                if (
+                    v >= 0
+                    and axon_intact[v]
+                    and stage[g] == HEALTHY
+                    and size[v] + d_size[c, v] + slack + 1 <= max_enlarge * size0[v]
+                ):
                     bridge = 1.0 if day < timer[f] else bridging
                     if (x - pick) * top < competence[unit_type[v]] * bridge:
                         a0 = floor + (atrophy[f] - floor) * math.exp(-(day - denerv[f]) / atrophy_tau)
@@ -185,16 +224,83 @@ def _chunk(c, lo, hi, slack, wallerian_pending, rng_seed, p, day, ref_day, g_ter
 
 
 @njit(cache=True, parallel=True)
-def _phase(first, n_chunks, n_f, slack, wallerian_pending, rng_seed, p, day, ref_day, g_term, owner, stage, timer, denerv, atrophy, tsc,
-           ftype, level, neighbours, force_weight, recovering, unit_type, axon_intact, size0, size, unit_vuln,
-           competence, top, contact_rate, k_nb, tau_r, d_size, d_func, d_counts, d_force):
+def _phase(
+    first,
+    n_chunks,
+    n_f,
+    slack,
+    wallerian_pending,
+    rng_seed,
+    p,
+    day,
+    ref_day,
+    g_term,
+    owner,
+    stage,
+    timer,
+    denerv,
+    atrophy,
+    tsc,
+    ftype,
+    level,
+    neighbours,
+    force_weight,
+    recovering,
+    unit_type,
+    axon_intact,
+    size0,
+    size,
+    unit_vuln,
+    competence,
+    top,
+    contact_rate,
+    k_nb,
+    tau_r,
+    d_size,
+    d_func,
+    d_counts,
+    d_force,
+):
     """Every second chunk, in parallel: neighbours of a chunk lie in it or the chunks beside it."""
     for i in prange((n_chunks - first + 1) // 2):
         c = first + 2 * i
-        _chunk(c, c * n_f // n_chunks, (c + 1) * n_f // n_chunks, slack, wallerian_pending, rng_seed, p, day, ref_day, g_term, owner,
-               stage, timer, denerv, atrophy, tsc, ftype, level, neighbours, force_weight, recovering, unit_type,
-               axon_intact, size0, size, unit_vuln, competence, top, contact_rate, k_nb, tau_r, d_size, d_func,
-               d_counts, d_force)
+        _chunk(
+            c,
+            c * n_f // n_chunks,
+            (c + 1) * n_f // n_chunks,
+            slack,
+            wallerian_pending,
+            rng_seed,
+            p,
+            day,
+            ref_day,
+            g_term,
+            owner,
+            stage,
+            timer,
+            denerv,
+            atrophy,
+            tsc,
+            ftype,
+            level,
+            neighbours,
+            force_weight,
+            recovering,
+            unit_type,
+            axon_intact,
+            size0,
+            size,
+            unit_vuln,
+            competence,
+            top,
+            contact_rate,
+            k_nb,
+            tau_r,
+            d_size,
+            d_func,
+            d_counts,
+            d_force,
+        )
 
 
 @njit(cache=True)
@@ -229,8 +335,9 @@ def _kill_soma(u, t, day, counts, soma_alive, unit_days):
 
 
 @njit(cache=True)
-def _units(p, day, g_cort, unit_type, soma_alive, axon_intact, unit_level, size0, functional, soma_stage, unit_days,
-           counts, r0, r1):
+def _units(
+    p, day, g_cort, unit_type, soma_alive, axon_intact, unit_level, size0, functional, soma_stage, unit_days, counts, r0, r1
+):
     """The day's events of the motor neurons: cortical death, retrograde axon loss, secondary soma death.
 
     A closed soma-death pathway (Bax knockout) keeps somata alive; a closed axon-degeneration
@@ -269,10 +376,42 @@ def _units(p, day, g_cort, unit_type, soma_alive, axon_intact, unit_level, size0
 
 
 @njit(cache=True)
-def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrophy, tsc, ftype, level,
-             neighbours, force_weight, recovering, unit_type, soma_alive, axon_intact, unit_level, size0, size,
-             functional, unit_vuln, soma_stage, unit_days, counts, quiet_below, rng_seed, n_chunks, d_size, d_func,
-             d_counts, d_force):
+def step_day(
+    p,
+    day,
+    ref_day,
+    g_term,
+    g_cort,
+    owner,
+    stage,
+    timer,
+    denerv,
+    atrophy,
+    tsc,
+    ftype,
+    level,
+    neighbours,
+    force_weight,
+    recovering,
+    unit_type,
+    soma_alive,
+    axon_intact,
+    unit_level,
+    size0,
+    size,
+    functional,
+    unit_vuln,
+    soma_stage,
+    unit_days,
+    counts,
+    quiet_below,
+    rng_seed,
+    n_chunks,
+    d_size,
+    d_func,
+    d_counts,
+    d_force,
+):
     """Advance one day (``day``) in place, keeping the running tallies in ``counts`` up to date.
 
     ``counts``: fibres per stage (0-3), axons by type (4-6), somata by type (7-9), force (10),
@@ -302,8 +441,9 @@ def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrop
     n_u = unit_type.shape[0]
     k_nb = float(neighbours.shape[1])
     r0, r1 = seed_stream(np.uint64(rng_seed), np.uint64(_mix(rng_seed, int(day), 0)))
-    _units(p, day, g_cort, unit_type, soma_alive, axon_intact, unit_level, size0, functional, soma_stage, unit_days,
-           counts, r0, r1)
+    _units(
+        p, day, g_cort, unit_type, soma_alive, axon_intact, unit_level, size0, functional, soma_stage, unit_days, counts, r0, r1
+    )
     tau_r = p[K_RECOVERY]
     quiet = g_term < quiet_below and counts[IMPAIRED] == 0 and counts[WITHDRAWING] == 0 and counts[DENERVATED] == 0
     if quiet and counts[4] + counts[5] + counts[6] == n_u:
@@ -326,13 +466,81 @@ def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrop
     force_sums[1] = counts[12]
     for first in range(2 if n_chunks > 1 else 1):
         if n_chunks > 1:
-            _phase(first, n_chunks, n_f, slack, wallerian_pending, rng_seed, p, day, ref_day, g_term, owner, stage, timer, denerv,
-                   atrophy, tsc, ftype, level, neighbours, force_weight, recovering, unit_type, axon_intact, size0, size,
-                   unit_vuln, competence, top, contact_rate, k_nb, tau_r, d_size, d_func, d_counts, d_force)
+            _phase(
+                first,
+                n_chunks,
+                n_f,
+                slack,
+                wallerian_pending,
+                rng_seed,
+                p,
+                day,
+                ref_day,
+                g_term,
+                owner,
+                stage,
+                timer,
+                denerv,
+                atrophy,
+                tsc,
+                ftype,
+                level,
+                neighbours,
+                force_weight,
+                recovering,
+                unit_type,
+                axon_intact,
+                size0,
+                size,
+                unit_vuln,
+                competence,
+                top,
+                contact_rate,
+                k_nb,
+                tau_r,
+                d_size,
+                d_func,
+                d_counts,
+                d_force,
+            )
         else:  # a small muscle: no parallel region to start (it would cost more than the day's work)
-            _chunk(0, 0, n_f, slack, wallerian_pending, rng_seed, p, day, ref_day, g_term, owner, stage, timer, denerv, atrophy, tsc,
-                   ftype, level, neighbours, force_weight, recovering, unit_type, axon_intact, size0, size, unit_vuln,
-                   competence, top, contact_rate, k_nb, tau_r, d_size, d_func, d_counts, d_force)
+            _chunk(
+                0,
+                0,
+                n_f,
+                slack,
+                wallerian_pending,
+                rng_seed,
+                p,
+                day,
+                ref_day,
+                g_term,
+                owner,
+                stage,
+                timer,
+                denerv,
+                atrophy,
+                tsc,
+                ftype,
+                level,
+                neighbours,
+                force_weight,
+                recovering,
+                unit_type,
+                axon_intact,
+                size0,
+                size,
+                unit_vuln,
+                competence,
+                top,
+                contact_rate,
+                k_nb,
+                tau_r,
+                d_size,
+                d_func,
+                d_counts,
+                d_force,
+            )
         _merge(size, functional, counts, d_size, d_func, d_counts, d_force, force_sums)
     counts[11] = force_sums[0]
     counts[12] = force_sums[1]
@@ -340,20 +548,85 @@ def step_day(p, day, ref_day, g_term, g_cort, owner, stage, timer, denerv, atrop
 
 
 @njit(cache=True)
-def step_days(params, first_day, ref_day, g_terms, g_corts, owner, stage, timer, denerv, atrophy, tsc, ftype, level,
-              neighbours, force_weight, recovering, unit_type, soma_alive, axon_intact, unit_level, size0, size,
-              functional, unit_vuln, soma_stage, unit_days, counts, quiet_below, rng_seed, n_chunks, d_size, d_func,
-              d_counts, d_force, history):
+def step_days(
+    params,
+    first_day,
+    ref_day,
+    g_terms,
+    g_corts,
+    owner,
+    stage,
+    timer,
+    denerv,
+    atrophy,
+    tsc,
+    ftype,
+    level,
+    neighbours,
+    force_weight,
+    recovering,
+    unit_type,
+    soma_alive,
+    axon_intact,
+    unit_level,
+    size0,
+    size,
+    functional,
+    unit_vuln,
+    soma_stage,
+    unit_days,
+    counts,
+    quiet_below,
+    rng_seed,
+    n_chunks,
+    d_size,
+    d_func,
+    d_counts,
+    d_force,
+    history,
+):
     """``step_day`` for days ``first_day``, ``first_day + 1``, ... (one row of ``params``, ``g_terms``,
     ``g_corts`` a day), recording the tallies after each day in the rows of ``history``.
 
     The same days stepped one call at a time give the same result: streams depend on the day only.
     """
     for i in range(g_terms.shape[0]):
-        step_day(params[i], first_day + i, ref_day, g_terms[i], g_corts[i], owner, stage, timer, denerv, atrophy, tsc, ftype,
-                 level, neighbours, force_weight, recovering, unit_type, soma_alive, axon_intact, unit_level, size0, size,
-                 functional, unit_vuln, soma_stage, unit_days, counts, quiet_below, rng_seed, n_chunks, d_size, d_func,
-                 d_counts, d_force)
+        step_day(
+            params[i],
+            first_day + i,
+            ref_day,
+            g_terms[i],
+            g_corts[i],
+            owner,
+            stage,
+            timer,
+            denerv,
+            atrophy,
+            tsc,
+            ftype,
+            level,
+            neighbours,
+            force_weight,
+            recovering,
+            unit_type,
+            soma_alive,
+            axon_intact,
+            unit_level,
+            size0,
+            size,
+            functional,
+            unit_vuln,
+            soma_stage,
+            unit_days,
+            counts,
+            quiet_below,
+            rng_seed,
+            n_chunks,
+            d_size,
+            d_func,
+            d_counts,
+            d_force,
+        )
         history[i, :] = counts
 
 

@@ -45,8 +45,11 @@ def _table() -> dict:
 
 def _split(entries: dict) -> tuple[dict, dict]:
     values = {k: float(v["value"]) for k, v in entries.items() if isinstance(v, dict) and "value" in v}
-    prov = {k: Provenance(v["source"], v["evidence"], v.get("note", "")) for k, v in entries.items()
-            if isinstance(v, dict) and "value" in v}
+    prov = {
+        k: Provenance(v["source"], v["evidence"], v.get("note", ""))
+        for k, v in entries.items()
+        if isinstance(v, dict) and "value" in v
+    }
     return values, prov
 
 
@@ -98,8 +101,9 @@ def genotypes() -> dict[str, Genotype]:
     for name, entry in _table()["genotypes"].items():
         values, prov = _split({k: v for k, v in entry.items() if "." not in k})
         overrides, oprov = _split({k: v for k, v in entry.items() if "." in k})
-        out[name] = Genotype(name, entry["species"], entry["description"], values, overrides, {**prov, **oprov},
-                             entry.get("calibrated_as", name))
+        out[name] = Genotype(
+            name, entry["species"], entry["description"], values, overrides, {**prov, **oprov}, entry.get("calibrated_as", name)
+        )
     return out
 
 
@@ -119,12 +123,31 @@ def genotype(name: str) -> Genotype:
 
 # Layout of the flat parameter vector read by the kernel.
 KERNEL_FIELDS = (
-    "vuln_s", "vuln_fr", "vuln_ff", "impaired_days", "withdrawing_days",
-    "axon_threshold", "axon_rate", "secondary_rate", "wallerian_rate",
-    "reinnervation_rate", "competence_s", "competence_fr", "competence_ff", "max_enlargement",
-    "bridging_without_tsc", "maturation_days", "reinnervable_days", "tsc_loss",
-    "atrophy_tau", "atrophy_floor", "recovery_days", "soma_death_blocked", "tsc_absent_at_denervation",
-    "secondary_stages", "axon_degeneration_blocked",
+    "vuln_s",
+    "vuln_fr",
+    "vuln_ff",
+    "impaired_days",
+    "withdrawing_days",
+    "axon_threshold",
+    "axon_rate",
+    "secondary_rate",
+    "wallerian_rate",
+    "reinnervation_rate",
+    "competence_s",
+    "competence_fr",
+    "competence_ff",
+    "max_enlargement",
+    "bridging_without_tsc",
+    "maturation_days",
+    "reinnervable_days",
+    "tsc_loss",
+    "atrophy_tau",
+    "atrophy_floor",
+    "recovery_days",
+    "soma_death_blocked",
+    "tsc_absent_at_denervation",
+    "secondary_stages",
+    "axon_degeneration_blocked",
 )
 K = {name: i for i, name in enumerate(KERNEL_FIELDS)}
 
@@ -138,7 +161,7 @@ def with_changes(geno: Genotype, changes: dict[str, float] | None) -> Genotype:
     for key, value in (changes or {}).items():
         if not key.startswith(GENOTYPE_PREFIX):
             continue
-        name = key[len(GENOTYPE_PREFIX):]
+        name = key[len(GENOTYPE_PREFIX) :]
         if name not in values:
             allowed = ", ".join(GENOTYPE_PREFIX + k for k in values)
             raise EndplateInputError(f"unknown genotype parameter {key!r}; allowed: {allowed}")
@@ -160,8 +183,9 @@ def mechanism_values(hyp: str, geno: Genotype, changes: dict[str, float] | None 
         m, _, p = key.partition(".")
         if m not in mech or p not in mech[m]:
             allowed = ", ".join(f"{a}.{b}" for a, vals in mech.items() for b in vals)
-            raise EndplateInputError(f"unknown disease parameter {key!r}; allowed: {allowed}, and "
-                                     f"{GENOTYPE_PREFIX}NAME for the genotype's values")
+            raise EndplateInputError(
+                f"unknown disease parameter {key!r}; allowed: {allowed}, and {GENOTYPE_PREFIX}NAME for the genotype's values"
+            )
         if not np.isfinite(value) or value < 0:
             raise EndplateInputError(f"disease parameter {key} must be a non-negative number, got {value}")
         mech[m][p] = float(value)
@@ -172,21 +196,34 @@ def mechanism_values(hyp: str, geno: Genotype, changes: dict[str, float] | None 
     return mech
 
 
-def kernel_parameters(mech: dict[str, dict[str, float]], geno: Genotype, soma_death_blocked: bool,
-                      partner: Mechanism | None = None) -> np.ndarray:
+def kernel_parameters(
+    mech: dict[str, dict[str, float]], geno: Genotype, soma_death_blocked: bool, partner: Mechanism | None = None
+) -> np.ndarray:
     t, r, a = mech["terminal_degeneration"], mech["reinnervation"], mech["atrophy"]
     ff_scale = geno.values.get("competence_ff_scale", 1.0)
     fr_scale = geno.values.get("competence_fr_scale", 1.0)
     values = {
-        "vuln_s": t["vulnerability_s"], "vuln_fr": t["vulnerability_fr"], "vuln_ff": t["vulnerability_ff"],
-        "impaired_days": max(t["impaired_days"], 1.0), "withdrawing_days": max(t["withdrawing_days"], 1.0),
-        "axon_threshold": mech["retrograde_axon_loss"]["threshold_fraction"], "axon_rate": mech["retrograde_axon_loss"]["rate_per_day"],
-        "secondary_rate": mech["secondary_soma_death"]["rate_per_day"], "wallerian_rate": mech["wallerian"]["rate_per_day"],
-        "reinnervation_rate": r["rate_per_day"], "competence_s": r["competence_s"], "competence_fr": r["competence_fr"] * fr_scale,
-        "competence_ff": r["competence_ff"] * ff_scale, "max_enlargement": r["max_enlargement"],
-        "bridging_without_tsc": r["bridging_without_reactive_tsc"], "maturation_days": max(r["maturation_days"], 1.0),
-        "reinnervable_days": r["reinnervable_days"], "tsc_loss": geno.values["tsc_loss_per_day"] if mech["tsc"] else 0.0,
-        "atrophy_tau": max(a["tau_days"], 1.0), "atrophy_floor": a["floor"], "recovery_days": max(a["recovery_days"], 1.0),
+        "vuln_s": t["vulnerability_s"],
+        "vuln_fr": t["vulnerability_fr"],
+        "vuln_ff": t["vulnerability_ff"],
+        "impaired_days": max(t["impaired_days"], 1.0),
+        "withdrawing_days": max(t["withdrawing_days"], 1.0),
+        "axon_threshold": mech["retrograde_axon_loss"]["threshold_fraction"],
+        "axon_rate": mech["retrograde_axon_loss"]["rate_per_day"],
+        "secondary_rate": mech["secondary_soma_death"]["rate_per_day"],
+        "wallerian_rate": mech["wallerian"]["rate_per_day"],
+        "reinnervation_rate": r["rate_per_day"],
+        "competence_s": r["competence_s"],
+        "competence_fr": r["competence_fr"] * fr_scale,
+        "competence_ff": r["competence_ff"] * ff_scale,
+        "max_enlargement": r["max_enlargement"],
+        "bridging_without_tsc": r["bridging_without_reactive_tsc"],
+        "maturation_days": max(r["maturation_days"], 1.0),
+        "reinnervable_days": r["reinnervable_days"],
+        "tsc_loss": geno.values["tsc_loss_per_day"] if mech["tsc"] else 0.0,
+        "atrophy_tau": max(a["tau_days"], 1.0),
+        "atrophy_floor": a["floor"],
+        "recovery_days": max(a["recovery_days"], 1.0),
         "soma_death_blocked": 1.0 if soma_death_blocked or mech["pathways"]["soma_death"] < 0.5 else 0.0,
         "axon_degeneration_blocked": 1.0 if mech["pathways"]["axon_degeneration"] < 0.5 else 0.0,
         "tsc_absent_at_denervation": partner.values["tsc_absent_at_denervation"] if partner and mech["tsc"] else 0.0,
@@ -197,8 +234,11 @@ def kernel_parameters(mech: dict[str, dict[str, float]], geno: Genotype, soma_de
 
 def drive_rates(mech: dict[str, dict[str, float]], geno: Genotype) -> tuple[float, float]:
     """Terminal and cortical drive rates (per day at the midpoint); zero where the mechanism is inactive."""
-    term = geno.values["terminal_rate_per_day"] * mech["pathways"]["terminal_hazard"] \
-        if mech["terminal_degeneration"]["vulnerability_ff"] > 0 else 0.0
+    term = (
+        geno.values["terminal_rate_per_day"] * mech["pathways"]["terminal_hazard"]
+        if mech["terminal_degeneration"]["vulnerability_ff"] > 0
+        else 0.0
+    )
     cort = geno.values["cortical_rate_per_day"] if mech["cortical_soma_death"]["vulnerability_ff"] > 0 else 0.0
     return term, cort
 

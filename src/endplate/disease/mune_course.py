@@ -20,9 +20,18 @@ from endplate.seeding import substreams
 MAX_SCENARIO_SEED = 2**31
 
 
-def mune_recordings(genotype: str, hypothesis: str, muscle: str, days, subjects: int = 3, seed: int = 0,
-                    methods=METHODS, species: str | None = None,
-                    progress: Callable[[int, int], None] | None = None, **changes) -> list[dict]:
+def mune_recordings(
+    genotype: str,
+    hypothesis: str,
+    muscle: str,
+    days,
+    subjects: int = 3,
+    seed: int = 0,
+    methods=METHODS,
+    species: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    **changes,
+) -> list[dict]:
     """One row per subject, day and method: ``estimate`` (None where undefined), ``true_units``, ``error``.
 
     ``error`` is estimate / true - 1 (None when either is undefined or zero units remain).
@@ -50,17 +59,33 @@ def _record(sc, muscle: str, days, methods, **labels) -> list[dict]:
         for m in methods:
             r = mune(anatomy, m, readout_seeds[f"mune-day{day}-{m}"])
             error = r["estimate"] / r["true_units"] - 1 if r["estimate"] is not None and r["true_units"] else None
-            rows.append({**labels, "day": int(day), "method": m, "estimate": r["estimate"],
-                         "estimate_undefined_reason": r.get("estimate_undefined_reason"),
-                         "true_units": r["true_units"], "error": error})
+            rows.append(
+                {
+                    **labels,
+                    "day": int(day),
+                    "method": m,
+                    "estimate": r["estimate"],
+                    "estimate_undefined_reason": r.get("estimate_undefined_reason"),
+                    "true_units": r["true_units"],
+                    "error": error,
+                }
+            )
     return rows
 
 
 DAYS_PER_MONTH = 30.44
 
 
-def mune_after_onset(genotype: str, hypothesis: str, muscle: str, months=(0, 4, 8), subjects: int = 1, seed: int = 0,
-                     methods=METHODS, species: str | None = None) -> list[dict]:
+def mune_after_onset(
+    genotype: str,
+    hypothesis: str,
+    muscle: str,
+    months=(0, 4, 8),
+    subjects: int = 1,
+    seed: int = 0,
+    methods=METHODS,
+    species: str | None = None,
+) -> list[dict]:
     """Serial MUNE from the muscle's onset (force below the scenario's onset fraction), as a clinic
     follows patients from diagnosis: rows as ``mune_recordings`` with ``month`` after onset.
 
@@ -104,14 +129,23 @@ def mune_table(rows: list[dict]) -> list[dict]:
             cell = [r for r in rows if r["day"] == day and r["method"] == m]
             errors = np.array([r["error"] for r in cell if r["error"] is not None], float)
             estimates = np.array([r["estimate"] for r in cell if r["estimate"] is not None], float)
-            entry = {"day": day, "method": m, "subjects": len(cell), "undefined": len(cell) - errors.size,
-                     "true_units_mean": float(np.mean([r["true_units"] for r in cell]))}
+            entry = {
+                "day": day,
+                "method": m,
+                "subjects": len(cell),
+                "undefined": len(cell) - errors.size,
+                "true_units_mean": float(np.mean([r["true_units"] for r in cell])),
+            }
             if errors.size:
-                entry.update(estimate_mean=float(estimates.mean()), bias_percent=float(100 * errors.mean()),
-                             spread_percent=float(100 * errors.std(ddof=1)) if errors.size > 1 else 0.0)
+                entry.update(
+                    estimate_mean=float(estimates.mean()),
+                    bias_percent=float(100 * errors.mean()),
+                    spread_percent=float(100 * errors.std(ddof=1)) if errors.size > 1 else 0.0,
+                )
             else:
-                reason = next((r["estimate_undefined_reason"] for r in cell if r["estimate_undefined_reason"]),
-                              "no functioning unit left")
+                reason = next(
+                    (r["estimate_undefined_reason"] for r in cell if r["estimate_undefined_reason"]), "no functioning unit left"
+                )
                 for key in ("estimate_mean", "bias_percent", "spread_percent"):
                     entry.update({key: None, f"{key}_undefined_reason": reason})
             table.append(entry)

@@ -72,8 +72,9 @@ class Scenario:
 
 
 def bundled() -> list[str]:
-    return sorted(p.name[:-5] for p in resources.files("endplate.presets").joinpath("scenarios").iterdir()
-                  if p.name.endswith(".toml"))
+    return sorted(
+        p.name[:-5] for p in resources.files("endplate.presets").joinpath("scenarios").iterdir() if p.name.endswith(".toml")
+    )
 
 
 def load_scenario(spec: str, allow_large: bool = False, **changes) -> Scenario:
@@ -138,8 +139,9 @@ def _apply_calibration(s: Scenario) -> Scenario:
     if found is None:
         return s
     values, provenance = found
-    return dataclasses.replace(s, set={**values, **s.set},
-                               calibration={**provenance, "applied": sorted(k for k in values if k not in s.set)})
+    return dataclasses.replace(
+        s, set={**values, **s.set}, calibration={**provenance, "applied": sorted(k for k in values if k not in s.set)}
+    )
 
 
 def _check(s: Scenario, where: str, text: str, allow_large: bool) -> None:
@@ -160,7 +162,9 @@ def _check(s: Scenario, where: str, text: str, allow_large: bool) -> None:
                 fail(where, text, key, f"unknown {s.species} muscle {m!r} in {key}; allowed: {', '.join(available)}")
     for m, d in s.onset_delay_days.items():
         if m not in s.muscles:
-            fail(where, text, "onset_delay_days", f"onset_delay_days names {m!r}, which is not among the muscles {list(s.muscles)}")
+            fail(
+                where, text, "onset_delay_days", f"onset_delay_days names {m!r}, which is not among the muscles {list(s.muscles)}"
+            )
         number(f"onset_delay_days.{m}", d, where, text, low=-MAX_DAY, high=MAX_DAY)
     if not s.start_day < s.end_day:
         fail(where, text, "end_day", f"need 0 <= start_day < end_day <= {MAX_DAY}, got {s.start_day} and {s.end_day}")

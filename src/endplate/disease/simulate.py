@@ -82,8 +82,17 @@ class MuscleState:
 
     @property
     def nbytes_per_fibre(self) -> float:
-        fibre = (self.stage, self.timer, self.denerv, self.atrophy0, self.tsc, self.level, self.neighbours,
-                 self.force_weight, self.recovering)
+        fibre = (
+            self.stage,
+            self.timer,
+            self.denerv,
+            self.atrophy0,
+            self.tsc,
+            self.level,
+            self.neighbours,
+            self.force_weight,
+            self.recovering,
+        )
         return self.anatomy.nbytes_per_fibre + sum(a.nbytes for a in fibre) / self.anatomy.n_fibres
 
 
@@ -133,11 +142,21 @@ def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, se
     specific = np.array([preset.specific_force_s, preset.specific_force_fr, preset.specific_force_ff])
     force_weight = (a.force_scale * specific[a.fibre_type] * a.fibre_diameter_um.astype(float) ** 2).astype(np.float32)
     state = MuscleState(
-        anatomy=a, stage=np.zeros(a.n_fibres, np.int8), timer=np.zeros(a.n_fibres, np.float32),
-        denerv=np.zeros(a.n_fibres, np.float32), atrophy0=np.ones(a.n_fibres, np.float32),
-        tsc=np.zeros(a.n_fibres, np.int8), level=level, neighbours=nb[:, 1:].astype(np.int32),
-        force_weight=force_weight, soma_alive=np.ones(a.n_units, bool), unit_level=unit_level,
-        size0=sizes.copy(), size=sizes.copy(), functional=sizes.copy(), unit_vuln=unit_vuln,
+        anatomy=a,
+        stage=np.zeros(a.n_fibres, np.int8),
+        timer=np.zeros(a.n_fibres, np.float32),
+        denerv=np.zeros(a.n_fibres, np.float32),
+        atrophy0=np.ones(a.n_fibres, np.float32),
+        tsc=np.zeros(a.n_fibres, np.int8),
+        level=level,
+        neighbours=nb[:, 1:].astype(np.int32),
+        force_weight=force_weight,
+        soma_alive=np.ones(a.n_units, bool),
+        unit_level=unit_level,
+        size0=sizes.copy(),
+        size=sizes.copy(),
+        functional=sizes.copy(),
+        unit_vuln=unit_vuln,
         midpoint_day=geno.values["midpoint_day"] + scenario.onset_delay_days.get(name, 0),
         drive_start_day=geno.values["drive_start_day"] + scenario.onset_delay_days.get(name, 0),
         baseline_force=float(force_weight.sum(dtype=np.float64)),
@@ -147,11 +166,16 @@ def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, se
         atrophy_floor=float(p[kern.K_ATROPHY_FLOOR]) if p[kern.K_ATROPHY_TAU] > 0 else 1.0,
         atrophy_tau=float(p[kern.K_ATROPHY_TAU]),
         recovering=np.zeros(a.n_fibres, bool),
-        soma_stage=np.zeros(a.n_units, np.int8), unit_days=np.full((a.n_units, 2), np.inf),
+        soma_stage=np.zeros(a.n_units, np.int8),
+        unit_days=np.full((a.n_units, 2), np.inf),
         rng_seed=int(streams["kernel"] % 2**31),
         n_chunks=chunks,
-        deltas=(np.zeros((chunks, a.n_units), np.int64), np.zeros((chunks, a.n_units), np.int64),
-                np.zeros((chunks, 4)), np.zeros((chunks, 2))),
+        deltas=(
+            np.zeros((chunks, a.n_units), np.int64),
+            np.zeros((chunks, a.n_units), np.int64),
+            np.zeros((chunks, 4)),
+            np.zeros((chunks, 2)),
+        ),
         ref_day=float(scenario.start_day),
         recovery_days=float(p[kern.K_RECOVERY]),
         maturation_days=float(p[kern.K_MATURATION]),
@@ -173,8 +197,9 @@ def _warm_up(state: MuscleState, scenario: Scenario, p: np.ndarray, geno: Genoty
     step_many(state, p, first, g_t, g_c)
 
 
-def muscle_drives(state: MuscleState, days: np.ndarray, geno: Genotype, term_rate: float, cort_rate: float,
-                  course=None) -> tuple[np.ndarray, np.ndarray]:
+def muscle_drives(
+    state: MuscleState, days: np.ndarray, geno: Genotype, term_rate: float, cort_rate: float, course=None
+) -> tuple[np.ndarray, np.ndarray]:
     """Terminal and cortical drives of this muscle on ``days`` (-1: the process does not act).
 
     A muscle's onset delay shifts its whole drive in time (midpoint and start), so it delays the
@@ -205,11 +230,39 @@ def _initial_counts(a: Anatomy, force_weight: np.ndarray) -> np.ndarray:
 
 def step(state: MuscleState, p: np.ndarray, day: int, g_term: float, g_cort: float) -> None:
     a = state.anatomy
-    kern.step_day(p, float(day), state.ref_day, g_term, g_cort, a.owner, state.stage, state.timer, state.denerv, state.atrophy0,
-                  state.tsc, a.fibre_type, state.level, state.neighbours, state.force_weight, state.recovering,
-                  a.unit_type, state.soma_alive, a.unit_alive, state.unit_level, state.size0, state.size,
-                  state.functional, state.unit_vuln, state.soma_stage, state.unit_days, state.counts, state.quiet_below,
-                  state.rng_seed, state.n_chunks, *state.deltas)
+    kern.step_day(
+        p,
+        float(day),
+        state.ref_day,
+        g_term,
+        g_cort,
+        a.owner,
+        state.stage,
+        state.timer,
+        state.denerv,
+        state.atrophy0,
+        state.tsc,
+        a.fibre_type,
+        state.level,
+        state.neighbours,
+        state.force_weight,
+        state.recovering,
+        a.unit_type,
+        state.soma_alive,
+        a.unit_alive,
+        state.unit_level,
+        state.size0,
+        state.size,
+        state.functional,
+        state.unit_vuln,
+        state.soma_stage,
+        state.unit_days,
+        state.counts,
+        state.quiet_below,
+        state.rng_seed,
+        state.n_chunks,
+        *state.deltas,
+    )
 
 
 def step_many(state: MuscleState, params: np.ndarray, first_day: int, g_terms: np.ndarray, g_corts: np.ndarray) -> np.ndarray:
@@ -223,11 +276,40 @@ def step_many(state: MuscleState, params: np.ndarray, first_day: int, g_terms: n
     n = g_terms.size
     rows = np.ascontiguousarray(np.broadcast_to(params, (n, params.shape[-1])), dtype=float)
     history = np.empty((n, kern.N_COUNTS))
-    kern.step_days(rows, float(first_day), state.ref_day, g_terms, np.ascontiguousarray(g_corts, dtype=float), a.owner,
-                   state.stage, state.timer, state.denerv, state.atrophy0, state.tsc, a.fibre_type, state.level,
-                   state.neighbours, state.force_weight, state.recovering, a.unit_type, state.soma_alive, a.unit_alive,
-                   state.unit_level, state.size0, state.size, state.functional, state.unit_vuln, state.soma_stage,
-                   state.unit_days, state.counts, state.quiet_below, state.rng_seed, state.n_chunks, *state.deltas, history)
+    kern.step_days(
+        rows,
+        float(first_day),
+        state.ref_day,
+        g_terms,
+        np.ascontiguousarray(g_corts, dtype=float),
+        a.owner,
+        state.stage,
+        state.timer,
+        state.denerv,
+        state.atrophy0,
+        state.tsc,
+        a.fibre_type,
+        state.level,
+        state.neighbours,
+        state.force_weight,
+        state.recovering,
+        a.unit_type,
+        state.soma_alive,
+        a.unit_alive,
+        state.unit_level,
+        state.size0,
+        state.size,
+        state.functional,
+        state.unit_vuln,
+        state.soma_stage,
+        state.unit_days,
+        state.counts,
+        state.quiet_below,
+        state.rng_seed,
+        state.n_chunks,
+        *state.deltas,
+        history,
+    )
     return history
 
 
@@ -235,8 +317,16 @@ def refresh_atrophy(state: MuscleState, day: int) -> None:
     """Bring the lazily kept atrophy of denervated fibres up to ``day`` (for readouts)."""
     a = state.anatomy
     state.day = day
-    a.atrophy[:] = kern.current_atrophy(float(day), a.owner, state.denerv, state.atrophy0, state.recovering,
-                                        state.atrophy_floor, state.atrophy_tau, state.recovery_days)
+    a.atrophy[:] = kern.current_atrophy(
+        float(day),
+        a.owner,
+        state.denerv,
+        state.atrophy0,
+        state.recovering,
+        state.atrophy_floor,
+        state.atrophy_tau,
+        state.recovery_days,
+    )
 
 
 def probe(state: MuscleState, day: int, seed: int, adjust: Callable | None = None) -> dict:
@@ -257,10 +347,16 @@ def probe(state: MuscleState, day: int, seed: int, adjust: Callable | None = Non
     finally:
         a.junctions = healthy
     sizes = a.unit_sizes()
-    return {"day": int(day), "mcd_us": sf["mcd_us"], "blocking_percent": sf["blocking_percent"],
-            "fibre_density": sf["fibre_density"], "decrement_percent": rns["decrement_percent"],
-            "unit_sizes": sizes[a.unit_alive & (sizes > 0)].tolist(), "grouping_index": _grouping(a),
-            "cross_section": {"owner": a.owner.copy(), "fibre_type": a.fibre_type.copy()}}
+    return {
+        "day": int(day),
+        "mcd_us": sf["mcd_us"],
+        "blocking_percent": sf["blocking_percent"],
+        "fibre_density": sf["fibre_density"],
+        "decrement_percent": rns["decrement_percent"],
+        "unit_sizes": sizes[a.unit_alive & (sizes > 0)].tolist(),
+        "grouping_index": _grouping(a),
+        "cross_section": {"owner": a.owner.copy(), "fibre_type": a.fibre_type.copy()},
+    }
 
 
 def _grouping(a) -> float:
@@ -274,8 +370,12 @@ def effective_junctions(state: MuscleState):
     return diseased_junctions(state.anatomy.junctions, fibre_junction_state(state))
 
 
-def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = None, interventions=None,
-             observe: Callable[[int, dict], None] | None = None) -> dict:
+def simulate(
+    scenario: Scenario,
+    progress: Callable[[int, int], None] | None = None,
+    interventions=None,
+    observe: Callable[[int, dict], None] | None = None,
+) -> dict:
     """Run ``scenario``; returns daily and readout arrays per muscle plus onset and end stage.
 
     ``interventions``: an ``endplate.therapy.interventions.Course`` (windows in simulation days) that
@@ -317,8 +417,9 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
         params = p
         # --- layer D (therapy): parameters and drives of the interventions open on each day ---
         if interventions is not None:
-            params = np.array([interventions.kernel_parameters(int(d), mech, geno, scenario.soma_death_blocked, partner)
-                               for d in span])
+            params = np.array(
+                [interventions.kernel_parameters(int(d), mech, geno, scenario.soma_death_blocked, partner) for d in span]
+            )
         for m, st in states.items():
             g_t, g_c = muscle_drives(st, span, geno, term_rate, cort_rate, interventions)
             # --- end layer D ---
@@ -328,14 +429,23 @@ def simulate(scenario: Scenario, progress: Callable[[int, int], None] | None = N
             day = int(stop)
             refresh_atrophy(st, day)
             if day in readout_days:
-                cmap[m].append(maximal_cmap(st.anatomy, readout_seed(st, "cmap", day))["amplitude_mv"] / st.baseline_cmap_mv * 100)
+                cmap[m].append(
+                    maximal_cmap(st.anatomy, readout_seed(st, "cmap", day))["amplitude_mv"] / st.baseline_cmap_mv * 100
+                )
                 largest[m] = max(largest[m], float((st.size / np.maximum(st.size0, 1)).max()))
             if day in mune_days:
                 r = mune(st.anatomy, scenario.mune_method, readout_seed(st, "mune", day))
                 mune_est[m].append(estimate_value(r))
                 mune_true[m].append(r["true_units"])
             if day in scenario.probe_days and m == (scenario.probe_muscle or scenario.muscles[0]):
-                probes.append(probe(st, day, readout_seed(st, "probe", day), None if interventions is None else interventions.junction_adjuster(day)))
+                probes.append(
+                    probe(
+                        st,
+                        day,
+                        readout_seed(st, "probe", day),
+                        None if interventions is None else interventions.junction_adjuster(day),
+                    )
+                )
         lo = hi
         if observe is not None:
             observe(int(stop), states)
@@ -381,7 +491,11 @@ def _assemble(scenario, states, days, daily, readout_days, cmap, mune_days, mune
     onset_force = np.mean([muscles[m]["force_percent"] for m in onset_set], axis=0)
     end_force = np.mean([muscles[m]["force_percent"] for m in end_set], axis=0)
     return {
-        "scenario": scenario, "day": days, "readout_day": readout_days, "mune_day": mune_days, "muscles": muscles,
+        "scenario": scenario,
+        "day": days,
+        "readout_day": readout_days,
+        "mune_day": mune_days,
+        "muscles": muscles,
         "onset_day": _first_day(days, onset_force, 100 * scenario.onset_force_fraction),
         "end_stage_day": _first_day(days, end_force, 100 * scenario.end_stage_force_fraction),
         "states": states,

@@ -86,7 +86,7 @@ def clean_stale(path: str | os.PathLike) -> None:
     for entry in target.parent.iterdir():
         if not entry.name.startswith(prefix):
             continue
-        host, pid, _token, role = (entry.name[len(prefix):].split("-", 3) + ["", "", "", ""])[:4]
+        host, pid, _token, role = (entry.name[len(prefix) :].split("-", 3) + ["", "", "", ""])[:4]
         if _writer_gone(host, pid):
             stale.append((role.startswith("old"), entry))
     for is_old, entry in sorted(stale, key=lambda s: not s[0]):  # a folder moved aside first

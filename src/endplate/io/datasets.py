@@ -45,8 +45,9 @@ def structure_checked(where: str, kind: str, version: str = "unknown") -> Iterat
         raise
     except STRUCTURE_ERRORS as exc:
         what = f"without {exc}" if isinstance(exc, KeyError) else f"that cannot be read ({type(exc).__name__}: {exc})"
-        raise EndplateInputError(f"{where} is a {kind!r} result {what}; is it a complete result of this endplate "
-                                 f"version (it says {version})?") from None
+        raise EndplateInputError(
+            f"{where} is a {kind!r} result {what}; is it a complete result of this endplate version (it says {version})?"
+        ) from None
 
 
 def write_dataset(ds: xr.Dataset, path) -> None:

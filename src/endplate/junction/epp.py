@@ -15,9 +15,16 @@ from endplate.kernels import run_train
 from endplate.seeding import substreams
 
 
-def epp(params: JunctionParameters, *, n_junctions: int = 30, n_stimuli: int = 60,
-        frequency_hz: float = 0.5, unit_type: str = "FR", seed: int = 0,
-        backend: str = "numba") -> xr.Dataset:
+def epp(
+    params: JunctionParameters,
+    *,
+    n_junctions: int = 30,
+    n_stimuli: int = 60,
+    frequency_hz: float = 0.5,
+    unit_type: str = "FR",
+    seed: int = 0,
+    backend: str = "numba",
+) -> xr.Dataset:
     """Stimulate each junction ``n_stimuli`` times at ``frequency_hz`` and analyse as in the lab.
 
     Quantal content is estimated per junction by the direct method (mean EPP corrected for
@@ -29,8 +36,9 @@ def epp(params: JunctionParameters, *, n_junctions: int = 30, n_stimuli: int = 6
         raise EndplateInputError("epp needs at least 2 stimuli and a positive frequency_hz")
     streams = substreams(seed, "population", "train", "mepp")
     pop = make_population(params, n_junctions, streams["population"], unit_type)
-    rec = run_train(pop, pop.rested_state(), [np.inf] + [1000.0 / frequency_hz] * (n_stimuli - 1),
-                    streams["train"], backend=backend)
+    rec = run_train(
+        pop, pop.rested_state(), [np.inf] + [1000.0 / frequency_hz] * (n_stimuli - 1), streams["train"], backend=backend
+    )
     junction, mepp_amp = spontaneous_events(pop, max(60.0, 200.0 / max(params.mepp_rate_hz, 1e-3)), streams["mepp"])
     k = params.nonlinear_summation_k_per_mv
     direct, variance, failures = [], [], []
@@ -60,7 +68,15 @@ def epp(params: JunctionParameters, *, n_junctions: int = 30, n_stimuli: int = 6
             "failure_fraction": ((), float((rec.quanta == 0).mean())),
             "safety_factor": ((), float(sf.mean())),
         },
-        attrs=provenance_attrs("epp", seed, params, n_junctions=n_junctions, n_stimuli=n_stimuli,
-                               frequency_hz=frequency_hz, unit_type=unit_type, backend=backend),
+        attrs=provenance_attrs(
+            "epp",
+            seed,
+            params,
+            n_junctions=n_junctions,
+            n_stimuli=n_stimuli,
+            frequency_hz=frequency_hz,
+            unit_type=unit_type,
+            backend=backend,
+        ),
     )
     return ds

@@ -29,8 +29,9 @@ def spontaneous_events(pop: JunctionPopulation, duration_s: float, seed: int) ->
     return junction, amp
 
 
-def mepp(params: JunctionParameters, *, n_junctions: int = 20, duration_s: float = 60.0,
-         unit_type: str = "FR", seed: int = 0) -> xr.Dataset:
+def mepp(
+    params: JunctionParameters, *, n_junctions: int = 20, duration_s: float = 60.0, unit_type: str = "FR", seed: int = 0
+) -> xr.Dataset:
     """Record spontaneous mEPPs from ``n_junctions`` junctions for ``duration_s`` seconds each.
 
     Returns event amplitudes (``event``) and per-junction frequency (``junction``), with the

@@ -178,15 +178,15 @@ class JunctionParameters:
     def release_probability(self, occupancy_gain: float = 1.0) -> float:
         """Per-vesicle release probability at rest, scaled occupancy ``occupancy_gain``."""
         return release_probability(
-            self.release_probability_max, self.ca_occupancy * occupancy_gain,
-            self.saturation_occupancy, self.ca_cooperativity,
+            self.release_probability_max,
+            self.ca_occupancy * occupancy_gain,
+            self.saturation_occupancy,
+            self.ca_cooperativity,
         )
 
     def type_scales(self, unit_type: str) -> TypeScales:
         if unit_type not in self.types:
-            raise EndplateInputError(
-                f"unknown motor-unit type {unit_type!r}; allowed: {', '.join(self.types)}"
-            )
+            raise EndplateInputError(f"unknown motor-unit type {unit_type!r}; allowed: {', '.join(self.types)}")
         return self.types[unit_type]
 
     def replace(self, **changes: float) -> JunctionParameters:

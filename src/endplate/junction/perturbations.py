@@ -32,8 +32,9 @@ class Perturbation:
 def perturbations() -> dict[str, Perturbation]:
     table = tomllib.loads(resources.files("endplate.presets").joinpath("perturbations.toml").read_text())
     return {
-        name: Perturbation(name, e["description"], e.get("scale", {}), e.get("set", {}),
-                           e["source"], e["evidence"], e.get("note", ""))
+        name: Perturbation(
+            name, e["description"], e.get("scale", {}), e.get("set", {}), e["source"], e["evidence"], e.get("note", "")
+        )
         for name, e in table.items()
     }
 

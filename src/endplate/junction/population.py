@@ -19,8 +19,25 @@ TSC_PRESENT, TSC_REACTIVE, TSC_LOST = 0, 1, 2
 TSC_STATES = ("present", "reactive", "lost")
 
 # Index of each scalar in the array handed to kernels.
-(OCC, SAT_N, COOP, A_FAST, A_SLOW, REFILL_ACT, TSC_INC, DES_INC, CV_Q, NLS_K,
- RISE_TAU, PEAK_FRACTION, DELAY, REL_SD, BRANCH_SD, A_MOB, MOB_RATE) = range(17)
+(
+    OCC,
+    SAT_N,
+    COOP,
+    A_FAST,
+    A_SLOW,
+    REFILL_ACT,
+    TSC_INC,
+    DES_INC,
+    CV_Q,
+    NLS_K,
+    RISE_TAU,
+    PEAK_FRACTION,
+    DELAY,
+    REL_SD,
+    BRANCH_SD,
+    A_MOB,
+    MOB_RATE,
+) = range(17)
 N_SCALARS = 17
 
 
@@ -40,8 +57,14 @@ class JunctionState:
         return sum(a.itemsize for a in self.arrays())
 
     def arrays(self) -> tuple[np.ndarray, ...]:
-        return (self.vesicles, self.facilitation_fast, self.facilitation_slow,
-                self.tsc_activity, self.desensitisation, self.mobilisation)
+        return (
+            self.vesicles,
+            self.facilitation_fast,
+            self.facilitation_slow,
+            self.tsc_activity,
+            self.desensitisation,
+            self.mobilisation,
+        )
 
     def copy(self) -> JunctionState:
         return JunctionState(*(a.copy() for a in self.arrays()))
@@ -71,8 +94,15 @@ class JunctionPopulation:
 
     @property
     def nbytes_per_junction(self) -> int:
-        arrays = (self.unit_type, self.capacity, self.release_probability_max, self.quantal_mv,
-                  self.threshold_mv, self.tsc_gain, self.tsc_structure)
+        arrays = (
+            self.unit_type,
+            self.capacity,
+            self.release_probability_max,
+            self.quantal_mv,
+            self.threshold_mv,
+            self.tsc_gain,
+            self.tsc_structure,
+        )
         return sum(a.itemsize for a in arrays)
 
     def effective_tsc_gain(self) -> np.ndarray:
@@ -87,17 +117,29 @@ class JunctionPopulation:
 
     def subset(self, index: np.ndarray) -> JunctionPopulation:
         return JunctionPopulation(
-            self.params, self.unit_type[index], self.capacity[index],
-            self.release_probability_max[index], self.quantal_mv[index],
-            self.threshold_mv[index], self.tsc_gain[index], self.tsc_structure[index],
+            self.params,
+            self.unit_type[index],
+            self.capacity[index],
+            self.release_probability_max[index],
+            self.quantal_mv[index],
+            self.threshold_mv[index],
+            self.tsc_gain[index],
+            self.tsc_structure[index],
         )
 
-    def scaled(self, *, release: float | np.ndarray = 1.0, quantal: float | np.ndarray = 1.0,
-               capacity: float | np.ndarray = 1.0, threshold: float | np.ndarray = 1.0,
-               tsc_gain: float | np.ndarray = 1.0) -> JunctionPopulation:
+    def scaled(
+        self,
+        *,
+        release: float | np.ndarray = 1.0,
+        quantal: float | np.ndarray = 1.0,
+        capacity: float | np.ndarray = 1.0,
+        threshold: float | np.ndarray = 1.0,
+        tsc_gain: float | np.ndarray = 1.0,
+    ) -> JunctionPopulation:
         """A copy with multiplicative changes, one number or one per junction (disease stages, perturbations)."""
         return JunctionPopulation(
-            self.params, self.unit_type.copy(),
+            self.params,
+            self.unit_type.copy(),
             np.maximum(1, np.rint(self.capacity * capacity)).astype(np.int32),
             np.clip(self.release_probability_max * release, 0, 1).astype(np.float32),
             (self.quantal_mv * quantal).astype(np.float32),
@@ -107,8 +149,13 @@ class JunctionPopulation:
         )
 
 
-def make_population(params: JunctionParameters, n_junctions: int, seed: int | np.random.SeedSequence,
-                    unit_type: str | np.ndarray = "FR", heterogeneity: bool = True) -> JunctionPopulation:
+def make_population(
+    params: JunctionParameters,
+    n_junctions: int,
+    seed: int | np.random.SeedSequence,
+    unit_type: str | np.ndarray = "FR",
+    heterogeneity: bool = True,
+) -> JunctionPopulation:
     """Draw ``n_junctions`` junctions of ``params``.
 
     ``unit_type`` is one type name for all, or an int8 array of indices into ``UNIT_TYPES``.
@@ -126,8 +173,10 @@ def make_population(params: JunctionParameters, n_junctions: int, seed: int | np
         if types.shape != (n_junctions,) or types.min() < 0 or types.max() >= len(UNIT_TYPES):
             raise EndplateInputError("unit_type array must have one entry 0..2 (S, FR, FF) per junction")
     rng = np.random.default_rng(seed)
-    scale = {name: np.array([getattr(params.type_scales(t), name) for t in UNIT_TYPES])[types]
-             for name in ("capacity_scale", "release_scale", "quantal_scale")}
+    scale = {
+        name: np.array([getattr(params.type_scales(t), name) for t in UNIT_TYPES])[types]
+        for name in ("capacity_scale", "release_scale", "quantal_scale")
+    }
     size = np.ones(n_junctions)
     if heterogeneity and params.rrp_capacity_cv > 0:
         sigma = np.sqrt(np.log1p(params.rrp_capacity_cv**2))

@@ -15,6 +15,12 @@ def junction_protocol(name: str) -> Callable[..., Any]:
     from endplate.junction.sfemg import sfemg
     from endplate.junction.train import train
 
-    functions: dict[str, Callable[..., Any]] = {"mepp": mepp, "epp": epp, "train": train, "paired-pulse": paired_pulse,
-                                                "sfemg": sfemg, "rns": rns}
+    functions: dict[str, Callable[..., Any]] = {
+        "mepp": mepp,
+        "epp": epp,
+        "train": train,
+        "paired-pulse": paired_pulse,
+        "sfemg": sfemg,
+        "rns": rns,
+    }
     return functions[name]

@@ -31,16 +31,22 @@ def decrement(response: np.ndarray, compare: int = 4) -> tuple[float | None, str
     return float(100.0 * (1.0 - response[compare - 1] / response[0])), None
 
 
-def fired_fibres(pop: JunctionPopulation, frequency_hz: float, n_stimuli: int, seed: int,
-                 backend: str = "numba") -> np.ndarray:
+def fired_fibres(pop: JunctionPopulation, frequency_hz: float, n_stimuli: int, seed: int, backend: str = "numba") -> np.ndarray:
     """Number of fibres reaching threshold at each stimulus of a regular train."""
-    rec = run_train(pop, pop.rested_state(), regular_intervals(frequency_hz, n_stimuli), seed,
-                    backend=backend, record=False)
+    rec = run_train(pop, pop.rested_state(), regular_intervals(frequency_hz, n_stimuli), seed, backend=backend, record=False)
     return rec.fired_fraction * pop.size
 
 
-def rns(params: JunctionParameters, *, frequency_hz: float = 3.0, n_stimuli: int = 10, n_fibres: int = 2000,
-        unit_type: str | np.ndarray = "FR", seed: int = 0, backend: str = "numba") -> xr.Dataset:
+def rns(
+    params: JunctionParameters,
+    *,
+    frequency_hz: float = 3.0,
+    n_stimuli: int = 10,
+    n_fibres: int = 2000,
+    unit_type: str | np.ndarray = "FR",
+    seed: int = 0,
+    backend: str = "numba",
+) -> xr.Dataset:
     """3 Hz (or any rate) RNS: count the fibres that fire at every stimulus and sum their responses.
 
     ``cmap_mv`` is the number of firing fibres times an equal per-fibre share of a normal CMAP;
@@ -52,9 +58,16 @@ def rns(params: JunctionParameters, *, frequency_hz: float = 3.0, n_stimuli: int
     fired = fired_fibres(pop, frequency_hz, n_stimuli, streams["train"], backend)
     cmap = fired * NORMAL_CMAP_MV / n_fibres
     value, why = decrement(cmap)
-    attrs = provenance_attrs("rns", seed, params, frequency_hz=frequency_hz, n_stimuli=n_stimuli,
-                             n_fibres=n_fibres, backend=backend,
-                             **({"unit_type": unit_type} if isinstance(unit_type, str) else {}))
+    attrs = provenance_attrs(
+        "rns",
+        seed,
+        params,
+        frequency_hz=frequency_hz,
+        n_stimuli=n_stimuli,
+        n_fibres=n_fibres,
+        backend=backend,
+        **({"unit_type": unit_type} if isinstance(unit_type, str) else {}),
+    )
     data: dict[str, tuple] = {"cmap_mv": ("stimulus", cmap), "fibres_fired": ("stimulus", fired)}
     if value is None:
         attrs["decrement_percent" + REASON_SUFFIX] = why  # stored as missing; the reason travels with it

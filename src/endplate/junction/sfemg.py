@@ -37,8 +37,9 @@ def jitter_from_latencies(latency_ms: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return mcd, blocking
 
 
-def sfemg_recording(pop: JunctionPopulation, rate_hz: float, n_discharges: int, isi_cv: float,
-                    seed: int, backend: str = "numba") -> tuple[np.ndarray, np.ndarray]:
+def sfemg_recording(
+    pop: JunctionPopulation, rate_hz: float, n_discharges: int, isi_cv: float, seed: int, backend: str = "numba"
+) -> tuple[np.ndarray, np.ndarray]:
     """Discharge times (ms, from the first) and latencies (ms) of junction pairs (0,1), (2,3), ... of ``pop``.
 
     Latencies have shape (n_pairs, 2, n_discharges), NaN where a fibre did not fire.
@@ -51,14 +52,24 @@ def sfemg_recording(pop: JunctionPopulation, rate_hz: float, n_discharges: int, 
     return times, rec.latency_ms[: 2 * n_pairs].reshape(n_pairs, 2, n_discharges)
 
 
-def sfemg_from_population(pop: JunctionPopulation, rate_hz: float, n_discharges: int, isi_cv: float,
-                          seed: int, backend: str = "numba") -> tuple[np.ndarray, np.ndarray]:
+def sfemg_from_population(
+    pop: JunctionPopulation, rate_hz: float, n_discharges: int, isi_cv: float, seed: int, backend: str = "numba"
+) -> tuple[np.ndarray, np.ndarray]:
     """Jitter of consecutive junction pairs (0,1), (2,3), ... of ``pop`` firing together."""
     return jitter_from_latencies(sfemg_recording(pop, rate_hz, n_discharges, isi_cv, seed, backend)[1])
 
 
-def sfemg(params: JunctionParameters, *, rate_hz: float = 10.0, n_pairs: int = 20, n_discharges: int = 100,
-          voluntary: bool = True, unit_type: str = "mixed", seed: int = 0, backend: str = "numba") -> xr.Dataset:
+def sfemg(
+    params: JunctionParameters,
+    *,
+    rate_hz: float = 10.0,
+    n_pairs: int = 20,
+    n_discharges: int = 100,
+    voluntary: bool = True,
+    unit_type: str = "mixed",
+    seed: int = 0,
+    backend: str = "numba",
+) -> xr.Dataset:
     """SFEMG recording of ``n_pairs`` fibre pairs, each pair two junctions of one motor unit.
 
     Voluntary activation fires irregularly (interval CV 0.2, assumed); stimulation is regular.
@@ -87,6 +98,15 @@ def sfemg(params: JunctionParameters, *, rate_hz: float = 10.0, n_pairs: int = 2
             "blocking_percent": ((), float(blocking.mean())),
             "abnormal_pairs_percent": ((), float(np.mean((mcd > 50) | (blocking > 0)) * 100)),
         },
-        attrs=provenance_attrs("sfemg", seed, params, rate_hz=rate_hz, n_pairs=n_pairs, n_discharges=n_discharges,
-                               voluntary=voluntary, unit_type=unit_type, backend=backend),
+        attrs=provenance_attrs(
+            "sfemg",
+            seed,
+            params,
+            rate_hz=rate_hz,
+            n_pairs=n_pairs,
+            n_discharges=n_discharges,
+            voluntary=voluntary,
+            unit_type=unit_type,
+            backend=backend,
+        ),
     )

@@ -23,8 +23,16 @@ def regular_intervals(frequency_hz: float, n_stimuli: int) -> list[float]:
     return [np.inf] + [1000.0 / frequency_hz] * (n_stimuli - 1)
 
 
-def train(params: JunctionParameters, *, frequency_hz: float = 50.0, n_stimuli: int = 50,
-          n_junctions: int = 30, unit_type: str = "FR", seed: int = 0, backend: str = "numba") -> xr.Dataset:
+def train(
+    params: JunctionParameters,
+    *,
+    frequency_hz: float = 50.0,
+    n_stimuli: int = 50,
+    n_junctions: int = 30,
+    unit_type: str = "FR",
+    seed: int = 0,
+    backend: str = "numba",
+) -> xr.Dataset:
     """A train of ``n_stimuli`` at ``frequency_hz`` in ``n_junctions`` junctions.
 
     Summary: ``plateau_ratio`` (mean EPP over the last quarter of the train over the first EPP),
@@ -49,6 +57,14 @@ def train(params: JunctionParameters, *, frequency_hz: float = 50.0, n_stimuli: 
             "rrp_estimate": ((), rrp),
             "true_rrp": ((), float(pop.capacity.mean())),
         },
-        attrs=provenance_attrs("train", seed, params, frequency_hz=frequency_hz, n_stimuli=n_stimuli,
-                               n_junctions=n_junctions, unit_type=unit_type, backend=backend),
+        attrs=provenance_attrs(
+            "train",
+            seed,
+            params,
+            frequency_hz=frequency_hz,
+            n_stimuli=n_stimuli,
+            n_junctions=n_junctions,
+            unit_type=unit_type,
+            backend=backend,
+        ),
     )

@@ -69,8 +69,9 @@ def gpu_available() -> bool:
     return gpu.available()
 
 
-def run_train(pop: JunctionPopulation, state: JunctionState, intervals_ms, seed: int,
-              backend: str = "numba", record: bool = True) -> TrainRecord:
+def run_train(
+    pop: JunctionPopulation, state: JunctionState, intervals_ms, seed: int, backend: str = "numba", record: bool = True
+) -> TrainRecord:
     """Deliver stimuli separated by ``intervals_ms`` (first: time since the last activity).
 
     ``state`` is advanced in place, so consecutive calls continue a recording.

@@ -31,8 +31,7 @@ assert P.N_SCALARS == 17 and P.N_SCHEDULE == 9, "kernel scalars or schedule rows
 @njit(inline="always", cache=True)
 def _scalars(s):
     """The kernel scalars as a tuple, so the inner loop holds them in registers."""
-    return (s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12], s[13], s[14],
-            s[15], s[16])
+    return (s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12], s[13], s[14], s[15], s[16])
 
 
 @njit(inline="always", cache=True)
@@ -87,8 +86,31 @@ def _step(s0, s1, n, f1, f2, tsc, des, mob, cap, pm, qj, th, gj, s, e, sqrt_k, l
 
 
 @njit(inline="always", cache=True, fastmath=_FAST)
-def _group(lo, hi, capacity, p_max, q, threshold, gain, n_arr, f1_arr, f2_arr, tsc_arr, des_arr, mob_arr,
-           s, sch, sqrt_k, latency_sd, useed, record, out_k, out_epp, out_lat, sums):
+def _group(
+    lo,
+    hi,
+    capacity,
+    p_max,
+    q,
+    threshold,
+    gain,
+    n_arr,
+    f1_arr,
+    f2_arr,
+    tsc_arr,
+    des_arr,
+    mob_arr,
+    s,
+    sch,
+    sqrt_k,
+    latency_sd,
+    useed,
+    record,
+    out_k,
+    out_epp,
+    out_lat,
+    sums,
+):
     """Junctions ``lo:hi`` through the whole train, stimulus-major; adds their tallies to ``sums``."""
     m = hi - lo
     r0 = np.empty(m, np.uint64)
@@ -106,8 +128,24 @@ def _group(lo, hi, capacity, p_max, q, threshold, gain, n_arr, f1_arr, f2_arr, t
         for g in range(m):
             j = lo + g
             r0[g], r1[g], n[g], f1[g], f2[g], tsc[g], des[g], mob[g], k, epp, fired_here, lat = _step(
-                r0[g], r1[g], n[g], f1[g], f2[g], tsc[g], des[g], mob[g],
-                capacity[j], p_max[j], q[j], threshold[j], gain[j], s, e, sqrt_k, latency_sd)
+                r0[g],
+                r1[g],
+                n[g],
+                f1[g],
+                f2[g],
+                tsc[g],
+                des[g],
+                mob[g],
+                capacity[j],
+                p_max[j],
+                q[j],
+                threshold[j],
+                gain[j],
+                s,
+                e,
+                sqrt_k,
+                latency_sd,
+            )
             total_k += k
             total_epp += epp
             if fired_here:
@@ -127,8 +165,27 @@ def _group(lo, hi, capacity, p_max, q, threshold, gain, n_arr, f1_arr, f2_arr, t
 
 
 @njit(parallel=True, cache=True, fastmath=_FAST)
-def _train(capacity, p_max, q, threshold, gain, n_arr, f1_arr, f2_arr, tsc_arr, des_arr, mob_arr,
-           scalars, sch, seed, record, out_k, out_epp, out_lat, block_sums):
+def _train(
+    capacity,
+    p_max,
+    q,
+    threshold,
+    gain,
+    n_arr,
+    f1_arr,
+    f2_arr,
+    tsc_arr,
+    des_arr,
+    mob_arr,
+    scalars,
+    sch,
+    seed,
+    record,
+    out_k,
+    out_epp,
+    out_lat,
+    block_sums,
+):
     n_j = capacity.shape[0]
     s = _scalars(scalars)
     sqrt_k = np.sqrt(np.arange(TABLE_QUANTA).astype(np.float64))
@@ -136,12 +193,34 @@ def _train(capacity, p_max, q, threshold, gain, n_arr, f1_arr, f2_arr, tsc_arr, 
     useed = np.uint64(seed)
     for b in prange(block_sums.shape[0]):
         for lo in range(b * BLOCK, min(n_j, (b + 1) * BLOCK), GROUP):
-            _group(lo, min(n_j, lo + GROUP), capacity, p_max, q, threshold, gain, n_arr, f1_arr, f2_arr,
-                   tsc_arr, des_arr, mob_arr, s, sch, sqrt_k, latency_sd, useed, record, out_k, out_epp, out_lat, block_sums[b])
+            _group(
+                lo,
+                min(n_j, lo + GROUP),
+                capacity,
+                p_max,
+                q,
+                threshold,
+                gain,
+                n_arr,
+                f1_arr,
+                f2_arr,
+                tsc_arr,
+                des_arr,
+                mob_arr,
+                s,
+                sch,
+                sqrt_k,
+                latency_sd,
+                useed,
+                record,
+                out_k,
+                out_epp,
+                out_lat,
+                block_sums[b],
+            )
 
 
-def train_cpu(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.ndarray,
-              seed: int, record: bool):
+def train_cpu(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.ndarray, seed: int, record: bool):
     """Same contract as ``reference.train_reference``."""
     n_j, n_s = pop.size, schedule.shape[1]
     shape = (n_j, n_s) if record else (0, 0)
@@ -150,10 +229,27 @@ def train_cpu(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.nd
     out_lat = np.zeros(shape, np.float32)
     n_blocks = (n_j + BLOCK - 1) // BLOCK
     block_sums = np.zeros((n_blocks, 5, n_s))
-    _train(pop.capacity, pop.release_probability_max, pop.quantal_mv, pop.threshold_mv,
-           pop.effective_tsc_gain(), state.vesicles, state.facilitation_fast, state.facilitation_slow,
-           state.tsc_activity, state.desensitisation, state.mobilisation, P.kernel_scalars(pop.params),
-           np.ascontiguousarray(schedule), np.uint64(seed), record, out_k, out_epp, out_lat, block_sums)
+    _train(
+        pop.capacity,
+        pop.release_probability_max,
+        pop.quantal_mv,
+        pop.threshold_mv,
+        pop.effective_tsc_gain(),
+        state.vesicles,
+        state.facilitation_fast,
+        state.facilitation_slow,
+        state.tsc_activity,
+        state.desensitisation,
+        state.mobilisation,
+        P.kernel_scalars(pop.params),
+        np.ascontiguousarray(schedule),
+        np.uint64(seed),
+        record,
+        out_k,
+        out_epp,
+        out_lat,
+        block_sums,
+    )
     sums = block_sums.sum(axis=0)
     if not record:
         return None, None, None, sums

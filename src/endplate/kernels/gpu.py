@@ -196,19 +196,42 @@ SCHEDULE_ROWS = ("E_FAST", "E_SLOW", "E_TSC", "E_DES", "G_FAST", "G_SLOW", "BASE
 def defines() -> str:
     """The ``#define`` lines that complete ``SOURCE`` (schedule rows, constants, launch shape)."""
     values = {name: getattr(P, name) for name in SCHEDULE_ROWS}
-    values.update(THREADS=THREADS, WARPS=WARPS, MAX_STIMULI=MAX_STIMULI,
-                  APPROX_MIN_VARIANCE=f"{R.APPROX_MIN_VARIANCE!r}f", Z_CLAMP=f"{R.Z_CLAMP!r}f",
-                  PHILOX_M0=f"{R.PHILOX_M0:#x}u", PHILOX_M1=f"{R.PHILOX_M1:#x}u",
-                  PHILOX_W0=f"{R.PHILOX_W0:#x}u", PHILOX_W1=f"{R.PHILOX_W1:#x}u")
+    values.update(
+        THREADS=THREADS,
+        WARPS=WARPS,
+        MAX_STIMULI=MAX_STIMULI,
+        APPROX_MIN_VARIANCE=f"{R.APPROX_MIN_VARIANCE!r}f",
+        Z_CLAMP=f"{R.Z_CLAMP!r}f",
+        PHILOX_M0=f"{R.PHILOX_M0:#x}u",
+        PHILOX_M1=f"{R.PHILOX_M1:#x}u",
+        PHILOX_W0=f"{R.PHILOX_W0:#x}u",
+        PHILOX_W1=f"{R.PHILOX_W1:#x}u",
+    )
     return "".join(f"#define {name} {value}\n" for name, value in values.items())
 
 
 def scalar_arguments(params) -> tuple[np.float32, ...]:
     """The 17 kernel scalars as float32 kernel arguments (read from the constant bank, no registers)."""
     s = P.kernel_scalars(params)
-    values = (s[P.OCC], s[P.SAT_N], s[P.COOP], s[P.A_FAST], s[P.A_SLOW], s[P.REFILL_ACT], s[P.TSC_INC],
-              s[P.DES_INC], s[P.CV_Q], s[P.NLS_K], s[P.RISE_TAU], s[P.PEAK_FRACTION], s[P.DELAY],
-              s[P.REL_SD] ** 2, s[P.BRANCH_SD] ** 2, s[P.A_MOB], s[P.MOB_RATE])
+    values = (
+        s[P.OCC],
+        s[P.SAT_N],
+        s[P.COOP],
+        s[P.A_FAST],
+        s[P.A_SLOW],
+        s[P.REFILL_ACT],
+        s[P.TSC_INC],
+        s[P.DES_INC],
+        s[P.CV_Q],
+        s[P.NLS_K],
+        s[P.RISE_TAU],
+        s[P.PEAK_FRACTION],
+        s[P.DELAY],
+        s[P.REL_SD] ** 2,
+        s[P.BRANCH_SD] ** 2,
+        s[P.A_MOB],
+        s[P.MOB_RATE],
+    )
     return tuple(np.float32(v) for v in values)
 
 
@@ -246,8 +269,10 @@ class DeviceTrain:
 
         self.cp = cp
         self.size = pop.size
-        self.params = [cp.asarray(a) for a in (pop.capacity, pop.release_probability_max, pop.quantal_mv,
-                                               pop.threshold_mv, pop.effective_tsc_gain())]
+        self.params = [
+            cp.asarray(a)
+            for a in (pop.capacity, pop.release_probability_max, pop.quantal_mv, pop.threshold_mv, pop.effective_tsc_gain())
+        ]
         self.state = [cp.asarray(a) for a in state.arrays()]
         self.scalars = scalar_arguments(pop.params)
 
@@ -266,14 +291,29 @@ class DeviceTrain:
         sums = []
         for first in range(0, n_s, MAX_STIMULI):
             count = min(MAX_STIMULI, n_s - first)
-            part = cp.asarray(np.ascontiguousarray(schedule[:, first:first + count], dtype=np.float32))
+            part = cp.asarray(np.ascontiguousarray(schedule[:, first : first + count], dtype=np.float32))
             block_sums = cp.empty((blocks, 5, count), cp.float32)
             offset = first * self.size if record else 0
             compiled_kernel()(
-                (blocks,), (THREADS,),
-                (np.int32(self.size), np.int32(count), np.int32(first), *self.params, *self.state, part,
-                 k0, k1, np.int32(record), out_k.ravel()[offset:], out_epp.ravel()[offset:],
-                 out_lat.ravel()[offset:], block_sums, *self.scalars))
+                (blocks,),
+                (THREADS,),
+                (
+                    np.int32(self.size),
+                    np.int32(count),
+                    np.int32(first),
+                    *self.params,
+                    *self.state,
+                    part,
+                    k0,
+                    k1,
+                    np.int32(record),
+                    out_k.ravel()[offset:],
+                    out_epp.ravel()[offset:],
+                    out_lat.ravel()[offset:],
+                    block_sums,
+                    *self.scalars,
+                ),
+            )
             sums.append(block_sums.sum(axis=0, dtype=cp.float64))
         return out_k, out_epp, out_lat, cp.concatenate(sums, axis=1)
 
@@ -290,5 +330,9 @@ def train_gpu(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.nd
     sums = sums.get()
     if not record:
         return None, None, None, sums
-    return (np.ascontiguousarray(out_k.get().T), np.ascontiguousarray(out_epp.get().T),
-            np.ascontiguousarray(out_lat.get().T), sums)
+    return (
+        np.ascontiguousarray(out_k.get().T),
+        np.ascontiguousarray(out_epp.get().T),
+        np.ascontiguousarray(out_lat.get().T),
+        sums,
+    )

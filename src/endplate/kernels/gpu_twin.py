@@ -105,18 +105,19 @@ def binomial(n, p, z, stim, slot, j, key):
     return k
 
 
-def train_twin(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.ndarray, seed: int,
-               record: bool):
+def train_twin(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.ndarray, seed: int, record: bool):
     """Same contract as ``reference.train_reference``, computed as the GPU kernel computes it."""
-    (occ, sat_n, coop, a1, a2, act, tsc_inc, des_inc, cv_q, nls, rise, peak, delay, rel_var,
-     br_var, a_mob, mob_rate) = scalar_arguments(pop.params)
+    (occ, sat_n, coop, a1, a2, act, tsc_inc, des_inc, cv_q, nls, rise, peak, delay, rel_var, br_var, a_mob, mob_rate) = (
+        scalar_arguments(pop.params)
+    )
     key = seed_key(seed)
     sch = schedule.astype(F)
     n_j, n_s = pop.size, schedule.shape[1]
     j = np.arange(n_j, dtype=np.uint32)
     cap = pop.capacity.astype(np.int64)
-    pm, qj, th, gj = (a.astype(F) for a in (pop.release_probability_max, pop.quantal_mv, pop.threshold_mv,
-                                            pop.effective_tsc_gain()))
+    pm, qj, th, gj = (
+        a.astype(F) for a in (pop.release_probability_max, pop.quantal_mv, pop.threshold_mv, pop.effective_tsc_gain())
+    )
     n = state.vesicles.astype(np.int64)
     f1, f2, tsc, des, mob = (a.astype(F) for a in state.arrays()[1:])
     records = [np.empty((n_j, n_s) if record else (0, 0), t) for t in (np.int32, np.float32, np.float32)]
@@ -144,8 +145,9 @@ def train_twin(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.n
         fired = epp > th
         with np.errstate(divide="ignore", invalid="ignore"):
             t_cross = -rise * np.log(F(1) - (th / epp) * peak)
-            lat = np.where(fired, delay + t_cross + np.sqrt(rel_var / np.maximum(k_f, F(1)) + br_var) * z_time,
-                           F(np.nan)).astype(F)
+            lat = np.where(fired, delay + t_cross + np.sqrt(rel_var / np.maximum(k_f, F(1)) + br_var) * z_time, F(np.nan)).astype(
+                F
+            )
         f1, f2 = f1 + a1, f2 + a2
         tsc = tsc + (F(1) - tsc) * np.minimum(F(1), tsc_inc * k_f)
         des = des + (F(1) - des) * np.minimum(F(1), des_inc * k_f)

@@ -11,8 +11,7 @@ import numpy as np
 from endplate.junction import population as P
 
 
-def train_reference(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.ndarray,
-                    seed: int, record: bool):
+def train_reference(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.ndarray, seed: int, record: bool):
     """Advance ``state`` (in place) through the stimuli of ``schedule``.
 
     Returns ``(quanta, epp_mv, latency_ms, sums)``: per-junction records of shape

@@ -203,8 +203,6 @@ def next_binomial(s0, s1, n, p):
     return s0, s1, (n - k) if flip else k
 
 
-
-
 @njit(inline="always", cache=True, fastmath={"afn", "arcp", "contract", "reassoc"})
 def cornish_fisher_quantile(n, p, z):
     """Continuous Binomial(n, p) quantile at standard-normal ``z`` (z clamped to +-Z_CLAMP).

@@ -90,8 +90,14 @@ class Anatomy:
     def nbytes_per_fibre(self) -> float:
         fibre = (self.fibre_xy_mm, self.owner, self.fibre_type, self.fibre_diameter_um, self.atrophy)
         per_fibre = sum(a.nbytes for a in fibre) / self.n_fibres
-        unit = (self.unit_type, self.unit_centre_mm, self.unit_radius_mm, self.unit_threshold_ma,
-                self.unit_cv_m_per_s, self.unit_alive)
+        unit = (
+            self.unit_type,
+            self.unit_centre_mm,
+            self.unit_radius_mm,
+            self.unit_threshold_ma,
+            self.unit_cv_m_per_s,
+            self.unit_alive,
+        )
         return per_fibre + self.junctions.nbytes_per_junction + sum(a.nbytes for a in unit) / self.n_fibres
 
 
@@ -169,7 +175,7 @@ def _allocate(fibre_xy, centres, radii, sizes, muscle_radius, rng, x_limit=None)
     order = np.argsort(cell, kind="stable")
     starts = np.concatenate([[0], np.cumsum(per_cell)])
     for row, c in enumerate(used):
-        members = order[starts[c]:starts[c + 1]]
+        members = order[starts[c] : starts[c + 1]]
         draw = rng.multinomial(len(members), share[row])
         owner[rng.permutation(members)] = np.repeat(np.arange(len(sizes), dtype=np.int32), draw)
     _give_every_unit_a_fibre(owner, fibre_xy, centres, len(sizes))
@@ -195,11 +201,13 @@ def _deep_cut(area_fraction: float) -> float:
 
     def share(c: float) -> float:
         return (np.pi - np.arccos(c) + c * np.sqrt(1.0 - c * c)) / np.pi - area_fraction
+
     return float(brentq(share, -1.0, 1.0))
 
 
-def _oxidative_region(preset: MusclePreset, sizes: np.ndarray, centres: np.ndarray, radius: float,
-                      rng: np.random.Generator) -> np.ndarray | None:
+def _oxidative_region(
+    preset: MusclePreset, sizes: np.ndarray, centres: np.ndarray, radius: float, rng: np.random.Generator
+) -> np.ndarray | None:
     """Regional segregation of fibre types (mouse fast muscles; Wang & Kernell 2001, Hayasaki 2001).
 
     The smallest units, holding ``oxidative_fraction`` of the fibres, keep their territories in a
@@ -241,17 +249,23 @@ def build_anatomy(preset: MusclePreset, seed: int, junction_params: JunctionPara
     centres = np.column_stack([r * np.cos(theta), r * np.sin(theta)])
 
     x_limit = _oxidative_region(preset, sizes, centres, radius, np.random.default_rng(substreams(seed, "regions")["regions"]))
-    owner = _allocate(xy.astype(float), centres, unit_radius, sizes.astype(float), radius,
-                      np.random.default_rng(streams["allocation"]), x_limit)
+    owner = _allocate(
+        xy.astype(float), centres, unit_radius, sizes.astype(float), radius, np.random.default_rng(streams["allocation"]), x_limit
+    )
     fibre_type = types[owner]
     rng = np.random.default_rng(streams["fibres"])
     sigma = np.sqrt(np.log1p(preset.fibre_diameter_cv**2))
-    diameter = preset.fibre_diameter_um * TYPE_DIAMETER_FACTOR[fibre_type] * rng.lognormal(-0.5 * sigma**2, sigma, preset.n_fibres)
+    diameter = (
+        preset.fibre_diameter_um * TYPE_DIAMETER_FACTOR[fibre_type] * rng.lognormal(-0.5 * sigma**2, sigma, preset.n_fibres)
+    )
 
     rng = np.random.default_rng(streams["axons"])
     sigma = np.sqrt(np.log1p(preset.threshold_cv**2))
-    threshold = preset.threshold_mean_ma * (sizes / sizes.mean()) ** (-preset.threshold_size_exponent) \
+    threshold = (
+        preset.threshold_mean_ma
+        * (sizes / sizes.mean()) ** (-preset.threshold_size_exponent)
         * rng.lognormal(-0.5 * sigma**2, sigma, preset.n_units)
+    )
     rank = np.argsort(np.argsort(sizes)) / max(preset.n_units - 1, 1)
     cv = preset.axon_cv_m_per_s * (1 + preset.axon_cv_spread * (rank - 0.5))
 
@@ -259,12 +273,20 @@ def build_anatomy(preset: MusclePreset, seed: int, junction_params: JunctionPara
     specific = np.array([preset.specific_force_s, preset.specific_force_fr, preset.specific_force_ff])
     weighted_area = float((specific[fibre_type] * diameter**2).sum())
     return Anatomy(
-        preset=preset, radius_mm=radius,
-        unit_type=types, unit_centre_mm=centres.astype(np.float32), unit_radius_mm=unit_radius.astype(np.float32),
-        unit_threshold_ma=threshold.astype(np.float32), unit_cv_m_per_s=cv.astype(np.float32),
+        preset=preset,
+        radius_mm=radius,
+        unit_type=types,
+        unit_centre_mm=centres.astype(np.float32),
+        unit_radius_mm=unit_radius.astype(np.float32),
+        unit_threshold_ma=threshold.astype(np.float32),
+        unit_cv_m_per_s=cv.astype(np.float32),
         unit_alive=np.ones(preset.n_units, bool),
-        fibre_xy_mm=xy, owner=owner, fibre_type=fibre_type, fibre_diameter_um=diameter.astype(np.float32),
-        atrophy=np.ones(preset.n_fibres, np.float32), junctions=junctions,
+        fibre_xy_mm=xy,
+        owner=owner,
+        fibre_type=fibre_type,
+        fibre_diameter_um=diameter.astype(np.float32),
+        atrophy=np.ones(preset.n_fibres, np.float32),
+        junctions=junctions,
         force_scale=preset.max_tetanic_force_n / weighted_area,
     )
 

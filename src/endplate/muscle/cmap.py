@@ -33,8 +33,13 @@ def maximal_cmap(anatomy: Anatomy, seed: int = 0, cond: Conductor | None = None)
     potentials = cond.unit_potentials(anatomy)
     fires = anatomy.unit_alive[None, :]
     wave = record(fires, potentials, anatomy.preset.noise_uv, np.random.default_rng(seed))[0]
-    return {"time_ms": cond.time_ms, "waveform_mv": wave, "amplitude_mv": float(negative_peak_mv(wave)),
-            "area_mv_ms": float(negative_area_mv_ms(wave)), "peak_to_peak_mv": float(wave.max() - wave.min())}
+    return {
+        "time_ms": cond.time_ms,
+        "waveform_mv": wave,
+        "amplitude_mv": float(negative_peak_mv(wave)),
+        "area_mv_ms": float(negative_area_mv_ms(wave)),
+        "peak_to_peak_mv": float(wave.max() - wave.min()),
+    }
 
 
 def scan_stimuli(anatomy: Anatomy, n_stimuli: int) -> np.ndarray:
@@ -57,8 +62,13 @@ def cmap_scan(anatomy: Anatomy, n_stimuli: int = 500, seed: int = 0, cond: Condu
     potentials = cond.unit_potentials(anatomy)
     fires = unit_fires(anatomy, stimulus, rng)
     waves = record(fires, potentials, anatomy.preset.noise_uv, rng)
-    return {"stimulus_ma": stimulus, "cmap_mv": negative_peak_mv(waves), "units_firing": fires.sum(axis=1),
-            "true_units": anatomy.functioning_units(), "unit_amplitude_mv": negative_peak_mv(potentials)}
+    return {
+        "stimulus_ma": stimulus,
+        "cmap_mv": negative_peak_mv(waves),
+        "units_firing": fires.sum(axis=1),
+        "true_units": anatomy.functioning_units(),
+        "unit_amplitude_mv": negative_peak_mv(potentials),
+    }
 
 
 def write_scan_csv(path: str | Path, scan: dict, header: dict) -> None:

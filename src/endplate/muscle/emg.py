@@ -73,8 +73,9 @@ def conductor(anatomy: Anatomy) -> Conductor:
     width = np.hypot(p.fibre_potential_width_ms * (1 + p.width_per_mm * centre), p.endplate_spread_ms)
     size = (anatomy.fibre_diameter_um / p.fibre_diameter_um) ** 2 * anatomy.atrophy
     weight = (p.fibre_potential_mv * size * np.exp(-dist / p.depth_constant_mm)).astype(np.float32)
-    latency = (p.stimulation_distance_mm / anatomy.unit_cv_m_per_s + p.terminal_delay_ms
-               + p.electrode_distance_mm / p.fibre_cv_m_per_s).astype(float)
+    latency = (
+        p.stimulation_distance_mm / anatomy.unit_cv_m_per_s + p.terminal_delay_ms + p.electrode_distance_mm / p.fibre_cv_m_per_s
+    ).astype(float)
     end = latency.max() + 8 * width.max()
     time = np.arange(0.0, end, DT_MS)
     return Conductor(fibre_bin, weight, latency, width, time)

@@ -48,7 +48,7 @@ def grouping(anatomy: Anatomy) -> dict:
         return reading("grouping_index", None, "all fibres are of one type")
     xy = anatomy.fibre_xy_mm
     _, idx = cKDTree(xy).query(xy, min(FIELD_FIBRES, anatomy.n_fibres - 1) + 1)
-    observed = _other_type_share(types, idx[:, :NEIGHBOURS + 1])
+    observed = _other_type_share(types, idx[:, : NEIGHBOURS + 1])
     if observed == 0:
         return reading("grouping_index", None, "no fibre has a neighbour of another type (complete grouping)")
     return reading("grouping_index", _other_type_share(types, idx) / observed, "")

@@ -22,12 +22,18 @@ N_INCREMENTS = 10
 DETECTION_FACTOR = 3.0  # an increment must exceed 3x baseline noise to be seen (assumed)
 
 
-def _result(method: str, estimate: float | None, anatomy: Anatomy, cmap_mv: float, smup_mv: float,
-            undefined_reason: str = "", **extra) -> dict:
+def _result(
+    method: str, estimate: float | None, anatomy: Anatomy, cmap_mv: float, smup_mv: float, undefined_reason: str = "", **extra
+) -> dict:
     """One method's answer; an estimate the recording cannot give is None beside ``undefined_reason``."""
-    return {"method": method, **reading("estimate", estimate, undefined_reason), "true_units": anatomy.functioning_units(),
-            "cmap_mv": float(cmap_mv), **reading("mean_smup_uv", smup_mv * 1000 if estimate else None, undefined_reason),
-            **extra}
+    return {
+        "method": method,
+        **reading("estimate", estimate, undefined_reason),
+        "true_units": anatomy.functioning_units(),
+        "cmap_mv": float(cmap_mv),
+        **reading("mean_smup_uv", smup_mv * 1000 if estimate else None, undefined_reason),
+        **extra,
+    }
 
 
 def estimate_value(result: dict) -> float:
@@ -50,8 +56,9 @@ def incremental(anatomy: Anatomy, seed: int, cond: Conductor) -> dict:
     detect = DETECTION_FACTOR * anatomy.preset.noise_uv * 1e-3
     baseline, levels = None, []
     for s in steps:
-        amp = float(negative_peak_mv(record(unit_fires(anatomy, np.array([s]), rng), potentials,
-                                            anatomy.preset.noise_uv, rng))[0])
+        amp = float(
+            negative_peak_mv(record(unit_fires(anatomy, np.array([s]), rng), potentials, anatomy.preset.noise_uv, rng))[0]
+        )
         if baseline is None:
             baseline = amp
             continue
@@ -60,12 +67,20 @@ def incremental(anatomy: Anatomy, seed: int, cond: Conductor) -> dict:
             if len(levels) == N_INCREMENTS:
                 break
     smup = (max(levels) - baseline) / len(levels) if levels else 0.0
-    return _result("incremental", cmap / smup if smup > 0 else None, anatomy, cmap, smup,
-                   f"no response level rose {DETECTION_FACTOR:g}x the noise above baseline", increments=len(levels))
+    return _result(
+        "incremental",
+        cmap / smup if smup > 0 else None,
+        anatomy,
+        cmap,
+        smup,
+        f"no response level rose {DETECTION_FACTOR:g}x the noise above baseline",
+        increments=len(levels),
+    )
 
 
-def multipoint(anatomy: Anatomy, seed: int, cond: Conductor, n_sites: int = 10, per_site: int = 2,
-               site_spread: float = 0.15) -> dict:
+def multipoint(
+    anatomy: Anatomy, seed: int, cond: Conductor, n_sites: int = 10, per_site: int = 2, site_spread: float = 0.15
+) -> dict:
     """Multiple point stimulation: the first visible all-or-none units at several nerve sites.
 
     Each site reorders axonal thresholds (lognormal factor, CV ``site_spread``, assumed).
@@ -77,8 +92,9 @@ def multipoint(anatomy: Anatomy, seed: int, cond: Conductor, n_sites: int = 10, 
     detect = DETECTION_FACTOR * anatomy.preset.noise_uv * 1e-3
     visible = np.flatnonzero(anatomy.unit_alive & (amplitude > detect))
     if visible.size == 0:
-        return _result("mps", None, anatomy, cmap, 0.0, f"no unit potential reaches {DETECTION_FACTOR:g}x the noise",
-                       sampled_units=0)
+        return _result(
+            "mps", None, anatomy, cmap, 0.0, f"no unit potential reaches {DETECTION_FACTOR:g}x the noise", sampled_units=0
+        )
     sampled = set()
     for _ in range(n_sites):
         site = anatomy.unit_threshold_ma * rng.lognormal(0.0, site_spread, anatomy.n_units)
@@ -111,8 +127,14 @@ def _merge_close(thresholds: np.ndarray, amplitude: float, rsd: float, merge: fl
     return centres, amplitude * counts
 
 
-def scan_fit(stimulus: np.ndarray, response: np.ndarray, noise_mv: float, n_grid=None,
-             rsd_grid=(0.005, 0.01, 0.0165, 0.025, 0.04), merge_grid=(0.05, 0.15, 0.5)) -> tuple[float, float]:
+def scan_fit(
+    stimulus: np.ndarray,
+    response: np.ndarray,
+    noise_mv: float,
+    n_grid=None,
+    rsd_grid=(0.005, 0.01, 0.0165, 0.025, 0.04),
+    merge_grid=(0.05, 0.15, 0.5),
+) -> tuple[float, float]:
     """Fit a CMAP scan with a model of units; returns (number of units, threshold RSD).
 
     In the spirit of MScanFit (Bostock 2016): the model predicts both the mean response and its
@@ -154,8 +176,15 @@ def scanfit(anatomy: Anatomy, seed: int, cond: Conductor, n_stimuli: int = 500) 
     noise = anatomy.preset.noise_uv * 1e-3
     n, rsd = scan_fit(scan["stimulus_ma"], scan["cmap_mv"], noise)
     cmap = float(np.max(scan["cmap_mv"]))
-    return _result("scanfit", n or None, anatomy, cmap, cmap / n if n else 0.0,
-                   "the scan rises less than 3x the noise: no unit to fit", **reading("fitted_rsd", rsd, "no unit to fit"))
+    return _result(
+        "scanfit",
+        n or None,
+        anatomy,
+        cmap,
+        cmap / n if n else 0.0,
+        "the scan rises less than 3x the noise: no unit to fit",
+        **reading("fitted_rsd", rsd, "no unit to fit"),
+    )
 
 
 # SIP area is referred to this much signal before it is compared with the 20 mV ms reference.
@@ -166,8 +195,15 @@ def scanfit(anatomy: Anatomy, seed: int, cond: Conductor, n_stimuli: int = 500) 
 SIP_TIME_BASE_MS = 1000.0
 
 
-def munix(anatomy: Anatomy, seed: int, cond: Conductor, levels=np.linspace(0.05, 1.0, 20),
-          epoch_ms: float = 500.0, reference_area_mv_ms: float = 20.0, sip_time_base_ms: float = SIP_TIME_BASE_MS) -> dict:
+def munix(
+    anatomy: Anatomy,
+    seed: int,
+    cond: Conductor,
+    levels=np.linspace(0.05, 1.0, 20),
+    epoch_ms: float = 500.0,
+    reference_area_mv_ms: float = 20.0,
+    sip_time_base_ms: float = SIP_TIME_BASE_MS,
+) -> dict:
     """MUNIX (Nandedkar 2004) from simulated surface interference patterns at graded force.
 
     Twenty 500-ms epochs from slight to maximal force, as the recording guidelines ask
@@ -199,7 +235,7 @@ def munix(anatomy: Anatomy, seed: int, cond: Conductor, levels=np.linspace(0.05,
             times = np.cumsum(isi) - rng.uniform(0, isi[0])
             times = times[(times >= 0) & (times < epoch_ms)]
             for t in (times / DT_MS).astype(int):
-                sip[t:t + length - starts[u]] += potentials[u, starts[u]:]
+                sip[t : t + length - starts[u]] += potentials[u, starts[u] :]
         sip = sip[:n_t] + rng.normal(0, anatomy.preset.noise_uv * 1e-3, n_t).astype(np.float32)
         area, power = np.abs(sip).sum() * DT_MS, (sip**2).sum() * DT_MS
         sip_areas.append(area * sip_time_base_ms / epoch_ms)
@@ -210,13 +246,22 @@ def munix(anatomy: Anatomy, seed: int, cond: Conductor, levels=np.linspace(0.05,
         use = np.ones_like(use)
     alpha, log_a = np.polyfit(np.log(sip_areas[use]), np.log(icmuc[use]), 1)
     estimate = float(np.exp(log_a) * reference_area_mv_ms**alpha)
-    return _result("munix", estimate, anatomy, cmap["amplitude_mv"], cmap["amplitude_mv"] / estimate,
-                   musix_uv=1000 * cmap["amplitude_mv"] / estimate, sip_area_mv_ms=sip_areas.tolist(),
-                   icmuc=icmuc.tolist(), icmuc_bound=munix_bound(c_wave, sip_time_base_ms, reference_area_mv_ms))
+    return _result(
+        "munix",
+        estimate,
+        anatomy,
+        cmap["amplitude_mv"],
+        cmap["amplitude_mv"] / estimate,
+        musix_uv=1000 * cmap["amplitude_mv"] / estimate,
+        sip_area_mv_ms=sip_areas.tolist(),
+        icmuc=icmuc.tolist(),
+        icmuc_bound=munix_bound(c_wave, sip_time_base_ms, reference_area_mv_ms),
+    )
 
 
-def munix_bound(cmap_waveform_mv: np.ndarray, time_base_ms: float = SIP_TIME_BASE_MS,
-                reference_area_mv_ms: float = 20.0) -> float:
+def munix_bound(
+    cmap_waveform_mv: np.ndarray, time_base_ms: float = SIP_TIME_BASE_MS, reference_area_mv_ms: float = 20.0
+) -> float:
     """Largest ICMUC that any interference pattern of the reference area can give.
 
     By the Cauchy-Schwarz inequality a signal of rectified area A over a time T has power at

@@ -17,9 +17,20 @@ from endplate.errors import EndplateInputError
 from endplate.junction.parameters import SPECIES, Provenance
 
 # Physical sizes, speeds, forces and scales a muscle cannot have as zero (a zero would divide or vanish).
-POSITIVE = ("axon_length_mm", "axon_cv_m_per_s", "fibre_diameter_um", "max_tetanic_force_n", "threshold_mean_ma",
-            "fibre_potential_width_ms", "depth_constant_mm", "fibre_cv_m_per_s", "packing_fraction",
-            "specific_force_s", "specific_force_fr", "specific_force_ff")
+POSITIVE = (
+    "axon_length_mm",
+    "axon_cv_m_per_s",
+    "fibre_diameter_um",
+    "max_tetanic_force_n",
+    "threshold_mean_ma",
+    "fibre_potential_width_ms",
+    "depth_constant_mm",
+    "fibre_cv_m_per_s",
+    "packing_fraction",
+    "specific_force_s",
+    "specific_force_fr",
+    "specific_force_ff",
+)
 
 
 @dataclass(frozen=True)
@@ -74,7 +85,9 @@ class MusclePreset:
     def replace(self, **changes) -> MusclePreset:
         unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)} - {"species", "muscle"})
         if unknown:
-            raise EndplateInputError(f"unknown muscle parameter(s) {', '.join(unknown)}; allowed: {', '.join(muscle_parameter_names())}")
+            raise EndplateInputError(
+                f"unknown muscle parameter(s) {', '.join(unknown)}; allowed: {', '.join(muscle_parameter_names())}"
+            )
         new = dataclasses.replace(self, **changes)
         new.check()
         return new
@@ -89,7 +102,9 @@ class MusclePreset:
             )
         fractions = self.type_fractions
         if any(not (0 <= f <= 1) for f in fractions) or not math.isclose(sum(fractions), 1.0, abs_tol=1e-6):
-            raise EndplateInputError(f"{self.muscle}: fibre-type fractions S, FR, FF must be in [0, 1] and sum to 1, got {fractions}")
+            raise EndplateInputError(
+                f"{self.muscle}: fibre-type fractions S, FR, FF must be in [0, 1] and sum to 1, got {fractions}"
+            )
         for name in muscle_parameter_names():
             value = getattr(self, name)
             if name in ("n_units", "n_fibres", "fraction_s", "fraction_fr", "fraction_ff"):
@@ -97,14 +112,17 @@ class MusclePreset:
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise EndplateInputError(f"{self.muscle}: {name} must be a finite non-negative number, got {value!r}")
             if name in POSITIVE and value <= 0:
-                raise EndplateInputError(f"{self.muscle}: {name} must be positive (a physical size, speed or force), got {value!r}")
+                raise EndplateInputError(
+                    f"{self.muscle}: {name} must be positive (a physical size, speed or force), got {value!r}"
+                )
         if self.size_ratio < 1:
             raise EndplateInputError(f"{self.muscle}: size_ratio must be at least 1, got {self.size_ratio}")
         if not 0 <= self.oxidative_fraction < 1:
             raise EndplateInputError(f"{self.muscle}: oxidative_fraction must be in [0, 1), got {self.oxidative_fraction}")
         if self.oxidative_fraction > 0 and not self.oxidative_fraction <= self.oxidative_region_density <= 1:
-            raise EndplateInputError(f"{self.muscle}: oxidative_region_density must be in [oxidative_fraction, 1], "
-                                     f"got {self.oxidative_region_density}")
+            raise EndplateInputError(
+                f"{self.muscle}: oxidative_region_density must be in [oxidative_fraction, 1], got {self.oxidative_region_density}"
+            )
         if not 0 < self.territory_fraction <= 1:
             raise EndplateInputError(f"{self.muscle}: territory_fraction must be in (0, 1], got {self.territory_fraction}")
 

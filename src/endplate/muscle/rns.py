@@ -12,8 +12,7 @@ from endplate.muscle.emg import conductor, negative_peak_mv
 from endplate.readings import reading
 
 
-def muscle_rns(anatomy: Anatomy, frequency_hz: float = 3.0, n_stimuli: int = 10, seed: int = 0,
-               backend: str = "numba") -> dict:
+def muscle_rns(anatomy: Anatomy, frequency_hz: float = 3.0, n_stimuli: int = 10, seed: int = 0, backend: str = "numba") -> dict:
     """Supramaximal train: every innervated fibre's junction decides whether the fibre fires.
 
     The CMAP of each stimulus sums the potentials of the fibres that fired; the decrement
@@ -23,11 +22,19 @@ def muscle_rns(anatomy: Anatomy, frequency_hz: float = 3.0, n_stimuli: int = 10,
     """
     ok = np.flatnonzero(anatomy.innervated())
     if ok.size == 0:
-        return {"cmap_mv": np.zeros(n_stimuli), **reading("decrement_percent", None, "no innervated fibre: the muscle gives no CMAP"),
-                "fibres_failing_percent": [None] * n_stimuli}
+        return {
+            "cmap_mv": np.zeros(n_stimuli),
+            **reading("decrement_percent", None, "no innervated fibre: the muscle gives no CMAP"),
+            "fibres_failing_percent": [None] * n_stimuli,
+        }
     cond = conductor(anatomy)
-    rec = run_train(anatomy.junctions.subset(ok), anatomy.junctions.subset(ok).rested_state(),
-                    regular_intervals(frequency_hz, n_stimuli), seed, backend=backend)
+    rec = run_train(
+        anatomy.junctions.subset(ok),
+        anatomy.junctions.subset(ok).rested_state(),
+        regular_intervals(frequency_hz, n_stimuli),
+        seed,
+        backend=backend,
+    )
     fired = np.isfinite(rec.latency_ms)
     amplitudes, active = [], np.zeros(anatomy.n_fibres, bool)
     for k in range(n_stimuli):
@@ -37,5 +44,8 @@ def muscle_rns(anatomy: Anatomy, frequency_hz: float = 3.0, n_stimuli: int = 10,
         amplitudes.append(float(negative_peak_mv(wave)))
     cmap = np.array(amplitudes)
     value, why = decrement(cmap)
-    return {"cmap_mv": cmap, **reading("decrement_percent", value, why or ""),
-            "fibres_failing_percent": (100.0 * (1 - fired.mean(axis=0))).tolist()}
+    return {
+        "cmap_mv": cmap,
+        **reading("decrement_percent", value, why or ""),
+        "fibres_failing_percent": (100.0 * (1 - fired.mean(axis=0))).tolist(),
+    }

@@ -60,8 +60,7 @@ def _triggers(anatomy: Anatomy, candidates: np.ndarray, n_sites: int, rng: np.ra
     for _ in range(SEARCHES_PER_SITE):
         r = anatomy.radius_mm * np.sqrt(rng.random(n_sites))
         theta = rng.uniform(0.0, 2 * np.pi, n_sites)
-        dist, idx = tree.query(np.column_stack([r * np.cos(theta), r * np.sin(theta)]),
-                               distance_upper_bound=UPTAKE_RADIUS_MM)
+        dist, idx = tree.query(np.column_stack([r * np.cos(theta), r * np.sin(theta)]), distance_upper_bound=UPTAKE_RADIUS_MM)
         found.extend(candidates[idx[np.isfinite(dist)]].tolist())
         if len(found) >= n_sites:
             break
@@ -98,8 +97,15 @@ def fibre_density(anatomy: Anatomy, seed: int = 0, n_sites: int = 20) -> float |
     return float(np.mean([len(s) for s in same])) if same else None
 
 
-def muscle_sfemg(anatomy: Anatomy, rate_hz: float = 10.0, n_pairs: int = 20, n_discharges: int = 100,
-                 voluntary: bool = True, seed: int = 0, backend: str = "numba") -> dict:
+def muscle_sfemg(
+    anatomy: Anatomy,
+    rate_hz: float = 10.0,
+    n_pairs: int = 20,
+    n_discharges: int = 100,
+    voluntary: bool = True,
+    seed: int = 0,
+    backend: str = "numba",
+) -> dict:
     """Fibre density over 20 sites, and jitter of up to ``n_pairs`` pairs found at the sites.
 
     Quantities that cannot be measured are None with a ``*_undefined_reason``: fibre density
@@ -121,16 +127,22 @@ def muscle_sfemg(anatomy: Anatomy, rate_hz: float = 10.0, n_pairs: int = 20, n_d
         out["fibre_density_undefined_reason"] = "no innervated fibre to record from"
     if not pairs:
         reason = "no recording site had two fibres of one unit"
-        return {**out, "mcd_us": None, "mcd_us_undefined_reason": reason, "blocking_percent": None,
-                "blocking_percent_undefined_reason": reason, "pairs": []}
+        return {
+            **out,
+            "mcd_us": None,
+            "mcd_us_undefined_reason": reason,
+            "blocking_percent": None,
+            "blocking_percent_undefined_reason": reason,
+            "pairs": [],
+        }
     fibres = np.array(pairs).ravel()
-    mcd, blocking = sfemg_from_population(anatomy.junctions.subset(fibres), rate_hz, n_discharges,
-                                          0.2 if voluntary else 0.0, streams["recording"], backend)
+    mcd, blocking = sfemg_from_population(
+        anatomy.junctions.subset(fibres), rate_hz, n_discharges, 0.2 if voluntary else 0.0, streams["recording"], backend
+    )
     out["blocking_percent"] = float(blocking.mean())
     if np.isfinite(mcd).any():
         out["mcd_us"] = float(np.nanmean(mcd))
     else:
         out["mcd_us"], out["mcd_us_undefined_reason"] = None, "every pair blocked on every discharge"
-    out["pairs"] = [{"mcd_us": float(m) if np.isfinite(m) else None, "blocking_percent": float(b)}
-                    for m, b in zip(mcd, blocking)]
+    out["pairs"] = [{"mcd_us": float(m) if np.isfinite(m) else None, "blocking_percent": float(b)} for m, b in zip(mcd, blocking)]
     return out

@@ -104,7 +104,11 @@ def plot_muscle(name: str, result: dict, path: str, title: str) -> None:
             ax.bar(np.arange(1, len(result["pairs"]) + 1), [p["mcd_us"] or 0.0 for p in result["pairs"]], color=COLOURS["main"])
             ax.set(xlabel=LABELS["pair"], ylabel=LABELS["mcd_us"])
         elif name == "mune":
-            ax.bar(["estimate", "true"], [result["estimate"] or 0.0, result["true_units"]], color=[COLOURS["main"], COLOURS["accent"]])
+            ax.bar(
+                ["estimate", "true"],
+                [result["estimate"] or 0.0, result["true_units"]],
+                color=[COLOURS["main"], COLOURS["accent"]],
+            )
             ax.set(ylabel=LABELS["units"])
         ax.set_title(title)
         fig.tight_layout()

@@ -61,8 +61,15 @@ def _stages(ds: xr.Dataset) -> str:
         for ax, m in panels:
             v = ds.sel(muscle=m)
             full = v.innervated_percent - v.impaired_percent
-            ax.stackplot(ds.day.values, full, v.impaired_percent, v.partial_percent, v.denervated_percent,
-                         colors=list(STAGE_COLOURS.values()), labels=list(STAGE_COLOURS))
+            ax.stackplot(
+                ds.day.values,
+                full,
+                v.impaired_percent,
+                v.partial_percent,
+                v.denervated_percent,
+                colors=list(STAGE_COLOURS.values()),
+                labels=list(STAGE_COLOURS),
+            )
             ax.set(title=m, xlabel=_day_label(ds), ylim=(0, 100))
         panels[0][0].set_ylabel("% of endplates")
         panels[-1][0].legend(fontsize=7, loc="lower left")
@@ -118,12 +125,21 @@ def cross_section_figure(ds: xr.Dataset, day: int, inches: float = 4.6):
     colour = fibre_colours(ds.probe_owner.sel(probe_day=day).values, ds.probe_fibre_type.sel(probe_day=day).values)
     with styled(**{"axes.grid": False}):
         fig, ax = plt.subplots(figsize=(inches, inches))
-        ax.scatter(xy[:, 0], xy[:, 1], c=colour, s=fibre_marker_size(inches, float(ds.section_radius_mm), len(xy)),
-                   linewidths=0, rasterized=True)
+        ax.scatter(
+            xy[:, 0],
+            xy[:, 1],
+            c=colour,
+            s=fibre_marker_size(inches, float(ds.section_radius_mm), len(xy)),
+            linewidths=0,
+            rasterized=True,
+        )
         ax.set_aspect("equal")
         grouping = float(ds.probe_grouping_index.sel(probe_day=day))
-        ax.set(title=f"{ds.attrs['probe_muscle']}, day {day}: grouping index {grouping:.2f}",
-               xlabel=LABELS["x_mm"], ylabel=LABELS["y_mm"])
+        ax.set(
+            title=f"{ds.attrs['probe_muscle']}, day {day}: grouping index {grouping:.2f}",
+            xlabel=LABELS["x_mm"],
+            ylabel=LABELS["y_mm"],
+        )
         type_legend(ax)
     return fig
 
@@ -140,14 +156,18 @@ def report_from_dataset(ds: xr.Dataset) -> str:
         f"<td>{_milestone(days, ds.motor_neurons_percent.sel(muscle=m).values)}</td>"
         f"<td>{_milestone(days, ds.force_percent.sel(muscle=m).values)}</td>"
         f"<td>{float(ds.max_enlargement.sel(muscle=m)):.1f}</td></tr>"
-        for m in ds.muscle.values)
+        for m in ds.muscle.values
+    )
     figures = [
         ("Endplates by stage", _stages(ds)),
         ("Motor neurons by type (% of start)", _by_type(ds, "motor_neurons_percent_by_type", "% alive")),
         ("Axons by type (% of start)", _by_type(ds, "axons_percent_by_type", "% intact")),
         # Only hypotheses with a cortical process lose upper motor neurons; otherwise the panel is flat.
-        *([("Upper motor neurons driving each pool (% of start)", _panels(ds, "upper_motor_neurons_percent", "% alive"))]
-          if "upper_motor_neurons_percent" in ds and float(ds.upper_motor_neurons_percent.min()) < 100 else []),
+        *(
+            [("Upper motor neurons driving each pool (% of start)", _panels(ds, "upper_motor_neurons_percent", "% alive"))]
+            if "upper_motor_neurons_percent" in ds and float(ds.upper_motor_neurons_percent.min()) < 100
+            else []
+        ),
         ("Force", _panels(ds, "force_percent", LABELS["percent"])),
         ("CMAP amplitude", _panels(ds, "cmap_percent", LABELS["percent"])),
         ("MUNE beside the true number of functioning units", _mune(ds)),
@@ -159,15 +179,19 @@ def report_from_dataset(ds: xr.Dataset) -> str:
     body = "".join(f"<h2>{html.escape(t)}</h2><img src='data:image/png;base64,{img}'/>" for t, img in figures)
     onset = "not reached" if ds.attrs["onset_day"] < 0 else f"day {ds.attrs['onset_day']:.0f}"
     end = "not reached" if ds.attrs["end_stage_day"] < 0 else f"day {ds.attrs['end_stage_day']:.0f}"
-    provenance = html.escape(json.dumps({"endplate_version": ds.attrs["endplate_version"], "scenario": sc,
-                                          "mechanisms": json.loads(ds.attrs["mechanisms"])}, indent=1))
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>endplate run: {html.escape(sc['name'])}</title>
+    provenance = html.escape(
+        json.dumps(
+            {"endplate_version": ds.attrs["endplate_version"], "scenario": sc, "mechanisms": json.loads(ds.attrs["mechanisms"])},
+            indent=1,
+        )
+    )
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>endplate run: {html.escape(sc["name"])}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}} img{{max-width:100%}}
 table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
 pre{{background:#f6f6f6;padding:1em;font-size:11px;overflow:auto}}</style></head><body>
-<h1>{html.escape(sc['name'])}: {html.escape(ds.attrs['genotype'])}, {html.escape(ds.attrs['hypothesis'])}</h1>
-<p>{html.escape(sc['description'])}. Seed {ds.attrs['seed']}. Onset: <b>{onset}</b> ({html.escape(ds.attrs['onset_definition'])}).
-End stage: <b>{end}</b> ({html.escape(ds.attrs['end_stage_definition'])}).</p>
+<h1>{html.escape(sc["name"])}: {html.escape(ds.attrs["genotype"])}, {html.escape(ds.attrs["hypothesis"])}</h1>
+<p>{html.escape(sc["description"])}. Seed {ds.attrs["seed"]}. Onset: <b>{onset}</b> ({html.escape(ds.attrs["onset_definition"])}).
+End stage: <b>{end}</b> ({html.escape(ds.attrs["end_stage_definition"])}).</p>
 <table><tr><th>muscle</th><th>units</th><th>fibres</th><th>innervation below 50 %</th><th>motor neurons below 50 %</th>
 <th>force below 50 %</th><th>largest unit / start (max at readouts)</th></tr>{rows}</table>
 {body}

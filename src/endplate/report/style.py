@@ -16,11 +16,26 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 STYLE = {
-    "figure.dpi": 110, "savefig.dpi": 150, "savefig.bbox": "tight", "savefig.facecolor": "white",
-    "font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 10, "axes.titleweight": "bold",
-    "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8, "legend.fontsize": 8, "legend.frameon": False,
-    "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
-    "axes.linewidth": 0.8, "lines.linewidth": 1.6, "lines.markersize": 4,
+    "figure.dpi": 110,
+    "savefig.dpi": 150,
+    "savefig.bbox": "tight",
+    "savefig.facecolor": "white",
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.linewidth": 0.8,
+    "lines.linewidth": 1.6,
+    "lines.markersize": 4,
     "axes.prop_cycle": matplotlib.cycler(color=["#2c3e50", "#c0392b", "#2980b9", "#8e44ad", "#16a085", "#7f8c8d"]),
 }
 TYPE_COLOURS = {"S": "#1b9e77", "FR": "#7570b3", "FF": "#d95f02"}
@@ -30,10 +45,20 @@ COLOURS = {**TYPE_COLOURS, "main": "#2c3e50", "accent": "#c0392b", "true": "#000
 STAGE_COLOURS = {"innervated": "#2c7fb8", "impaired": "#7fcdbb", "partly withdrawn": "#fdae61", "denervated": "#d7191c"}
 
 LABELS = {
-    "day": "age (days)", "stimulus": "stimulus number", "time_ms": "time (ms)", "epp_mv": "EPP amplitude (mV)",
-    "cmap_mv": "CMAP amplitude (mV)", "stimulus_ma": "stimulus intensity (mA)", "mcd_us": "jitter, MCD (µs)",
-    "x_mm": "x (mm)", "y_mm": "y (mm)", "percent": "% of start", "units": "motor units", "pair": "fibre pair",
-    "force_n": "unit tetanic force (N)", "fibres_per_unit": "fibres per unit",
+    "day": "age (days)",
+    "stimulus": "stimulus number",
+    "time_ms": "time (ms)",
+    "epp_mv": "EPP amplitude (mV)",
+    "cmap_mv": "CMAP amplitude (mV)",
+    "stimulus_ma": "stimulus intensity (mA)",
+    "mcd_us": "jitter, MCD (µs)",
+    "x_mm": "x (mm)",
+    "y_mm": "y (mm)",
+    "percent": "% of start",
+    "units": "motor units",
+    "pair": "fibre pair",
+    "force_n": "unit tetanic force (N)",
+    "fibres_per_unit": "fibres per unit",
 }
 
 

@@ -62,14 +62,28 @@ def mixed_slope(df: pd.DataFrame) -> dict:
                 # L-BFGS first (2-5 times faster here than statsmodels' default BFGS, which often
                 # fails to converge on these data and then falls back anyway), Powell if it fails.
                 fit = smf.mixedlm("y ~ months * treat", df, groups=df["subject"], re_formula=re).fit(
-                    reml=True, method=["lbfgs", "powell"])
+                    reml=True, method=["lbfgs", "powell"]
+                )
                 est, (lo, hi), p = fit.params["months:treat"], fit.conf_int().loc["months:treat"], fit.pvalues["months:treat"]
                 if np.isfinite([est, lo, hi, p]).all():
-                    return {"effect": float(est), "ci_low": float(lo), "ci_high": float(hi), "p_value": float(p),
-                            "method": f"MixedLM y ~ months*arm, random {re[1:]} per subject", "unit": "per month"}
+                    return {
+                        "effect": float(est),
+                        "ci_low": float(lo),
+                        "ci_high": float(hi),
+                        "p_value": float(p),
+                        "method": f"MixedLM y ~ months*arm, random {re[1:]} per subject",
+                        "unit": "per month",
+                    }
             except (np.linalg.LinAlgError, ValueError):
                 continue
-    return {"effect": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "method": "MixedLM failed", "unit": "per month"}
+    return {
+        "effect": np.nan,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "p_value": np.nan,
+        "method": "MixedLM failed",
+        "unit": "per month",
+    }
 
 
 def _events(ds: xr.Dataset, endpoint: str, arms: tuple[str, str]):
@@ -89,9 +103,15 @@ def cox_logrank(time: np.ndarray, event: np.ndarray, treat: np.ndarray) -> dict:
     from statsmodels.duration.hazard_regression import PHReg
     from statsmodels.duration.survfunc import survdiff
 
-    out = {"effect": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan,
-           "method": "Cox PHReg hazard ratio (active / control), log-rank p", "unit": "hazard ratio",
-           "events": int(event.sum())}
+    out = {
+        "effect": np.nan,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "p_value": np.nan,
+        "method": "Cox PHReg hazard ratio (active / control), log-rank p",
+        "unit": "hazard ratio",
+        "events": int(event.sum()),
+    }
     if event.sum() < 2 or treat.min() == treat.max():
         return out
     with warnings.catch_warnings():
@@ -116,8 +136,9 @@ def subject_slopes(y: np.ndarray, months: np.ndarray) -> np.ndarray:
         return np.where((n >= 2) & (sxx > 0), sxy / sxx, np.nan)
 
 
-def power_curve(ds: xr.Dataset, endpoint: str, arms: tuple[str, str], sizes, replicates: int, alpha: float,
-                seed: int) -> list[float]:
+def power_curve(
+    ds: xr.Dataset, endpoint: str, arms: tuple[str, str], sizes, replicates: int, alpha: float, seed: int
+) -> list[float]:
     """Power at each size per arm by resampling subjects (see the module docstring)."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**31 + 1,)))
     power = []
@@ -169,16 +190,32 @@ def analyse(ds: xr.Dataset, trial) -> dict:
             r = cox_logrank(*_events(ds, e, pair)) if e in EVENT_ENDPOINTS else mixed_slope(_long(ds, e, pair))
             results.append({"endpoint": e, "arm": a, "control": trial.control, **r})
     primary = next(r for r in results if r["endpoint"] == trial.primary and r["arm"] == active[0])
-    curve = power_curve(ds, trial.primary, (trial.control, active[0]), trial.power_sizes, trial.power_replicates,
-                        trial.alpha, trial.seed)
-    own = power_curve(ds, trial.primary, (trial.control, active[0]), [trial.subjects_per_arm], trial.power_replicates,
-                      trial.alpha, trial.seed)[0]
+    curve = power_curve(
+        ds, trial.primary, (trial.control, active[0]), trial.power_sizes, trial.power_replicates, trial.alpha, trial.seed
+    )
+    own = power_curve(
+        ds, trial.primary, (trial.control, active[0]), [trial.subjects_per_arm], trial.power_replicates, trial.alpha, trial.seed
+    )[0]
     return {
-        "arms": [{"name": a, "subjects": int((arm == a).sum()), "enrolled": int(((arm == a) & ds["enrolled"].values).sum()),
-                  "interventions": [e if isinstance(e, str) else e[0] for e in trial.arms[a]]} for a in trial.arms],
-        "endpoints": list(trial.endpoints), "primary": trial.primary, "control": trial.control,
-        "effect": primary["effect"], "ci_low": primary["ci_low"], "ci_high": primary["ci_high"],
-        "p_value": primary["p_value"], "effect_unit": primary["unit"], "power": own, "alpha": trial.alpha,
+        "arms": [
+            {
+                "name": a,
+                "subjects": int((arm == a).sum()),
+                "enrolled": int(((arm == a) & ds["enrolled"].values).sum()),
+                "interventions": [e if isinstance(e, str) else e[0] for e in trial.arms[a]],
+            }
+            for a in trial.arms
+        ],
+        "endpoints": list(trial.endpoints),
+        "primary": trial.primary,
+        "control": trial.control,
+        "effect": primary["effect"],
+        "ci_low": primary["ci_low"],
+        "ci_high": primary["ci_high"],
+        "p_value": primary["p_value"],
+        "effect_unit": primary["unit"],
+        "power": own,
+        "alpha": trial.alpha,
         "power_curve": {"subjects_per_arm": list(trial.power_sizes), "power": curve, "replicates": trial.power_replicates},
         "results": results,
     }

@@ -53,11 +53,23 @@ SITES = ("upper_limb", "lower_limb", "bulbar")
 # the nearest simulated region, stands in for the onset region.
 SPREAD_DAYS = {
     "upper_limb": {"APB": 0, "ADM": 0, "FDI": 30, "biceps": 150, "deltoid": 170, "trapezius": 250, "diaphragm": 330, "TA": 420},
-    "lower_limb": {"TA": 0, "biceps": 300, "deltoid": 320, "APB": 360, "ADM": 360, "FDI": 380, "trapezius": 350, "diaphragm": 400},
+    "lower_limb": {
+        "TA": 0,
+        "biceps": 300,
+        "deltoid": 320,
+        "APB": 360,
+        "ADM": 360,
+        "FDI": 380,
+        "trapezius": 350,
+        "diaphragm": 400,
+    },
     "bulbar": {"diaphragm": 0, "trapezius": 120, "deltoid": 200, "biceps": 220, "APB": 260, "ADM": 260, "FDI": 280, "TA": 450},
 }
-ONSET_MUSCLE = {"upper_limb": ("APB", "ADM", "FDI", "biceps", "deltoid"), "lower_limb": ("TA",),
-                "bulbar": ("diaphragm", "trapezius")}
+ONSET_MUSCLE = {
+    "upper_limb": ("APB", "ADM", "FDI", "biceps", "deltoid"),
+    "lower_limb": ("TA",),
+    "bulbar": ("diaphragm", "trapezius"),
+}
 _MOUSE_KEYS = {"strain": str, "female_fraction": float, "midpoint_sd_days": float, "female_delay_days": float}
 _HUMAN_KEYS = {"site_of_onset": dict, "age_mean": float, "age_sd": float, "progression_sd": float}
 
@@ -121,8 +133,12 @@ def reduced_muscles(trial) -> tuple[dict, dict]:
         ratio = (full.n_fibres / full.n_units) / (fibres / units)
         # The reduced muscle keeps the full muscle's cross-section (its fibres are a sparse sample
         # of the full one's), so depths, attenuation and latency dispersion at the electrode match.
-        changes[m] = {"n_units": units, "n_fibres": fibres, "fibre_potential_mv": full.fibre_potential_mv * ratio,
-                      "packing_fraction": full.packing_fraction * fibres / full.n_fibres}
+        changes[m] = {
+            "n_units": units,
+            "n_fibres": fibres,
+            "fibre_potential_mv": full.fibre_potential_mv * ratio,
+            "packing_fraction": full.packing_fraction * fibres / full.n_fibres,
+        }
         scale[m] = full.n_units / units
     return changes, scale
 
@@ -176,11 +192,22 @@ def draw_subject(trial, index: int, arm: str) -> Subject:
         end = ["diaphragm"] if "diaphragm" in trial.muscles else None
         cov = {"site_of_onset": site, "age_years": age, "progression_factor": factor}
     scenario_name = {"mouse": "sod1-g93a", "human": "human-als"}[trial.species]
-    sc = load_scenario(scenario_name, genotype=base.name, hypothesis=trial.hypothesis, muscles=list(trial.muscles),
-                       onset_muscles=onset, end_stage_muscles=end or [m for m in trial.muscles if m != "diaphragm"],
-                       onset_delay_days=delays, muscle_set=muscle_set, set={}, probe_days=[],
-                       probe_muscle=trial.muscles[0], seed=seed % 2**31, start_day=0 if trial.species == "human" else 20,
-                       end_day=trial.max_days)
+    sc = load_scenario(
+        scenario_name,
+        genotype=base.name,
+        hypothesis=trial.hypothesis,
+        muscles=list(trial.muscles),
+        onset_muscles=onset,
+        end_stage_muscles=end or [m for m in trial.muscles if m != "diaphragm"],
+        onset_delay_days=delays,
+        muscle_set=muscle_set,
+        set={},
+        probe_days=[],
+        probe_muscle=trial.muscles[0],
+        seed=seed % 2**31,
+        start_day=0 if trial.species == "human" else 20,
+        end_day=trial.max_days,
+    )
     lo, hi = trial.start_days
     offset = int(rng.integers(lo, hi + 1))
     cmap = {m: cmap_scale(trial.species, m, tuple(sorted(muscle_set.get(m, {}).items()))) for m in trial.muscles}

@@ -52,8 +52,12 @@ def run_batch(trial: Trial, lo: int, hi: int) -> dict:
             r[k] = names.index(subject.covariates[k]) if k in subject.covariates else -1
         rows.append(r)
     keys = BATCH_ARRAYS
-    return {"lo": lo, "hi": hi, "cpu_seconds": time.process_time() - cpu0,
-            **{k: np.stack([np.asarray(r[k]) for r in rows]) for k in keys}}
+    return {
+        "lo": lo,
+        "hi": hi,
+        "cpu_seconds": time.process_time() - cpu0,
+        **{k: np.stack([np.asarray(r[k]) for r in rows]) for k in keys},
+    }
 
 
 ZARR_METADATA = ("zarr.json", ".zgroup", ".zattrs", ".zmetadata")  # Zarr v3 and v2 group files
@@ -95,8 +99,9 @@ def _check_store(trial: Trial, path: Path, fresh: bool) -> bool:
         action = "--fresh deletes only a trial store endplate wrote" if fresh else "it cannot be resumed"
         raise EndplateInputError(f"store {str(path)!r} is not a trial store ({reason}); {action}: choose another --store")
     if not fresh and zarr.open_group(str(path), mode="r").attrs.get("settings") != trial.settings_json():
-        raise EndplateInputError(f"store {str(path)!r} holds a trial with other settings; use --fresh to start over "
-                                 "or choose another --store")
+        raise EndplateInputError(
+            f"store {str(path)!r} holds a trial with other settings; use --fresh to start over or choose another --store"
+        )
     return True
 
 
@@ -129,9 +134,18 @@ def _batches(trial: Trial) -> list[tuple[int, int]]:
     return [(lo, min(lo + b, n)) for lo in range(0, n, b)]
 
 
-def run_trial(trial: Trial, store: str | Path, *, scheduler: str | None = None, workers: int = 2, processes: bool = True,
-              fresh: bool = False, stop_after: int | None = None,
-              progress: Callable[[int, int], None] | None = None, stats: dict | None = None) -> xr.Dataset | None:
+def run_trial(
+    trial: Trial,
+    store: str | Path,
+    *,
+    scheduler: str | None = None,
+    workers: int = 2,
+    processes: bool = True,
+    fresh: bool = False,
+    stop_after: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    stats: dict | None = None,
+) -> xr.Dataset | None:
     """Run (or resume) ``trial`` into the Zarr ``store``; returns the subjects' dataset when complete.
 
     ``stop_after`` stops once that many batches have been written in this call (for testing an
@@ -207,8 +221,15 @@ def store_dataset(trial: Trial, group) -> xr.Dataset:
     data.update({k: (("subject",), group[k][:]) for k in PER_SUBJECT + COVARIATES + tuple(CATEGORIES) + ("enrolled",)})
     data["arm"] = (("subject",), np.array(allocate(trial), dtype=str))
     ds = xr.Dataset(data, coords={"subject": np.arange(n), "visit_day": ("visit", visit_day), "muscle": list(trial.muscles)})
-    ds.attrs.update({**provenance_attrs("trial", trial.seed, calibration=trial_calibration(trial)), "trial": trial.name,
-                     "settings": trial.settings_json(), "categories": json.dumps(CATEGORIES),
-                     "interventions": json.dumps({a: [e if isinstance(e, str) else list(e) for e in plan]
-                                                  for a, plan in trial.arms.items()})})
+    ds.attrs.update(
+        {
+            **provenance_attrs("trial", trial.seed, calibration=trial_calibration(trial)),
+            "trial": trial.name,
+            "settings": trial.settings_json(),
+            "categories": json.dumps(CATEGORIES),
+            "interventions": json.dumps(
+                {a: [e if isinstance(e, str) else list(e) for e in plan] for a, plan in trial.arms.items()}
+            ),
+        }
+    )
     return ds

@@ -32,9 +32,12 @@ def compare(trial, indices) -> list[dict]:
             row[k] = [a[k], b[k]]
         for k in ("cmap_mv", "mune", "mune_true", "force_percent"):
             both = np.isfinite(a[k]) & np.isfinite(b[k])
-            row[k] = {"reduced": np.round(a[k], 2).tolist(), "full": np.round(b[k], 2).tolist(),
-                      "mean_abs_diff": float(np.abs(a[k] - b[k])[both].mean()) if both.any() else None,
-                      "full_mean": float(np.abs(b[k])[both].mean()) if both.any() else None}
+            row[k] = {
+                "reduced": np.round(a[k], 2).tolist(),
+                "full": np.round(b[k], 2).tolist(),
+                "mean_abs_diff": float(np.abs(a[k] - b[k])[both].mean()) if both.any() else None,
+                "full_mean": float(np.abs(b[k])[both].mean()) if both.any() else None,
+            }
         rows.append(row)
     return rows
 

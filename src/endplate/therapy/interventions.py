@@ -29,8 +29,15 @@ PER_DAY = {
     "retrograde_axon_loss": ("threshold_fraction", "rate_per_day"),
     "secondary_soma_death": ("rate_per_day",),
     "wallerian": ("rate_per_day",),
-    "reinnervation": ("rate_per_day", "competence_s", "competence_fr", "competence_ff", "max_enlargement",
-                      "bridging_without_reactive_tsc", "reinnervable_days"),
+    "reinnervation": (
+        "rate_per_day",
+        "competence_s",
+        "competence_fr",
+        "competence_ff",
+        "max_enlargement",
+        "bridging_without_reactive_tsc",
+        "reinnervable_days",
+    ),
 }
 SPECIAL = ("hazard.terminal", "hazard.cortical", "tsc.loss_per_day", "soma_death.blocked")
 _JUNCTION = tuple(f.name for f in dataclasses.fields(JunctionParameters) if f.name not in ("species", "types"))
@@ -39,8 +46,7 @@ _EVIDENCE = ("read", "recalled", "secondary", "assumed")
 
 def targets() -> list[str]:
     """Every name an intervention may act on."""
-    return (list(SPECIAL) + [f"{m}.{p}" for m, ps in PER_DAY.items() for p in ps]
-            + [f"junction.{p}" for p in _JUNCTION])
+    return list(SPECIAL) + [f"{m}.{p}" for m, ps in PER_DAY.items() for p in ps] + [f"junction.{p}" for p in _JUNCTION]
 
 
 @dataclass(frozen=True)
@@ -85,8 +91,7 @@ def _parse(name: str, entry: dict, where: str, text: str = "") -> Intervention:
             fail(where, text, key, f"intervention {name!r}: unknown parameter {key!r}; allowed: {', '.join(allowed)}")
         effects[key] = number(f"{name}.effects.{key}", value, where, text, low=0)
     window = _Window(**check_table(_Window, e.window, where, text, f"{name}.window."))
-    return Intervention(name, e.description, effects, window.start_day, window.duration_days, e.source,
-                        e.evidence, e.assumptions)
+    return Intervention(name, e.description, effects, window.start_day, window.duration_days, e.source, e.evidence, e.assumptions)
 
 
 def _check_window(name: str, start, duration, where: str) -> None:
@@ -94,8 +99,10 @@ def _check_window(name: str, start, duration, where: str) -> None:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise EndplateInputError(f"{where}: intervention {name!r}: window {key} must be a number, got {v!r}")
     if start < 0 or duration <= 0:
-        raise EndplateInputError(f"{where}: intervention {name!r}: window must start at day >= 0 and last > 0 days, "
-                                 f"got start_day={start}, duration_days={duration}")
+        raise EndplateInputError(
+            f"{where}: intervention {name!r}: window must start at day >= 0 and last > 0 days, "
+            f"got start_day={start}, duration_days={duration}"
+        )
 
 
 @cache
@@ -142,10 +149,12 @@ class Course:
             _check_window(name, start, duration, "treatment plan")
             items.append((iv, at_day + start, at_day + start + duration))
         for i, (a, s, e) in enumerate(items):
-            for b, s2, e2 in items[i + 1:]:
+            for b, s2, e2 in items[i + 1 :]:
                 if a.name == b.name and s < e2 and s2 < e:
-                    raise EndplateInputError(f"treatment plan: overlapping windows of {a.name!r} "
-                                             f"(days {s:g}-{e:g} and {s2:g}-{e2:g}); give each course its own days")
+                    raise EndplateInputError(
+                        f"treatment plan: overlapping windows of {a.name!r} "
+                        f"(days {s:g}-{e:g} and {s2:g}-{e2:g}); give each course its own days"
+                    )
         return Course(tuple(items))
 
     def active(self, day: float) -> tuple:
@@ -154,15 +163,20 @@ class Course:
     def _factor(self, day: float, key: str) -> float:
         return math.prod(iv.effects.get(key, 1.0) for iv in self.active(day))
 
-    def kernel_parameters(self, day: float, mech: dict, geno: Genotype, soma_death_blocked: bool,
-                          partner=None) -> np.ndarray:
+    def kernel_parameters(self, day: float, mech: dict, geno: Genotype, soma_death_blocked: bool, partner=None) -> np.ndarray:
         """The daily kernel's parameter vector on ``day`` (cached per set of active interventions).
 
         ``partner``: the scenario's first-failing NMJ partner (``disease.model.first_partner``).
         """
         active = self.active(day)
-        key = (tuple(iv.name for iv in active), _freeze(mech), geno.name, _freeze({"g": geno.values}), soma_death_blocked,
-               None if partner is None else partner.name)
+        key = (
+            tuple(iv.name for iv in active),
+            _freeze(mech),
+            geno.name,
+            _freeze({"g": geno.values}),
+            soma_death_blocked,
+            None if partner is None else partner.name,
+        )
         if key not in self._kernels:
             self._kernels[key] = _kernel(active, mech, geno, soma_death_blocked, partner)
         return self._kernels[key]
@@ -205,11 +219,13 @@ class Course:
         def adjust(pop):
             new = self.junction_parameters(day, pop.params)
             old = pop.params
-            out = pop.scaled(release=new.release_probability_max / old.release_probability_max,
-                             quantal=new.quantal_size_mv / old.quantal_size_mv,
-                             capacity=new.rrp_capacity_quanta / old.rrp_capacity_quanta,
-                             threshold=new.threshold_depolarisation_mv / old.threshold_depolarisation_mv,
-                             tsc_gain=new.tsc_gain / old.tsc_gain if old.tsc_gain else 1.0)
+            out = pop.scaled(
+                release=new.release_probability_max / old.release_probability_max,
+                quantal=new.quantal_size_mv / old.quantal_size_mv,
+                capacity=new.rrp_capacity_quanta / old.rrp_capacity_quanta,
+                threshold=new.threshold_depolarisation_mv / old.threshold_depolarisation_mv,
+                tsc_gain=new.tsc_gain / old.tsc_gain if old.tsc_gain else 1.0,
+            )
             out.params = new
             return out
 

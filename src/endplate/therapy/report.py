@@ -18,8 +18,12 @@ from endplate.report.style import STYLE  # noqa: E402
 from endplate.therapy.analysis import DAYS_PER_MONTH, endpoint_values  # noqa: E402
 
 ARM_COLOURS = ("#2c3e50", "#c0392b", "#1b9e77", "#7570b3", "#d95f02")
-LABELS = {"cmap": "CMAP (% of baseline)", "mune": "MUNE (% of baseline)", "force": "force (% of baseline)",
-          "composite": "ALSFRS-R-like score (0-48)"}
+LABELS = {
+    "cmap": "CMAP (% of baseline)",
+    "mune": "MUNE (% of baseline)",
+    "force": "force (% of baseline)",
+    "composite": "ALSFRS-R-like score (0-48)",
+}
 
 
 def _arms(ds: xr.Dataset, analysis: dict) -> list[str]:
@@ -54,13 +58,21 @@ def _effects(analysis: dict) -> str:
     events = [r for r in analysis["results"] if r["unit"] == "hazard ratio"]
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, 2, figsize=(10, 0.5 + 0.45 * max(len(slope), len(events), 2)))
-        for ax, rows, ref, xlabel in ((axes[0], slope, 0.0, "difference in slope per month (active - control)"),
-                                      (axes[1], events, 1.0, "hazard ratio (active / control)")):
+        for ax, rows, ref, xlabel in (
+            (axes[0], slope, 0.0, "difference in slope per month (active - control)"),
+            (axes[1], events, 1.0, "hazard ratio (active / control)"),
+        ):
             for i, r in enumerate(rows):
                 ok = all(r[k] is not None and np.isfinite(r[k]) for k in ("effect", "ci_low", "ci_high"))
                 if ok:
-                    ax.errorbar(r["effect"], i, xerr=[[r["effect"] - r["ci_low"]], [r["ci_high"] - r["effect"]]],
-                                fmt="o", color="#c0392b", capsize=3)
+                    ax.errorbar(
+                        r["effect"],
+                        i,
+                        xerr=[[r["effect"] - r["ci_low"]], [r["ci_high"] - r["effect"]]],
+                        fmt="o",
+                        color="#c0392b",
+                        capsize=3,
+                    )
             ax.axvline(ref, color="#888", lw=1)
             ax.set_yticks(range(len(rows)), [f"{r['endpoint']} ({r['arm']})\np = {r['p_value']:.3g}" for r in rows])
             ax.set_xlabel(xlabel)
@@ -106,23 +118,30 @@ def report_from_dataset(ds: xr.Dataset) -> str:
         f"<tr><td>{html.escape(r['endpoint'])}</td><td>{html.escape(r['arm'])}</td><td>{r['effect']:.3g}</td>"
         f"<td>[{r['ci_low']:.3g}, {r['ci_high']:.3g}]</td><td>{r['p_value']:.3g}</td><td>{html.escape(r['unit'])}</td>"
         f"<td>{html.escape(r['method'])}</td></tr>"
-        for r in analysis["results"] if r["effect"] is not None)
-    arms = "".join(f"<tr><td>{html.escape(a['name'])}</td><td>{a['subjects']}</td><td>{a['enrolled']}</td>"
-                   f"<td>{html.escape(', '.join(a['interventions']) or 'none')}</td></tr>" for a in analysis["arms"])
-    figs = [("Per-arm trajectories (mean, 95 % band; thin lines: subjects)", _trajectories(ds, analysis)),
-            ("Effects with 95 % confidence intervals", _effects(analysis)),
-            ("Time to end stage (Kaplan-Meier)", _survival(ds, analysis)),
-            ("Power curve of the primary endpoint", _power(analysis))]
+        for r in analysis["results"]
+        if r["effect"] is not None
+    )
+    arms = "".join(
+        f"<tr><td>{html.escape(a['name'])}</td><td>{a['subjects']}</td><td>{a['enrolled']}</td>"
+        f"<td>{html.escape(', '.join(a['interventions']) or 'none')}</td></tr>"
+        for a in analysis["arms"]
+    )
+    figs = [
+        ("Per-arm trajectories (mean, 95 % band; thin lines: subjects)", _trajectories(ds, analysis)),
+        ("Effects with 95 % confidence intervals", _effects(analysis)),
+        ("Time to end stage (Kaplan-Meier)", _survival(ds, analysis)),
+        ("Power curve of the primary endpoint", _power(analysis)),
+    ]
     body = "".join(f"<h2>{t}</h2><img src='data:image/png;base64,{png}'>" for t, png in figs if png)
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>endplate trial: {html.escape(ds.attrs['trial'])}</title>
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>endplate trial: {html.escape(ds.attrs["trial"])}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}} img{{max-width:100%}}
 table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:3px 8px;font-size:90%}}</style></head><body>
-<h1>Trial: {html.escape(ds.attrs['trial'])}</h1><p>{html.escape(settings.get('description', ''))}</p>
-<p>Primary endpoint <b>{html.escape(analysis['primary'])}</b>: effect {analysis['effect']:.3g} {html.escape(analysis['effect_unit'])}
-(95 % CI {analysis['ci_low']:.3g} to {analysis['ci_high']:.3g}), p = {analysis['p_value']:.3g}; power at
-{settings['subjects_per_arm']} per arm: {analysis['power']:.2f}.</p>
+<h1>Trial: {html.escape(ds.attrs["trial"])}</h1><p>{html.escape(settings.get("description", ""))}</p>
+<p>Primary endpoint <b>{html.escape(analysis["primary"])}</b>: effect {analysis["effect"]:.3g} {html.escape(analysis["effect_unit"])}
+(95 % CI {analysis["ci_low"]:.3g} to {analysis["ci_high"]:.3g}), p = {analysis["p_value"]:.3g}; power at
+{settings["subjects_per_arm"]} per arm: {analysis["power"]:.2f}.</p>
 <table><tr><th>arm</th><th>subjects</th><th>enrolled</th><th>interventions</th></tr>{arms}</table>
 <h2>All endpoints</h2><table><tr><th>endpoint</th><th>arm</th><th>effect</th><th>95 % CI</th><th>p</th><th>unit</th><th>method</th></tr>{rows}</table>
 {body}
-<h2>Provenance</h2><p>endplate {html.escape(ds.attrs['endplate_version'])}, seed {ds.attrs['seed']}.</p>
+<h2>Provenance</h2><p>endplate {html.escape(ds.attrs["endplate_version"])}, seed {ds.attrs["seed"]}.</p>
 <pre style="white-space:pre-wrap;font-size:80%">{html.escape(json.dumps(settings, indent=1))}</pre></body></html>"""

@@ -60,10 +60,17 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
             stop = min(start + -(-(day - start) // trial.visit_every_days) * trial.visit_every_days, start + trial.duration_days)
         hi = min(int(stop - days[0]) + 1, days.size)
         span = days[i:hi]
-        params = p if course is None else np.array([course.kernel_parameters(int(d), mech, geno, sc.soma_death_blocked, partner)
-                                                    for d in span])
-        force_by_day = np.column_stack([step_many(st, params, int(span[0]), g_term[m][i:hi], g_cort[m][i:hi])[:, 10]
-                                        / st.baseline_force for m, st in states.items()])
+        params = (
+            p
+            if course is None
+            else np.array([course.kernel_parameters(int(d), mech, geno, sc.soma_death_blocked, partner) for d in span])
+        )
+        force_by_day = np.column_stack(
+            [
+                step_many(st, params, int(span[0]), g_term[m][i:hi], g_cort[m][i:hi])[:, 10] / st.baseline_force
+                for m, st in states.items()
+            ]
+        )
         onset_hits = np.flatnonzero(force_by_day[:, onset_muscles].sum(axis=1) < sc.onset_force_fraction * len(onset_muscles))
         death_hits = np.flatnonzero(force_by_day[:, end_muscles].sum(axis=1) < sc.end_stage_force_fraction * len(end_muscles))
         if onset_day is None and onset_hits.size:
@@ -88,10 +95,16 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
                 break
         i = hi
     enrolled = start is not None and (death_day is None or death_day >= start) and day >= start
-    rel = (lambda d: np.nan if d is None or not enrolled else float(d - start))
-    out.update({"enrolled": bool(enrolled), "start_day": float(start) if start is not None else np.nan,
-                "onset_day": rel(onset_day), "death_day": rel(death_day),
-                "followup_days": float(min(day, start + trial.duration_days) - start) if enrolled else np.nan})
+    rel = lambda d: np.nan if d is None or not enrolled else float(d - start)
+    out.update(
+        {
+            "enrolled": bool(enrolled),
+            "start_day": float(start) if start is not None else np.nan,
+            "onset_day": rel(onset_day),
+            "death_day": rel(death_day),
+            "followup_days": float(min(day, start + trial.duration_days) - start) if enrolled else np.nan,
+        }
+    )
     return out
 
 
@@ -107,7 +120,9 @@ def _visit(trial, subject, states, conds, weights, force, out, k, day) -> None:
             out["mune_true"][k, j] = r["true_units"] * scale
             out["cmap_mv"][k, j] = r["cmap_mv"] * subject.cmap_scale[m]
         else:
-            out["cmap_mv"][k, j] = maximal_cmap(st.anatomy, readout_seed(st, "cmap", day), cond)["amplitude_mv"] * subject.cmap_scale[m]
+            out["cmap_mv"][k, j] = (
+                maximal_cmap(st.anatomy, readout_seed(st, "cmap", day), cond)["amplitude_mv"] * subject.cmap_scale[m]
+            )
             out["mune_true"][k, j] = st.anatomy.functioning_units() * scale
         out["force_percent"][k, j] = 100.0 * force[m]
     out["composite"][k] = alsfrs_like_score(force, trial.species, subject.covariates.get("site_of_onset"))

@@ -157,8 +157,9 @@ def trial_from_settings(settings: str) -> Trial:
 
 
 def bundled() -> list[str]:
-    return sorted(p.name[:-5] for p in resources.files("endplate.presets").joinpath("trials").iterdir()
-                  if p.name.endswith(".toml"))
+    return sorted(
+        p.name[:-5] for p in resources.files("endplate.presets").joinpath("trials").iterdir() if p.name.endswith(".toml")
+    )
 
 
 def load_trial(spec: str, allow_large: bool = False, **changes) -> Trial:
@@ -172,7 +173,10 @@ def load_trial(spec: str, allow_large: bool = False, **changes) -> Trial:
     names = bundled()
     base = Path(".")
     if spec in names:
-        where, text = f"bundled trial {spec!r}", resources.files("endplate.presets").joinpath("trials", f"{spec}.toml").read_text()
+        where, text = (
+            f"bundled trial {spec!r}",
+            resources.files("endplate.presets").joinpath("trials", f"{spec}.toml").read_text(),
+        )
         data = parse_toml(text, where)
     else:
         path = Path(spec)
@@ -211,16 +215,33 @@ def load_trial(spec: str, allow_large: bool = False, **changes) -> Trial:
 
     check_population(f.species, f.population, fail)
     trial = Trial(
-        name=f.name or (spec if spec in names else Path(spec).stem), species=f.species,
-        genotype=f.genotype, hypothesis=f.hypothesis, muscles=f.muscles, arms=arms,
-        allocation=allocation, control=control, subjects_per_arm=f.subjects_per_arm,
-        start_relative_to=start.relative_to, start_days=(int(days[0]), int(days[1])),
-        duration_days=f.duration_days, visit_every_days=f.visit_every_days,
-        endpoints=f.endpoints, primary=f.primary, seed=f.seed, mune_method=f.mune_method,
-        alpha=power.alpha, power_sizes=power.sizes, power_replicates=power.replicates,
-        fibres_per_unit=fidelity.fibres_per_unit, max_units=fidelity.max_units,
-        population=f.population, max_days=f.max_days,
-        batch_size=f.batch_size, interventions_files=files, description=f.description,
+        name=f.name or (spec if spec in names else Path(spec).stem),
+        species=f.species,
+        genotype=f.genotype,
+        hypothesis=f.hypothesis,
+        muscles=f.muscles,
+        arms=arms,
+        allocation=allocation,
+        control=control,
+        subjects_per_arm=f.subjects_per_arm,
+        start_relative_to=start.relative_to,
+        start_days=(int(days[0]), int(days[1])),
+        duration_days=f.duration_days,
+        visit_every_days=f.visit_every_days,
+        endpoints=f.endpoints,
+        primary=f.primary,
+        seed=f.seed,
+        mune_method=f.mune_method,
+        alpha=power.alpha,
+        power_sizes=power.sizes,
+        power_replicates=power.replicates,
+        fibres_per_unit=fidelity.fibres_per_unit,
+        max_units=fidelity.max_units,
+        population=f.population,
+        max_days=f.max_days,
+        batch_size=f.batch_size,
+        interventions_files=files,
+        description=f.description,
     )
     check_size("subjects", trial.n_subjects, "subjects_per_arm x allocation weights", allow_large, where)
     check_size("batch_size", trial.batch_size, "batch_size", allow_large, where)
