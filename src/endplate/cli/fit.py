@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -48,7 +50,7 @@ def run_fit_command(
     check_output(out, (".nc",), "--out")
     check_output(preset_out, (".toml",), "--preset-out")
     settings = settings_for(problem, quick, population, generations, loso)
-    if console is None:
+    with _progress_display(console) as progress:
         ds = run_fit(
             problem,
             quick=quick,
@@ -58,9 +60,8 @@ def run_fit_command(
             workers=workers,
             settings=settings,
             targets_path=targets,
+            progress=progress,
         )
-    else:
-        ds = _with_progress(console, problem, quick, seed, out, scheduler, workers, settings, targets)
     if preset_out is not None:
         from endplate.calibrate.preset_writer import write_preset
 
@@ -86,10 +87,13 @@ def compare_command(results: list[str] | None, preset_out: Path | None) -> list[
     return payloads
 
 
-def _with_progress(console, problem, quick, seed, out, scheduler, workers, settings, targets):
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from endplate.calibrate.fit import run_fit
+@contextmanager
+def _progress_display(console: Console | None) -> Iterator[Callable[[str, int, int, dict], None] | None]:
+    """A fit's progress callback drawing bars on ``console``; None (no display) when ``console`` is None."""
+    if console is None:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -99,7 +103,7 @@ def _with_progress(console, problem, quick, seed, out, scheduler, workers, setti
         TimeElapsedColumn(),
         console=console,
     ) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(label: str, done: int, total: int, info: dict) -> None:
             if label not in tasks:
@@ -110,17 +114,7 @@ def _with_progress(console, problem, quick, seed, out, scheduler, workers, setti
                 text = f"eps {info['epsilon']:.3g}  acc {info['acceptance']:.2f}  sims {info['simulations']}  {probs}"
             bar.update(tasks[label], completed=done, total=total, info=text)
 
-        return run_fit(
-            problem,
-            quick=quick,
-            seed=seed,
-            out=out,
-            scheduler=scheduler,
-            workers=workers,
-            settings=settings,
-            targets_path=targets,
-            progress=progress,
-        )
+        yield progress
 
 
 def print_comparison(console: Console, payload: dict) -> None:
