@@ -21,6 +21,7 @@ from endplate.disease.model import (
     mechanism_values,
     with_changes,
 )
+from endplate.disease.spread import onset_region_muscles, spread_delays
 from endplate.errors import EndplateInputError
 from endplate.junction.parameters import SPECIES
 from endplate.limits import check_size
@@ -58,6 +59,7 @@ class Scenario:
     end_stage_muscles: tuple[str, ...] = ()
     end_stage_force_fraction: float = rule(0.2, above=0, high=0.999999)
     onset_delay_days: dict = rule(factory=dict)  # muscle -> days (finite, |d| <= MAX_DAY)
+    onset_site: str = ""  # where weakness starts (disease.spread.onset_sites); fills onset delays not given
     reference_axon_length_mm: float = rule(40.0, above=0, high=10_000)
     set: dict = rule(factory=dict)  # mechanism.parameter or genotype.NAME -> value, checked at load
     muscle_set: dict = rule(factory=dict)  # muscle -> {preset parameter: value}, checked at load
@@ -102,7 +104,20 @@ def load_scenario(spec: str, allow_large: bool = False, **changes) -> Scenario:
     data.setdefault("name", spec if spec in names else Path(spec).stem)
     scenario = Scenario(**check_table(Scenario, data, where, text))
     _check(scenario, where, text, allow_large)
-    return _apply_knockouts(_apply_calibration(scenario))
+    return _apply_knockouts(_apply_calibration(_apply_spread(scenario)))
+
+
+def _apply_spread(s: Scenario) -> Scenario:
+    """``onset_site`` becomes onset delays for the muscles ``onset_delay_days`` leaves out (its own win),
+    and, where ``onset_muscles`` is empty, the simulated muscles of the onset region (or the earliest)."""
+    if not s.onset_site:
+        return s
+    delays = {**spread_delays(s.species, s.onset_site, s.muscles), **s.onset_delay_days}
+    onset = s.onset_muscles
+    if not onset:
+        region = onset_region_muscles(s.species, s.onset_site)
+        onset = tuple(m for m in s.muscles if m in region) or (min(s.muscles, key=lambda m: delays[m]),)
+    return dataclasses.replace(s, onset_delay_days=delays, onset_muscles=onset)
 
 
 def _apply_knockouts(s: Scenario) -> Scenario:
@@ -166,6 +181,11 @@ def _check(s: Scenario, where: str, text: str, allow_large: bool) -> None:
                 where, text, "onset_delay_days", f"onset_delay_days names {m!r}, which is not among the muscles {list(s.muscles)}"
             )
         number(f"onset_delay_days.{m}", d, where, text, low=-MAX_DAY, high=MAX_DAY)
+    if s.onset_site:
+        try:
+            spread_delays(s.species, s.onset_site, s.muscles)
+        except EndplateInputError as exc:
+            fail(where, text, "onset_site", str(exc))
     if not s.start_day < s.end_day:
         fail(where, text, "end_day", f"need 0 <= start_day < end_day <= {MAX_DAY}, got {s.start_day} and {s.end_day}")
     check_size("days", s.end_day - s.start_day, "end_day - start_day", allow_large, where)

@@ -1,0 +1,86 @@
+"""Site of onset and contiguous spread (disease/spread.py, presets/spread.toml)."""
+
+import numpy as np
+import pytest
+
+from endplate.disease.scenario import load_scenario
+from endplate.disease.simulate import simulate
+from endplate.disease.spread import onset_sites, spread_delays
+from endplate.errors import EndplateInputError
+
+SMALL = {"n_units": 80, "n_fibres": 2400}
+MUSCLES = ["genioglossus", "APB", "TA"]
+
+
+def test_scenario_refuses_an_unknown_site_of_onset_naming_the_allowed_ones():
+    with pytest.raises(EndplateInputError) as err:
+        load_scenario("human-als", onset_site="elbow")
+    message = str(err.value)
+    assert "onset_site" in message and "'elbow'" in message
+    for site in ("upper_limb", "lower_limb", "bulbar", "respiratory"):
+        assert site in message
+
+
+def test_mouse_scenario_has_no_site_of_onset():
+    assert onset_sites("mouse") == ()
+    with pytest.raises(EndplateInputError, match="onset_site"):
+        load_scenario("sod1-g93a", onset_site="bulbar")
+
+
+def test_bulbar_onset_spreads_to_contiguous_regions_before_distant_ones():
+    d = spread_delays("human", "bulbar", ["genioglossus", "diaphragm", "trapezius", "biceps", "APB", "TA"])
+    # medulla first, then the cervical cord from its rostral end down, the lumbar cord last
+    assert d["genioglossus"] == 0
+    assert d["genioglossus"] < d["diaphragm"] <= d["trapezius"] < d["biceps"] < d["APB"] < d["TA"]
+
+
+def test_lower_limb_onset_reaches_the_hand_before_the_tongue():
+    d = spread_delays("human", "lower_limb", ["TA", "APB", "biceps", "genioglossus"])
+    assert d["TA"] == 0 < d["APB"] < d["biceps"] < d["genioglossus"]
+
+
+def test_explicit_onset_delays_win_over_the_site_and_onset_reads_the_onset_region():
+    s = load_scenario("human-als", onset_site="bulbar", onset_delay_days={"TA": 5})
+    assert s.onset_delay_days["TA"] == 5
+    assert s.onset_delay_days["genioglossus"] == 0
+    assert s.onset_muscles == ("genioglossus",)
+
+
+def _loss_day(run: dict, muscle: str, below_percent: float) -> float:
+    m = run["muscles"][muscle]["motor_neurons_percent"]
+    hit = np.flatnonzero(m < below_percent)
+    return float(run["day"][hit[0]]) if hit.size else np.inf
+
+
+def _patient(site: str) -> dict:
+    return simulate(
+        load_scenario(
+            "human-als",
+            onset_site=site,
+            muscles=MUSCLES,
+            end_stage_muscles=["APB"],
+            muscle_set={m: SMALL for m in MUSCLES},
+            probe_days=[],
+            probe_muscle="APB",
+            readout_every_days=5000,
+            mune_every_days=5000,
+            calibrated=False,
+        )
+    )
+
+
+def test_bulbar_onset_patient_loses_tongue_units_first_and_limb_units_later():
+    run = _patient("bulbar")
+    tongue, hand, leg = (_loss_day(run, m, 80.0) for m in MUSCLES)
+    assert np.isfinite(tongue)
+    # the hand and the leg are reached 54 days apart (delays 604 and 658): their order is left to
+    # chance and fibre types; both come after the tongue
+    assert tongue < min(hand, leg)
+
+
+def test_the_site_not_the_axon_length_orders_the_loss():
+    # the same muscles with onset in the hand: the short-axon tongue now goes after the hand
+    run = _patient("upper_limb")
+    tongue, hand, _ = (_loss_day(run, m, 80.0) for m in MUSCLES)
+    assert np.isfinite(hand)
+    assert hand < tongue
