@@ -446,8 +446,7 @@ def _human_run_changes() -> dict:
     # A biceps scaled down likewise stands for the limb region of the ALSFRS-R-like composite (H02).
     return dict(
         muscles=["APB", "FDI", "biceps", "diaphragm"],
-        onset_muscles=["APB", "FDI"],
-        onset_delay_days={"APB": 0, "FDI": 30, "biceps": 150, "diaphragm": 330},
+        onset_muscles=["APB", "FDI"],  # onset delays: the scenario's site of onset (presets/spread.toml)
         probe_days=[],
         probe_muscle="APB",
         mune_every_days=30,
@@ -465,6 +464,26 @@ def _dismantling(seed: int) -> dict:
 
 def _human_read(reader: Callable[[dict], float]) -> Callable[[int], float]:
     return _read("human-als", reader, **_human_run_changes())
+
+
+def _bulbar_run_changes() -> dict:
+    """The validation patient with onset in the tongue: the same muscles plus a genioglossus (scaled down as the diaphragm)."""
+    base = _human_run_changes()
+    return {
+        **base,
+        "muscles": ["genioglossus", *base["muscles"]],
+        "onset_site": "bulbar",
+        "onset_muscles": ["genioglossus"],
+        "muscle_set": {**base["muscle_set"], "genioglossus": {"n_units": 100, "n_fibres": 10000}},
+    }
+
+
+def _survival_by_site_difference(seed: int) -> float:
+    """Months of survival from onset lost with bulbar rather than upper-limb onset (H07)."""
+    survival = _nan_if_censored(O.survival_months_from_onset, *_ONSET, *_END)
+    limb = survival(_run("human-als", seed, **_human_run_changes()))
+    bulbar = survival(_run("human-als", seed, **_bulbar_run_changes()))
+    return float(limb - bulbar)
 
 
 def _nan_if_censored(reader: Callable[[dict], float], *keys: str) -> Callable[[dict], float]:
@@ -563,6 +582,14 @@ DISEASE_CHECKS: tuple[Check, ...] = (
         48,
         "range across cohorts (H04)",
         _human_read(_nan_if_censored(O.survival_months_from_onset, *_ONSET, *_END)),
+    ),
+    Check(
+        "H07",
+        "human ALS survival from onset, upper-limb minus bulbar onset (months)",
+        1,
+        15,
+        "read 33 - 26 = 7 months (H07): shorter with bulbar onset, by months",
+        _survival_by_site_difference,
     ),
     Check(
         "D10",
