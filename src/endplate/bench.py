@@ -160,6 +160,7 @@ def progression(quick: bool = False) -> list[dict]:
         "human-als",
         muscles=["biceps"],
         onset_delay_days={},
+        onset_site="",  # the biceps alone, its drive not delayed by spread from the hand
         end_day=2190,
         probe_muscle="biceps",
         **({"muscle_set": {"biceps": {"n_units": 100, "n_fibres": 20000}}} if quick else {}),

@@ -84,3 +84,17 @@ def test_the_site_not_the_axon_length_orders_the_loss():
     tongue, hand, _ = (_loss_day(run, m, 80.0) for m in MUSCLES)
     assert np.isfinite(hand)
     assert hand < tongue
+
+
+def test_reduced_human_muscles_keep_unit_potentials_and_cross_section():
+    # human-als scales biceps, TA and diaphragm down in fibres per unit; a unit's summed fibre
+    # potential and the muscle's cross-section must stay the full preset's
+    from endplate.muscle.presets import load_muscle
+
+    s = load_scenario("human-als")
+    assert s.muscle_set, "the bundled human scenario reduces its large muscles"
+    for m, changes in s.muscle_set.items():
+        full, reduced = load_muscle("human", m), load_muscle("human", m, **changes)
+        assert reduced.n_units == full.n_units
+        assert reduced.fibre_potential_mv * reduced.n_fibres == pytest.approx(full.fibre_potential_mv * full.n_fibres, rel=1e-4)
+        assert reduced.n_fibres / reduced.packing_fraction == pytest.approx(full.n_fibres / full.packing_fraction, rel=1e-4)

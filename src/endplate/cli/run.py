@@ -12,6 +12,27 @@ from endplate.cli._app import _emit, _fail, _parse_sets, allow_large_option, app
 from endplate.errors import EndplateInputError
 
 HTML_SUFFIXES = (".html", ".htm")
+# Disease-course cost, for the warning only: a reduced human patient (14,000 fibres, 2,556 days, few
+# readouts) took about 1 s per simulation on one free core of the development machine
+# (docs/calibration.md, the human problem): about 3.6e7 fibre-days per second. Frequent CMAP and
+# MUNE readouts on large muscles cost more, so the estimate is a floor.
+FIBRE_DAYS_PER_SECOND = 3.6e7
+WARN_ABOVE_SECONDS = 10.0
+
+
+def _warn_if_long(sc) -> None:
+    """Say on stderr, before any work, that a run will take a while and why (fibres x days)."""
+    from endplate.muscle.presets import load_muscle
+
+    fibres = sum(load_muscle(sc.species, m, **sc.muscle_set.get(m, {})).n_fibres for m in sc.muscles)
+    days = sc.end_day - sc.start_day + 1
+    seconds = fibres * days / FIBRE_DAYS_PER_SECOND
+    if seconds > WARN_ABOVE_SECONDS:
+        err.print(
+            f"[yellow]note[/]: {sc.name} simulates {fibres:,} fibres for {days:,} days; expect {seconds:.0f} s or more "
+            "on a free core (minutes on a busy machine). Fewer fibres per muscle (muscle_set n_fibres in a "
+            "scenario file) or fewer days run faster."
+        )
 
 
 def _milestone(days, series, below: float = 50.0):
@@ -57,6 +78,7 @@ def run(
         out_path = output or Path(f"{sc.name}.nc")
         check_output(out_path, (".nc", ".zarr"), "--output")
         check_output(report, HTML_SUFFIXES, "--report")
+        _warn_if_long(sc)
         if as_json:
             result = simulate(sc)
         else:

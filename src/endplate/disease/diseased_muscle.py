@@ -56,6 +56,7 @@ def one_muscle_scenario(
         onset_muscles=[muscle],
         end_stage_muscles=[muscle],
         onset_delay_days={},
+        onset_site="",  # the muscle is its own onset region: no spread delay
         probe_muscle=muscle,
         probe_days=list(probe_days),
         **changes,
