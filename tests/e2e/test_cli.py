@@ -225,3 +225,11 @@ def test_interrupted_run_leaves_no_output(tmp_path):
     proc.communicate(timeout=60)
     assert proc.returncode != 0
     assert list(tmp_path.iterdir()) == []
+
+
+def test_run_refuses_an_unknown_site_of_onset_naming_the_allowed_ones(cli, tmp_path):
+    out = tmp_path / "h.nc"
+    result = cli("run", "human-als", "--onset-site", "elbow", "--output", str(out))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "'elbow'" in result.stderr and "bulbar" in result.stderr and "respiratory" in result.stderr
+    assert not out.exists()

@@ -54,6 +54,9 @@ def run(
     hypothesis: str | None = typer.Option(None, help="Override the hypothesis: dying_back, dying_forward, independent."),
     genotype: str | None = typer.Option(None, help="Override the genotype."),
     first_partner: str | None = typer.Option(None, help="Which NMJ partner fails first: presynaptic, tsc, postsynaptic."),
+    onset_site: str | None = typer.Option(
+        None, help="Human: where weakness starts, upper_limb, lower_limb, bulbar or respiratory (contiguous spread from there)."
+    ),
     set_: list[str] = typer.Option([], "--set", help="Override a mechanism parameter, mechanism.parameter=value."),
     block_soma_death: bool = typer.Option(False, "--block-soma-death", help="Bax-knockout style: motor neurons cannot die."),
     output: Path | None = typer.Option(None, help="Dataset path, .nc or .zarr (default: SCENARIO.nc here)."),
@@ -69,7 +72,13 @@ def run(
     from endplate.provenance import record_inputs
 
     try:
-        changes: dict[str, Any] = {"seed": seed, "hypothesis": hypothesis, "genotype": genotype, "first_partner": first_partner}
+        changes: dict[str, Any] = {
+            "seed": seed,
+            "hypothesis": hypothesis,
+            "genotype": genotype,
+            "first_partner": first_partner,
+            "onset_site": onset_site,
+        }
         if set_:
             changes["set"] = _parse_sets(set_)
         if block_soma_death:
