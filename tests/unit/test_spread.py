@@ -98,3 +98,14 @@ def test_reduced_human_muscles_keep_unit_potentials_and_cross_section():
         assert reduced.n_units == full.n_units
         assert reduced.fibre_potential_mv * reduced.n_fibres == pytest.approx(full.fibre_potential_mv * full.n_fibres, rel=1e-4)
         assert reduced.n_fibres / reduced.packing_fraction == pytest.approx(full.n_fibres / full.packing_fraction, rel=1e-4)
+
+
+def test_a_weak_tongue_costs_bulbar_points_of_the_functional_score():
+    from endplate.disease.alsfrs import alsfrs_like_score
+
+    healthy = {"APB": 1.0, "biceps": 1.0, "diaphragm": 1.0, "genioglossus": 1.0}
+    assert alsfrs_like_score(healthy, "human") == 48.0
+    # a tongue at half force: 12 x (0.5 - 0.1) / 0.8 = 6 of the bulbar 12 points left
+    assert alsfrs_like_score({**healthy, "genioglossus": 0.5}, "human") == pytest.approx(42.0)
+    # without a bulbar muscle the domain keeps full marks, as before
+    assert alsfrs_like_score({"APB": 1.0, "diaphragm": 1.0}, "human") == 48.0

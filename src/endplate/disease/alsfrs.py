@@ -10,6 +10,7 @@ import numpy as np
 
 HAND = ("APB", "ADM", "FDI")
 LIMB = ("biceps", "deltoid", "trapezius", "TA")
+BULBAR = ("genioglossus",)
 
 
 def _domain(f: list[float]) -> float:
@@ -21,15 +22,16 @@ def alsfrs_like_score(force: dict[str, float], species: str, site: str | None = 
     """ALSFRS-R-like score (0-48) from force fractions per muscle.
 
     Human: fine motor (hand muscles), gross motor (arm, shoulder, leg), respiratory (diaphragm),
-    bulbar (no bulbar muscle is simulated: full marks, except for bulbar onset, where the
-    diaphragm stands in). Mouse: 48 points shared equally by the muscles.
+    bulbar (the genioglossus; where no bulbar muscle is simulated, full marks, except for bulbar
+    onset, where the diaphragm stands in). Mouse: 48 points shared equally by the muscles.
     """
     if species == "mouse":
         return 48.0 * float(np.mean([np.clip((f - 0.1) / 0.8, 0.0, 1.0) for f in force.values()]))
     resp = [force[m] for m in force if m == "diaphragm"]
+    bulbar = [force[m] for m in force if m in BULBAR] or (resp if site == "bulbar" else [])
     return (
         _domain([force[m] for m in force if m in HAND])
         + _domain([force[m] for m in force if m in LIMB])
         + _domain(resp)
-        + (_domain(resp) if site == "bulbar" else 12.0)
+        + _domain(bulbar)
     )
