@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 from dataclasses import dataclass
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 
