@@ -64,7 +64,6 @@ def _patient(site: str) -> dict:
             probe_muscle="APB",
             readout_every_days=5000,
             mune_every_days=5000,
-            calibrated=False,
         )
     )
 
@@ -109,3 +108,10 @@ def test_a_weak_tongue_costs_bulbar_points_of_the_functional_score():
     assert alsfrs_like_score({**healthy, "genioglossus": 0.5}, "human") == pytest.approx(42.0)
     # without a bulbar muscle the domain keeps full marks, as before
     assert alsfrs_like_score({"APB": 1.0, "diaphragm": 1.0}, "human") == 48.0
+
+
+def test_the_scenario_muscle_set_follows_a_change_of_muscles():
+    s = load_scenario("human-als", muscles=["APB", "biceps"])
+    assert set(s.muscle_set) == {"biceps"}
+    with pytest.raises(EndplateInputError, match="muscle_set names 'TA'"):
+        load_scenario("human-als", muscles=["APB"], muscle_set={"TA": {"n_units": 10}})

@@ -100,7 +100,12 @@ def load_scenario(spec: str, allow_large: bool = False, **changes) -> Scenario:
         if not path.is_file():
             raise EndplateInputError(f"no scenario {spec!r}: not a bundled name ({', '.join(names)}) and no such file")
         data, text, where = read_toml(path, "scenario")
-    data.update({k: v for k, v in changes.items() if v is not None})
+    given = {k: v for k, v in changes.items() if v is not None}
+    if "muscles" in given and "muscle_set" not in given and isinstance(data.get("muscle_set"), dict):
+        # The file's own muscle_set follows a change of muscles (its entries for muscles no longer
+        # simulated drop out); a muscle_set passed as a change is checked strictly.
+        data["muscle_set"] = {m: v for m, v in data["muscle_set"].items() if m in list(given["muscles"])}
+    data.update(given)
     data.setdefault("name", spec if spec in names else Path(spec).stem)
     scenario = Scenario(**check_table(Scenario, data, where, text))
     _check(scenario, where, text, allow_large)
