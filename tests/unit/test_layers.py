@@ -19,6 +19,7 @@ RANKS = {
     "endplate.demo": 8,
     "endplate.replay": 8,
     "endplate": 8,  # other faces, public API
+    "endplate.infer": 7.5,  # the user's data fitted on the layers below (patient, cohort, scan)
     "endplate.calibrate": 7,
     "endplate.therapy": 7,  # siblings over the disease layer
     "endplate.report": 6,  # draws saved datasets
