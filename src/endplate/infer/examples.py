@@ -92,3 +92,73 @@ def write_patient_example(folder: Path, errors: ErrorModel = ErrorModel()) -> No
         "series": truth_series,
     }
     (folder / "patient_truth.json").write_text(json.dumps(truth, indent=1) + "\n")
+
+
+COHORT_SEED = 11
+COHORT_ANIMALS = 6
+# (measure, muscle, ages): what a colony study of SOD1-G93A mice typically reports
+COHORT_DESIGN = (
+    ("innervated_endplates_percent", "TA", (60, 90, 110)),
+    ("motor_neurons_percent", "TA", (90, 120)),
+    ("force_percent", "MG", (60, 90, 110)),
+    ("cmap_percent", "TA", (60, 90, 110)),
+    ("onset_age_days", "", (0,)),
+    ("survival_age_days", "", (0,)),
+)
+
+
+def write_cohort_example(folder: Path) -> None:
+    """Write ``cohort_table.csv`` and ``cohort_truth.json``: ``COHORT_ANIMALS`` simulated B6SJL
+    SOD1-G93A mice (bundled scenario, shipped dying-back calibration, seeds from ``COHORT_SEED``),
+    each row the mean and SD over the animals of the value its observation model reads."""
+    from endplate.calibrate.cohort_table import CohortRow, row_target
+    from endplate.disease.calibrated import calibrated_values
+    from endplate.disease.model import genotype
+    from endplate.disease.scenario import load_scenario
+    from endplate.disease.simulate import simulate
+
+    seeds = list(substreams(COHORT_SEED, *(f"animal{i}" for i in range(COHORT_ANIMALS))).values())
+    runs = []
+    for s in seeds:
+        sc = load_scenario(
+            "sod1-g93a",
+            seed=s % 2**31,
+            hypothesis="dying_back",
+            muscles=["TA", "EDL", "MG", "soleus"],
+            readout_every_days=10,
+            mune_every_days=1000,
+            probe_days=[],
+        )
+        runs.append(simulate(sc))
+    lines = [("strain", "sex", "age_days", "muscle", "measure", "value", "sd", "n")]
+    for measure, muscle, ages in COHORT_DESIGN:
+        for age in ages:
+            row = CohortRow(0, "B6SJL", "mixed", float(age or 100), muscle, measure, 0.0, 1.0, COHORT_ANIMALS)
+            target = row_target(row, "x")
+            values = np.array([target.observation.true_value(r, s) for r, s in zip(runs, seeds)])
+            age_text = "" if measure.endswith("_age_days") else str(age)
+            lines.append(
+                (
+                    "B6SJL",
+                    "mixed",
+                    age_text or "100",
+                    muscle,
+                    measure,
+                    f"{values.mean():.2f}",
+                    f"{max(values.std(ddof=1), 0.5):.2f}",
+                    str(COHORT_ANIMALS),
+                )
+            )
+    with (folder / "cohort_table.csv").open("w", newline="") as f:
+        csv.writer(f).writerows(lines)
+    g = genotype("SOD1-G93A")
+    found = calibrated_values(g.calibrated_as, "dying_back")
+    truth = {
+        "what": "simulated cohort (infer/examples.py): mean and SD over the animals; the SD is floored at 0.5",
+        "hypothesis": "dying_back",
+        "scenario": "sod1-g93a",
+        "calibration": None if found is None else {"values": found[0], **{k: str(v) for k, v in found[1].items()}},
+        "seeds": seeds,
+        "animals": COHORT_ANIMALS,
+    }
+    (folder / "cohort_truth.json").write_text(json.dumps(truth, indent=1) + "\n")
