@@ -79,6 +79,8 @@ def _fmt(x) -> str:
 
 
 def _summary(payload: dict) -> None:
+    from endplate.infer.patient import MIN_ESS
+
     table = Table(title=f"patient forecast (times after the last visit; origin: {payload['time_origin']})")
     for col in ("measure", "months", "median", "50 %", "90 %", "P(alive)"):
         table.add_column(col)
@@ -106,7 +108,12 @@ def _summary(payload: dict) -> None:
         f"progression factor {p['progression_factor']['median']:.3g} (90 % {p['progression_factor']['interval_90'][0]:.3g}-"
         f"{p['progression_factor']['interval_90'][1]:.3g}); site of onset "
         + ", ".join(f"{k} {v:.2f}" for k, v in p["site_of_onset"].items())
-        + f"; effective sample size {payload['effective_sample_size']:.1f} of {payload['bank_subjects']}",
+        + f"; effective sample size {payload['effective_sample_size']:.1f} of {payload['bank_subjects']}"
+        + (
+            f" (likelihood tempered to the power {payload['likelihood_tempering']:.3g} to keep {MIN_ESS:g})"
+            if payload["likelihood_tempering"] < 1
+            else ""
+        ),
         highlight=False,
     )
     out.print(f"prior: {payload['prior']}", highlight=False)
@@ -120,6 +127,7 @@ def patient_check(
     bank_subjects: int = typer.Option(600, min=20, max=10_000, help="Virtual patients in the bank (built once, cached)."),
     workers: int = typer.Option(2, min=1, max=64, help="Processes that build the bank."),
     figure: Path | None = typer.Option(None, help="Also write the error and coverage figure as PNG."),
+    emg: bool = typer.Option(False, "--emg", help="The visits also hold CMAP and MUNE (multipoint) of APB."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
     """Score ALSFRS-R forecasts on virtual patients with known truth: MAE and coverage by visits fitted."""
@@ -128,7 +136,7 @@ def patient_check(
     try:
         check_output(figure, PNG_SUFFIXES, "--figure")
         bank = _bank(bank_subjects, workers, as_json)
-        result = score_patients(bank, patients, seed)
+        result = score_patients(bank, patients, seed, emg=emg)
         if figure is not None:
             from endplate.infer.report import figure_png
             from endplate.io.atomic import atomic_path

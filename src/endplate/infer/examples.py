@@ -133,7 +133,7 @@ def write_cohort_example(folder: Path) -> None:
     lines = [("strain", "sex", "age_days", "muscle", "measure", "value", "sd", "n")]
     for measure, muscle, ages in COHORT_DESIGN:
         for age in ages:
-            row = CohortRow(0, "B6SJL", "mixed", float(age or 100), muscle, measure, 0.0, 1.0, COHORT_ANIMALS)
+            row = CohortRow(0, "B6SJL", "mixed", float(age) if age else float("nan"), muscle, measure, 0.0, 1.0, COHORT_ANIMALS)
             target = row_target(row, "x")
             values = np.array([target.observation.true_value(r, s) for r, s in zip(runs, seeds)])
             age_text = "" if measure.endswith("_age_days") else str(age)
@@ -141,7 +141,7 @@ def write_cohort_example(folder: Path) -> None:
                 (
                     "B6SJL",
                     "mixed",
-                    age_text or "100",
+                    age_text,
                     muscle,
                     measure,
                     f"{values.mean():.2f}",

@@ -119,6 +119,7 @@ def patient_html(payload: dict, png: bytes) -> str:
 <h2>Posterior</h2><ul>
 <li>progression factor: median {pf["median"]:.3g} (90 % {pf["interval_90"][0]:.3g}-{pf["interval_90"][1]:.3g})</li>
 <li>site of onset: {html.escape(sites)}</li>
-<li>effective sample size: {payload["effective_sample_size"]:.1f} of {payload["bank_subjects"]} bank patients</li></ul>
+<li>effective sample size: {payload["effective_sample_size"]:.1f} of {payload["bank_subjects"]} bank patients;
+likelihood exponent {payload["likelihood_tempering"]:.3g} (below 1: tempered so that enough bank patients carry the posterior)</li></ul>
 <h2>Method</h2><p>Prior: {html.escape(payload["prior"])}.</p><p>Likelihood: {html.escape(payload["likelihood"])}.</p>
 <p>Seed {payload["seed"]}; endplate {html.escape(payload.get("version", ""))}.</p></body></html>"""

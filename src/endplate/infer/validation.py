@@ -8,7 +8,8 @@ The first visit falls 3-18 months after onset (uniform, as the bundled human tri
 one every 3 months. The score is the absolute error of the forecast median against the patient's
 next observed ALSFRS-R, and whether that observation falls in the 50 % and 90 % intervals, at 6
 and 12 months after the last fitted visit, for 1 to 4 fitted visits. Patients at end stage by the
-forecast time are left out of that horizon (their count is given). Beside it, the clinic's usual
+forecast time are left out of that horizon (their count is given). The day of end stage is
+scored by whether it falls in the posterior's 50 % and 90 % intervals. Beside it, the clinic's usual
 forecast: the straight line through the fitted visits (the pre-slope from onset, 48 points at
 onset, when only one visit is fitted).
 
@@ -24,7 +25,7 @@ import numpy as np
 import xarray as xr
 
 from endplate.disease.mune_course import DAYS_PER_MONTH
-from endplate.infer.patient import FLOOR, ErrorModel, draw, fit, predictive
+from endplate.infer.patient import FLOOR, ErrorModel, draw, fit, predictive, weighted_quantiles
 from endplate.infer.visits import ALSFRS_MAX, Observation, Visits
 from endplate.seeding import substreams
 
@@ -42,6 +43,7 @@ class VirtualPatient:
     days: np.ndarray
     observed: np.ndarray
     latent: np.ndarray  # model value + the patient's offset, no visit error
+    emg: tuple[Observation, ...] = ()  # CMAP and MUNE (multipoint) in APB at the same visits, if asked for
 
 
 def observe_values(
@@ -57,19 +59,33 @@ def observe_values(
     return np.exp(latent + sd * rng.standard_normal(model.size)), np.exp(latent)
 
 
-def observe(bank: xr.Dataset, member: int, days: np.ndarray, rng: np.random.Generator, errors: ErrorModel) -> VirtualPatient:
-    """ALSFRS-R of ``member`` at ``days`` after onset through the error model (NaN once at end stage)."""
+def observe(
+    bank: xr.Dataset,
+    member: int,
+    days: np.ndarray,
+    rng: np.random.Generator,
+    errors: ErrorModel,
+    emg_days: np.ndarray | None = None,
+) -> VirtualPatient:
+    """ALSFRS-R of ``member`` at ``days`` after onset through the error model (NaN once at end stage);
+    with ``emg_days``, CMAP and multipoint MUNE of APB on those days too."""
     grid = bank["visit_day"].values.astype(float)
     model = np.interp(days, grid, bank["composite"].values[member], right=np.nan)
     observed, latent = observe_values(model, "alsfrs_r", rng, errors)
-    return VirtualPatient(member, days, np.where(np.isnan(model), np.nan, observed), latent)
+    emg: list[Observation] = []
+    for measure, name, method in (("cmap_amplitude", "cmap_mv", ""), ("mune", "mune", "mps")):
+        if emg_days is None:
+            break
+        values = np.interp(emg_days, grid, bank[name].sel(muscle="APB").values[member], right=np.nan)
+        seen, _ = observe_values(values, measure, rng, errors, method)
+        emg += [Observation(float(d), measure, "APB", method, float(v), 0) for d, v in zip(emg_days, seen) if np.isfinite(v)]
+    return VirtualPatient(member, days, np.where(np.isnan(model), np.nan, observed), latent, tuple(emg))
 
 
 def _visits(p: VirtualPatient, k: int) -> Visits:
-    obs = tuple(
-        Observation(float(d), "alsfrs_r", "", "", float(v), i + 2) for i, (d, v) in enumerate(zip(p.days[:k], p.observed[:k]))
-    )
-    return Visits(obs, True, {})
+    obs = [Observation(float(d), "alsfrs_r", "", "", float(v), i + 2) for i, (d, v) in enumerate(zip(p.days[:k], p.observed[:k]))]
+    obs += [o for o in p.emg if o.day <= p.days[k - 1]]
+    return Visits(tuple(sorted(obs, key=lambda o: o.day)), True, {})
 
 
 def line_forecast(days: np.ndarray, scores: np.ndarray, at: float) -> float:
@@ -81,8 +97,11 @@ def line_forecast(days: np.ndarray, scores: np.ndarray, at: float) -> float:
     return float(np.clip(a + b * at, 0, ALSFRS_MAX))
 
 
-def score_patients(bank: xr.Dataset, n_patients: int, seed: int, errors: ErrorModel = ErrorModel()) -> dict:
-    """MAE and interval coverage of ALSFRS-R forecasts on ``n_patients`` left-out bank members (module docstring)."""
+def score_patients(bank: xr.Dataset, n_patients: int, seed: int, errors: ErrorModel = ErrorModel(), emg: bool = False) -> dict:
+    """MAE and interval coverage of ALSFRS-R forecasts on ``n_patients`` left-out bank members (module docstring).
+
+    ``emg``: the visits also hold CMAP and multipoint MUNE of APB (fitted; only ALSFRS-R is scored).
+    """
     rng = np.random.default_rng(substreams(seed, "patients")["patients"])
     n = bank.sizes["subject"]
     members = rng.permutation(n)[: min(n_patients, n)]
@@ -92,12 +111,14 @@ def score_patients(bank: xr.Dataset, n_patients: int, seed: int, errors: ErrorMo
         for k in VISITS_FITTED
         for h in HORIZONS
     }
+    survival = {k: {"in90": [], "in50": [], "ess": []} for k in VISITS_FITTED}
+    death_days = np.where(np.isnan(bank["death_day"].values), np.inf, bank["death_day"].values)
     used = 0
     for m in members:
         first = rng.uniform(*FIRST_VISIT_DAYS)
         fitted_days = first + VISIT_EVERY_DAYS * np.arange(max(VISITS_FITTED))
         target_days = (fitted_days[:, None] + np.array(HORIZONS)[None, :] * DAYS_PER_MONTH).ravel()
-        p = observe(bank, int(m), np.r_[fitted_days, target_days], rng, errors)
+        p = observe(bank, int(m), np.r_[fitted_days, target_days], rng, errors, fitted_days if emg else None)
         if np.isnan(p.observed[0]):
             continue  # at end stage before the first visit: never a clinic patient
         used += 1
@@ -105,6 +126,10 @@ def score_patients(bank: xr.Dataset, n_patients: int, seed: int, errors: ErrorMo
             if np.isnan(p.observed[k - 1]):
                 break
             post, series = fit(_visits(p, k), bank, errors, exclude=int(m))
+            q05, q25, q75, q95 = weighted_quantiles(death_days, post.weights[:, 0], (0.05, 0.25, 0.75, 0.95))
+            survival[k]["in90"].append(q05 <= death_days[m] <= q95)
+            survival[k]["in50"].append(q25 <= death_days[m] <= q75)
+            survival[k]["ess"].append(post.ess)
             draws = draw(post, rng)
             for j, h in enumerate(HORIZONS):
                 at = fitted_days[k - 1] + h * DAYS_PER_MONTH
@@ -138,7 +163,17 @@ def score_patients(bank: xr.Dataset, n_patients: int, seed: int, errors: ErrorMo
         }
         for (k, h), r in rows.items()
     ]
-    return {"patients": used, "bank_subjects": n, "seed": seed, "rows": table}
+    events = [
+        {
+            "visits_fitted": k,
+            "patients": len(v["in90"]),
+            "survival_coverage_50": float(np.mean(v["in50"])) if v["in50"] else None,
+            "survival_coverage_90": float(np.mean(v["in90"])) if v["in90"] else None,
+            "median_effective_sample_size": float(np.median(v["ess"])) if v["ess"] else None,
+        }
+        for k, v in survival.items()
+    ]
+    return {"patients": used, "bank_subjects": n, "seed": seed, "emg": emg, "rows": table, "survival": events}
 
 
 def validation_figure(result: dict):
