@@ -183,7 +183,7 @@ def validation_figure(result: dict):
     from endplate.report.style import COLOURS, styled
 
     with styled():
-        fig, (ax, bx) = plt.subplots(1, 2, figsize=(8, 3.2))
+        fig, (ax, bx) = plt.subplots(1, 2, figsize=(8, 4.0))
         for h, ls in zip(HORIZONS, ("-", "--")):
             rows = [r for r in result["rows"] if r["months_ahead"] == h and r["patients"]]
             k = [r["visits_fitted"] for r in rows]
@@ -194,16 +194,18 @@ def validation_figure(result: dict):
             bx.plot(k, [r["coverage_90"] for r in rows], "o" + ls, color=COLOURS["main"], label=f"90 % interval, {h} months")
             bx.plot(k, [r["coverage_50"] for r in rows], "^" + ls, color="0.5", label=f"50 % interval, {h} months")
         ax.axhspan(2.3, 2.7, color="0.85", label="registry forecasters (2.3-2.7)")
-        ax.set_xlabel("visits fitted")
+        ax.set_xlabel("visits fitted (every 3 months)")
         ax.set_ylabel("MAE (ALSFRS-R points)")
-        ax.set_title(f"forecast error, {result['patients']} virtual patients")
-        ax.legend(fontsize=7)
+        ax.set_title(f"forecast error, {result['patients']} virtual patients" + (" (+ CMAP, MUNE)" if result.get("emg") else ""))
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
         for level in (0.5, 0.9):
             bx.axhline(level, color="0.6", lw=0.8, ls=":")
         bx.set_ylim(0, 1)
-        bx.set_xlabel("visits fitted")
-        bx.set_ylabel("coverage")
+        bx.set_xlabel("visits fitted (every 3 months)")
+        bx.set_ylabel("coverage of the next ALSFRS-R")
         bx.set_title("interval coverage")
-        bx.legend(fontsize=7)
+        bx.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
+        for a in (ax, bx):
+            a.set_xticks(VISITS_FITTED)
         fig.tight_layout()
     return fig
