@@ -27,8 +27,6 @@ raises ``EndplateInputError`` naming the row (the file's line), the column and w
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +34,7 @@ from pathlib import Path
 from endplate.calibrate.observation import observation
 from endplate.calibrate.registry import Target
 from endplate.errors import EndplateInputError
+from endplate.io.csv_table import cell_number, csv_rows
 from endplate.spec import read_text
 
 COLUMNS = ("strain", "sex", "age_days", "muscle", "measure", "value", "sd", "n")
@@ -88,51 +87,27 @@ def read_cohort_table(path: Path, muscles: tuple[str, ...]) -> list[CohortRow]:
 
 def parse_cohort_table(text: str, where: str, muscles: tuple[str, ...]) -> list[CohortRow]:
     """The rows of the cohort table in ``text``; one strain, every cell checked."""
-    if not text.strip():
-        raise EndplateInputError(f"{where}: empty; a cohort table needs a header and at least one row")
-    if "\0" in text:
-        raise EndplateInputError(f"{where}: not a CSV text file (it holds NUL bytes)")
-    try:
-        rows = list(csv.reader(io.StringIO(text)))
-    except csv.Error as exc:
-        raise EndplateInputError(f"{where}: not valid CSV ({exc})") from None
-    header = [h.strip() for h in rows[0]]
+    cells = csv_rows(text, where, "a cohort table", MAX_ROWS, lambda header: _check_header(header, where))
+    out = [_row(line, c, where, muscles) for line, c in cells]
+    strains = sorted({r.strain for r in out})
+    if len(strains) > 1:
+        raise EndplateInputError(f"{where}: strains {', '.join(strains)} in one table; fit one strain at a time")
+    seen: dict[tuple, int] = {}
+    for row in out:
+        key = (row.sex, row.age_days, row.muscle, row.measure)
+        if key in seen:
+            raise EndplateInputError(f"{where}, row {row.line}: the same measure, muscle, sex and age as row {seen[key]}")
+        seen[key] = row.line
+    return out
+
+
+def _check_header(header: list[str], where: str) -> None:
     for h in header:
         if h not in COLUMNS:
             raise EndplateInputError(f"{where}, row 1: unknown column {h!r}; allowed: {', '.join(COLUMNS)}")
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise EndplateInputError(f"{where}, row 1: missing column {missing[0]!r}; required: {', '.join(COLUMNS)}")
-    body = [(i, r) for i, r in enumerate(rows[1:], start=2) if any(c.strip() for c in r)]
-    if not body:
-        raise EndplateInputError(f"{where}: no rows under the header")
-    if len(body) > MAX_ROWS:
-        raise EndplateInputError(f"{where}: {len(body)} rows; at most {MAX_ROWS} are read")
-    out = []
-    for line, r in body:
-        if len(r) != len(header):
-            raise EndplateInputError(f"{where}, row {line}: {len(r)} cells; the header has {len(header)} columns")
-        out.append(_row(line, {h: c.strip() for h, c in zip(header, r)}, where, muscles))
-    strains = sorted({r.strain for r in out})
-    if len(strains) > 1:
-        raise EndplateInputError(f"{where}: strains {', '.join(strains)} in one table; fit one strain at a time")
-    seen: dict[tuple, int] = {}
-    for r in out:
-        key = (r.sex, r.age_days, r.muscle, r.measure)
-        if key in seen:
-            raise EndplateInputError(f"{where}, row {r.line}: the same measure, muscle, sex and age as row {seen[key]}")
-        seen[key] = r.line
-    return out
-
-
-def _number(raw: str, line: int, column: str, where: str) -> float:
-    try:
-        x = float(raw)
-    except ValueError:
-        raise EndplateInputError(f"{where}, row {line}, column {column}: {raw!r} is not a number") from None
-    if not math.isfinite(x):
-        raise EndplateInputError(f"{where}, row {line}, column {column}: {raw!r} is not a finite number")
-    return x
 
 
 def _row(line: int, c: dict, where: str, muscles: tuple[str, ...]) -> CohortRow:
@@ -155,15 +130,15 @@ def _row(line: int, c: dict, where: str, muscles: tuple[str, ...]) -> CohortRow:
         raise EndplateInputError(f"{at}, column muscle: {measure} is an event of the whole animal; leave muscle empty")
     if not per_muscle and not c["age_days"]:
         age = math.nan  # an event's age is its value
-    elif not 20 <= (age := _number(c["age_days"], line, "age_days", where)) <= 1000:
+    elif not 20 <= (age := cell_number(c["age_days"], line, "age_days", where)) <= 1000:
         raise EndplateInputError(f"{at}, column age_days: {c['age_days']} must be between 20 (weaning) and 1000")
-    value = _number(c["value"], line, "value", where)
+    value = cell_number(c["value"], line, "value", where)
     if not low <= value <= high:
         raise EndplateInputError(f"{at}, column value: {measure} must lie in {low:g}-{high:g}, got {c['value']}")
-    sd = _number(c["sd"], line, "sd", where)
+    sd = cell_number(c["sd"], line, "sd", where)
     if sd <= 0:
         raise EndplateInputError(f"{at}, column sd: must be positive, got {c['sd']}")
-    n = _number(c["n"], line, "n", where)
+    n = cell_number(c["n"], line, "n", where)
     if n < 1 or n != int(n):
         raise EndplateInputError(f"{at}, column n: a whole number of animals, at least 1, got {c['n']}")
     return CohortRow(line, c["strain"], c["sex"], age, muscle, measure, value, sd, int(n))

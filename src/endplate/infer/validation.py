@@ -20,6 +20,7 @@ nothing about how far the model's courses are from real patients' (see docs/infe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -106,12 +107,12 @@ def score_patients(bank: xr.Dataset, n_patients: int, seed: int, errors: ErrorMo
     n = bank.sizes["subject"]
     members = rng.permutation(n)[: min(n_patients, n)]
     grid = bank["visit_day"].values.astype(float)
-    rows = {
+    rows: dict[tuple[int, int], dict[str, Any]] = {
         (k, h): {"abs_error": [], "abs_error_line": [], "abs_error_latent": [], "in50": [], "in90": [], "dead": 0}
         for k in VISITS_FITTED
         for h in HORIZONS
     }
-    survival = {k: {"in90": [], "in50": [], "ess": []} for k in VISITS_FITTED}
+    survival: dict[int, dict[str, list]] = {k: {"in90": [], "in50": [], "ess": []} for k in VISITS_FITTED}
     death_days = np.where(np.isnan(bank["death_day"].values), np.inf, bank["death_day"].values)
     used = 0
     for m in members:

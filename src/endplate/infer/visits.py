@@ -20,14 +20,12 @@ treats the delay from onset to the first visit as unknown. Every problem raises
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from endplate.errors import EndplateInputError
+from endplate.io.csv_table import cell_number, csv_rows
 from endplate.muscle.mune import METHODS
 from endplate.spec import read_text
 
@@ -88,26 +86,8 @@ def read_visits(path: Path, muscles: tuple[str, ...]) -> Visits:
 
 def parse_visits(text: str, where: str, muscles: tuple[str, ...]) -> Visits:
     """The visits table in ``text`` (``where`` names it in messages), checked against ``muscles``."""
-    if not text.strip():
-        raise EndplateInputError(f"{where}: empty; a visits table needs a header and at least one row")
-    if "\0" in text:
-        raise EndplateInputError(f"{where}: not a CSV text file (it holds NUL bytes)")
-    try:
-        rows = list(csv.reader(io.StringIO(text)))
-    except csv.Error as exc:
-        raise EndplateInputError(f"{where}: not valid CSV ({exc})") from None
-    header = [h.strip() for h in rows[0]]
-    _check_header(header, where)
-    body = [(i, r) for i, r in enumerate(rows[1:], start=2) if any(c.strip() for c in r)]
-    if not body:
-        raise EndplateInputError(f"{where}: no rows under the header")
-    if len(body) > MAX_ROWS:
-        raise EndplateInputError(f"{where}: {len(body)} rows; at most {MAX_ROWS} are read")
-    cells = []
-    for line, r in body:
-        if len(r) != len(header):
-            raise EndplateInputError(f"{where}, row {line}: {len(r)} cells; the header has {len(header)} columns")
-        cells.append((line, {h: c.strip() for h, c in zip(header, r)}))
+    cells = csv_rows(text, where, "a visits table", MAX_ROWS, lambda header: _check_header(header, where))
+    header = list(cells[0][1])
     covariates = _covariates(cells, where)
     onset_date = covariates.pop("date_of_onset", None)
     time_column = "days_since_onset" if "days_since_onset" in header else "date"
@@ -125,9 +105,6 @@ def _check_header(header: list[str], where: str) -> None:
     for h in header:
         if h not in allowed:
             raise EndplateInputError(f"{where}, row 1: unknown column {h!r}; allowed: {', '.join(allowed)}")
-    if len(set(header)) != len(header):
-        twice = next(h for h in header if header.count(h) > 1)
-        raise EndplateInputError(f"{where}, row 1: column {twice!r} appears twice")
     times = [h for h in TIME_COLUMNS if h in header]
     if len(times) != 1:
         raise EndplateInputError(
@@ -143,16 +120,6 @@ def _date(value: str, line: int, column: str, where: str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise EndplateInputError(f"{where}, row {line}, column {column}: {value!r} is not a date YYYY-MM-DD") from None
-
-
-def _number(value: str, line: int, column: str, where: str) -> float:
-    try:
-        x = float(value)
-    except ValueError:
-        raise EndplateInputError(f"{where}, row {line}, column {column}: {value!r} is not a number") from None
-    if not math.isfinite(x):
-        raise EndplateInputError(f"{where}, row {line}, column {column}: {value!r} is not a finite number")
-    return x
 
 
 def _covariates(cells: list[tuple[int, dict]], where: str) -> dict:
@@ -175,7 +142,7 @@ def _covariates(cells: list[tuple[int, dict]], where: str) -> dict:
         if column == "date_of_onset":
             out[column] = _date(first, line, column, where)
         elif column == "age_years":
-            age = _number(first, line, column, where)
+            age = cell_number(first, line, column, where)
             if not 18 <= age <= 100:
                 raise EndplateInputError(f"{where}, row {line}, column age_years: {first} must be between 18 and 100")
             out[column] = age
@@ -194,7 +161,7 @@ def _observation(
         date = _date(raw, line, "date", where)
         day = float((date - onset).days) if onset is not None else float(date.toordinal())
     else:
-        day = _number(raw, line, time_column, where)
+        day = cell_number(raw, line, time_column, where)
     if day < 0:
         raise EndplateInputError(f"{where}, row {line}, column {time_column}: {raw!r} is before the onset")
     measure = c["measure"]
@@ -227,7 +194,7 @@ def _observation(
         )
     if measure == "cmap_amplitude" and method:
         raise EndplateInputError(f"{where}, row {line}, column method: cmap_amplitude takes no method (leave it empty)")
-    value = _number(c["value"], line, "value", where) * UNIT_FACTOR[unit]
+    value = cell_number(c["value"], line, "value", where) * UNIT_FACTOR[unit]
     if measure == "alsfrs_r" and not 0 <= value <= ALSFRS_MAX:
         raise EndplateInputError(f"{where}, row {line}, column value: ALSFRS-R total {c['value']} must lie in 0-48")
     if measure != "alsfrs_r" and value <= 0:
