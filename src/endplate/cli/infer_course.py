@@ -15,10 +15,10 @@ PNG_SUFFIXES = (".png",)
 
 
 def _bank(subjects: int, workers: int, quiet: bool):
-    from endplate.infer.bank import BankSettings, cache_dir, load_bank
+    from endplate.infer.bank import BankSettings, bank_path, cache_dir, load_bank
 
     settings = BankSettings(subjects=subjects)
-    if not (cache_dir() / f"patient-bank-{settings.key()}.nc").is_file() and not quiet:
+    if not bank_path(settings).is_file() and not quiet:
         err.print(
             f"building the bank of {subjects} virtual patients once (about {subjects * 2 / workers / 60:.0f} min on "
             f"{workers} cores); it is cached in {cache_dir()}",

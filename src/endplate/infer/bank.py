@@ -82,6 +82,19 @@ def bank_trial(settings: BankSettings):
     )
 
 
+def bank_path(settings: BankSettings) -> Path:
+    """Where the bank of ``settings`` is cached (it may not exist yet)."""
+    return cache_dir() / f"patient-bank-{settings.key()}.nc"
+
+
+def cached_bank(settings: BankSettings = BankSettings()) -> xr.Dataset | None:
+    """The cached bank of ``settings``, or None when it has not been built (nothing is simulated)."""
+    from endplate.io.datasets import open_result
+
+    path = bank_path(settings)
+    return open_result(path) if path.is_file() else None
+
+
 def load_bank(
     settings: BankSettings = BankSettings(),
     workers: int = 2,
@@ -93,14 +106,14 @@ def load_bank(
     trial's (``composite``: ALSFRS-R-like score; ``cmap_mv``, ``mune``, ``mune_true``,
     ``force_percent``; ``death_day``: end stage, days after onset; covariates).
     """
-    from endplate.io.datasets import open_result, write_dataset
+    from endplate.io.datasets import write_dataset
     from endplate.therapy.engine import run_trial
 
-    folder = cache_dir()
-    path = folder / f"patient-bank-{settings.key()}.nc"
-    if path.is_file():
-        return open_result(path)
-    store = folder / f"patient-bank-{settings.key()}.zarr"
+    found = cached_bank(settings)
+    if found is not None:
+        return found
+    path = bank_path(settings)
+    store = path.with_suffix(".zarr")
     ds = run_trial(bank_trial(settings), store, workers=workers, progress=progress)
     assert ds is not None  # None only with stop_after, not used here
     ds.attrs["bank_key"] = settings.key()
