@@ -8,7 +8,7 @@ bank muscle, and the day of end stage. The bank runs through ``therapy.engine.ru
 workers, resumable store), so it is the same simulation as a trial's placebo arm.
 
 The finished bank is written atomically to ``CACHE/patient-bank-KEY.nc``, KEY a hash of the package
-version and every setting; CACHE is ``$ENDPLATE_CACHE_DIR``, else ``$XDG_CACHE_HOME/endplate``, else
+version, every setting of the bank's trial and the shipped calibration its subjects take; CACHE is ``$ENDPLATE_CACHE_DIR``, else ``$XDG_CACHE_HOME/endplate``, else
 ``~/.cache/endplate``. A bank with other settings or from another version is never reused.
 """
 
@@ -44,8 +44,12 @@ class BankSettings:
     trial: str = "nmj-stabiliser-human"
 
     def key(self) -> str:
-        """16 hex digits naming this bank: the package version and every setting."""
-        text = __version__ + repr(dataclasses.astuple(self))
+        """16 hex digits naming this bank: the package version, every setting of the trial it runs
+        (population, fidelity, genotype, hypothesis) and the shipped calibration its subjects take."""
+        from endplate.therapy.engine import trial_calibration
+
+        trial = bank_trial(self)
+        text = __version__ + trial.settings_json() + repr(sorted(trial_calibration(trial).get("values", {}).items()))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
