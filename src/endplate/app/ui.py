@@ -55,7 +55,7 @@ class LabPage:
         self.lab_plot = pn.pane.Matplotlib(None, dpi=90, tight=True, format="png", sizing_mode="stretch_width")
         self.lab_table = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.course = None
-        self.visits = VisitsPanel(self._in_worker)
+        self.visits = VisitsPanel(self._in_worker, self.status)
         self.species.param.watch(self._species_changed, "value")
         self.genotype.param.watch(self._ages_changed, "value")
         self.day.param.watch(self._day_changed, "value_throttled")

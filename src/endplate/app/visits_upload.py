@@ -70,8 +70,9 @@ def forecast_markdown(payload: dict) -> str:
 class VisitsPanel:
     """Upload widget, button, status, figure and table of one browser session."""
 
-    def __init__(self, in_worker) -> None:
-        self.in_worker = in_worker  # the page's coroutine that runs work off the event loop
+    def __init__(self, in_worker, page_status) -> None:
+        self.in_worker = in_worker  # the page's coroutine that runs work off the event loop (it writes page_status)
+        self.page_status = page_status
         self.upload = pn.widgets.FileInput(accept=".csv", multiple=False)
         self.run = pn.widgets.Button(label="Forecast this patient", color="primary")
         self.status = pn.pane.Alert("Upload a visits table (docs/infer-course.md).", alert_type="info")
@@ -87,12 +88,14 @@ class VisitsPanel:
         except Exception as exc:  # noqa: BLE001 - reported on the page
             kind = "Input not accepted" if isinstance(exc, EndplateInputError) else f"The fit failed ({type(exc).__name__})"
             self.status.param.update(object=f"**{kind}:** {html.escape(str(exc))}", alert_type="danger")
+            self.page_status.param.update(object="The visits table was not fitted (see below).", alert_type="danger")
             return
         finally:
             self.run.disabled = False
         self.plot.object = fig
         self.table.object = forecast_markdown(payload)
         self.status.param.update(object="Forecast ready.", alert_type="success")
+        self.page_status.param.update(object="Patient forecast ready (below).", alert_type="success")
 
     def view(self) -> pn.viewable.Viewable:
         return pn.Column(
