@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from endplate.cli._app import _emit, _fail, check_output, err, infer_app, out, seed_option
+from endplate.cli._app import _emit, _fail, check_output, err, infer_app, out, seed_option, stoppable
 from endplate.cli.run import HTML_SUFFIXES
 from endplate.errors import EndplateInputError
 
@@ -25,7 +25,8 @@ def _bank(subjects: int, workers: int, quiet: bool):
             highlight=False,
         )
     progress = None if quiet else (lambda done, total: err.print(f"bank: {done}/{total} batches", highlight=False))
-    return load_bank(settings, workers=workers, progress=progress)
+    with stoppable(f"the bank's finished batches are kept in {cache_dir()}"):
+        return load_bank(settings, workers=workers, progress=progress)
 
 
 @infer_app.command()
