@@ -12,7 +12,14 @@ amplitude and stimulus scales:
 - the shape of the rise (stimuli at 5, 25, 75, 95 % of the CMAP, over the 50 % stimulus);
 - the excess scatter integrated over each quarter of the rise and over the whole, relative to
   the squared CMAP (``asinh``-scaled: noise can make it negative);
-- the largest consecutive jumps relative to the CMAP, and how many jumps exceed 5 x noise.
+- the kurtosis of the consecutive differences in each quarter of the rise: near 3 when many
+  small units alternate, larger when a few big units jump (it tells unequal sizes apart, and so
+  the count from the "effective" count the scatter gives);
+- the largest consecutive jumps relative to the CMAP, and how many jumps exceed 5 x noise;
+- how many stimuli fall in the rise (5-95 % of the CMAP). A scan is recorded from supramaximal
+  down to below the first unit's threshold, so its range follows the extreme thresholds and
+  the share of stimuli in the rise carries information; scans recorded over a much wider or
+  narrower range than that are off the prior (docs/mune.md).
 
 Variance is read from consecutive differences of the scan sorted by stimulus, which holds for
 any order of delivery and any stimulus spacing.
@@ -28,7 +35,7 @@ from endplate.muscle.mune import _monotone as monotone  # pool-adjacent-violator
 EDGE_FRACTION = 0.08  # the lowest and highest 8 % of stimuli give baseline, plateau and noise
 SHAPE_LEVELS = (0.05, 0.25, 0.75, 0.95)
 SCATTER_SCALE = 1e-6  # asinh(R / scale) ~ log(2 R / scale) for the R of real scans (1e-5 to 1e-2)
-N_FEATURES = 1 + len(SHAPE_LEVELS) + 5 + 4
+N_FEATURES = 1 + len(SHAPE_LEVELS) + 5 + 4 + 4 + 1
 
 
 def sorted_scan(stimulus_ma: np.ndarray, response_mv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -79,6 +86,8 @@ def summaries(stimulus_ma: np.ndarray, response_mv: np.ndarray) -> np.ndarray:
     excess = (0.5 * d**2 - noise**2) * ds / (cmap**2 * s50)
     where = np.searchsorted(np.linspace(base, top, 5)[1:-1], 0.5 * (fit[:-1] + fit[1:]))
     quarters = [np.asinh(excess[where == k].sum() / SCATTER_SCALE) for k in range(4)]
+    kurtosis = [_kurtosis(d[where == k]) for k in range(4)]
+    in_rise = np.count_nonzero((fit > base + 0.05 * cmap) & (fit < base + 0.95 * cmap))
     total = np.asinh(excess.sum() / SCATTER_SCALE)
     jumps = np.sort(np.abs(d))[::-1] / cmap
     return np.array(
@@ -91,5 +100,15 @@ def summaries(stimulus_ma: np.ndarray, response_mv: np.ndarray) -> np.ndarray:
             np.log(jumps[:3].mean()),
             np.log(jumps[:10].mean()),
             np.log1p(np.count_nonzero(np.abs(d) > 5 * noise)),
+            *kurtosis,
+            np.log1p(in_rise),
         ]
     )
+
+
+def _kurtosis(d: np.ndarray) -> float:
+    """log(mean d^4 / (mean d^2)^2) of consecutive differences (log 3 for Gaussian scatter; 0 if too few)."""
+    if d.size < 3:
+        return 0.0
+    m2 = np.mean(d**2)
+    return float(np.log(np.mean(d**4) / m2**2)) if m2 > 0 else 0.0
