@@ -24,7 +24,8 @@ def sbc_ranks(holdout_per_muscle: int, seed: int, settings: AbcSettings = AbcSet
     """
     table = table if table is not None else bundled_reference()
     rng = np.random.default_rng(seed)
-    ranks, inside = [], []
+    found: list[int] = []
+    inside: list[bool] = []
     tail = (1 - settings.interval) / 2
     for index in np.unique(table["muscle"]):
         rows = rng.permutation(np.flatnonzero(table["muscle"] == index))
@@ -35,10 +36,10 @@ def sbc_ranks(holdout_per_muscle: int, seed: int, settings: AbcSettings = AbcSet
         for row, p_obs in zip(test, projection(feats[test])):
             samples, weights, _ = abc_posterior(float(p_obs), projected, log_units[train], settings.accepted)
             sample = rng.choice(samples, size=draws, p=weights)
-            ranks.append(int(np.count_nonzero(sample < log_units[row])))
+            found.append(int(np.count_nonzero(sample < log_units[row])))
             low, high = weighted_quantile(samples, weights, [tail, 1 - tail])
             inside.append(bool(low <= log_units[row] <= high))
-    ranks = np.array(ranks)
+    ranks = np.array(found)
     counts = np.bincount(ranks * 10 // (draws + 1), minlength=10)
     return {
         "ranks": ranks,

@@ -66,17 +66,17 @@ def scan_columns(raw: np.ndarray) -> dict:
 def simulate_reference(per_muscle: int, first_seed: int, progress: Callable[[int], None] | None = None) -> dict:
     """Summaries and truths of ``per_muscle`` scans of each muscle; seeds ``first_seed`` + row."""
     rows = per_muscle * len(SCAN_MUSCLES)
-    truth, muscle, stage, raw = [], [], [], []
+    truth, muscle, stage, scans = [], [], [], []
     for row in range(rows):
         species, name = SCAN_MUSCLES[row % len(SCAN_MUSCLES)]
         scan = labelled_scan(first_seed + row, species, name)
-        raw.append(np.stack([scan.stimulus_ma, scan.cmap_mv]))
+        scans.append(np.stack([scan.stimulus_ma, scan.cmap_mv]))
         truth.append(quantities(scan))
         muscle.append(row % len(SCAN_MUSCLES))
         stage.append(STAGES.index(scan.stage))
         if progress is not None and (row + 1) % 100 == 0:
             progress(row + 1)
-    raw = np.array(raw, np.float32)
+    raw = np.array(scans, np.float32)
     return {
         **scan_columns(raw),
         "truth": np.array(truth, np.float32),

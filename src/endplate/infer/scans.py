@@ -140,7 +140,10 @@ def labelled_scan(seed: int, species: str | None = None, muscle: str | None = No
     streams = substreams(seed, "choice", "healthy", "disease", "thresholds", "recording")
     rng = np.random.default_rng(streams["choice"])
     pick = SCAN_MUSCLES[rng.integers(len(SCAN_MUSCLES))]
-    species, muscle = (species, muscle) if muscle is not None else pick
+    if muscle is None:
+        species, muscle = pick
+    elif species is None:
+        species = next((sp for sp, m in SCAN_MUSCLES if m == muscle), "human")
     stage = stage if stage is not None else STAGES[rng.integers(len(STAGES))]
     base, cond = _base(species, muscle, int(rng.integers(BASE_MUSCLES)))
     owner, alive = base.owner.copy(), base.unit_alive.copy()
@@ -219,7 +222,12 @@ def write_labelled_scans(
         header.update({"set seed": seed, "scan": i, "muscle": f"{scan.species} {scan.muscle}"})
         write_scan_csv(out_dir / f"{stem}.csv", {"stimulus_ma": scan.stimulus_ma, "cmap_mv": scan.cmap_mv}, header)
         truth = {**scan.truth(), "set_seed": seed, "index": i, **(provenance or {})}
-        write_atomic(out_dir / f"{stem}.truth.json", lambda tmp, t=truth: tmp.write_text(json.dumps(t, indent=1)))
+        text = json.dumps(truth, indent=1)
+
+        def write(tmp: Path, text: str = text) -> None:
+            tmp.write_text(text)
+
+        write_atomic(out_dir / f"{stem}.truth.json", write)
         index.append(
             {
                 "csv": f"{stem}.csv",
