@@ -76,3 +76,12 @@ def test_scans_writes_seeded_labelled_scans_that_infer_reads(cli, tmp_path):
         assert truth["true_units"] == row["true_units"] == len(truth["unit_amplitude_mv"])
     payload = _json(cli("infer", "scan", str(a / index[0]["csv"]), "--muscle", "ADM", "--json"))
     assert payload["units_low"] <= payload["units_high"]
+
+
+def test_benchmark_scores_scans_of_known_truth(cli):
+    payload = _json(cli("infer", "scan", "--benchmark", "--n", "3", "--json"))
+    assert payload["scans"] == 3 and len(payload["rows"]) == 3
+    overall = payload["summary"]["all"]
+    assert set(overall["median_abs_error_percent"]) == {"inference", "scanfit", "mps", "incremental"}
+    assert 0 <= overall["coverage_90"] <= 1
+    assert all(r["inference_low"] <= r["inference"] <= r["inference_high"] for r in payload["rows"])
