@@ -83,3 +83,20 @@ def test_nwb_scan_written_by_the_package_reads_back(tmp_path):
     write_nwb(tmp_path / "scan.nwb", "cmap-scan", scan, {"seed": 1, "species": "human", "muscle": "APB"})
     back = read_scan(tmp_path / "scan.nwb")
     assert np.allclose(back.stimulus_ma, s) and np.allclose(back.response_mv, y)
+
+
+def test_nwb_sweeps_per_stimulus_are_read_as_negative_peaks(tmp_path):
+    from datetime import UTC, datetime
+
+    from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+
+    s, y = _rows(60)
+    t = np.linspace(-1, 1, 41)  # holds t = 0, where each sweep peaks
+    sweeps = -y[:, None] * np.exp(-(t[None, :] ** 2) * 8) * 1e-3  # volts, negative-first wave per stimulus
+    nwb = NWBFile(session_description="other lab", identifier="x", session_start_time=datetime.now(UTC))
+    nwb.add_stimulus(TimeSeries(name="stim", data=s * 1e-3, unit="amperes", rate=1.0))
+    nwb.add_acquisition(TimeSeries(name="sweeps", data=sweeps, unit="volts", rate=1.0))
+    with NWBHDF5IO(str(tmp_path / "o.nwb"), "w") as io:
+        io.write(nwb)
+    back = read_scan(tmp_path / "o.nwb")
+    assert np.allclose(back.stimulus_ma, s) and np.allclose(back.response_mv, y, rtol=1e-6)

@@ -19,7 +19,7 @@ Inferring one scan costs a summary (milliseconds) and a nearest-neighbour search
 thousand stored scans: no simulation at inference time, hence well under the 10 s budget.
 pyabc's ABC-SMC (a dependency) would simulate afresh for every scan (minutes); an amortised
 neural estimator would need torch. Neither is needed at this dimension (one quantity of
-interest, 14 summaries).
+interest, 19 summaries).
 """
 
 from __future__ import annotations
