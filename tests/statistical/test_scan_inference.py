@@ -25,3 +25,19 @@ def test_inference_recovers_the_true_count_of_fresh_scans():
         inside.append(post["units_low"] <= scan.true_units <= post["units_high"])
     assert np.median(errors) < 0.2, errors
     assert np.mean(inside) >= 0.6, inside
+
+
+def test_bundled_reference_table_is_what_the_scan_model_draws():
+    # The shipped table must come from this code: its first scans are redrawn and compared.
+    from endplate.infer.reference import REFERENCE_FIRST_SEED, bundled_reference, quantities
+    from endplate.infer.scans import SCAN_MUSCLES
+    from endplate.infer.summaries import summaries
+
+    table = bundled_reference()
+    for row in range(len(SCAN_MUSCLES)):
+        species, muscle = SCAN_MUSCLES[row]
+        scan = labelled_scan(REFERENCE_FIRST_SEED + row, species, muscle)
+        assert table["muscle"][row] == row
+        assert np.allclose(table["truth"][row], quantities(scan), rtol=1e-5)
+        # the table's summaries were taken from the scan stored as float32
+        assert np.allclose(table["features"][row], summaries(scan.stimulus_ma, scan.cmap_mv), rtol=1e-3, atol=1e-3)
