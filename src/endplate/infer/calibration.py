@@ -12,13 +12,14 @@ import numpy as np
 from scipy.stats import chisquare
 
 from endplate.infer.reference import bundled_reference
-from endplate.infer.scan import AbcSettings, abc_posterior, fit_projection, weighted_quantile
+from endplate.infer.scan import AbcSettings, cross_fit, weighted_quantile
 
 
 def sbc_ranks(holdout_per_muscle: int, seed: int, settings: AbcSettings = AbcSettings(), draws: int = 99, table=None) -> dict:
     """Ranks of the true count of ``holdout_per_muscle`` held-out reference scans of each muscle.
 
-    For each muscle the projection is fitted on its other scans only. Returns the ranks
+    For each muscle the projections are cross-fitted on its other scans only, as ``infer_scan``
+    does on the whole table. Returns the ranks
     (0..draws), a chi-square test of their uniformity over 10 bins, the share of held-out scans
     inside their ``settings.interval`` credible interval, and per scan the truth and interval.
     """
@@ -31,10 +32,9 @@ def sbc_ranks(holdout_per_muscle: int, seed: int, settings: AbcSettings = AbcSet
         rows = rng.permutation(np.flatnonzero(table["muscle"] == index))
         test, train = rows[:holdout_per_muscle], rows[holdout_per_muscle:]
         feats, log_units = table["features"].astype(float), table["truth"][:, 0].astype(float)
-        projection = fit_projection(feats[train], log_units[train], settings.ridge)
-        projected = projection(feats[train])
-        for row, p_obs in zip(test, projection(feats[test])):
-            samples, weights, _ = abc_posterior(float(p_obs), projected, log_units[train], settings.accepted)
+        fitted = cross_fit(feats[train], log_units[train], settings.ridge)
+        for row in test:
+            samples, weights, _ = fitted.posterior(feats[row], settings.accepted)
             sample = rng.choice(samples, size=draws, p=weights)
             found.append(int(np.count_nonzero(sample < log_units[row])))
             low, high = weighted_quantile(samples, weights, [tail, 1 - tail])
