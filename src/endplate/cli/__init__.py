@@ -7,7 +7,22 @@ them in help order and writes the one-line summary of ``endplate --help`` from t
 from endplate.cli import checks, fit, infer_scan, presets, protocol, replay, report, run, trial  # noqa: F401  (they register commands)
 from endplate.cli._app import app
 
-COMMANDS = ("presets", "protocol", "run", "report", "app", "trial", "validate", "bench", "fit", "compare", "replay", "demo", "infer", "scans")
+COMMANDS = (
+    "presets",
+    "protocol",
+    "run",
+    "report",
+    "app",
+    "trial",
+    "validate",
+    "bench",
+    "fit",
+    "compare",
+    "replay",
+    "demo",
+    "infer",
+    "scans",
+)
 
 
 def _name(command) -> str:
