@@ -19,8 +19,8 @@ RANKS = {
     "endplate.demo": 8,
     "endplate.replay": 8,
     "endplate": 8,  # other faces, public API
-    "endplate.infer": 7.5,  # the user's data fitted on the layers below (patient, cohort, scan)
     "endplate.calibrate": 7,
+    "endplate.infer": 7,  # fits users' data on the muscle and disease layers
     "endplate.therapy": 7,  # siblings over the disease layer
     "endplate.report": 6,  # draws saved datasets
     "endplate.disease": 5,
