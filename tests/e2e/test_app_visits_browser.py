@@ -23,7 +23,7 @@ def test_uploaded_visits_table_is_forecast_on_the_page(app_server, tmp_path):
             page.set_default_timeout(60_000)
             page.goto(f"http://127.0.0.1:{app_server[0]}/")
             page.get_by_role("button", name="Forecast this patient").wait_for()
-            page.locator("input[type=file]").set_input_files(str(EXAMPLE))
+            page.locator(".visits-upload input[type=file]").set_input_files(str(EXAMPLE))
             page.get_by_role("button", name="Forecast this patient").click()
             # with a cached bank the forecast; without one (a fresh machine) the command that builds it
             outcome = page.get_by_text("Forecast ready.", exact=True).or_(page.get_by_text("is not built yet"))

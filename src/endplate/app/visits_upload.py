@@ -73,7 +73,7 @@ class VisitsPanel:
     def __init__(self, in_worker, page_status) -> None:
         self.in_worker = in_worker  # the page's coroutine that runs work off the event loop (it writes page_status)
         self.page_status = page_status
-        self.upload = pn.widgets.FileInput(accept=".csv", multiple=False)
+        self.upload = pn.widgets.FileInput(accept=".csv", multiple=False, css_classes=["visits-upload"])
         self.run = pn.widgets.Button(label="Forecast this patient", color="primary")
         self.status = pn.pane.Alert("Upload a visits table (docs/infer-course.md).", alert_type="info")
         self.plot = pn.pane.Matplotlib(None, dpi=80, tight=True, format="png", sizing_mode="stretch_width")
