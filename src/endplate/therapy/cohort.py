@@ -267,8 +267,8 @@ def _strain(trial) -> str:
     return trial.population.get("strain", "B6SJL" if trial.genotype == "SOD1-G93A" else "C57BL6")
 
 
-def _scenario(trial, seed: int, site: str | None, muscle_set: dict) -> Scenario:
-    """The subject's scenario: the species' bundled one with the trial's muscles and the site's spread."""
+def _scenario(trial, seed: int, site: str, muscle_set: dict) -> Scenario:
+    """The subject's scenario: the species' bundled one with the trial's muscles and, for a patient, the spread from ``site``."""
     delays: dict[str, int] = {}
     if trial.species == "mouse":
         name = MOUSE_STRAINS[_strain(trial)] if trial.genotype.startswith("SOD1") else trial.genotype
@@ -307,7 +307,7 @@ def draw_subject(trial, index: int, arm: str) -> Subject:
     rng = np.random.default_rng(seed)
     muscle_set, scale = reduced_muscles(trial)
     cov = (_mouse_covariates if trial.species == "mouse" else _human_covariates)(trial, rng)
-    sc = _scenario(trial, seed, cov.get("site_of_onset"), muscle_set)
+    sc = _scenario(trial, seed, cov.get("site_of_onset", ""), muscle_set)
     base = with_changes(genotype(sc.genotype), sc.set)
     values = _with_effects(base.values, cov)
     lo, hi = trial.start_days

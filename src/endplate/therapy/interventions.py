@@ -115,7 +115,12 @@ def _parse(name: str, entry: dict, where: str, text: str = "") -> Intervention:
     uncertainty = {}
     for key, bounds in e.uncertainty.items():
         if key not in effects:
-            fail(where, text, key, f"intervention {name!r}: uncertainty for {key!r}, which is not among its effects {list(effects)}")
+            fail(
+                where,
+                text,
+                key,
+                f"intervention {name!r}: uncertainty for {key!r}, which is not among its effects {list(effects)}",
+            )
         if not isinstance(bounds, list) or len(bounds) != 2:
             fail(where, text, key, f"intervention {name!r}: uncertainty.{key} must be [LOW, HIGH], got {bounds!r}")
         lo, hi = (number(f"{name}.uncertainty.{key}", b, where, text, above=0) for b in bounds)
