@@ -166,7 +166,8 @@ def bundled() -> list[str]:
 def load_trial(spec: str, allow_large: bool = False, **changes) -> Trial:
     """A bundled trial by name or a TOML file; ``changes`` override top-level keys (checked).
 
-    ``spec``: ``musk-agonist-sod1-mouse``, ``nmj-stabiliser-human`` or the path of a TOML file
+    ``spec``: a bundled name (``musk-agonist-sod1-mouse``, ``nmj-stabiliser-human``, ``riluzole-human``,
+    ``edaravone-human``) or the path of a TOML file
     (docs/trials.md); ``changes``: e.g. ``seed=2``, ``subjects_per_arm=10`` (None is ignored).
     ``allow_large``: accept trials above the limits of ``endplate.limits`` (subjects, batch size).
     Raises ``EndplateInputError`` naming the file and what is wrong.
