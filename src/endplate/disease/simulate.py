@@ -80,6 +80,28 @@ class MuscleState:
     unit_days: np.ndarray = None  # units x 2: the day each unit lost its axon and its soma (inf: not yet)
     readout_seeds: dict = None  # readout name (cmap, mune, probe) -> its sub-stream of the muscle's seed
 
+    def kernel_state(self) -> kern.KernelState:
+        """The arrays the kernel steps (this state's and its anatomy's, not copies)."""
+        a = self.anatomy
+        fibres = (a.owner, self.stage, self.timer, self.denerv, self.atrophy0, self.tsc, a.fibre_type, self.level)
+        units = (a.unit_type, self.soma_alive, a.unit_alive, self.unit_level, self.size0, self.size, self.functional)
+        return kern.KernelState(
+            *fibres,
+            self.neighbours,
+            self.force_weight,
+            self.recovering,
+            *units,
+            self.unit_vuln,
+            self.soma_stage,
+            self.unit_days,
+            self.counts,
+            *self.deltas,
+            self.ref_day,
+            self.quiet_below,
+            self.rng_seed,
+            self.n_chunks,
+        )
+
     @property
     def nbytes_per_fibre(self) -> float:
         fibre = (
@@ -229,40 +251,8 @@ def _initial_counts(a: Anatomy, force_weight: np.ndarray) -> np.ndarray:
 
 
 def step(state: MuscleState, p: np.ndarray, day: int, g_term: float, g_cort: float) -> None:
-    a = state.anatomy
-    kern.step_day(
-        p,
-        float(day),
-        state.ref_day,
-        g_term,
-        g_cort,
-        a.owner,
-        state.stage,
-        state.timer,
-        state.denerv,
-        state.atrophy0,
-        state.tsc,
-        a.fibre_type,
-        state.level,
-        state.neighbours,
-        state.force_weight,
-        state.recovering,
-        a.unit_type,
-        state.soma_alive,
-        a.unit_alive,
-        state.unit_level,
-        state.size0,
-        state.size,
-        state.functional,
-        state.unit_vuln,
-        state.soma_stage,
-        state.unit_days,
-        state.counts,
-        state.quiet_below,
-        state.rng_seed,
-        state.n_chunks,
-        *state.deltas,
-    )
+    """Advance the muscle one day in place (``p``: kernel parameters; drives as in ``kernel.step_day``)."""
+    kern.step_day(p, float(day), g_term, g_cort, state.kernel_state())
 
 
 def step_many(state: MuscleState, params: np.ndarray, first_day: int, g_terms: np.ndarray, g_corts: np.ndarray) -> np.ndarray:
@@ -271,45 +261,12 @@ def step_many(state: MuscleState, params: np.ndarray, first_day: int, g_terms: n
     ``params``: the kernel parameter vector, one for all days or one row a day. Equal to calling
     ``step`` day by day (the random streams depend on the day only), without a call a day.
     """
-    a = state.anatomy
     g_terms = np.ascontiguousarray(g_terms, dtype=float)
     n = g_terms.size
     rows = np.ascontiguousarray(np.broadcast_to(params, (n, params.shape[-1])), dtype=float)
     history = np.empty((n, kern.N_COUNTS))
-    kern.step_days(
-        rows,
-        float(first_day),
-        state.ref_day,
-        g_terms,
-        np.ascontiguousarray(g_corts, dtype=float),
-        a.owner,
-        state.stage,
-        state.timer,
-        state.denerv,
-        state.atrophy0,
-        state.tsc,
-        a.fibre_type,
-        state.level,
-        state.neighbours,
-        state.force_weight,
-        state.recovering,
-        a.unit_type,
-        state.soma_alive,
-        a.unit_alive,
-        state.unit_level,
-        state.size0,
-        state.size,
-        state.functional,
-        state.unit_vuln,
-        state.soma_stage,
-        state.unit_days,
-        state.counts,
-        state.quiet_below,
-        state.rng_seed,
-        state.n_chunks,
-        *state.deltas,
-        history,
-    )
+    g_corts = np.ascontiguousarray(g_corts, dtype=float)
+    kern.step_days(rows, float(first_day), g_terms, g_corts, state.kernel_state(), history)
     return history
 
 
