@@ -34,8 +34,9 @@ def kernel_at(revision: str, folder: Path):
     package.mkdir()
     (package / "__init__.py").write_text("")
     for name in _FILES:
-        source = subprocess.run(["git", "show", f"{revision}:src/endplate/kernels/{name}.py"],
-                                capture_output=True, text=True, check=True).stdout
+        source = subprocess.run(
+            ["git", "show", f"{revision}:src/endplate/kernels/{name}.py"], capture_output=True, text=True, check=True
+        ).stdout
         (package / f"{name}.py").write_text(source.replace("endplate.kernels.", "old_kernels."))
     sys.path.insert(0, str(folder))
     return importlib.import_module("old_kernels.cpu").train_cpu
@@ -65,11 +66,18 @@ def main() -> None:
     size = pop.size * schedule.shape[1]
     ratios = [old / new for old, new in zip(seconds[args.against], seconds["this tree"])]
     cpu_ratios = [old / new for old, new in zip(cpu_seconds[args.against], cpu_seconds["this tree"])]
-    report = {"junction_stimuli": size, "seconds": seconds, "cpu_seconds": cpu_seconds, "load_average_1min": loads,
-              "throughput_best": {name: size / min(t) for name, t in seconds.items()},
-              "speedup_per_round": ratios, "speedup_median": float(np.median(ratios)),
-              # CPU time is what the work costs when other processes share the cores
-              "cpu_time_speedup_per_round": cpu_ratios, "cpu_time_speedup_median": float(np.median(cpu_ratios))}
+    report = {
+        "junction_stimuli": size,
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "load_average_1min": loads,
+        "throughput_best": {name: size / min(t) for name, t in seconds.items()},
+        "speedup_per_round": ratios,
+        "speedup_median": float(np.median(ratios)),
+        # CPU time is what the work costs when other processes share the cores
+        "cpu_time_speedup_per_round": cpu_ratios,
+        "cpu_time_speedup_median": float(np.median(cpu_ratios)),
+    }
     print(json.dumps(report, indent=1))
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=1))

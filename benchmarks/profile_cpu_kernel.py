@@ -63,8 +63,10 @@ VARIANTS: dict[str, tuple[list[tuple[str, str]], dict]] = {
     "no generator (counter normals)": ([], {"next_normal_pair": _counter_normals}),
     "no exp/log (argument instead)": ([("math.exp(", "("), ("math.log(", "(")], {}),
     "no latency (threshold crossing skipped)": ([("    if fired:\n", "    if False:\n")], {}),
-    "per-stimulus tally of quanta only": ([("            if fired_here:\n", "            if False:\n"),
-                                           ("            total_epp += epp\n", "")], {}),
+    "per-stimulus tally of quanta only": (
+        [("            if fired_here:\n", "            if False:\n"), ("            total_epp += epp\n", "")],
+        {},
+    ),
 }
 
 
@@ -103,14 +105,28 @@ def main() -> None:
             seconds[name].append(time.process_time() - t0)
     size = pop.size * schedule.shape[1]
     full = min(seconds["full"])
-    rows = [{"variant": name, "best_cpu_seconds": min(t), "all_cpu_seconds": t,
-             "cpu_ns_per_junction_stimulus": min(t) * 1e9 / size,
-             "share_of_full_removed": 1.0 - min(t) / full} for name, t in seconds.items()]
-    report = {"kernel": cpu_module.__file__, "junction_stimuli": size, "load_average": os.getloadavg(), "rows": rows,
-              "junction_stimuli_per_cpu_second_full": size / full}
+    rows = [
+        {
+            "variant": name,
+            "best_cpu_seconds": min(t),
+            "all_cpu_seconds": t,
+            "cpu_ns_per_junction_stimulus": min(t) * 1e9 / size,
+            "share_of_full_removed": 1.0 - min(t) / full,
+        }
+        for name, t in seconds.items()
+    ]
+    report = {
+        "kernel": cpu_module.__file__,
+        "junction_stimuli": size,
+        "load_average": os.getloadavg(),
+        "rows": rows,
+        "junction_stimuli_per_cpu_second_full": size / full,
+    }
     for row in rows:
-        print(f"{row['variant']:50s} {row['best_cpu_seconds']:7.3f} s  {row['cpu_ns_per_junction_stimulus']:6.1f} ns"
-              f"  removed {100 * row['share_of_full_removed']:5.1f} %")
+        print(
+            f"{row['variant']:50s} {row['best_cpu_seconds']:7.3f} s  {row['cpu_ns_per_junction_stimulus']:6.1f} ns"
+            f"  removed {100 * row['share_of_full_removed']:5.1f} %"
+        )
     print(f"full: {size / full:.3g} junction-stimuli per CPU second; load average {os.getloadavg()}")
     if args.out:
         with open(args.out, "w") as fh:

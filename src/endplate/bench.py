@@ -109,28 +109,31 @@ def muscle_cmap_scan(quick: bool = False) -> list[dict]:
 
 
 def _progression(name: str, scenario, end_day: int | None, repeats: int) -> dict:
-    """Daily disease steps of every muscle of ``scenario`` (muscles built beforehand, readouts off)."""
+    """Daily disease steps of every muscle of ``scenario`` (muscles built beforehand, readouts off).
+
+    The scenario is resolved as every run resolves it (``disease.resolve``: calibrated values,
+    ``genotype.*`` changes, first partner, both drives) and stepped by the runs' day loop in one
+    kernel call per muscle. ``resolve_seconds`` and ``build_seconds`` (the muscles, with their
+    warm-up) are timed apart from the stepping.
+    """
     import copy
 
-    from endplate.disease.model import genotype, kernel_parameters, mechanism_values
-    from endplate.disease.simulate import init_muscle, muscle_drives, step
+    from endplate.disease.resolve import resolve
+    from endplate.disease.simulate import Untreated, init_muscle, run_days
 
-    g = genotype(scenario.genotype)
-    p = kernel_parameters(mechanism_values(scenario.hypothesis, g, scenario.set), g, False)
     t0 = time.perf_counter()
-    built = {m: init_muscle(scenario, m, p, g, i) for i, m in enumerate(scenario.muscles)}
+    model = resolve(scenario)
+    resolve_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    built = {m: init_muscle(model, m, i) for i, m in enumerate(scenario.muscles)}
     build_seconds = time.perf_counter() - t0
     last = end_day or scenario.end_day
     days = np.arange(scenario.start_day, last + 1)
-    rate = g.values["terminal_rate_per_day"]
     best = np.inf
     for _ in range(repeats):
         states = copy.deepcopy(built)
-        drives = {m: muscle_drives(st, days, g, rate, 0.0)[0] for m, st in states.items()}
         t0 = time.perf_counter()
-        for i, day in enumerate(days):
-            for m, st in states.items():
-                step(st, p, int(day), float(drives[m][i]), -1.0)
+        run_days(model, states, days, Untreated(), lambda d: last, lambda stretch: False)
         best = min(best, time.perf_counter() - t0)
     fibres = sum(st.anatomy.n_fibres for st in built.values())
     return {
@@ -142,6 +145,7 @@ def _progression(name: str, scenario, end_day: int | None, repeats: int) -> dict
         "reference_ratio": None,
         "days": int(days.size),
         "fibres": int(fibres),
+        "resolve_seconds": resolve_seconds,
         "build_seconds": build_seconds,
         "bytes_per_fibre": max(st.nbytes_per_fibre for st in built.values()),
     }

@@ -103,7 +103,7 @@ def muscles_on_days(
             out[day] = _snapshot(states[muscle])
 
     if len(wanted) == 1:  # one day: the run ends there, without stopping every day to look
-        state = simulate(run, progress=progress, interventions=interventions)["states"][muscle]
+        state = simulate(run, progress=progress, interventions=interventions).states[muscle]
         refresh_atrophy(state, wanted[0])
         return {wanted[0]: _snapshot(state)}
     simulate(run, progress=progress, interventions=interventions, observe=observe)

@@ -34,6 +34,9 @@ FORCE_SHARE_IMPAIRED, FORCE_SHARE_WITHDRAWING = 0.6, 0.3
 HEALTHY, IMPAIRED, WITHDRAWING, DENERVATED = 0, 1, 2, 3
 TSC_PRESENT, TSC_REACTIVE, TSC_LOST = 0, 1, 2
 N_COUNTS = 13  # fibres per stage (4), axons by type (3), somata by type (3), force, its two sums
+# Named columns of the tallies (``counts``; stages are HEALTHY .. DENERVATED).
+AXONS, SOMATA = slice(4, 7), slice(7, 10)  # intact axons and living somata by type (S, FR, FF)
+FORCE, FORCE_STATIC, FORCE_REGROW = 10, 11, 12  # force, and the two sums it is made of (see step_day)
 AXON_LOST, SOMA_DIED = 0, 1  # columns of ``unit_days``: the day each event happened (inf: not yet)
 BLOCK = 256  # fibres screened at once for anything due today (see _chunk)
 
