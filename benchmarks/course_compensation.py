@@ -22,7 +22,7 @@ def show(r, muscles):
         for lvl in (80, 50):
             out.append(
                 f"<{lvl}%: units {first(md, units, lvl)} MUNE {first(md, 100 * v.mune / v.mune[0], lvl)} "
-                f"CMAP {first(rd, v.cmap_percent, lvl)} force {first(r['day'], v.force_percent, lvl)}"
+                f"CMAP {first(rd, v.cmap_percent, lvl)} force {first(r.day, v.force_percent, lvl)}"
             )
         print(f"  {m}: " + " | ".join(out) + f" | max enlargement {v.max_enlargement:.2f}")
 

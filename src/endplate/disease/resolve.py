@@ -25,12 +25,15 @@ from endplate.disease.model import (
     with_changes,
 )
 from endplate.disease.scenario import Scenario
+from endplate.errors import EndplateInputError
+from endplate.muscle.presets import MusclePreset, load_muscle
 
 
 @dataclass(frozen=True)
 class DiseaseModel:
     """What a scenario resolves to (frozen): read by every runner, built by ``resolve``.
 
+    ``muscles``: the preset of each simulated muscle with its ``muscle_set`` changes;
     ``mechanisms``: mechanism -> parameter -> value (not to be changed: the model is shared by
     every muscle of a run, as a scenario's ``set`` is); ``kernel_values``: the
     kernel parameter vector (``model.KERNEL_FIELDS``); drive rates per day at the midpoint (0:
@@ -38,6 +41,7 @@ class DiseaseModel:
     """
 
     scenario: Scenario
+    muscles: dict[str, MusclePreset]
     genotype: Genotype
     mechanisms: dict[str, dict[str, float]]
     partner: Mechanism
@@ -50,6 +54,12 @@ class DiseaseModel:
         """The kernel parameter vector (a fresh array: the model stays frozen)."""
         return np.array(self.kernel_values)
 
+    def muscle(self, name: str) -> MusclePreset:
+        """The preset of the simulated muscle ``name``."""
+        if name not in self.muscles:
+            raise EndplateInputError(f"muscle {name!r} is not simulated; the scenario has: {', '.join(self.muscles)}")
+        return self.muscles[name]
+
     @property
     def width_days(self) -> float:
         return self.genotype.values["width_days"]
@@ -61,9 +71,11 @@ def resolve(scenario: Scenario, geno: Genotype | None = None) -> DiseaseModel:
     ``geno``: a genotype to use as it is instead of the scenario's with its ``genotype.*``
     changes (a trial subject's, whose values are drawn per subject). Every check made here is
     also made by ``load_scenario``, so a loaded scenario resolves; a scenario made another way
-    (``dataclasses.replace``) is checked here, before any muscle is built.
+    (``dataclasses.replace``) is checked here, before any muscle is built (muscle names and
+    ``muscle_set`` values with the muscle layer's own checks).
     """
     knockout_changes(scenario.knockouts)
+    muscles = {m: load_muscle(scenario.species, m, **scenario.muscle_set.get(m, {})) for m in scenario.muscles}
     g = with_changes(genotype(scenario.genotype), scenario.set) if geno is None else geno
     mech = mechanism_values(scenario.hypothesis, g, scenario.set)
     partner = first_partner(scenario.first_partner)
@@ -71,6 +83,7 @@ def resolve(scenario: Scenario, geno: Genotype | None = None) -> DiseaseModel:
     term, cort = drive_rates(mech, g)
     return DiseaseModel(
         scenario=scenario,
+        muscles=muscles,
         genotype=g,
         mechanisms=mech,
         partner=partner,

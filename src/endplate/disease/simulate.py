@@ -16,14 +16,13 @@ from scipy.spatial import cKDTree
 
 from endplate.disease import kernel as kern
 from endplate.disease.junction_state import diseased_junctions, fibre_junction_state
-from endplate.disease.model import drive
+from endplate.disease.model import Genotype, drive
 from endplate.disease.resolve import DiseaseModel, resolve
 from endplate.disease.scenario import Scenario
 from endplate.junction.parameters import default_parameters
 from endplate.muscle.anatomy import Anatomy, build_anatomy
 from endplate.muscle.cmap import maximal_cmap
 from endplate.muscle.mune import estimate_value, mune
-from endplate.muscle.presets import load_muscle
 from endplate.seeding import day_seed, substreams
 
 NEIGHBOURS = 6  # nearest fibres a sprout can come from (assumed: the first ring around a fibre)
@@ -197,7 +196,7 @@ def init_muscle(model: DiseaseModel, name: str, seed: int) -> MuscleState:
     """
     scenario, p, geno, mech = model.scenario, model.kernel_parameters, model.genotype, model.mechanisms
     streams = substreams(seed, "anatomy", "levels", "kernel", *READOUTS, "vulnerability")
-    preset = load_muscle(scenario.species, name, **scenario.muscle_set.get(name, {}))
+    preset = model.muscle(name)
     a = build_anatomy(preset, streams["anatomy"], default_parameters(scenario.species))
     rng = np.random.default_rng(streams["levels"])
     exponent = mech["terminal_degeneration"]["length_exponent"]
@@ -270,7 +269,9 @@ def _warm_up(state: MuscleState, model: DiseaseModel) -> None:
     step_many(state, model.kernel_parameters, first, *muscle_drives(state, days, model))
 
 
-def muscle_drives(state: MuscleState, days: np.ndarray, model: DiseaseModel, course=None) -> tuple[np.ndarray, np.ndarray]:
+def muscle_drives(
+    state: MuscleState, days: np.ndarray, model: DiseaseModel, course: Schedule | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Terminal and cortical drives of this muscle on ``days`` (-1: the process does not act).
 
     A muscle's onset delay shifts its whole drive in time (midpoint and start), so it delays the
@@ -318,27 +319,38 @@ class Untreated:
         return None
 
 
+class Schedule(Protocol):
+    """Interventions with windows in simulation days (the therapy layer's ``Course`` is one; the
+    disease layer does not import it)."""
+
+    def kernel_parameters(self, day: float, mech: dict, geno: Genotype, soma_death_blocked: bool, partner=None) -> np.ndarray:
+        """The kernel parameter vector with the interventions open on ``day``."""
+        ...
+
+    def treated_drive(self, kind: str, day, rate: float, midpoint: float, width: float, start: float = -np.inf):
+        """The cumulative ``kind`` drive (terminal, cortical) with hazard ratios inside their windows."""
+        ...
+
+    def junction_adjuster(self, day: float):
+        """A map from the junction population to the treated one on ``day``."""
+        ...
+
+
 @dataclass(frozen=True)
 class Scheduled:
-    """A schedule of interventions (in simulation days) as a treatment.
+    """A schedule of interventions as a treatment: its parameters, drives and junction changes."""
 
-    ``course``: any object with ``kernel_parameters(day, mech, geno, soma_death_blocked, partner)``,
-    ``treated_drive(kind, days, rate, midpoint, width, start)`` and ``junction_adjuster(day)``;
-    the therapy layer's ``Course`` is one (the disease layer does not import it).
-    """
-
-    course: object
+    course: Schedule
 
     def kernel_rows(self, model: DiseaseModel, days: np.ndarray) -> np.ndarray:
-        blocked = model.scenario.soma_death_blocked
-        c = self.course
-        return np.array([c.kernel_parameters(int(d), model.mechanisms, model.genotype, blocked, model.partner) for d in days])  # type: ignore[attr-defined]
+        blocked, c = model.scenario.soma_death_blocked, self.course
+        return np.array([c.kernel_parameters(int(d), model.mechanisms, model.genotype, blocked, model.partner) for d in days])
 
     def drives(self, model: DiseaseModel, state: MuscleState, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return muscle_drives(state, days, model, self.course)
 
     def junction_adjuster(self, day: int) -> Callable | None:
-        return self.course.junction_adjuster(day)  # type: ignore[attr-defined]
+        return self.course.junction_adjuster(day)
 
 
 @dataclass(frozen=True)
