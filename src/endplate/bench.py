@@ -88,7 +88,7 @@ def muscle_cmap_scan(quick: bool = False) -> list[dict]:
     if quick:
         preset = preset.replace(n_units=100, n_fibres=20000)
     build_anatomy(preset.replace(n_units=10, n_fibres=1000), 0)  # warm imports and caches
-    best, anatomy = np.inf, None
+    best = np.inf
     for r in range(3):
         t0 = time.perf_counter()
         anatomy = build_anatomy(preset, r)
@@ -169,7 +169,7 @@ def progression(quick: bool = False) -> list[dict]:
         onset_delay_days={},
         end_day=2190,
         probe_muscle="biceps",
-        **({"muscle_set": {"biceps": {"n_units": 100, "n_fibres": 20000}}} if quick else {}),
+        muscle_set={"biceps": {"n_units": 100, "n_fibres": 20000}} if quick else None,
     )
     out.append(_progression("progression-human", human, None, 1))
     return out
@@ -198,6 +198,7 @@ def trial(quick: bool = False) -> list[dict]:
             t0 = time.perf_counter()
             ds = run_trial(spec, Path(folder) / "bench.zarr", workers=workers, stats=stats)
             seconds = time.perf_counter() - t0
+            assert ds is not None  # None only when stopped after some batches (stop_after)
             t0 = time.perf_counter()
             analyse(ds, spec)
             analysis_seconds = time.perf_counter() - t0
