@@ -62,18 +62,8 @@ def _presynaptic(f1, f2, mob, s, e):
 
 
 @njit(inline="always", cache=True, fastmath=_FAST)
-def _step(s0, s1, n, tsc, des, refill_p, release_factor, cap, pm, qj, th, gj, s, e, sqrt_k, latency_sd):
-    """One stimulus at one junction, given its presynaptic terms; returns the new RNG and junction
-    state, quanta, EPP, whether the fibre fired, latency."""
-    s0, s1, z_refill, z_release = next_normal_pair(s0, s1)
-    s0, s1, add = next_binomial_fast(s0, s1, cap - n, refill_p, z_refill)
-    n += add
-    tsc *= e[P.E_TSC]
-    des *= e[P.E_DES]
-    p = min(max(pm * release_factor * (1.0 - gj * tsc), 0.0), 1.0)
-    s0, s1, k = next_binomial_fast(s0, s1, n, p, z_release)
-    n -= k
-    s0, s1, z_amp, z_time = next_normal_pair(s0, s1)
+def _postsynaptic(k, z_amp, z_time, qj, des, th, s, sqrt_k, latency_sd):
+    """EPP (mV) of ``k`` quanta, whether it fires the fibre, and the latency (ms; NaN if not)."""
     # sqrt(k) and the latency SD for small k come from tables, and one division serves both
     # the non-linear summation and the threshold crossing: the core has one divide/sqrt unit.
     small = k < TABLE_QUANTA
@@ -89,9 +79,7 @@ def _step(s0, s1, n, tsc, des, refill_p, release_factor, cap, pm, qj, th, gj, s,
         sd = latency_sd[k] if small else math.sqrt(s[P.REL_SD] ** 2 / k + s[P.BRANCH_SD] ** 2)
         t_cross = -s[P.RISE_TAU] * math.log(1.0 - th * d * d * inv * s[P.PEAK_FRACTION])  # th / epp
         lat = s[P.DELAY] + t_cross + sd * z_time
-    tsc += (1.0 - tsc) * min(1.0, s[P.TSC_INC] * k)
-    des += (1.0 - des) * min(1.0, s[P.DES_INC] * k)
-    return s0, s1, n, tsc, des, k, epp, fired, lat
+    return epp, fired, lat
 
 
 @njit(inline="always", cache=True)
@@ -140,50 +128,55 @@ def _group(
     r0 = np.empty(m, np.uint64)
     r1 = np.empty(m, np.uint64)
     n = np.empty(m, np.int64)
-    tsc, des = np.empty(m), np.empty(m)
-    f1, f2, mob = np.empty(m), np.empty(m), np.empty(m)
+    k = np.empty(m, np.int64)
+    tsc, des, z_refill, z_release = np.empty(m), np.empty(m), np.empty(m), np.empty(m)
+    f1, f2, mob, refill_p, release_factor = np.empty(m), np.empty(m), np.empty(m), np.empty(m), np.empty(m)
     for g in range(m):
         r0[g], r1[g] = seed_stream(useed, np.uint64(lo + g))
         n[g] = n_arr[lo + g]
         f1[g], f2[g], tsc[g], des[g] = f1_arr[lo + g], f2_arr[lo + g], tsc_arr[lo + g], des_arr[lo + g]
         mob[g] = mob_arr[lo + g]
     shared = _uniform(f1_arr, lo, hi) and _uniform(f2_arr, lo, hi) and _uniform(mob_arr, lo, hi)
-    refill_p = release_factor = 0.0
     for i in range(sch.shape[1]):
         e = _interval(sch, i)
+        # One stimulus in passes over the group. A junction's step is one long chain of
+        # dependent operations (normals, refill draw, release draw, EPP, log); cut into short
+        # loops over independent junctions, the core overlaps many junctions' copies of each
+        # piece instead of waiting on one chain.
         if shared:
-            refill_p, release_factor, f1[0], f2[0], mob[0] = _presynaptic(f1[0], f2[0], mob[0], s, e)
+            rp, rf, f1[0], f2[0], mob[0] = _presynaptic(f1[0], f2[0], mob[0], s, e)
+            refill_p[:] = rp
+            release_factor[:] = rf
+        else:
+            for g in range(m):
+                refill_p[g], release_factor[g], f1[g], f2[g], mob[g] = _presynaptic(f1[g], f2[g], mob[g], s, e)
+        for g in range(m):
+            r0[g], r1[g], z_refill[g], z_release[g] = next_normal_pair(r0[g], r1[g])
+        for g in range(m):
+            r0[g], r1[g], add = next_binomial_fast(r0[g], r1[g], capacity[lo + g] - n[g], refill_p[g], z_refill[g])
+            n[g] += add
+        for g in range(m):
+            tsc[g] *= e[P.E_TSC]
+            p = min(max(p_max[lo + g] * release_factor[g] * (1.0 - gain[lo + g] * tsc[g]), 0.0), 1.0)
+            r0[g], r1[g], k[g] = next_binomial_fast(r0[g], r1[g], n[g], p, z_release[g])
+            n[g] -= k[g]
         total_k = total_epp = fired = total_lat = total_lat2 = 0.0
         for g in range(m):
             j = lo + g
-            if not shared:
-                refill_p, release_factor, f1[g], f2[g], mob[g] = _presynaptic(f1[g], f2[g], mob[g], s, e)
-            r0[g], r1[g], n[g], tsc[g], des[g], k, epp, fired_here, lat = _step(
-                r0[g],
-                r1[g],
-                n[g],
-                tsc[g],
-                des[g],
-                refill_p,
-                release_factor,
-                capacity[j],
-                p_max[j],
-                q[j],
-                threshold[j],
-                gain[j],
-                s,
-                e,
-                sqrt_k,
-                latency_sd,
-            )
-            total_k += k
+            kg = k[g]
+            r0[g], r1[g], z_amp, z_time = next_normal_pair(r0[g], r1[g])
+            des[g] *= e[P.E_DES]
+            epp, fired_here, lat = _postsynaptic(kg, z_amp, z_time, q[j], des[g], threshold[j], s, sqrt_k, latency_sd)
+            tsc[g] += (1.0 - tsc[g]) * min(1.0, s[P.TSC_INC] * kg)
+            des[g] += (1.0 - des[g]) * min(1.0, s[P.DES_INC] * kg)
+            total_k += kg
             total_epp += epp
             if fired_here:
                 fired += 1.0
                 total_lat += lat
                 total_lat2 += lat * lat
             if record:
-                out_k[j, i], out_epp[j, i], out_lat[j, i] = k, epp, lat
+                out_k[j, i], out_epp[j, i], out_lat[j, i] = kg, epp, lat
         sums[0, i] += total_k
         sums[1, i] += total_epp
         sums[2, i] += fired
