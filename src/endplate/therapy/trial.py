@@ -20,7 +20,7 @@ from endplate.limits import LIMITS, check_size
 from endplate.muscle.mune import METHODS
 from endplate.muscle.presets import muscles as species_muscles
 from endplate.spec import SEED_MAX, check_table, line_of, parse_toml, read_toml, rule
-from endplate.therapy.interventions import Course, load_interventions
+from endplate.therapy.interventions import Course, draw_effects, load_interventions
 
 ENDPOINTS = ("cmap", "mune", "force", "composite", "onset", "survival")
 SLOPE_ENDPOINTS = ("cmap", "mune", "force", "composite")
@@ -75,7 +75,8 @@ class Trial:
         return json.dumps(dataclasses.asdict(self), default=list)
 
     def known_interventions(self) -> dict:
-        return load_interventions(*self.interventions_files)
+        """The interventions this trial knows, each uncertain effect drawn once from the trial's seed."""
+        return draw_effects(load_interventions(*self.interventions_files), self.seed)
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,8 @@ def bundled() -> list[str]:
 def load_trial(spec: str, allow_large: bool = False, **changes) -> Trial:
     """A bundled trial by name or a TOML file; ``changes`` override top-level keys (checked).
 
-    ``spec``: ``musk-agonist-sod1-mouse``, ``nmj-stabiliser-human`` or the path of a TOML file
+    ``spec``: a bundled name (``musk-agonist-sod1-mouse``, ``nmj-stabiliser-human``, ``riluzole-human``,
+    ``edaravone-human``) or the path of a TOML file
     (docs/trials.md); ``changes``: e.g. ``seed=2``, ``subjects_per_arm=10`` (None is ignored).
     ``allow_large``: accept trials above the limits of ``endplate.limits`` (subjects, batch size).
     Raises ``EndplateInputError`` naming the file and what is wrong.
