@@ -46,13 +46,13 @@ def test_explicit_onset_delays_win_over_the_site_and_onset_reads_the_onset_regio
     assert s.onset_muscles == ("genioglossus",)
 
 
-def _loss_day(run: dict, muscle: str, below_percent: float) -> float:
-    m = run["muscles"][muscle]["motor_neurons_percent"]
+def _loss_day(run, muscle: str, below_percent: float) -> float:
+    m = run.muscles[muscle].motor_neurons_percent
     hit = np.flatnonzero(m < below_percent)
-    return float(run["day"][hit[0]]) if hit.size else np.inf
+    return float(run.day[hit[0]]) if hit.size else np.inf
 
 
-def _patient(site: str) -> dict:
+def _patient(site: str):
     return simulate(
         load_scenario(
             "human-als",
