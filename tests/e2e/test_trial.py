@@ -60,7 +60,16 @@ def test_trial_json_contract_and_report(cli, tmp_path):
     payload = json.loads(result.stdout)
     assert {"arms", "endpoints", "effect", "ci_low", "ci_high", "p_value", "power"} <= set(payload)
     assert [a["name"] for a in payload["arms"]] == ["vehicle", "treated"]
-    assert (tmp_path / "r.html").read_text().count("data:image/png;base64") >= 3
+    power = payload["power"]
+    at = power["curve"]["subjects_per_arm"].index(2)  # the trial's own size is a point of the curve
+    assert power["power"] == power["curve"]["power"][at] and 0 <= power["power"] <= 1
+    assert power["curve"]["bank_per_arm"] >= 4 * 4 and set(power["endpoints"]) == set(payload["endpoints"])
+    survival = next(r for r in payload["results"] if r["endpoint"] == "survival")
+    assert survival["events"] + survival["censored"] == survival["subjects"]
+    page = (tmp_path / "r.html").read_text()
+    assert page.count("data:image/png;base64") >= 4
+    assert f"{power['power']:.2f} +/- {power['se']:.2f}" in page  # the report states the JSON's one power figure
+    assert (tmp_path / "tiny-bank.zarr").is_dir()
     ds = xr.open_dataset(tmp_path / "tiny.nc")
     assert ds.attrs["endplate_result"] == "trial" and "analysis" in ds.attrs
 
