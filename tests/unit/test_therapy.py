@@ -227,3 +227,19 @@ def test_an_empty_course_leaves_the_disease_exactly_as_without_one(sod1_ta):
     same = simulate(sc, interventions=Course(()))
     for key in ("innervated_percent", "force_percent", "cmap_percent", "motor_neurons_percent"):
         assert np.array_equal(same["muscles"]["TA"][key], untreated["muscles"]["TA"][key])
+
+
+def test_enrichment_by_progression_rate_screens_out_slow_progressors():
+    from endplate.therapy.analysis import eligible
+
+    months_since_onset = np.array([6.0, 6.0, 12.0, 3.0])
+    baseline = np.array([45.0, 36.0, 42.0, 48.0])  # rates 0.5, 2.0, 0.5, 0.0 points per month
+    ds = xr.Dataset(
+        {
+            "onset_day": ("subject", -months_since_onset * 30.44),
+            "composite": (("subject", "visit"), np.column_stack([baseline, baseline - 3])),
+        }
+    )
+    assert eligible(ds, {"min_progression_points_per_month": 0.5}).tolist() == [True, True, True, False]
+    assert eligible(ds, {"min_progression_points_per_month": 1.0}).tolist() == [False, True, False, False]
+    assert eligible(ds, {}).all()

@@ -56,6 +56,26 @@ def endpoint_values(ds: xr.Dataset, endpoint: str) -> np.ndarray:
         return np.nanmean(rel, axis=2)
 
 
+def eligible(ds: xr.Dataset, enrichment: dict) -> np.ndarray:
+    """Per subject: passes the trial's enrichment criteria at randomisation (``trial._Enrichment``).
+
+    The progression rate is the pre-randomisation ALSFRS-R slope, (48 - score at the baseline
+    visit) / months from onset to randomisation, as enrichment by fast progression is done in
+    trials; the MUNIX sum is the baseline visit's.
+    """
+    ok = np.ones(ds.sizes["subject"], bool)
+    rate_min = enrichment.get("min_progression_points_per_month", 0.0)
+    if rate_min:
+        months = -ds["onset_day"].values / DAYS_PER_MONTH
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = (48.0 - ds["composite"].values[:, 0]) / months
+        ok &= np.nan_to_num(rate, nan=0.0) >= rate_min
+    munix_min = enrichment.get("min_baseline_munix_sum", 0.0)
+    if munix_min:
+        ok &= np.nan_to_num(endpoint_values(ds, "munix_sum")[:, 0], nan=0.0) >= munix_min
+    return ok
+
+
 def long_table(ds: xr.Dataset, endpoint: str, arms: tuple[str, str]) -> pd.DataFrame:
     y = endpoint_values(ds, endpoint)
     months = ds["visit_day"].values / DAYS_PER_MONTH

@@ -240,6 +240,7 @@ def trial_calibration(trial: Trial) -> dict:
 
 def store_dataset(trial: Trial, group) -> xr.Dataset:
     """The finished store as an xarray Dataset (subject, visit, muscle) with the arm of each subject."""
+    from endplate.therapy.analysis import eligible
     from endplate.therapy.cohort import allocate
 
     n = trial.n_subjects
@@ -249,6 +250,10 @@ def store_dataset(trial: Trial, group) -> xr.Dataset:
     data.update({k: (("subject",), group[k][:]) for k in PER_SUBJECT + COVARIATES + tuple(CATEGORIES) + ("enrolled",)})
     data["arm"] = (("subject",), np.array(allocate(trial), dtype=str))
     ds = xr.Dataset(data, coords={"subject": np.arange(n), "visit_day": ("visit", visit_day), "muscle": list(trial.muscles)})
+    # Screen failures (enrichment) were randomised and simulated but are not enrolled.
+    passed = eligible(ds, trial.enrichment)
+    ds["screen_failure"] = ("subject", ds["enrolled"].values & ~passed)
+    ds["enrolled"] = ds["enrolled"] & passed
     ds.attrs.update(
         {
             **provenance_attrs("trial", trial.seed, calibration=trial_calibration(trial)),

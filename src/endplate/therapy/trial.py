@@ -59,6 +59,7 @@ class Trial:
     fibres_per_unit: int = 0  # 0 = full muscles; otherwise the reduced-fidelity cohort model
     max_units: int = 0  # 0 = all units
     population: dict = field(default_factory=dict)
+    enrichment: dict = field(default_factory=dict)  # screening criteria (_Enrichment keys)
     max_days: int = 3650
     batch_size: int = 25
     interventions_files: tuple = ()
@@ -108,6 +109,15 @@ class _Power:
 
 
 @dataclass(frozen=True)
+class _Enrichment:
+    """Screening at randomisation; a subject failing a criterion is a screen failure, not enrolled (0 = no criterion)."""
+
+    # ALSFRS-R points lost per month from onset to randomisation, (48 - baseline score) / months
+    min_progression_points_per_month: float = rule(0.0, low=0, high=48)
+    min_baseline_munix_sum: float = rule(0.0, low=0, high=1e6)  # MUNIX sum over the trial's muscles at baseline
+
+
+@dataclass(frozen=True)
 class _Fidelity:
     fibres_per_unit: int = rule(0, low=0, high=100_000)  # 0 = full muscles
     max_units: int = rule(0, low=0, high=LIMITS["units"].maximum)  # 0 = all units
@@ -149,6 +159,7 @@ class _TrialFile:
     power: dict = rule(factory=dict)
     fidelity: dict = rule(factory=dict)
     population: dict = rule(factory=dict)
+    enrichment: dict = rule(factory=dict)
     max_days: int = rule(3650, low=1, high=MAX_DAY)
     batch_size: int = rule(25, low=1)
     interventions_file: str = ""
@@ -231,6 +242,11 @@ def load_trial(spec: str, allow_large: bool = False, **changes) -> Trial:
     if f.primary not in f.endpoints:
         fail(f"primary endpoint {f.primary!r} must be one of the endpoints {list(f.endpoints)}", "primary")
     power = _Power(**check_table(_Power, f.power, where, text, "power."))
+    enrichment = _Enrichment(**check_table(_Enrichment, f.enrichment, where, text, "enrichment."))
+    if enrichment.min_baseline_munix_sum and "munix_sum" not in f.endpoints:
+        fail("enrichment.min_baseline_munix_sum needs the munix_sum endpoint (MUNIX measured at visits)", "min_baseline_munix_sum")
+    if enrichment.min_progression_points_per_month and start.relative_to != "onset":
+        fail('enrichment.min_progression_points_per_month needs start.relative_to = "onset"', "min_progression_points_per_month")
     fidelity = _Fidelity(**check_table(_Fidelity, f.fidelity, where, text, "fidelity."))
     from endplate.therapy.cohort import check_population
 
@@ -261,6 +277,7 @@ def load_trial(spec: str, allow_large: bool = False, **changes) -> Trial:
         fibres_per_unit=fidelity.fibres_per_unit,
         max_units=fidelity.max_units,
         population=f.population,
+        enrichment=dataclasses.asdict(enrichment),
         max_days=f.max_days,
         batch_size=f.batch_size,
         interventions_files=files,
