@@ -146,3 +146,16 @@ def test_trial_cluster_listens_on_loopback_only(tmp_path, listening):
         progress=lambda done, total: during.update(listening() - before),
     )
     assert during and {ip for ip, _ in during} == {"127.0.0.1"}, during
+
+
+def test_a_resumed_run_says_so_and_a_settings_mismatch_shows_no_empty_progress(cli, tmp_path):
+    path = _trial_file(tmp_path)
+    trial = load_trial(str(path))
+    assert run_trial(trial, tmp_path / "tiny.zarr", workers=1, processes=False, stop_after=1) is None
+    resumed = cli("trial", str(path), "--workers", "1", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming tiny.zarr: 1 of 4 batches already done" in " ".join(resumed.stderr.split())
+    assert "power (cmap, prospective" in resumed.stdout
+    other = cli("trial", str(path), "--workers", "1", "--seed", "6", cwd=tmp_path)
+    assert other.returncode == 2 and "other settings" in other.stderr
+    assert "batch" not in other.stderr and "Traceback" not in other.stderr

@@ -42,3 +42,24 @@ def test_no_effect_rejects_at_about_alpha():
     bank = Bank("composite", rng.normal(0, 1, (5000, 1)), rng.normal(0, 1, (5000, 1)))
     curve = power_curve(bank, [30], trials=1000, alpha=0.05, seed=6)
     assert abs(curve["power"][0] - 0.05) < 3.5 * max(curve["se"][0], np.sqrt(0.05 * 0.95 / 1000))
+
+
+def test_power_bank_is_a_fresh_cohort_with_the_trial_settings():
+    from endplate.therapy.power import bank_trial
+    from endplate.therapy.trial import load_trial
+
+    trial = load_trial("nmj-stabiliser-human")
+    bank = bank_trial(trial)
+    assert bank.seed != trial.seed and bank.subjects_per_arm == trial.bank_per_arm >= 4 * 150
+    assert bank.arms == trial.arms and bank.duration_days == trial.duration_days and bank.population == trial.population
+    assert trial.subjects_per_arm in trial.power_points  # the reported power is a point of the curve
+
+
+def test_a_curve_that_does_not_rise_gives_no_sample_size_and_sizes_beyond_the_bank_are_refused():
+    import pytest
+
+    from endplate.therapy.power import solve_size
+
+    assert np.isnan(solve_size(-1.6, -0.01, 0.8)) and np.isnan(solve_size(-1.6, 0.0, 0.8))
+    with pytest.raises(ValueError, match="without replacement"):
+        power_curve(_bank(0, per_arm=50), [60], trials=5, alpha=0.05, seed=0)

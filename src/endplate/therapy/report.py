@@ -112,7 +112,10 @@ def _curve(ax, curve: dict, colour: str, label: str) -> None:
     ss = curve["sample_size"]
     grid = np.linspace(max(1.0, n.min() * 0.5), n.max() * 1.1, 200)
     solved = f"{ss['subjects_per_arm']:.0f} ({ss['low']:.0f}-{ss['high']:.0f})" if np.isfinite(ss["subjects_per_arm"]) else "not reached"
-    ax.plot(grid, fitted_power(ss["fit"], grid), color=colour, lw=1.5, label=f"{label}: {solved}")
+    if ss["fit"]["b"] > 0:  # a curve that falls with n fits noise around alpha: only the points are shown
+        ax.plot(grid, fitted_power(ss["fit"], grid), color=colour, lw=1.5, label=f"{label}: {solved}")
+    else:
+        ax.plot([], [], "o", color=colour, label=f"{label}: {solved}")
     if np.isfinite(ss["subjects_per_arm"]) and ss["subjects_per_arm"] <= grid[-1]:
         ax.axvline(ss["subjects_per_arm"], color=colour, ls=":", lw=1)
 
