@@ -96,7 +96,9 @@ class _Bars:
     def __init__(self):
         from rich.progress import BarColumn, Progress, TextColumn
 
-        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("batch {task.completed}/{task.total}"), console=err)
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("batch {task.completed}/{task.total}"), console=err
+        )
         self.tasks: dict[str, int] = {}
 
     def __call__(self, stage: str, done: int, total: int) -> None:

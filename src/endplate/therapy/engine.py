@@ -200,7 +200,10 @@ def _run_batches(client, trial, group, stop_after, progress, say, stats, where: 
     done = group["done"][:]
     pending = [i for i, _ in enumerate(batches) if not done[i]]
     if say and done.any():
-        say(f"resuming {where}: {int(done.sum())} of {len(batches)} batches already done" + ("" if pending else ", nothing to run"))
+        say(
+            f"resuming {where}: {int(done.sum())} of {len(batches)} batches already done"
+            + ("" if pending else ", nothing to run")
+        )
     if progress:
         progress(int(done.sum()), len(batches))
     futures = {client.submit(run_batch, trial, *batches[i], pure=False): i for i in pending}

@@ -81,13 +81,10 @@ def successes(bank: Bank, n: int, trials: int, alpha: float, seed: np.random.See
     """How many of ``trials`` trials of ``n`` per arm drawn from ``bank`` reject at ``alpha`` (runs on a worker)."""
     rng = np.random.default_rng(seed)
     draws = [
-        (rng.choice(len(bank.control), n, replace=False), rng.choice(len(bank.active), n, replace=False))
-        for _ in range(trials)
+        (rng.choice(len(bank.control), n, replace=False), rng.choice(len(bank.active), n, replace=False)) for _ in range(trials)
     ]
     if record_kind(bank.endpoint) == "slope":
-        p = welch_p(
-            np.stack([bank.control[c, 0] for c, _ in draws]), np.stack([bank.active[a, 0] for _, a in draws])
-        )
+        p = welch_p(np.stack([bank.control[c, 0] for c, _ in draws]), np.stack([bank.active[a, 0] for _, a in draws]))
     else:
         p = np.array([endpoint_test(bank.endpoint, bank.control[c], bank.active[a]) for c, a in draws])
     return int((np.nan_to_num(p, nan=1.0) < alpha).sum())
@@ -186,7 +183,7 @@ def size_for_power(curve: dict, target: float, seed: int) -> dict:
         draws.append(solve_size(*fit_probit(curve["subjects_per_arm"], q, weights), target))
     draws = np.array(draws)
     ok = draws[np.isfinite(draws)]
-    low, high = (np.percentile(ok, [2.5, 97.5]) if ok.size > FIT_DRAWS // 2 else (math.nan, math.nan))
+    low, high = np.percentile(ok, [2.5, 97.5]) if ok.size > FIT_DRAWS // 2 else (math.nan, math.nan)
     return {
         "target_power": target,
         "subjects_per_arm": n,
@@ -231,7 +228,9 @@ def prospective_power(trial, bank_ds, client=None, endpoints=None) -> dict:
     trial's target power, and the primary endpoint's power at the trial's own size."""
     curves = {}
     for k, e in enumerate(endpoints or trial.endpoints):
-        curve = power_curve(bank_of(bank_ds, trial, e), trial.power_points, trial.power_replicates, trial.alpha, trial.seed + k, client)
+        curve = power_curve(
+            bank_of(bank_ds, trial, e), trial.power_points, trial.power_replicates, trial.alpha, trial.seed + k, client
+        )
         curves[e] = {**curve, "sample_size": size_for_power(curve, trial.power_target, trial.seed + k)}
     primary = curves[trial.primary]
     at = primary["subjects_per_arm"].index(trial.subjects_per_arm)

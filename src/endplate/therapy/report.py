@@ -111,7 +111,11 @@ def _curve(ax, curve: dict, colour: str, label: str) -> None:
     ax.errorbar(n, p, yerr=1.96 * se, fmt="o", color=colour, capsize=3, ms=4)
     ss = curve["sample_size"]
     grid = np.linspace(max(1.0, n.min() * 0.5), n.max() * 1.1, 200)
-    solved = f"{ss['subjects_per_arm']:.0f} ({ss['low']:.0f}-{ss['high']:.0f})" if np.isfinite(ss["subjects_per_arm"]) else "not reached"
+    solved = (
+        f"{ss['subjects_per_arm']:.0f} ({ss['low']:.0f}-{ss['high']:.0f})"
+        if np.isfinite(ss["subjects_per_arm"])
+        else "not reached"
+    )
     if ss["fit"]["b"] > 0:  # a curve that falls with n fits noise around alpha: only the points are shown
         ax.plot(grid, fitted_power(ss["fit"], grid), color=colour, lw=1.5, label=f"{label}: {solved}")
     else:

@@ -244,7 +244,9 @@ def load_trial(spec: str, allow_large: bool = False, **changes) -> Trial:
     power = _Power(**check_table(_Power, f.power, where, text, "power."))
     enrichment = _Enrichment(**check_table(_Enrichment, f.enrichment, where, text, "enrichment."))
     if enrichment.min_baseline_munix_sum and "munix_sum" not in f.endpoints:
-        fail("enrichment.min_baseline_munix_sum needs the munix_sum endpoint (MUNIX measured at visits)", "min_baseline_munix_sum")
+        fail(
+            "enrichment.min_baseline_munix_sum needs the munix_sum endpoint (MUNIX measured at visits)", "min_baseline_munix_sum"
+        )
     if enrichment.min_progression_points_per_month and start.relative_to != "onset":
         fail('enrichment.min_progression_points_per_month needs start.relative_to = "onset"', "min_progression_points_per_month")
     fidelity = _Fidelity(**check_table(_Fidelity, f.fidelity, where, text, "fidelity."))
