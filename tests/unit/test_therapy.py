@@ -191,6 +191,22 @@ def test_mixed_model_recovers_a_known_slope_difference():
     assert null["ci_low"] < 0 < null["ci_high"]
 
 
+def test_summary_slopes_recover_a_known_slope_difference_with_a_welch_interval():
+    from endplate.therapy.analysis import summary_slope
+
+    arm, treat, months, y = _synthetic()
+    ds = xr.Dataset(
+        {"composite": (("subject", "visit"), y), "arm": (("subject",), arm), "enrolled": (("subject",), np.ones(arm.size, bool))},
+        coords={"visit_day": ("visit", months * 30.44)},
+    )
+    r = summary_slope(ds, "composite", ("control", "active"))
+    assert r["ci_low"] < 1.0 < r["ci_high"] and r["p_value"] < 0.01
+    null = summary_slope(
+        ds.assign(arm=("subject", np.random.default_rng(1).permutation(arm))), "composite", ("control", "active")
+    )
+    assert null["ci_low"] < 0 < null["ci_high"]
+
+
 def test_cox_model_recovers_a_known_hazard_ratio():
     rng = np.random.default_rng(2)
     treat = np.repeat([0.0, 1.0], 400)

@@ -193,6 +193,12 @@ def trial(
                 r["unit"],
             )
         out.print(table)
+        mixed = next(r for r in payload["results"] if r["endpoint"] == payload["primary"]).get("mixed_model")
+        if mixed:
+            out.print(
+                f"sensitivity ({mixed['method']}): {mixed['effect']:.3g} per month "
+                f"[{mixed['ci_low']:.3g}, {mixed['ci_high']:.3g}], p {mixed['p_value']:.3g}"
+            )
         _print_power(payload["power"])
         out.print(
             f"dataset: {payload['output']}   store: {payload['store']}"
@@ -218,9 +224,10 @@ def _print_power(power: dict) -> None:
         at = c["subjects_per_arm"].index(power["subjects_per_arm"])
         table.add_row(e, f"{n['subjects_per_arm']:.0f}", f"{n['low']:.0f}-{n['high']:.0f}", f"{c['power'][at]:.2f}")
     out.print(table)
-    if power["validation"]:
-        v = power["validation"]
+    check = power["mixed_model_check"]
+    if check:
         out.print(
-            f"fast test checked on {v['trials']} trials of {v['subjects_per_arm']}/arm: {v['fast_test']} power "
-            f"{v['fast_power']:.2f}, {v['full_test']} {v['full_power']:.2f}, same decision {v['same_decision']:.0%}"
+            f"sensitivity on {check['trials']} trials of {check['subjects_per_arm']}/arm: mixed-model power "
+            f"{check['sensitivity_power']:.2f} against {check['analysis_power']:.2f} by the trial's analysis "
+            f"(same decision in {check['same_decision']:.0%})"
         )

@@ -143,6 +143,24 @@ def endpoints_png(analysis: dict) -> bytes:
     return base64.b64decode(_power_png(power, list(power["endpoints"])))
 
 
+def _sensitivity(analysis: dict) -> str:
+    """The primary slope endpoint's mixed-model sensitivity analysis, as a paragraph (empty without one)."""
+    primary = next(r for r in analysis["results"] if r["endpoint"] == analysis["primary"])
+    m, check = primary.get("mixed_model"), analysis["power"]["mixed_model_check"]
+    if not m:
+        return ""
+    power = (
+        f" Its power on {check['trials']} trials of {check['subjects_per_arm']} per arm drawn from the bank: "
+        f"{check['sensitivity_power']:.2f} (the trial's analysis: {check['analysis_power']:.2f})."
+        if check
+        else ""
+    )
+    return (
+        f"<p>Sensitivity analysis ({html.escape(m['method'])}): effect {m['effect']:.3g} per month "
+        f"(95 % CI {m['ci_low']:.3g} to {m['ci_high']:.3g}), p = {m['p_value']:.3g}.{power}</p>"
+    )
+
+
 def _censoring(r: dict) -> str:
     if "events" not in r:
         return ""
@@ -188,6 +206,7 @@ table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:3px 8px;f
 {power["subjects_per_arm"]} per arm: {power["power"]:.2f} +/- {power["se"]:.2f} ({power["curve"]["trials"]} fresh trials per
 size from a bank of {power["curve"]["bank_per_arm"]} new subjects per arm); {ss["target_power"]:.0%} power needs
 {ss["subjects_per_arm"]:.0f} per arm (95 % {ss["low"]:.0f} to {ss["high"]:.0f}).</p>
+{_sensitivity(analysis)}
 <table><tr><th>arm</th><th>subjects</th><th>enrolled</th><th>interventions</th></tr>{arms}</table>
 <h2>All endpoints</h2><table><tr><th>endpoint</th><th>arm</th><th>effect</th><th>95 % CI</th><th>p</th><th>unit</th><th>method</th><th>events / censored</th></tr>{rows}</table>
 {body}
