@@ -210,6 +210,8 @@ def trial(
 
 def _print_power(power: dict) -> None:
     """The one power figure, the solved sample size and the comparison of endpoints."""
+    import numpy as np
+
     ss = power["sample_size"]
     out.print(
         f"power ({power['endpoint']}, prospective, {power['curve']['trials']} fresh trials per size): "
@@ -222,7 +224,8 @@ def _print_power(power: dict) -> None:
     for e, c in power["endpoints"].items():
         n = c["sample_size"]
         at = c["subjects_per_arm"].index(power["subjects_per_arm"])
-        table.add_row(e, f"{n['subjects_per_arm']:.0f}", f"{n['low']:.0f}-{n['high']:.0f}", f"{c['power'][at]:.2f}")
+        beyond = "" if n["solved_within_range"] or not np.isfinite(n["subjects_per_arm"]) else " (beyond the curve)"
+        table.add_row(e, f"{n['subjects_per_arm']:.0f}{beyond}", f"{n['low']:.0f}-{n['high']:.0f}", f"{c['power'][at]:.2f}")
     out.print(table)
     check = power["mixed_model_check"]
     if check:

@@ -103,12 +103,14 @@ def _survival(ds: xr.Dataset, analysis: dict) -> str | None:
         return _png(fig)
 
 
-def _curve(ax, curve: dict, colour: str, label: str) -> None:
-    """Power with its Monte Carlo error bars (+/- 1.96 se), the fitted curve and the solved size."""
+def _curve(ax, curve: dict, colour: str, label: str, shift: float = 0.0) -> None:
+    """Power with its Monte Carlo error bars (+/- 1.96 se, within 0-1), the fitted curve and the
+    solved size; ``shift`` moves the points sideways (subjects) so that curves side by side stay apart."""
     from endplate.therapy.power import fitted_power
 
     n, p, se = (np.asarray(curve[k], float) for k in ("subjects_per_arm", "power", "se"))
-    ax.errorbar(n, p, yerr=1.96 * se, fmt="o", color=colour, capsize=3, ms=4)
+    bars = [p - np.clip(p - 1.96 * se, 0, 1), np.clip(p + 1.96 * se, 0, 1) - p]
+    ax.errorbar(n + shift, p, yerr=bars, fmt="o", color=colour, capsize=3, ms=4)
     ss = curve["sample_size"]
     grid = np.linspace(max(1.0, n.min() * 0.5), n.max() * 1.1, 200)
     solved = (
@@ -128,8 +130,9 @@ def _power_png(power: dict, endpoints: list[str]) -> str:
     target = power["sample_size"]["target_power"]
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6.2, 3.8))
-        for e, colour in zip(endpoints, ENDPOINT_COLOURS):
-            _curve(ax, power["endpoints"][e], colour, e)
+        top = max(max(power["endpoints"][e]["subjects_per_arm"]) for e in endpoints)
+        for k, (e, colour) in enumerate(zip(endpoints, ENDPOINT_COLOURS)):
+            _curve(ax, power["endpoints"][e], colour, e, shift=0.012 * top * (k - (len(endpoints) - 1) / 2))
         ax.axhline(target, color="#888", ls="--", lw=1)
         ax.axhline(power["alpha"], color="#bbb", ls=":", lw=1)
         ax.set(xlabel="subjects per arm", ylabel=f"power (alpha {power['alpha']})", ylim=(0, 1.02))
