@@ -80,3 +80,14 @@ def test_mune_method_table_through_the_disease(cli):
 def test_bad_disease_options_exit_2_naming_the_problem(cli, args, message):
     result = cli("protocol", *args)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_table_and_plot_titles_of_a_diseased_muscle_name_genotype_hypothesis_and_day(cli, tmp_path):
+    from endplate.cli.protocol import _state_label
+
+    assert _state_label({}) == ""
+    assert _state_label({"genotype": "SOD1-G93A", "hypothesis": "dying_back", "day": 100}) == ", SOD1-G93A (dying_back) day 100"
+    plot = tmp_path / "scan.png"
+    table = cli("protocol", "cmap-scan", "--genotype", "SOD1-G93A", "--day", "100", "--muscle", "TA", "--plot", str(plot))
+    assert table.returncode == 0, table.stderr
+    assert "SOD1-G93A (dying_back) day 100" in table.stdout and plot.stat().st_size > 0

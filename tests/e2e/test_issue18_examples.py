@@ -183,3 +183,12 @@ def test_corrupt_fit_folder_and_store_that_is_a_file(place):
     assert "exists and is not a folder" in _invoke(
         ["trial", "musk-agonist-sod1-mouse", "--store", place / "in" / "s.zarr"], place
     )
+
+
+def test_a_zarr_output_that_is_a_folder_of_other_files_is_refused_and_kept(place):
+    mine = place / "in" / "mine.zarr"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my notes")
+    out = _invoke(["run", "sod1-g93a", "--output", mine], place)
+    assert "is a folder that is not a Zarr store" in out
+    assert (mine / "notes.txt").read_text() == "my notes"

@@ -94,7 +94,9 @@ def test_compare_of_several_seeds_shows_the_spread_and_ships_it_in_the_preset(cl
     assert result.returncode == 0, result.stderr
     spread = json.loads(result.stdout)["seed_spread"]
     assert spread["seeds"] == [11, 12]
-    assert payload_from_preset("synthetic", tomllib.loads(preset.read_text()))["seed_spread"] == spread
+    written = tomllib.loads(preset.read_text())
+    assert payload_from_preset("synthetic", written)["seed_spread"] == spread
+    assert set(written["model_changes"]) == set(written["model_probabilities"])  # each model's scenario changes
     shown = cli("compare", str(reference_path), str(other_path))
     assert shown.returncode == 0 and "across 2 seeds" in shown.stdout
 

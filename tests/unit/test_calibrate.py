@@ -132,6 +132,34 @@ def test_calibration_is_applied_by_default_and_set_still_wins(monkeypatch):
     assert load_scenario("sod1-g93a").calibration == {}
 
 
+def test_a_scenario_takes_the_values_fitted_for_its_own_first_partner(monkeypatch):
+    # Before: every first partner took the values fitted for the presynaptic variant.
+    from endplate.disease import calibrated as presets
+    from endplate.disease.scenario import load_scenario
+
+    preset = {
+        "genotype": "SOD1-G93A",
+        "apply": True,
+        "model_changes": {
+            "back": {"hypothesis": "dying_back"},
+            "back_tsc": {"hypothesis": "dying_back", "first_partner": "tsc"},
+        },
+        "model_probabilities": {"back": 0.7, "back_tsc": 0.3},
+        "values": {"back": {"genotype.width_days": 22.0}, "back_tsc": {"genotype.width_days": 26.0}},
+    }
+    monkeypatch.setattr(presets, "calibrated_presets", lambda: {"sod1-g93a": preset})
+    tsc = load_scenario("sod1-g93a", first_partner="tsc")
+    assert tsc.set["genotype.width_days"] == 26.0 and tsc.calibration["model"] == "back_tsc"
+    assert load_scenario("sod1-g93a").set["genotype.width_days"] == 22.0
+    post = load_scenario("sod1-g93a", first_partner="postsynaptic")  # not fitted: the default partner's, said so
+    assert post.set["genotype.width_days"] == 22.0 and post.calibration["first_partner_fitted"] is False
+    # presets from before [model_changes] name models by convention
+    assert presets.model_changes({"values": {"dying_back": {}, "dying_back_tsc_first": {}}}) == {
+        "dying_back": {"hypothesis": "dying_back"},
+        "dying_back_tsc_first": {"hypothesis": "dying_back", "first_partner": "tsc"},
+    }
+
+
 def test_shipped_calibrations_parse_and_say_why_when_not_applied():
     from endplate.disease.calibrated import calibrated_presets
 

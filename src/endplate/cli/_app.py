@@ -85,6 +85,14 @@ def check_output(path: Path | None, suffixes: tuple[str, ...], option: str) -> N
         raise EndplateInputError(f"{option} {shown} is a folder; give a file name ending in {' or '.join(suffixes)}")
     if path.exists() and not path.is_dir() and wants_folder:
         raise EndplateInputError(f"{option} {shown} exists and is not a folder")
+    if path.suffix.lower() == ".zarr" and path.is_dir() and any(path.iterdir()) and not _is_zarr_store(path):
+        # Writing swaps the whole folder, so a folder of the user's own files would be lost.
+        raise EndplateInputError(f"{option} {shown} is a folder that is not a Zarr store; remove it or give another name")
+
+
+def _is_zarr_store(path: Path) -> bool:
+    """True when ``path`` holds Zarr metadata at its top (format 2 or 3)."""
+    return any((path / name).exists() for name in (".zgroup", ".zarray", ".zmetadata", "zarr.json"))
 
 
 def seed_option(default: int | None, help: str) -> Any:

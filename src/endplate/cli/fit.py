@@ -238,9 +238,28 @@ def compare(
         "shipped calibrations.",
     ),
     preset_out: Path | None = typer.Option(None, help="Write the first result's calibrated preset, with the spread."),
+    vary: str | None = typer.Option(
+        None,
+        help="Instead of fits: run each variant of this scenario key (first_partner or hypothesis) and name the "
+        "measurements that tell them apart, with effect sizes and animals needed.",
+    ),
+    variant: list[str] = typer.Option([], help="--vary: only these variants (repeatable; default: all)."),
+    genotype: str = typer.Option("SOD1-G93A", help="--vary: the genotype whose course is run."),
+    hypothesis: str = typer.Option("dying_back", help="--vary first_partner: the hypothesis held fixed."),
+    muscle: str = typer.Option("TA", help="--vary: the muscle measured."),
+    day: list[int] = typer.Option([], help="--vary: days (age) to measure on (repeatable; default 50, 80, 110)."),
+    animals: int = typer.Option(4, min=2, max=50, help="--vary: animals (seeds) per variant."),
+    seed: int = seed_option(0, "--vary: seed of the first animal (animal i has seed + i)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
-    """Hypotheses with posterior probabilities and Bayes factors, and every target's predictive check."""
+    """Hypotheses with posterior probabilities and Bayes factors, and every target's predictive check.
+
+    With ``--vary``: which measurement separates the variants of a scenario key (docs/calibration.md,
+    "Which experiment decides").
+    """
+    if vary is not None:
+        _compare_variants(results, vary, variant, genotype, hypothesis, muscle, day, animals, seed, as_json)
+        return
     from endplate.calibrate.compare import json_payload
 
     try:
@@ -254,3 +273,58 @@ def compare(
             print_comparison(out, p)
 
     _emit(json_payload(payloads), as_json, summary)
+
+
+def _compare_variants(results, vary, variants, genotype, hypothesis, muscle, days, animals, seed, as_json) -> None:
+    from endplate.calibrate.signatures import signatures
+
+    try:
+        if results:
+            raise EndplateInputError("--vary runs its own courses; give no fit RESULT with it")
+        payload = signatures(
+            vary,
+            genotype=genotype,
+            muscle=muscle,
+            days=tuple(days) or (50, 80, 110),
+            animals=animals,
+            seed=seed,
+            hypothesis=hypothesis,
+            variants=tuple(variants) or None,
+            progress=None if as_json else err.print,
+        )
+    except EndplateInputError as exc:
+        _fail(str(exc))
+        return
+    _emit(payload, as_json, lambda: print_signatures(out, payload))
+
+
+def _effect(row: dict) -> str:
+    return "no overlap" if row["d_infinite"] else f"d {row['d']:+.2f}"
+
+
+def print_signatures(console: Console, payload: dict) -> None:
+    """For each pair of variants, the measurements that separate them best."""
+    for pair in payload["pairs"]:
+        table = Table(
+            title=f"{payload['vary']}: {pair['a']} against {pair['b']} ({payload['genotype']} {payload['muscle']}, "
+            f"{payload['animals']} animals each)"
+        )
+        for col in ("measurement", "day", pair["a"], pair["b"], "effect", "n/group"):
+            table.add_column(col)
+        for row in pair["measurements"][:5]:
+            n = row["animals_per_group"]
+            table.add_row(
+                f"{row['measurement']} ({row['units']})",
+                str(row["day"]),
+                f"{row['mean_a']:.3g}",
+                f"{row['mean_b']:.3g}",
+                _effect(row),
+                "-" if n is None else str(n),
+            )
+        console.print(table)
+        best = pair["best"]
+        if best is None:
+            console.print(f"[red]no measurement separates {pair['a']} from {pair['b']} (|d| < {payload['separable_d']})[/]")
+        else:
+            n = best["animals_per_group"]
+            console.print(f"best: {best['how']} on day {best['day']}, {_effect(best)}, {n} animals per group for 80 % power")

@@ -339,6 +339,13 @@ def _disease_scenario(species: str, muscle: str | None, genotype: str, hypothesi
     return one_muscle_scenario(genotype, hypothesis, muscle or DEFAULT_MUSCLE[species], seed, species)
 
 
+def _state_label(context: dict) -> str:
+    """', SOD1-G93A (dying_back) day 100' for a diseased muscle, '' for a healthy one (plot and table titles)."""
+    if not context:
+        return ""
+    return f", {context['genotype']} ({context['hypothesis']}) day {context['day']}"
+
+
 def _diseased_muscle(species: str, muscle: str | None, disease: dict, seed: int):
     """The muscle as the disease left it on the one --day asked, and what says where it comes from."""
     from endplate.disease.diseased_muscle import check_day, muscle_on_day, saved_scenario
@@ -518,7 +525,7 @@ def _muscle_protocol(
             options["voluntary"] = not stimulated
         _check_nwb(nwb, name)
         result = run(name, anatomy, seed, **options)
-        title = f"{name}: {species} {anatomy.preset.muscle} (seed {seed})"
+        title = f"{name}: {species} {anatomy.preset.muscle}{_state_label(context)} (seed {seed})"
         from endplate.io.atomic import write_atomic
 
         scan = result.pop("_scan", None)
@@ -563,6 +570,5 @@ def _muscle_protocol(
         _fail(str(exc))
         return
     payload = {"protocol": name, "seed": seed, **context, **result}
-    where = f", {context['genotype']} day {context['day']}" if context else ""
-    title = f"protocol {name} ({species} {anatomy.preset.muscle}{where}, seed {seed})"
+    title = f"protocol {name} ({species} {anatomy.preset.muscle}{_state_label(context)}, seed {seed})"
     _emit(payload, as_json, lambda: _quantity_table(title, payload))

@@ -88,6 +88,23 @@ def muscles_on_days(
     scenario: Scenario, muscle: str, days, progress: Progress | None = None, interventions=None
 ) -> dict[int, Anatomy]:
     """``muscle`` of ``scenario`` on each of ``days`` (whole days of the course), as the disease left it."""
+    read = muscle_states_on_days(scenario, muscle, days, lambda state: None, progress, interventions)
+    return {day: anatomy for day, (anatomy, _) in read.items()}
+
+
+def muscle_states_on_days(
+    scenario: Scenario,
+    muscle: str,
+    days,
+    read: Callable[[Any], Any],
+    progress: Progress | None = None,
+    interventions=None,
+) -> dict[int, tuple[Anatomy, Any]]:
+    """``muscle`` on each of ``days`` with ``read(state)`` of its disease state (a ``MuscleState``) beside it.
+
+    ``read`` sees the state after the day's atrophy is brought up to date and must copy what it
+    keeps (the state goes on changing).
+    """
     from endplate.disease.simulate import refresh_atrophy, simulate
 
     if muscle not in scenario.muscles:
@@ -95,17 +112,20 @@ def muscles_on_days(
     wanted = sorted({check_day(scenario, d) for d in days})
     # A scenario spans at least two days; a muscle on its first day is read on that day all the same.
     run = dataclasses.replace(scenario, end_day=max(wanted[-1], scenario.start_day + 1))
-    out: dict[int, Anatomy] = {}
+    out: dict[int, tuple[Anatomy, Any]] = {}
+
+    def look(day: int, state) -> None:
+        refresh_atrophy(state, day)
+        out[day] = (_snapshot(state), read(state))
+
+    if len(wanted) == 1:  # one day: the run ends there, without stopping every day to look
+        look(wanted[0], simulate(run, progress=progress, interventions=interventions)["states"][muscle])
+        return out
 
     def observe(day: int, states: dict) -> None:
         if day in wanted:
-            refresh_atrophy(states[muscle], day)
-            out[day] = _snapshot(states[muscle])
+            look(day, states[muscle])
 
-    if len(wanted) == 1:  # one day: the run ends there, without stopping every day to look
-        state = simulate(run, progress=progress, interventions=interventions)["states"][muscle]
-        refresh_atrophy(state, wanted[0])
-        return {wanted[0]: _snapshot(state)}
     simulate(run, progress=progress, interventions=interventions, observe=observe)
     return out
 

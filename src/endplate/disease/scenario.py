@@ -135,7 +135,7 @@ def _apply_calibration(s: Scenario) -> Scenario:
     from endplate.disease.calibrated import calibrated_values
     from endplate.disease.model import genotype
 
-    found = calibrated_values(genotype(s.genotype).calibrated_as, s.hypothesis)
+    found = calibrated_values(genotype(s.genotype).calibrated_as, s.hypothesis, s.first_partner)
     if found is None:
         return s
     values, provenance = found
