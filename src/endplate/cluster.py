@@ -59,7 +59,6 @@ def connect(
         # Ctrl-C reaches the whole process group: the workers leave it to this process, which
         # stops them (see ``interruptible``), instead of each printing its own traceback.
         client.run(_ignore_interrupts)
-        client.run(_ignore_interrupts, nanny=True)  # the nannies too: each would print its own traceback
     return client, cluster
 
 

@@ -151,8 +151,10 @@ def trial(
 ) -> None:
     """Run a virtual clinical trial: cohorts, arms, visits, endpoints, analysis and power."""
     try:
-        kept = f"finished batches are kept in {str(store)!r}" if store else "finished batches are kept in the store (NAME.zarr)"
-        with stoppable(kept + " and its power bank (-bank.zarr)"):
+        where = (
+            f"{str(store)!r} and {str(store.with_name(store.stem + '-bank.zarr'))!r}" if store else "NAME.zarr and NAME-bank.zarr"
+        )
+        with stoppable(f"finished batches are kept in {where}"):
             payload = _run(
                 spec,
                 as_json,
