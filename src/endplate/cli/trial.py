@@ -37,9 +37,7 @@ def trial_command(
     from endplate.io.atomic import atomic_path
     from endplate.io.datasets import write_dataset
     from endplate.limits import check_size
-    from endplate.therapy.analysis import attach_analysis
-    from endplate.therapy.engine import check_store, dask_session, run_trial
-    from endplate.therapy.power import bank_trial, prospective_power
+    from endplate.therapy.power import bank_store, run_with_power
     from endplate.therapy.trial import load_trial
 
     trial = load_trial(spec, allow_large=allow_large, seed=seed, subjects_per_arm=subjects_per_arm)
@@ -49,24 +47,15 @@ def trial_command(
         trial = dataclasses.replace(trial, power_target=target_power)
     check_size("workers", workers, "--workers", allow_large)
     store = store or Path(f"{trial.name}.zarr")
-    bank_store = store.with_name(f"{store.stem}-bank.zarr")
+    bank = bank_store(store)
     output = output or Path(f"{trial.name}.nc")
     check_output(output, (".nc", ".zarr"), "--output")
     check_output(store, (), "--store")  # a Zarr folder, any name
     check_output(report, HTML_SUFFIXES, "--report")
     check_output(endpoints_figure, (".png",), "--endpoints-figure")
-    if output.resolve() in (store.resolve(), bank_store.resolve()):
-        raise EndplateInputError(f"--output must differ from the store {str(store)!r} and its power bank {str(bank_store)!r}")
-    bank = bank_trial(trial)
-    check_store(trial, store, fresh)
-    check_store(bank, bank_store, fresh)  # both refused or accepted before any work
-    stage = lambda name: None if progress is None else (lambda done, total: progress(name, done, total))  # noqa: E731
-    with dask_session(None, scheduler, workers) as client:
-        ds = run_trial(trial, store, client=client, fresh=fresh, progress=stage("trial"), say=say)
-        bank_ds = run_trial(bank, bank_store, client=client, fresh=fresh, progress=stage("power bank"), say=say)
-        assert ds is not None and bank_ds is not None  # None only when stopped early (stop_after, used by tests)
-        power = prospective_power(trial, bank_ds, client)
-    result = attach_analysis(ds, trial, power)
+    if output.resolve() in (store.resolve(), bank.resolve()):
+        raise EndplateInputError(f"--output must differ from the store {str(store)!r} and its power bank {str(bank)!r}")
+    ds, result = run_with_power(trial, store, fresh=fresh, progress=progress, say=say, scheduler=scheduler, workers=workers)
     write_dataset(ds, output)
     from endplate.therapy.report import endpoints_png, report_from_dataset
 
@@ -82,7 +71,7 @@ def trial_command(
         "subjects": trial.n_subjects,
         **result,
         "store": str(store),
-        "bank_store": str(bank_store),
+        "bank_store": str(bank),
         "output": str(output),
         "report": None if report is None else str(report),
         "endpoints_figure": None if endpoints_figure is None else str(endpoints_figure),

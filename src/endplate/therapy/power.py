@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import optimize, stats
@@ -273,3 +274,29 @@ def mixed_model_check(bank_ds, trial, client=None, trials: int = CHECK_TRIALS) -
         "sensitivity_power": float(mixed_reject.mean()),
         "same_decision": float((own_reject == mixed_reject).mean()),
     }
+
+
+def bank_store(store: Path) -> Path:
+    """Where the power bank of the trial store ``store`` lives: ``NAME-bank.zarr`` beside it."""
+    return store.with_name(f"{store.stem}-bank.zarr")
+
+
+def run_with_power(trial, store: Path, *, fresh: bool = False, progress=None, say=None, **cluster) -> tuple:
+    """Run (or resume) ``trial`` into ``store`` and its power bank into ``bank_store(store)`` on one
+    Dask client (``cluster``: ``client``, or ``scheduler``, ``workers``, ``processes``), then
+    analyse: returns the trial's dataset with the analysis and prospective power attached, and the
+    analysis. ``progress(stage, done, total)`` follows the stages "trial" and "power bank"; ``say``
+    receives resume notices. Both stores are checked before any work starts."""
+    from endplate.therapy.analysis import attach_analysis
+    from endplate.therapy.engine import check_store, dask_session, run_trial
+
+    bank = bank_trial(trial)
+    check_store(trial, store, fresh)
+    check_store(bank, bank_store(store), fresh)
+    stage = lambda name: None if progress is None else (lambda done, total: progress(name, done, total))  # noqa: E731
+    with dask_session(**cluster) as client:
+        ds = run_trial(trial, store, client=client, fresh=fresh, progress=stage("trial"), say=say)
+        bank_ds = run_trial(bank, bank_store(store), client=client, fresh=fresh, progress=stage("power bank"), say=say)
+        assert ds is not None and bank_ds is not None  # None only when stopped early (stop_after, used by tests)
+        power = prospective_power(trial, bank_ds, client)
+    return ds, attach_analysis(ds, trial, power)
