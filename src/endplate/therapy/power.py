@@ -22,8 +22,7 @@ Sample size for a target power: probit(power) = a + b sqrt(n) is fitted to the s
 size by binomial maximum likelihood (for a z-test of a fixed effect the power is exactly
 Phi(b sqrt(n) - z) with one-sided-negligible tails, so the form is that of the test), and the
 fitted curve is solved for the target by root finding (``scipy.optimize.brentq``). Its 95 %
-interval comes from refitting and solving again on parametric draws of the power at every size
-with the measured ``se`` (``size_for_power``).
+interval comes from solving the curve of every resampled bank the same way (``size_for_power``).
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ from scipy import optimize, stats
 
 BANK_FACTOR = 4  # bank subjects per arm, per subject of the largest size (see the module docstring)
 BANK_BOOTSTRAPS = 20
-FIT_DRAWS = 400  # parametric draws for the interval of a solved sample size
 
 
 @dataclass(frozen=True)
@@ -127,6 +125,7 @@ def power_curve(bank: Bank, sizes, trials: int, alpha: float, seed: int, client=
         "trials": trials,
         "bank_per_arm": largest,
         "bank_bootstraps": BANK_BOOTSTRAPS,
+        "bootstrap_power": (counts[1:] / trials).tolist(),  # (bootstrap, size): one curve per resampled bank
     }
 
 
@@ -155,32 +154,27 @@ def solve_size(a: float, b: float, target: float, upper: float = 1e6) -> float:
     return float(optimize.brentq(f, 1.0, upper, xtol=1e-6))
 
 
-def size_for_power(curve: dict, target: float, seed: int) -> dict:
+def size_for_power(curve: dict, target: float) -> dict:
     """The subjects per arm for ``target`` power, solved on the fitted curve, with a 95 % interval.
 
-    The fit weighs every size by its number of trials; the interval refits and solves again on
-    parametric draws of the power at every size from normal(power, se), so the bank's share of
-    the Monte Carlo error widens it.
+    The fit weighs every size by its number of trials. The interval solves the curve of every
+    resampled bank (``bootstrap_power``: fresh trials on a bank resampled with replacement) in
+    the same way and takes the 2.5 and 97.5 percentiles: a bank whose effect is larger raises
+    every point of its curve at once, and so the interval holds that shared error too.
     """
-    p, se = np.asarray(curve["power"]), np.maximum(np.asarray(curve["se"]), 1.0 / curve["trials"])
-    weights = np.full(p.size, float(curve["trials"]))
-    a, b = fit_probit(curve["subjects_per_arm"], p, weights)
+    sizes, weights = curve["subjects_per_arm"], np.full(len(curve["subjects_per_arm"]), float(curve["trials"]))
+    a, b = fit_probit(sizes, curve["power"], weights)
     n = solve_size(a, b, target)
-    rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(FIT_DRAWS):
-        q = np.clip(p + se * rng.standard_normal(p.size), 0.0, 1.0)
-        draws.append(solve_size(*fit_probit(curve["subjects_per_arm"], q, weights), target))
-    draws = np.array(draws)
+    draws = np.array([solve_size(*fit_probit(sizes, p, weights), target) for p in curve["bootstrap_power"]])
     ok = draws[np.isfinite(draws)]
-    low, high = np.percentile(ok, [2.5, 97.5]) if ok.size > FIT_DRAWS // 2 else (math.nan, math.nan)
+    low, high = np.percentile(ok, [2.5, 97.5]) if ok.size > len(draws) // 2 else (math.nan, math.nan)
     return {
         "target_power": target,
         "subjects_per_arm": n,
         "low": float(low),
         "high": float(high),
         "fit": {"form": "probit(power) = a + b sqrt(n)", "a": a, "b": b},
-        "solved_within_range": bool(np.isfinite(n) and min(curve["subjects_per_arm"]) <= n <= max(curve["subjects_per_arm"])),
+        "solved_within_range": bool(np.isfinite(n) and min(sizes) <= n <= max(sizes)),
     }
 
 
@@ -221,7 +215,7 @@ def prospective_power(trial, bank_ds, client=None, endpoints=None) -> dict:
         curve = power_curve(
             bank_of(bank_ds, trial, e), trial.power_points, trial.power_replicates, trial.alpha, trial.seed + k, client
         )
-        curves[e] = {**curve, "sample_size": size_for_power(curve, trial.power_target, trial.seed + k)}
+        curves[e] = {**curve, "sample_size": size_for_power(curve, trial.power_target)}
     primary = curves[trial.primary]
     at = primary["subjects_per_arm"].index(trial.subjects_per_arm)
     return {
