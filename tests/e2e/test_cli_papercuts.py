@@ -23,7 +23,7 @@ def test_top_level_help_names_every_command(cli):
     text = _help(cli)
     summary = text.split("Options")[0]
     names = [c.name or c.callback.__name__ for c in app.registered_commands]
-    assert len(names) == 12 and all(f" {n} " in summary or f" {n}." in summary for n in names), summary
+    assert len(names) == 13 and all(f" {n} " in summary or f" {n}." in summary for n in names), summary
 
 
 def test_demo_help_no_longer_waits_for_the_disease_layer(cli):

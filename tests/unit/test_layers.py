@@ -20,6 +20,7 @@ RANKS = {
     "endplate.replay": 8,
     "endplate": 8,  # other faces, public API
     "endplate.calibrate": 7,
+    "endplate.infer": 7,  # fits users' data on the muscle and disease layers
     "endplate.therapy": 7,  # siblings over the disease layer
     "endplate.report": 6,  # draws saved datasets
     "endplate.disease": 5,

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import panel as pn
 
 from endplate.app import guard, lab, plots
+from endplate.app.scan_upload import ScanUpload
 from endplate.errors import EndplateInputError
 from endplate.readings import shown
 
@@ -54,6 +55,7 @@ class LabPage:
         self.lab_plot = pn.pane.Matplotlib(None, dpi=90, tight=True, format="png", sizing_mode="stretch_width")
         self.lab_table = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.course = None
+        self.scan_upload = ScanUpload()
         self.species.param.watch(self._species_changed, "value")
         self.genotype.param.watch(self._ages_changed, "value")
         self.day.param.watch(self._day_changed, "value_throttled")
@@ -215,6 +217,7 @@ class LabPage:
             "### Virtual EMG lab",
             self.lab_table,
             self.lab_plot,
+            self.scan_upload.view(),
             sizing_mode="stretch_width",
         )
         return pn.Row(controls, main, sizing_mode="stretch_width")

@@ -56,6 +56,8 @@ def _refuse_repeats(command: Any, args: list[str]) -> None:
 
 
 app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True)
+infer_app = typer.Typer(cls=_Commands, no_args_is_help=True, help="Fit your own data: a CMAP scan, a patient, a cohort.")
+app.add_typer(infer_app, name="infer")
 err = Console(stderr=True)
 out = Console()
 

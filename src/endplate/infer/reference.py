@@ -1,0 +1,122 @@
+"""The reference table of the scan inference: labelled scans drawn from the prior, simulated once.
+
+Inference is amortised (simulate once, store, infer many times): ``simulate_reference`` draws
+``per_muscle`` labelled scans of every muscle in ``scans.SCAN_MUSCLES`` with seeds from
+``REFERENCE_FIRST_SEED`` on; ``reference_table`` reduces them to summary statistics and the
+quantities to infer. The bundled table (``data/scan_reference.npz``) was written by
+``python -m endplate.infer.reference`` (about 15 minutes on one core); benchmark scans use
+other seeds (``BENCHMARK_FIRST_SEED``), so no benchmark scan is in the table.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from endplate.infer.scans import SCAN_MUSCLES, STAGES, labelled_scan
+from endplate.infer.summaries import levels, sorted_scan, summaries
+
+REFERENCE_FIRST_SEED = 10_000_000
+BENCHMARK_FIRST_SEED = 20_000_000
+PER_MUSCLE = 2000
+# Quantities stored for each reference scan, inferred beside the unit count (amplitudes in uV).
+QUANTITIES = (
+    "log_units",
+    "mean_amplitude_uv",
+    "amplitude_p10_uv",
+    "amplitude_p50_uv",
+    "amplitude_p90_uv",
+    "largest_amplitude_uv",
+    "threshold_cv",
+    "threshold_noise_rsd",
+)
+
+
+def quantities(scan) -> np.ndarray:
+    """The stored truth of one labelled scan, in the order of ``QUANTITIES``."""
+    amp_uv = scan.unit_amplitude_mv * 1e3
+    thr = scan.unit_threshold_ma
+    return np.array(
+        [
+            np.log(scan.true_units),
+            amp_uv.mean(),
+            *np.percentile(amp_uv, [10, 50, 90]),
+            amp_uv.max(),
+            thr.std() / thr.mean(),
+            scan.threshold_noise_rsd,
+        ]
+    )
+
+
+def scan_columns(raw: np.ndarray) -> dict:
+    """Summaries (rows, N_FEATURES) and CMAP (rows,) in mV of raw scans (rows, 2, stimuli)."""
+    raw = raw.astype(float)
+    cmap = [levels(*sorted_scan(r[0], r[1])) for r in raw]
+    return {
+        "features": np.array([summaries(r[0], r[1]) for r in raw], np.float32),
+        "cmap_mv": np.array([top - base for base, top, _ in cmap], np.float32),
+    }
+
+
+def simulate_reference(per_muscle: int, first_seed: int, progress: Callable[[int], None] | None = None) -> dict:
+    """Summaries and truths of ``per_muscle`` scans of each muscle; seeds ``first_seed`` + row."""
+    rows = per_muscle * len(SCAN_MUSCLES)
+    truth, muscle, stage, scans = [], [], [], []
+    for row in range(rows):
+        species, name = SCAN_MUSCLES[row % len(SCAN_MUSCLES)]
+        scan = labelled_scan(first_seed + row, species, name)
+        scans.append(np.stack([scan.stimulus_ma, scan.cmap_mv]))
+        truth.append(quantities(scan))
+        muscle.append(row % len(SCAN_MUSCLES))
+        stage.append(STAGES.index(scan.stage))
+        if progress is not None and (row + 1) % 100 == 0:
+            progress(row + 1)
+    raw = np.array(scans, np.float32)
+    return {
+        **scan_columns(raw),
+        "truth": np.array(truth, np.float32),
+        "muscle": np.array(muscle, np.int8),
+        "stage": np.array(stage, np.int8),
+        "first_seed": np.int64(first_seed),
+        "raw": raw,  # (rows, 2, N_STIMULI): stimulus (mA) and response (mV)
+    }
+
+
+@cache
+def bundled_reference() -> dict:
+    """The reference table shipped with the package (read once)."""
+    with resources.files("endplate.data").joinpath("scan_reference.npz").open("rb") as fh:
+        with np.load(fh) as data:
+            return {k: data[k] for k in data.files}
+
+
+def write_reference(path: Path, raw_path: Path, per_muscle: int = PER_MUSCLE) -> None:
+    """Simulate the reference table and save it (compressed ``.npz``) at ``path``, the raw scans at ``raw_path``.
+
+    The raw scans (about 30 MB, not shipped) let the summaries be recomputed without simulating
+    again (``resummarise``).
+    """
+    table = simulate_reference(per_muscle, REFERENCE_FIRST_SEED, lambda n: print(f"{n} scans", file=sys.stderr, flush=True))
+    np.savez_compressed(raw_path, raw=table.pop("raw"))
+    np.savez_compressed(path, **table)
+
+
+def resummarise(path: Path, raw_path: Path) -> None:
+    """Recompute the summaries and CMAP of the table at ``path`` from its raw scans (after a change of ``summaries``)."""
+    with np.load(path) as data:
+        table = {k: data[k] for k in data.files}
+    with np.load(raw_path) as data:
+        table.update(scan_columns(data["raw"]))
+    np.savez_compressed(path, **table)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "resummarise":
+        resummarise(Path(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        write_reference(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else PER_MUSCLE)
