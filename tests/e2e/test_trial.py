@@ -160,3 +160,9 @@ def test_a_resumed_run_says_so_and_a_settings_mismatch_shows_no_empty_progress(c
     other = cli("trial", str(path), "--workers", "1", "--seed", "6", cwd=tmp_path)
     assert other.returncode == 2 and "other settings" in other.stderr
     assert "batch" not in other.stderr and "Traceback" not in other.stderr
+
+
+def test_target_power_outside_0_1_exits_2_before_any_work(cli, tmp_path):
+    result = cli("trial", str(_trial_file(tmp_path)), "--target-power", "1.5", cwd=tmp_path)
+    assert result.returncode == 2 and "--target-power must lie strictly between 0 and 1" in result.stderr
+    assert not (tmp_path / "tiny.zarr").exists() and not (tmp_path / "tiny-bank.zarr").exists()
