@@ -256,7 +256,8 @@ def finkelstein_schoenfeld(time: np.ndarray, event: np.ndarray, slope: np.ndarra
 
     Each subject's score is the sum of its pairwise scores; the statistic, the sum over active
     subjects, has under the null (permutation) mean 0 and variance n1 n0 / (N (N - 1)) sum(U^2).
-    The net benefit is the statistic over n1 n0; its 95 % CI uses that null variance (approximate).
+    The net benefit is the statistic over n1 n0; its 95 % CI uses that null variance, cut to
+    [-1, 1] (approximate: too wide far from the null).
     """
     out = {"effect": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "unit": "net benefit"}
     out["method"] = "Finkelstein-Schoenfeld: survival, then ALSFRS-R-like slope; net benefit (active - control)"
@@ -272,7 +273,8 @@ def finkelstein_schoenfeld(time: np.ndarray, event: np.ndarray, slope: np.ndarra
     se = math.sqrt(var) / (n1 * n0)
     benefit = t / (n1 * n0)
     p = 2 * stats.norm.sf(abs(t) / math.sqrt(var))
-    out.update({"effect": benefit, "ci_low": benefit - 1.96 * se, "ci_high": benefit + 1.96 * se, "p_value": float(p)})
+    low, high = max(-1.0, benefit - 1.96 * se), min(1.0, benefit + 1.96 * se)  # the benefit lies in [-1, 1]
+    out.update({"effect": benefit, "ci_low": low, "ci_high": high, "p_value": float(p)})
     return out
 
 

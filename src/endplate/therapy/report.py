@@ -56,30 +56,31 @@ def _trajectories(ds: xr.Dataset, analysis: dict) -> str:
         return _png(fig)
 
 
+# Effect scales of the results: unit -> (no-effect reference, axis label, log axis)
+EFFECT_AXES = {
+    "per month": (0.0, "difference in slope per month (active - control)", False),
+    "hazard ratio": (1.0, "hazard ratio (active / control)", True),
+    "net benefit": (0.0, "net benefit, joint rank (active - control)", False),
+}
+
+
 def _effects(analysis: dict) -> str:
-    slope = [r for r in analysis["results"] if r["unit"] == "per month"]
-    events = [r for r in analysis["results"] if r["unit"] == "hazard ratio"]
+    """One panel per effect scale present, each result with its 95 % CI."""
+    panels = [(u, [r for r in analysis["results"] if r["unit"] == u]) for u in EFFECT_AXES]
+    panels = [(u, rows) for u, rows in panels if rows]
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, 2, figsize=(10, 0.5 + 0.45 * max(len(slope), len(events), 2)))
-        for ax, rows, ref, xlabel in (
-            (axes[0], slope, 0.0, "difference in slope per month (active - control)"),
-            (axes[1], events, 1.0, "hazard ratio (active / control)"),
-        ):
+        tall = max(max(len(rows) for _, rows in panels), 2)
+        fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 0.5 + 0.45 * tall), squeeze=False)
+        for ax, (unit, rows) in zip(axes[0], panels):
+            ref, xlabel, log = EFFECT_AXES[unit]
             for i, r in enumerate(rows):
-                ok = all(r[k] is not None and np.isfinite(r[k]) for k in ("effect", "ci_low", "ci_high"))
-                if ok:
-                    ax.errorbar(
-                        r["effect"],
-                        i,
-                        xerr=[[r["effect"] - r["ci_low"]], [r["ci_high"] - r["effect"]]],
-                        fmt="o",
-                        color="#c0392b",
-                        capsize=3,
-                    )
+                if all(r[k] is not None and np.isfinite(r[k]) for k in ("effect", "ci_low", "ci_high")):
+                    xerr = [[r["effect"] - r["ci_low"]], [r["ci_high"] - r["effect"]]]
+                    ax.errorbar(r["effect"], i, xerr=xerr, fmt="o", color="#c0392b", capsize=3)
             ax.axvline(ref, color="#888", lw=1)
             ax.set_yticks(range(len(rows)), [f"{r['endpoint']} ({r['arm']})\np = {r['p_value']:.3g}" for r in rows])
             ax.set_xlabel(xlabel)
-            if rows and rows is events:
+            if log:
                 ax.set_xscale("log")
         return _png(fig)
 
