@@ -52,6 +52,7 @@ def test_power_bank_is_a_fresh_cohort_with_the_trial_settings():
     bank = bank_trial(trial)
     assert bank.seed != trial.seed and bank.subjects_per_arm == trial.bank_per_arm >= 4 * 150
     assert bank.arms == trial.arms and bank.duration_days == trial.duration_days and bank.population == trial.population
+    assert bank.known_interventions() == trial.known_interventions()  # the same draw of the effect sizes
     assert trial.subjects_per_arm in trial.power_points  # the reported power is a point of the curve
 
 

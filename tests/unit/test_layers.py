@@ -30,7 +30,20 @@ RANKS = {
     "endplate.junction": 1,  # parameters, population, estimators, provenance
     **{
         f"endplate.{m}": 0
-        for m in ("io", "seeding", "errors", "readings", "cluster", "_version", "presets", "data", "provenance", "spec", "limits")
+        for m in (
+            "io",
+            "seeding",
+            "errors",
+            "readings",
+            "cluster",
+            "_version",
+            "presets",
+            "data",
+            "provenance",
+            "spec",
+            "limits",
+            "scorecard",
+        )
     },
 }
 SIBLINGS = {"endplate.calibrate", "endplate.therapy"}

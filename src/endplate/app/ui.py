@@ -15,6 +15,7 @@ import panel as pn
 
 from endplate.app import guard, lab, plots
 from endplate.app.scan_upload import ScanUpload
+from endplate.app.visits_upload import VisitsPanel
 from endplate.errors import EndplateInputError
 from endplate.readings import shown
 
@@ -56,6 +57,7 @@ class LabPage:
         self.lab_table = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.course = None
         self.scan_upload = ScanUpload()
+        self.visits = VisitsPanel(self._in_worker, self.status)
         self.species.param.watch(self._species_changed, "value")
         self.genotype.param.watch(self._ages_changed, "value")
         self.day.param.watch(self._day_changed, "value_throttled")
@@ -218,6 +220,7 @@ class LabPage:
             self.lab_table,
             self.lab_plot,
             self.scan_upload.view(),
+            self.visits.view(),
             sizing_mode="stretch_width",
         )
         return pn.Row(controls, main, sizing_mode="stretch_width")

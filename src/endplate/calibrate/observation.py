@@ -41,6 +41,14 @@ def day_value(run: dict, muscles: tuple[str, ...], key: str, day: float) -> floa
     return float(np.mean([run["muscles"][m][key][i] for m in muscles]))
 
 
+def readout_value(run: dict, muscles: tuple[str, ...], key: str, day: float) -> float:
+    """Mean over ``muscles`` of a readout taken on its own grid (``cmap_percent`` on ``readout_day``,
+    ``mune`` on ``mune_day``) at the grid day nearest ``day``."""
+    grid = np.asarray(run["mune_day" if key == "mune" else "readout_day"], float)
+    i = int(np.argmin(np.abs(grid - day)))
+    return float(np.mean([run["muscles"][m][key][i] for m in muscles]))
+
+
 def lost_percent(run: dict, muscles: tuple[str, ...], key: str, day: float) -> float:
     """100 minus a daily percentage (innervated, motor neurons) on ``day``."""
     return 100.0 - day_value(run, muscles, key, day)
@@ -240,6 +248,12 @@ KINDS: dict[str, tuple[Callable, bool]] = {
     "survival_months_from_onset": (lambda o, r, s: survival_months_from_onset(r), False),
     "endplates_denervated_at_onset": (lambda o, r, s: at_onset(r, o.muscles, "denervated_percent"), True),
     "mune_decline_percent_per_month": (lambda o, r, s: mune_decline_percent_per_month(r, o.muscles), False),
+    # As measured in a user's cohort table (calibrate/cohort_table.py): the retained share, not the loss.
+    "endplates_innervated": (lambda o, r, s: day_value(r, o.muscles, "innervated_percent", o.day), True),
+    "motor_neurons_retained": (lambda o, r, s: day_value(r, o.muscles, "motor_neurons_percent", o.day), True),
+    "force_percent": (lambda o, r, s: day_value(r, o.muscles, "force_percent", o.day), False),
+    "cmap_percent": (lambda o, r, s: readout_value(r, o.muscles, "cmap_percent", o.day), False),
+    "mune_units": (lambda o, r, s: readout_value(r, o.muscles, "mune", o.day), False),
     "enlargement_percent_after_partial_denervation": (
         lambda o, r, s: 100 * partial_denervation_enlargement(s, int(o.day), r["scenario"].set),
         False,

@@ -6,8 +6,7 @@ statistic) and a tolerance band; recalled values get wide bands. ``validate`` ru
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -18,18 +17,8 @@ from endplate.junction.parameters import default_parameters
 from endplate.junction.perturbations import apply_perturbations
 from endplate.junction.population import make_population
 from endplate.kernels import run_train
+from endplate.scorecard import Check
 from endplate.seeding import substreams
-
-
-@dataclass(frozen=True)
-class Check:
-    target_id: str
-    name: str
-    low: float
-    high: float
-    tolerance: str
-    predict: Callable[[int], float]
-    open_issue: int | None = None  # a known gap tracked by this issue: reported, not counted
 
 
 def _mouse(*perturb: str):
@@ -756,11 +745,19 @@ READOUT_CHECKS: tuple[Check, ...] = (
 )
 
 
-def validate(seed: int = 0, layers: tuple[str, ...] = ("junction", "electrodiagnosis", "muscle", "disease")) -> list[dict]:
-    """Run every check; one dict per check with the prediction, band and verdict."""
+def validate(
+    seed: int = 0,
+    layers: tuple[str, ...] = ("junction", "electrodiagnosis", "muscle", "disease"),
+    extra: Iterable[Check] = (),
+) -> list[dict]:
+    """Run every check; one dict per check with the prediction, band and verdict.
+
+    ``extra``: checks from a layer this one may not import (the virtual placebo arms of
+    ``therapy.placebo``, which the command line adds).
+    """
     registry = load_targets()
     results = []
-    for check in CHECKS + MUSCLE_CHECKS + DISEASE_CHECKS + READOUT_CHECKS:
+    for check in CHECKS + MUSCLE_CHECKS + DISEASE_CHECKS + READOUT_CHECKS + tuple(extra):
         row = registry[check.target_id]
         if row["layer"] not in layers:
             continue

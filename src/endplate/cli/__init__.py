@@ -4,7 +4,7 @@ Each command module registers its commands on ``cli._app.app``; this file import
 them in help order and writes the one-line summary of ``endplate --help`` from that order.
 """
 
-from endplate.cli import checks, fit, infer_scan, presets, protocol, replay, report, run, trial  # noqa: F401  (they register commands)
+from endplate.cli import checks, fit, infer_course, infer_scan, presets, protocol, replay, report, run, trial  # noqa: F401  (they register commands)
 from endplate.cli._app import app
 
 COMMANDS = (

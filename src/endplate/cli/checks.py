@@ -18,9 +18,10 @@ def validate(
 ) -> None:
     """Score the model against every bundled literature target; exit 1 if a `fit` row fails (`test` rows are reported)."""
     from endplate.calibrate.validate import validate as run_validation
+    from endplate.therapy.placebo import PLACEBO_CHECKS
 
     try:
-        results = run_validation(seed)
+        results = run_validation(seed, extra=PLACEBO_CHECKS)
     except EndplateInputError as exc:
         _fail(str(exc))
         return

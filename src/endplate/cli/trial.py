@@ -118,7 +118,10 @@ def _run(spec, as_json: bool, **options) -> dict:
 
 @app.command()
 def trial(
-    spec: str = typer.Argument(..., help="A bundled trial (musk-agonist-sod1-mouse, nmj-stabiliser-human) or a TOML file."),
+    spec: str = typer.Argument(
+        ...,
+        help="A bundled trial (musk-agonist-sod1-mouse, nmj-stabiliser-human, riluzole-human, edaravone-human) or a TOML file.",
+    ),
     seed: int | None = seed_option(None, "Override the trial's seed."),
     subjects_per_arm: int | None = typer.Option(None, help="Override the number of subjects per arm."),
     workers: int = typer.Option(2, help="Local Dask workers (ignored with --scheduler)."),

@@ -209,8 +209,8 @@ def cox_logrank(time: np.ndarray, event: np.ndarray, treat: np.ndarray) -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fit = PHReg(time, treat[:, None], status=event).fit()
-        ci = np.exp(fit.conf_int()[0])
-        out.update({"effect": float(np.exp(fit.params[0])), "ci_low": float(ci[0]), "ci_high": float(ci[1])})
+            ci = np.exp(fit.conf_int()[0])  # overflows to inf when a tiny trial separates the arms
+            out.update({"effect": float(np.exp(fit.params[0])), "ci_low": float(ci[0]), "ci_high": float(ci[1])})
     return out
 
 

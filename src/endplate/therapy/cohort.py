@@ -5,18 +5,24 @@ what happens to it never depend on which worker runs it or in which order. Arms 
 permuted blocks drawn from the trial seed alone.
 
 Distributions. Each subject's scenario takes the shipped calibration of its genotype (applied by
-``load_scenario``) and these documented priors (all ``assumed`` unless said otherwise):
+``load_scenario``; its ``genotype.*`` values too) and the between-subject random effects of
+``SPREADS``, one distribution per parameter with its source; a trial's ``population`` table may
+override each (``population`` keys in brackets). The values that set a spread from a published
+spread are ``fit`` rows, checked by ``endplate validate`` (``therapy.placebo``):
 
 - Mouse (SOD1-G93A): strain ``B6SJL`` or ``C57BL6`` picks the genotype preset; the disease
-  midpoint varies between animals with SD ``midpoint_sd_days`` (4 days: survival within a
-  colony spreads by about a week, recalled); females start ``female_delay_days`` (3) later
-  (females live slightly longer in high-copy colonies, recalled).
+  midpoint of each animal is shifted by a normal random effect [``midpoint_sd_days``] set so that
+  a virtual colony's end stage spreads as colonies do (D11 SD 10.3 days, D10 SD 11.2 days);
+  B6SJL females start later by [``female_delay_days``] 4.9 days (females 132.8, males 127.9 days,
+  D10's source, read); on C57BL/6 the sexes do not differ in survival (D09's source, read).
 - Human (sporadic ALS): site of onset (upper limb, lower limb, bulbar; default weights 0.384 /
   0.336 / 0.221: limb 72 % and bulbar 22.1 % in the US National ALS Registry, H05 read; trunk or
   global onset, 6.1 %, is not simulated; the limb split 8:7 is assumed) sets which muscle goes
-  first and the delays of contiguous spread; progression is a factor ``f`` = lognormal(0, ``progression_sd`` = 0.35) x
-  exp(0.02 (age - 60)) that divides the drive's e-folding time (older patients progress faster,
-  recalled); age at onset ~ normal(60, 11) years clipped to 30-85 (recalled typical range).
+  first and the delays of contiguous spread; age at onset ~ normal(57.2, 12.3) years [``age_mean``,
+  ``age_sd``] clipped to 20-90 (V03, read; the clip assumed); progression is a factor ``f`` =
+  lognormal(0, [``progression_sd``]) x exp(0.02 (age - 60)) that divides the drive's e-folding
+  time (older patients progress faster, recalled), its spread set so that the ALSFRS-R-like slope
+  spreads as in population cohorts (V01: mean 0.89 points per month, 95 % of patients 0.04-1.96).
 
 Reduced fidelity (``fidelity.fibres_per_unit``, ``fidelity.max_units``): a human muscle has up to
 hundreds of thousands of fibres; a cohort of thousands cannot afford that. The cohort model keeps
@@ -41,7 +47,7 @@ from functools import cache
 
 import numpy as np
 
-from endplate.disease.model import Genotype, genotype
+from endplate.disease.model import Genotype, genotype, with_changes
 from endplate.disease.scenario import Scenario, load_scenario
 from endplate.muscle.presets import load_muscle
 
@@ -70,6 +76,72 @@ ONSET_MUSCLE = {
     "lower_limb": ("TA",),
     "bulbar": ("diaphragm", "trapezius"),
 }
+
+
+@dataclass(frozen=True)
+class Spread:
+    """The between-subject distribution of one parameter, with where it came from.
+
+    ``kind``: ``normal`` (``centre`` and ``sd`` in the parameter's unit, clipped to ``clip``) or
+    ``lognormal`` (median ``centre``, ``sd`` of the natural log).
+    """
+
+    parameter: str
+    kind: str
+    centre: float
+    sd: float
+    source: str
+    evidence: str
+    why: str
+    clip: tuple = (-math.inf, math.inf)
+
+    def draw(self, rng: np.random.Generator, centre: float | None = None, sd: float | None = None) -> float:
+        """One subject's value (``centre`` and ``sd`` override the defaults, as a trial's population may)."""
+        c, s = (self.centre if centre is None else centre), (self.sd if sd is None else sd)
+        if self.kind == "lognormal":
+            return float(c * rng.lognormal(0.0, s))
+        return float(np.clip(rng.normal(c, s), *self.clip))
+
+
+SPREADS = {
+    "midpoint_shift_days": Spread(
+        "genotype.midpoint_day (shift)",
+        "normal",
+        0.0,
+        9.0,
+        "mgi4822033; solomon2011",
+        "assumed",
+        "set against D10 (survival SD 11.2 days) and D11 (end stage SD 10.3 days), fit rows: 60 virtual B6SJL "
+        "mice of the calibrated animal give end stage 128.8 +- 10.6 days with 9 days (3.2 days without a "
+        "shift, 8.6 with 7); where the spread comes from (copy number drift, litter, housing) is not modelled",
+    ),
+    "age_years": Spread(
+        "age at onset",
+        "normal",
+        57.2,
+        12.3,
+        "brazil2015",
+        "read",
+        "mean +- SD of a population-based cohort (V03); clipped to 20-90 years (assumed)",
+        (20.0, 90.0),
+    ),
+    "progression_factor": Spread(
+        "progression factor (divides width_days)",
+        "lognormal",
+        1.0,
+        0.6,
+        "vaneijk_precision",
+        "assumed",
+        "set against the population-based ALSFRS-R slope distribution (V01, fit: 95 % of patients 0.04-1.96 "
+        "points per month, an SD of about 0.49): virtual patients followed from 6-18 months after onset give an "
+        "SD of their 24-month slopes of 0.47 with 0.6, pooled over 221 patients at four seeds (0.33-0.54 by seed; "
+        "0.38 with 0.35 and 0.59 with 0.9 in single cohorts); the SD saturates as the fastest die early",
+    ),
+}
+# Females' delay of the disease midpoint by strain (days): B6SJL females live 4.9 days longer
+# (132.8 vs 127.9 days, D10's source, read); on C57BL/6 the sexes do not differ in survival
+# (Pfohl 2015 abstract, read).
+FEMALE_DELAY_DAYS = {"B6SJL": 4.9, "C57BL6": 0.0}
 _MOUSE_KEYS = {"strain": str, "female_fraction": float, "midpoint_sd_days": float, "female_delay_days": float}
 _HUMAN_KEYS = {"site_of_onset": dict, "age_mean": float, "age_sd": float, "progression_sd": float}
 
@@ -160,45 +232,61 @@ def cmap_scale(species: str, muscle: str, changes: tuple) -> float:
     return maximal_cmap(build_anatomy(full, 0))["amplitude_mv"] / maximal_cmap(build_anatomy(reduced, 0))["amplitude_mv"]
 
 
-def draw_subject(trial, index: int, arm: str) -> Subject:
-    """Subject ``index`` of ``trial``: covariates, its genotype parameters and its scenario."""
-    seed = subject_seed(trial.seed, index)
-    rng = np.random.default_rng(seed)
+def _mouse_covariates(trial, rng: np.random.Generator) -> dict:
+    """One animal's sex and disease-midpoint shift in days (``SPREADS``)."""
     pop = trial.population
-    muscle_set, scale = reduced_muscles(trial)
-    base = genotype(trial.genotype)
-    values = dict(base.values)
+    strain = _strain(trial)
+    female = rng.random() < pop.get("female_fraction", 0.5)
+    shift = SPREADS["midpoint_shift_days"].draw(rng, sd=pop.get("midpoint_sd_days"))
+    shift += pop.get("female_delay_days", FEMALE_DELAY_DAYS[strain]) if female else 0.0
+    return {"sex": "female" if female else "male", "strain": strain, "midpoint_shift_days": shift}
+
+
+def _human_covariates(trial, rng: np.random.Generator) -> dict:
+    """One patient's site of onset, age at onset (years) and progression factor (``SPREADS``)."""
+    pop = trial.population
+    weights = pop.get("site_of_onset", {"upper_limb": 0.384, "lower_limb": 0.336, "bulbar": 0.221})
+    sites = [s for s in SITES if weights.get(s, 0) > 0]
+    w = np.array([weights[s] for s in sites], float)
+    site = sites[rng.choice(len(sites), p=w / w.sum())]
+    age = SPREADS["age_years"].draw(rng, pop.get("age_mean"), pop.get("age_sd"))
+    factor = SPREADS["progression_factor"].draw(rng, sd=pop.get("progression_sd")) * float(np.exp(0.02 * (age - 60)))
+    return {"site_of_onset": site, "age_years": age, "progression_factor": factor}
+
+
+def _with_effects(values: dict, cov: dict) -> dict:
+    """Genotype values with a subject's random effects: the midpoint shift (mouse), the progression factor (human)."""
+    out = dict(values)
+    if "midpoint_shift_days" in cov:
+        out["midpoint_day"] += cov["midpoint_shift_days"]
+    if "progression_factor" in cov:
+        out["width_days"] /= cov["progression_factor"]
+    return out
+
+
+def _strain(trial) -> str:
+    return trial.population.get("strain", "B6SJL" if trial.genotype == "SOD1-G93A" else "C57BL6")
+
+
+def _scenario(trial, seed: int, site: str, muscle_set: dict) -> Scenario:
+    """The subject's scenario: the species' bundled one with the trial's muscles and, for a patient, the spread from ``site``."""
     delays: dict[str, int] = {}
     if trial.species == "mouse":
-        strain = pop.get("strain", "B6SJL" if trial.genotype == "SOD1-G93A" else "C57BL6")
-        base = genotype(MOUSE_STRAINS[strain]) if trial.genotype.startswith("SOD1") else base
-        values = dict(base.values)
-        female = rng.random() < pop.get("female_fraction", 0.5)
-        shift = rng.normal(0.0, pop.get("midpoint_sd_days", 4.0)) + (pop.get("female_delay_days", 3.0) if female else 0.0)
-        values["midpoint_day"] = base.values["midpoint_day"] + shift
-        cov = {"sex": "female" if female else "male", "strain": strain, "midpoint_shift_days": shift}
-        onset, end = [m for m in trial.muscles if m != "diaphragm"] or list(trial.muscles), None
+        name = MOUSE_STRAINS[_strain(trial)] if trial.genotype.startswith("SOD1") else trial.genotype
+        onset = [m for m in trial.muscles if m != "diaphragm"] or list(trial.muscles)
+        end = onset
     else:
-        weights = pop.get("site_of_onset", {"upper_limb": 0.384, "lower_limb": 0.336, "bulbar": 0.221})
-        sites = [s for s in SITES if weights.get(s, 0) > 0]
-        w = np.array([weights[s] for s in sites], float)
-        site = sites[rng.choice(len(sites), p=w / w.sum())]
-        age = float(np.clip(rng.normal(pop.get("age_mean", 60.0), pop.get("age_sd", 11.0)), 30, 85))
-        factor = float(rng.lognormal(0.0, pop.get("progression_sd", 0.35)) * np.exp(0.02 * (age - 60)))
-        values["width_days"] = base.values["width_days"] / factor
+        name = trial.genotype
         delays = {m: SPREAD_DAYS[site][m] for m in trial.muscles}
-        first = [m for m in trial.muscles if m in ONSET_MUSCLE[site]]
-        onset = first or [min(trial.muscles, key=lambda m: delays[m])]
-        end = ["diaphragm"] if "diaphragm" in trial.muscles else None
-        cov = {"site_of_onset": site, "age_years": age, "progression_factor": factor}
-    scenario_name = {"mouse": "sod1-g93a", "human": "human-als"}[trial.species]
-    sc = load_scenario(
-        scenario_name,
-        genotype=base.name,
+        onset = [m for m in trial.muscles if m in ONSET_MUSCLE[site]] or [min(trial.muscles, key=lambda m: delays[m])]
+        end = ["diaphragm"] if "diaphragm" in trial.muscles else [m for m in trial.muscles if m != "diaphragm"]
+    return load_scenario(
+        {"mouse": "sod1-g93a", "human": "human-als"}[trial.species],
+        genotype=name,
         hypothesis=trial.hypothesis,
         muscles=list(trial.muscles),
         onset_muscles=onset,
-        end_stage_muscles=end or [m for m in trial.muscles if m != "diaphragm"],
+        end_stage_muscles=end,
         onset_delay_days=delays,
         muscle_set=muscle_set,
         set={},
@@ -208,6 +296,21 @@ def draw_subject(trial, index: int, arm: str) -> Subject:
         start_day=0 if trial.species == "human" else 20,
         end_day=trial.max_days,
     )
+
+
+def draw_subject(trial, index: int, arm: str) -> Subject:
+    """Subject ``index`` of ``trial``: covariates, its genotype parameters and its scenario.
+
+    The genotype starts from the scenario's (its shipped calibration included, so a cohort animal
+    is the calibrated animal before its random effects) and takes the subject's random effects.
+    """
+    seed = subject_seed(trial.seed, index)
+    rng = np.random.default_rng(seed)
+    muscle_set, scale = reduced_muscles(trial)
+    cov = (_mouse_covariates if trial.species == "mouse" else _human_covariates)(trial, rng)
+    sc = _scenario(trial, seed, cov.get("site_of_onset", ""), muscle_set)
+    base = with_changes(genotype(sc.genotype), sc.set)
+    values = _with_effects(base.values, cov)
     lo, hi = trial.start_days
     offset = int(rng.integers(lo, hi + 1))
     cmap = {m: cmap_scale(trial.species, m, tuple(sorted(muscle_set.get(m, {}).items()))) for m in trial.muscles}

@@ -1,7 +1,9 @@
 """Interventions as data: a window of days and multipliers or hazard ratios on named targets.
 
 Bundled interventions live in ``presets/interventions.toml``; users add their own in a TOML file
-of the same form. A ``Course`` is a set of interventions with their windows resolved to absolute
+of the same form. An effect may carry an ``uncertainty`` interval (the 95 % range of what the
+evidence allows); a trial draws each such effect once, from its own seed (``draw_effects``), so
+that repeated virtual trials carry the uncertainty of the effect as well as that of the cohort. A ``Course`` is a set of interventions with their windows resolved to absolute
 days; the disease layer asks it, day by day, for the kernel parameters, the treated disease
 drives and the junction changes (``disease.simulate.simulate(..., interventions=course)``).
 """
@@ -20,6 +22,7 @@ import numpy as np
 from endplate.disease.model import Genotype, K, drive, kernel_parameters
 from endplate.errors import EndplateInputError
 from endplate.junction.parameters import JunctionParameters
+from endplate.seeding import substreams
 from endplate.spec import check_table, fail, number, parse_toml, read_toml, rule
 
 # Mechanism parameters the daily kernel reads afresh every day (others are fixed when a muscle
@@ -59,9 +62,26 @@ class Intervention:
     source: str
     evidence: str
     assumptions: str
+    uncertainty: dict = dataclasses.field(default_factory=dict)  # target -> (low, high): 95 % range of the effect
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def drawn(self, rng: np.random.Generator) -> Intervention:
+        """This intervention with its uncertain effects drawn once.
+
+        One potency z ~ normal(0, 1) per intervention moves all its uncertain effects together
+        (stronger or weaker at once): log(effect) = log(point) + z sigma, away from 1 for z > 0,
+        with sigma such that the interval is the 95 % range (a hazard ratio's confidence interval
+        is symmetric on the log scale), truncated to the interval.
+        """
+        z = rng.standard_normal()
+        effects = dict(self.effects)
+        for key, (lo, hi) in sorted(self.uncertainty.items()):
+            sigma = (math.log(hi) - math.log(lo)) / (2 * 1.96)
+            away = -1.0 if effects[key] < 1 else 1.0
+            effects[key] = float(np.clip(effects[key] * math.exp(away * z * sigma), lo, hi))
+        return dataclasses.replace(self, effects=effects)
 
 
 @dataclass(frozen=True)
@@ -80,6 +100,7 @@ class _Entry:
     evidence: str = rule(choices=_EVIDENCE)
     window: dict = rule(factory=dict)
     assumptions: str = ""
+    uncertainty: dict = rule(factory=dict)  # target -> [LOW, HIGH], each > 0, around the point value
 
 
 def _parse(name: str, entry: dict, where: str, text: str = "") -> Intervention:
@@ -91,7 +112,38 @@ def _parse(name: str, entry: dict, where: str, text: str = "") -> Intervention:
             fail(where, text, key, f"intervention {name!r}: unknown parameter {key!r}; allowed: {', '.join(allowed)}")
         effects[key] = number(f"{name}.effects.{key}", value, where, text, low=0)
     window = _Window(**check_table(_Window, e.window, where, text, f"{name}.window."))
-    return Intervention(name, e.description, effects, window.start_day, window.duration_days, e.source, e.evidence, e.assumptions)
+    uncertainty = {}
+    for key, bounds in e.uncertainty.items():
+        if key not in effects:
+            fail(
+                where,
+                text,
+                key,
+                f"intervention {name!r}: uncertainty for {key!r}, which is not among its effects {list(effects)}",
+            )
+        if not isinstance(bounds, list) or len(bounds) != 2:
+            fail(where, text, key, f"intervention {name!r}: uncertainty.{key} must be [LOW, HIGH], got {bounds!r}")
+        lo, hi = (number(f"{name}.uncertainty.{key}", b, where, text, above=0) for b in bounds)
+        if not lo <= effects[key] <= hi or lo == hi:
+            fail(
+                where,
+                text,
+                key,
+                f"intervention {name!r}: uncertainty.{key} = [{lo:g}, {hi:g}] must be an interval (LOW < HIGH) "
+                f"holding the point value {effects[key]:g}",
+            )
+        uncertainty[key] = (lo, hi)
+    return Intervention(
+        name, e.description, effects, window.start_day, window.duration_days, e.source, e.evidence, e.assumptions, uncertainty
+    )
+
+
+def draw_effects(known: dict[str, Intervention], seed: int) -> dict[str, Intervention]:
+    """``known`` with every uncertain effect drawn once from ``seed`` (one sub-stream per intervention)."""
+    streams = substreams(seed, *(f"effect:{name}" for name in known))
+    return {
+        name: iv.drawn(np.random.default_rng(streams[f"effect:{name}"])) if iv.uncertainty else iv for name, iv in known.items()
+    }
 
 
 def _check_window(name: str, start, duration, where: str) -> None:

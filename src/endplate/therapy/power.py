@@ -189,13 +189,17 @@ _BANK_KEY = 2**31 + 7  # spawn key of the bank's seed; subjects' own keys are th
 
 def bank_trial(trial):
     """The trial whose subjects form the power bank: the trial's settings, ``bank_per_arm`` per
-    arm and a seed of its own (so no bank subject is a subject of the trial)."""
+    arm and a seed of its own (so no bank subject is a subject of the trial), with the trial's
+    draw of the uncertain effect sizes: the power is that of the effect the trial simulates."""
     import dataclasses
 
     from endplate.spec import SEED_MAX
 
     seed = int(np.random.SeedSequence(trial.seed, spawn_key=(_BANK_KEY,)).generate_state(1)[0]) % (SEED_MAX + 1)
-    return dataclasses.replace(trial, name=f"{trial.name}-bank", seed=seed, subjects_per_arm=trial.bank_per_arm)
+    effects = trial.seed if trial.effects_seed is None else trial.effects_seed
+    return dataclasses.replace(
+        trial, name=f"{trial.name}-bank", seed=seed, subjects_per_arm=trial.bank_per_arm, effects_seed=effects
+    )
 
 
 def bank_of(ds, trial, endpoint: str) -> Bank:

@@ -20,7 +20,7 @@ from endplate.limits import LIMITS, check_size
 from endplate.muscle.mune import METHODS
 from endplate.muscle.presets import muscles as species_muscles
 from endplate.spec import SEED_MAX, check_table, line_of, parse_toml, read_toml, rule
-from endplate.therapy.interventions import Course, load_interventions
+from endplate.therapy.interventions import Course, draw_effects, load_interventions
 from endplate.therapy.power import BANK_FACTOR
 
 ENDPOINTS = ("cmap", "mune", "munix_sum", "force", "composite", "onset", "survival", "cafs")
@@ -64,6 +64,7 @@ class Trial:
     batch_size: int = 25
     interventions_files: tuple = ()
     description: str = ""
+    effects_seed: int | None = None  # seed of the effect draws when not ``seed`` (a power bank's)
 
     @property
     def n_subjects(self) -> int:
@@ -89,7 +90,10 @@ class Trial:
         return json.dumps(dataclasses.asdict(self), default=list)
 
     def known_interventions(self) -> dict:
-        return load_interventions(*self.interventions_files)
+        """The interventions this trial knows, each uncertain effect drawn once from the trial's
+        seed (``effects_seed`` where set: a power bank takes its trial's draw)."""
+        seed = self.seed if self.effects_seed is None else self.effects_seed
+        return draw_effects(load_interventions(*self.interventions_files), seed)
 
 
 @dataclass(frozen=True)
@@ -191,7 +195,8 @@ def bundled() -> list[str]:
 def load_trial(spec: str, allow_large: bool = False, **changes) -> Trial:
     """A bundled trial by name or a TOML file; ``changes`` override top-level keys (checked).
 
-    ``spec``: ``musk-agonist-sod1-mouse``, ``nmj-stabiliser-human`` or the path of a TOML file
+    ``spec``: a bundled name (``musk-agonist-sod1-mouse``, ``nmj-stabiliser-human``, ``riluzole-human``,
+    ``edaravone-human``) or the path of a TOML file
     (docs/trials.md); ``changes``: e.g. ``seed=2``, ``subjects_per_arm=10`` (None is ignored).
     ``allow_large``: accept trials above the limits of ``endplate.limits`` (subjects, batch size).
     Raises ``EndplateInputError`` naming the file and what is wrong.

@@ -1,0 +1,35 @@
+"""The virtual placebo arms against the published between-subject spread (``endplate validate`` rows)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from endplate.calibrate.targets import load_targets
+from endplate.calibrate.validate import summarise, validate
+from endplate.therapy import placebo
+from endplate.therapy.placebo import PLACEBO_CHECKS
+
+
+def test_every_placebo_check_names_a_registered_target_with_its_role():
+    registry = load_targets()
+    for check in PLACEBO_CHECKS:
+        row = registry[check.target_id]
+        assert row["source"] and row["evidence"] in {"read", "recalled", "secondary", "assumed"}
+        assert check.low < check.high and check.tolerance
+    roles = {c.target_id: registry[c.target_id]["role"] for c in PLACEBO_CHECKS}
+    # the spreads were set against these (fit) and not against these (test), chosen before tuning
+    assert {k for k, r in roles.items() if r == "fit"} == {"D08", "D10", "D11", "V01", "V03", "H04"}
+    assert {k for k, r in roles.items() if r == "test"} == {"V02", "V04", "V05", "V06"}
+
+
+@pytest.mark.slow
+def test_placebo_arms_pass_their_fit_rows_at_a_second_seed_and_report_their_test_rows():
+    results = validate(7, layers=("disease",), extra=PLACEBO_CHECKS)[-len(PLACEBO_CHECKS) :]
+    failed = [(r["id"], r["name"], r["predicted"]) for r in results if r["role"] == "fit" and not r["passed"]]
+    assert not failed, failed
+    assert all(np.isfinite(r["predicted"]) for r in results)
+    counts = summarise(results)
+    assert counts["test_passed"] + counts["test_failed"] == 4
+    # the colony spreads as colonies do, not as the few days of a single seed's noise
+    assert np.std(placebo.colony("B6SJL", 7)["death"], ddof=1) > 6
