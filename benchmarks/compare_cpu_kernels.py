@@ -5,6 +5,7 @@ imports pointed at it, so both kernels run side by side on the ``junction-train`
 (10^6 junctions x 100 stimuli at 50 Hz, default mouse), interleaved round by round: a load
 change on a shared machine hits both alike, and the ratio is the figure to quote. Wall and
 process CPU time are both recorded; on a loaded machine the CPU-time ratio is the steadier.
+``identical_output`` says, per condition, whether the two kernels give the same bytes.
 
 Usage: PYTHONPATH=src python benchmarks/compare_cpu_kernels.py [--against main] [--rounds R] [--junctions N] [OUT.json]
 """
@@ -41,6 +42,29 @@ def kernel_at(revision: str, folder: Path):
     return importlib.import_module("old_kernels.cpu").train_cpu
 
 
+def identical_output(old, new) -> dict[str, bool]:
+    """Whether two kernels give the same bytes (records, pools, sums) on 3000 junctions in four
+    conditions, a train from rest and one that continues its state."""
+    from endplate.junction.parameters import default_parameters
+    from endplate.junction.perturbations import apply_perturbations
+    from endplate.junction.population import make_population, stimulus_schedule
+
+    conditions = {"healthy": ("mouse", ()), "low_calcium": ("mouse", ("low_calcium",)),
+                  "ache_inhibition+achr_loss": ("mouse", ("ache_inhibition", "achr_loss")), "human": ("human", ())}
+    out = {}
+    for name, (species, condition) in conditions.items():
+        params = apply_perturbations(default_parameters(species), condition)
+        pop = make_population(params, 3000, seed=42)
+        runs = []
+        for train in (old, new):
+            state = pop.rested_state()
+            first = train(pop, state, stimulus_schedule(params, [np.inf] + [20.0] * 29), 7, True)
+            second = train(pop, state, stimulus_schedule(params, [5.0] * 10), 8, True)
+            runs.append([*first, *second, *state.arrays()])
+        out[name] = all(np.array_equal(a, b, equal_nan=True) for a, b in zip(*runs))
+    return out
+
+
 def main() -> None:
     parser = workload.parser(__doc__)
     parser.add_argument("--against", default="main")
@@ -62,6 +86,7 @@ def main() -> None:
                 seconds[name].append(time.perf_counter() - t0)
                 cpu_seconds[name].append(time.process_time() - c0)
             loads.append(os.getloadavg()[0])
+        same = identical_output(kernels[args.against], train_cpu)
     size = pop.size * schedule.shape[1]
     ratios = [old / new for old, new in zip(seconds[args.against], seconds["this tree"])]
     cpu_ratios = [old / new for old, new in zip(cpu_seconds[args.against], cpu_seconds["this tree"])]
@@ -69,7 +94,8 @@ def main() -> None:
               "throughput_best": {name: size / min(t) for name, t in seconds.items()},
               "speedup_per_round": ratios, "speedup_median": float(np.median(ratios)),
               # CPU time is what the work costs when other processes share the cores
-              "cpu_time_speedup_per_round": cpu_ratios, "cpu_time_speedup_median": float(np.median(cpu_ratios))}
+              "cpu_time_speedup_per_round": cpu_ratios, "cpu_time_speedup_median": float(np.median(cpu_ratios)),
+              "identical_output": same}
     print(json.dumps(report, indent=1))
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=1))

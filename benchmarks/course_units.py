@@ -14,9 +14,9 @@ def spread(days):
 def report(name, muscles, seeds, **kw):
     for seed in seeds:
         r = simulate(load_scenario(name, seed=seed, muscles=list(muscles), probe_days=[], probe_muscle=muscles[0], **kw))
-        print(f"{name} seed {seed}: onset {r['onset_day']} end stage {r['end_stage_day']}")
+        print(f"{name} seed {seed}: onset {r.onset_day} end stage {r.end_stage_day}")
         for m in muscles:
-            st = r["states"][m]
+            st = r.states[m]
             t = st.anatomy.unit_type
             ax, so = st.unit_days[:, 0], st.unit_days[:, 1]
             line = []

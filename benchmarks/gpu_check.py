@@ -20,8 +20,12 @@ from endplate.junction.perturbations import apply_perturbations
 from endplate.junction.population import stimulus_schedule
 from endplate.kernels import gpu, gpu_twin
 
-CONDITIONS = {"healthy": ("mouse", ()), "low_calcium": ("mouse", ("low_calcium",)),
-              "ache_inhibition+achr_loss": ("mouse", ("ache_inhibition", "achr_loss")), "human": ("human", ())}
+CONDITIONS = {
+    "healthy": ("mouse", ()),
+    "low_calcium": ("mouse", ("low_calcium",)),
+    "ache_inhibition+achr_loss": ("mouse", ("ache_inhibition", "achr_loss")),
+    "human": ("human", ()),
+}
 
 
 def compare(species, condition, n=20000, n_s=30):
@@ -35,23 +39,40 @@ def compare(species, condition, n=20000, n_s=30):
     twin_quanta = gpu_twin.train_twin(pop, pop.rested_state(), stimulus_schedule(params, intervals), 1, True)[0]
     rows = []
     for i in (0, 1, 9, n_s - 1):
-        rows.append({
-            "stimulus": i, "mean_quanta_gpu": float(g.quanta[:, i].mean()), "mean_quanta_ref": float(r.quanta[:, i].mean()),
-            "ks_epp_p": float(stats.ks_2samp(g.epp_mv[:, i], r.epp_mv[:, i]).pvalue),
-            "fired_gpu": float(g.fired_fraction[i]), "fired_ref": float(r.fired_fraction[i]),
-        })
+        rows.append(
+            {
+                "stimulus": i,
+                "mean_quanta_gpu": float(g.quanta[:, i].mean()),
+                "mean_quanta_ref": float(r.quanta[:, i].mean()),
+                "ks_epp_p": float(stats.ks_2samp(g.epp_mv[:, i], r.epp_mv[:, i]).pvalue),
+                "fired_gpu": float(g.fired_fraction[i]),
+                "fired_ref": float(r.fired_fraction[i]),
+            }
+        )
     same = g.quanta == twin_quanta
-    ok_state = bool(np.all(st_g.vesicles >= 0) and np.all(st_g.vesicles <= pop.capacity)
-                    and np.all((st_g.tsc_activity >= 0) & (st_g.tsc_activity <= 1)))
-    sums_match = bool(np.allclose(g.sums[0], g.quanta.sum(axis=0), rtol=1e-6)
-                      and np.allclose(g.sums[2], np.isfinite(g.latency_ms).sum(axis=0)))
+    ok_state = bool(
+        np.all(st_g.vesicles >= 0)
+        and np.all(st_g.vesicles <= pop.capacity)
+        and np.all((st_g.tsc_activity >= 0) & (st_g.tsc_activity <= 1))
+    )
+    sums_match = bool(
+        np.allclose(g.sums[0], g.quanta.sum(axis=0), rtol=1e-6) and np.allclose(g.sums[2], np.isfinite(g.latency_ms).sum(axis=0))
+    )
     distribution = all(
-        abs(x["mean_quanta_gpu"] - x["mean_quanta_ref"]) <= max(0.03 * x["mean_quanta_ref"], 0.05) and x["ks_epp_p"] > 1e-3
-        and abs(x["fired_gpu"] - x["fired_ref"]) <= 0.03 for x in rows)
-    return {"passed": bool(distribution and ok_state and sums_match and same[:, 0].mean() > 0.99),
-            "distribution_matches_reference": distribution, "state_in_range": ok_state,
-            "sums_match_records": sums_match, "identical_quanta_first_stimulus": float(same[:, 0].mean()),
-            "identical_trains": float(same.all(axis=1).mean()), "rows": rows}
+        abs(x["mean_quanta_gpu"] - x["mean_quanta_ref"]) <= max(0.03 * x["mean_quanta_ref"], 0.05)
+        and x["ks_epp_p"] > 1e-3
+        and abs(x["fired_gpu"] - x["fired_ref"]) <= 0.03
+        for x in rows
+    )
+    return {
+        "passed": bool(distribution and ok_state and sums_match and same[:, 0].mean() > 0.99),
+        "distribution_matches_reference": distribution,
+        "state_in_range": ok_state,
+        "sums_match_records": sums_match,
+        "identical_quanta_first_stimulus": float(same[:, 0].mean()),
+        "identical_trains": float(same.all(axis=1).mean()),
+        "rows": rows,
+    }
 
 
 def throughput(n_junctions, n_stimuli=100, repeats=5):
@@ -70,14 +91,15 @@ def throughput(n_junctions, n_stimuli=100, repeats=5):
         dev.run(schedule, r, False)
         cp.cuda.Device().synchronize()
         best = min(best, time.perf_counter() - t0)
-    return {"junctions": n_junctions, "stimuli": n_stimuli, "seconds": best,
-            "throughput": n_junctions * n_stimuli / best}
+    return {"junctions": n_junctions, "stimuli": n_stimuli, "seconds": best, "throughput": n_junctions * n_stimuli / best}
 
 
 def kernel_attributes():
     attributes = dict(gpu.compiled_kernel().attributes)
-    return {k: attributes.get(k) for k in ("num_regs", "local_size_bytes", "shared_size_bytes",
-                                          "max_threads_per_block", "binary_version")}
+    return {
+        k: attributes.get(k)
+        for k in ("num_regs", "local_size_bytes", "shared_size_bytes", "max_threads_per_block", "binary_version")
+    }
 
 
 def main(path):
@@ -101,8 +123,10 @@ def main(path):
     print(json.dumps(report, indent=1))
     for name, result in report["comparisons"].items():
         print(f"{name:28s} {'PASS' if result['passed'] else 'FAIL'}")
-    print(f"registers a thread: {report['kernel']['num_regs']}; "
-          f"throughput 1e7 x 100: {report['throughput'][-1]['throughput']:.3g} junction-stimuli/s")
+    print(
+        f"registers a thread: {report['kernel']['num_regs']}; "
+        f"throughput 1e7 x 100: {report['throughput'][-1]['throughput']:.3g} junction-stimuli/s"
+    )
     return 0 if all(r["passed"] for r in report["comparisons"].values()) else 1
 
 

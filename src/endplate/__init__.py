@@ -7,7 +7,8 @@ The public API, layer by layer (docs/design.md, "Layers"):
   with provenance); ``make_population`` and ``run_train`` underneath them;
 - muscles: ``build_muscle(species, muscle, seed)`` and ``muscle_protocol(name, anatomy, seed)``
   (CMAP, CMAP scan, MUNE, force, SFEMG, RNS);
-- disease: ``load_scenario`` (a bundled name or a TOML file) -> ``simulate`` -> ``run_dataset``;
+- disease: ``load_scenario`` (a bundled name or a TOML file) -> ``resolve`` (the ``DiseaseModel``
+  every runner steps) -> ``simulate`` (a ``Run``) -> ``run_dataset``;
 - trials: ``load_trial`` -> ``run_trial`` (a Zarr store; resumable) -> ``analyse``;
 - calibration: ``run_fit`` (ABC-SMC with model choice on a bundled problem);
 - saved results: ``open_result``, ``write_dataset`` and ``replay``.
@@ -32,6 +33,7 @@ _LATER = (
     "build_muscle",
     "muscle_protocol",
     "load_scenario",
+    "resolve",
     "simulate",
     "run_dataset",
     "load_trial",
@@ -75,12 +77,13 @@ def _group(name: str) -> dict[str, Any]:
         from endplate.muscle.protocols import muscle, run
 
         return {"build_muscle": muscle, "muscle_protocol": run}
-    if name in ("load_scenario", "simulate", "run_dataset"):
+    if name in ("load_scenario", "resolve", "simulate", "run_dataset"):
         from endplate.disease.dataset import run_dataset
+        from endplate.disease.resolve import resolve
         from endplate.disease.scenario import load_scenario
         from endplate.disease.simulate import simulate
 
-        return {"load_scenario": load_scenario, "simulate": simulate, "run_dataset": run_dataset}
+        return {"load_scenario": load_scenario, "resolve": resolve, "simulate": simulate, "run_dataset": run_dataset}
     if name in ("load_trial", "run_trial", "analyse"):
         from endplate.therapy.analysis import analyse
         from endplate.therapy.engine import run_trial

@@ -88,7 +88,7 @@ def muscle_cmap_scan(quick: bool = False) -> list[dict]:
     if quick:
         preset = preset.replace(n_units=100, n_fibres=20000)
     build_anatomy(preset.replace(n_units=10, n_fibres=1000), 0)  # warm imports and caches
-    best, anatomy = np.inf, None
+    best = np.inf
     for r in range(3):
         t0 = time.perf_counter()
         anatomy = build_anatomy(preset, r)
@@ -109,29 +109,33 @@ def muscle_cmap_scan(quick: bool = False) -> list[dict]:
 
 
 def _progression(name: str, scenario, end_day: int | None, repeats: int) -> dict:
-    """Daily disease steps of every muscle of ``scenario`` (muscles built beforehand, readouts off)."""
+    """Daily disease steps of every muscle of ``scenario`` (muscles built beforehand, readouts off).
+
+    The scenario is resolved as every run resolves it (``disease.resolve``: calibrated values,
+    ``genotype.*`` changes, first partner, both drives) and stepped by the runs' day loop in one
+    kernel call per muscle. ``resolve_seconds`` and ``build_seconds`` (the muscles, with their
+    warm-up) are timed apart from the stepping; ``cpu_seconds`` is the process CPU time of the
+    stepping (all threads) and ``load_average`` the machine's 1-minute load when done.
+    """
     import copy
 
-    from endplate.disease.model import genotype, kernel_parameters, mechanism_values
-    from endplate.disease.simulate import init_muscle, muscle_drives, step
+    from endplate.disease.resolve import resolve
+    from endplate.disease.simulate import Untreated, init_muscle, run_days
 
-    g = genotype(scenario.genotype)
-    p = kernel_parameters(mechanism_values(scenario.hypothesis, g, scenario.set), g, False)
     t0 = time.perf_counter()
-    built = {m: init_muscle(scenario, m, p, g, i) for i, m in enumerate(scenario.muscles)}
+    model = resolve(scenario)
+    resolve_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    built = {m: init_muscle(model, m, i) for i, m in enumerate(scenario.muscles)}
     build_seconds = time.perf_counter() - t0
     last = end_day or scenario.end_day
     days = np.arange(scenario.start_day, last + 1)
-    rate = g.values["terminal_rate_per_day"]
-    best = np.inf
+    best, best_cpu = np.inf, np.inf
     for _ in range(repeats):
         states = copy.deepcopy(built)
-        drives = {m: muscle_drives(st, days, g, rate, 0.0)[0] for m, st in states.items()}
-        t0 = time.perf_counter()
-        for i, day in enumerate(days):
-            for m, st in states.items():
-                step(st, p, int(day), float(drives[m][i]), -1.0)
-        best = min(best, time.perf_counter() - t0)
+        t0, c0 = time.perf_counter(), time.process_time()
+        run_days(model, states, days, Untreated(), lambda d: last, lambda stretch: False)
+        best, best_cpu = min(best, time.perf_counter() - t0), min(best_cpu, time.process_time() - c0)
     fibres = sum(st.anatomy.n_fibres for st in built.values())
     return {
         "name": name,
@@ -142,6 +146,9 @@ def _progression(name: str, scenario, end_day: int | None, repeats: int) -> dict
         "reference_ratio": None,
         "days": int(days.size),
         "fibres": int(fibres),
+        "cpu_seconds": best_cpu,  # all threads: the steadier figure on a shared machine
+        "load_average": os.getloadavg()[0],
+        "resolve_seconds": resolve_seconds,
         "build_seconds": build_seconds,
         "bytes_per_fibre": max(st.nbytes_per_fibre for st in built.values()),
     }
@@ -162,7 +169,7 @@ def progression(quick: bool = False) -> list[dict]:
         onset_delay_days={},
         end_day=2190,
         probe_muscle="biceps",
-        **({"muscle_set": {"biceps": {"n_units": 100, "n_fibres": 20000}}} if quick else {}),
+        muscle_set={"biceps": {"n_units": 100, "n_fibres": 20000}} if quick else None,
     )
     out.append(_progression("progression-human", human, None, 1))
     return out
@@ -196,6 +203,7 @@ def trial(quick: bool = False) -> list[dict]:
                 client = two if workers == 2 else None
                 ds = run_trial(spec, Path(folder) / "bench.zarr", client=client, workers=workers, stats=stats)
                 seconds = time.perf_counter() - t0
+                assert ds is not None  # None only when stopped after some batches (stop_after)
                 t0 = time.perf_counter()
                 analyse(ds, spec)
                 analysis_seconds = time.perf_counter() - t0

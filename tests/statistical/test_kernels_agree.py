@@ -63,3 +63,22 @@ def test_fast_kernel_matches_reference_with_mobilisation_in_a_human_3_hz_train()
     for i in (0, 4, 9):
         assert fast.quanta[:, i].mean() == pytest.approx(ref.quanta[:, i].mean(), rel=0.03)
         assert stats.ks_2samp(fast.epp_mv[:, i], ref.epp_mv[:, i]).pvalue > 1e-3
+
+
+def test_junctions_in_different_facilitation_states_draw_as_if_alone(mouse):
+    """A group of junctions in one facilitation state computes its presynaptic terms once per
+    stimulus; a group in mixed states computes them per junction. Each junction must draw the
+    same train either way (its random stream is its own)."""
+    pop = make_population(mouse, 3000, seed=1)
+    intervals = [20.0] * 20  # no rest first: a rest would clear the facilitation
+    mixed, uniform = pop.rested_state(), pop.rested_state()
+    odd = np.arange(pop.size) % 2 == 1
+    for s in (mixed, uniform):
+        s.facilitation_fast[:], s.facilitation_slow[:], s.mobilisation[:] = 0.4, 0.2, 0.1
+    mixed.facilitation_fast[~odd] = 0.0
+    a = run_train(pop, mixed, intervals, seed=9)
+    b = run_train(pop, uniform, intervals, seed=9)
+    assert np.array_equal(a.quanta[odd], b.quanta[odd]) and np.array_equal(a.epp_mv[odd], b.epp_mv[odd])
+    assert not np.array_equal(a.quanta[~odd], b.quanta[~odd])
+    assert np.array_equal(mixed.facilitation_fast[odd], uniform.facilitation_fast[odd])
+    assert np.all(mixed.facilitation_fast[~odd] < mixed.facilitation_fast[odd])

@@ -1,5 +1,7 @@
 """Layer E: observation models, the target registry, priors, calibrated defaults."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,9 @@ from endplate.calibrate.targets import load_targets
 
 
 def _fake_run(days=np.arange(20, 151), **muscles):
-    return {"day": days, "onset_day": None, "end_stage_day": None, "muscles": muscles, "mune_day": days}
+    """A stand-in for a ``Run`` with the fields the readers use (muscles as namespaces of series)."""
+    courses = {m: SimpleNamespace(**series) for m, series in muscles.items()}
+    return SimpleNamespace(day=days, onset_day=None, end_stage_day=None, muscles=courses, mune_day=days)
 
 
 def test_histology_count_is_a_binomial_sample_of_the_simulated_fraction():
@@ -34,7 +38,7 @@ def test_uncounted_observation_is_the_simulated_value():
 def test_event_never_reached_is_censored_past_the_last_simulated_day():
     run = _fake_run()
     assert obs.event_day(run, "onset_day") == 150 + 30
-    run["end_stage_day"] = 120.0
+    run.end_stage_day = 120.0
     assert obs.survival_day(run) == pytest.approx(120 + 130.2 - 123.9)
 
 
@@ -42,8 +46,8 @@ def test_mune_decline_reads_the_year_after_onset_only():
     days = np.arange(0, 2001, 91)
     mune = np.where(days < 546, 100.0, 100.0 * (1 - 0.03 * (days - 546) / 30.44))
     run = _fake_run(days=days, APB={"mune": mune}, FDI={"mune": mune})
-    run["onset_day"] = 546.0  # a visit day
-    run["mune_day"] = days
+    run.onset_day = 546.0  # a visit day
+    run.mune_day = days
     assert obs.mune_decline_percent_per_month(run, ("APB", "FDI")) == pytest.approx(3.0, rel=0.02)
 
 

@@ -18,7 +18,7 @@ def wild():
 
 
 def _at(result, muscle, key, day):
-    return result["muscles"][muscle][key][list(result["day"]).index(day)]
+    return getattr(result.muscles[muscle], key)[list(result.day).index(day)]
 
 
 def test_every_mechanism_value_has_a_source_and_hypotheses_compose_known_mechanisms():
@@ -46,17 +46,17 @@ def test_disease_drive_accelerates():
 
 
 def test_wild_type_shows_no_degeneration(wild):
-    for m, v in wild["muscles"].items():
-        assert v["innervated_percent"].min() == 100.0 and v["motor_neurons_percent"].min() == 100.0, m
-    assert wild["onset_day"] is None and wild["end_stage_day"] is None
+    for m, v in wild.muscles.items():
+        assert v.innervated_percent.min() == 100.0 and v.motor_neurons_percent.min() == 100.0, m
+    assert wild.onset_day is None and wild.end_stage_day is None
 
 
 def test_ff_rich_muscles_denervate_long_before_motor_neurons_are_lost(sod1):
-    day = np.asarray(sod1["day"])
+    day = np.asarray(sod1.day)
     for m in ("TA", "EDL"):
-        v = sod1["muscles"][m]
-        nmj = day[np.argmax(v["innervated_percent"] < 80)]
-        mn = day[np.argmax(v["motor_neurons_percent"] < 80)]
+        v = sod1.muscles[m]
+        nmj = day[np.argmax(v.innervated_percent < 80)]
+        mn = day[np.argmax(v.motor_neurons_percent < 80)]
         assert mn - nmj >= 15, (m, nmj, mn)
 
 
@@ -66,8 +66,8 @@ def test_soleus_is_spared_until_late(sod1):
 
 
 def test_units_are_lost_in_the_order_ff_fr_s(sod1):
-    axons = sod1["muscles"]["TA"]["axons_percent_by_type"]
-    day = list(sod1["day"])
+    axons = sod1.muscles["TA"].axons_percent_by_type
+    day = list(sod1.day)
     ff_half = day[np.argmax(axons[:, 2] < 50)]
     fr_half = day[np.argmax(axons[:, 1] < 50)] if (axons[:, 1] < 50).any() else 10**6
     assert ff_half < fr_half
@@ -75,12 +75,12 @@ def test_units_are_lost_in_the_order_ff_fr_s(sod1):
 
 
 def test_onset_and_end_stage_near_the_cited_ages(sod1):
-    assert 90 <= sod1["onset_day"] <= 110  # D08: 99.9 +- 2.2 (mean +- SE); band widened for one animal
-    assert 105 <= sod1["end_stage_day"] <= 140  # D11: 123.9 +- 10.3 (mean +- SD)
+    assert 90 <= sod1.onset_day <= 110  # D08: 99.9 +- 2.2 (mean +- SE); band widened for one animal
+    assert 105 <= sod1.end_stage_day <= 140  # D11: 123.9 +- 10.3 (mean +- SD)
 
 
 def test_every_fibre_is_owned_by_exactly_one_unit_or_none_and_enlargement_is_bounded(sod1):
-    for m, st in sod1["states"].items():
+    for m, st in sod1.states.items():
         a = st.anatomy
         assert a.owner.min() >= -1 and a.owner.max() < a.n_units
         assert np.array_equal(np.bincount(a.owner[a.owner >= 0], minlength=a.n_units), st.size)
@@ -91,22 +91,22 @@ def test_every_fibre_is_owned_by_exactly_one_unit_or_none_and_enlargement_is_bou
 
 def test_blocking_soma_death_keeps_motor_neurons_but_not_their_junctions():
     blocked = simulate(load_scenario("sod1-g93a", soma_death_blocked=True, end_day=110))
-    assert blocked["muscles"]["TA"]["motor_neurons_percent"][-1] == 100.0
-    assert blocked["muscles"]["TA"]["innervated_percent"][-1] < 60
+    assert blocked.muscles["TA"].motor_neurons_percent[-1] == 100.0
+    assert blocked.muscles["TA"].innervated_percent[-1] < 60
 
 
 def test_dying_forward_loses_motor_neurons_before_terminals():
     fwd = simulate(load_scenario("sod1-g93a", hypothesis="dying_forward", end_day=130))
-    v = fwd["muscles"]["TA"]
-    day = list(fwd["day"])
-    mn_half = day[np.argmax(v["motor_neurons_percent"] < 80)] if (v["motor_neurons_percent"] < 80).any() else None
-    nmj_half = day[np.argmax(v["innervated_percent"] < 80)] if (v["innervated_percent"] < 80).any() else None
+    v = fwd.muscles["TA"]
+    day = list(fwd.day)
+    mn_half = day[np.argmax(v.motor_neurons_percent < 80)] if (v.motor_neurons_percent < 80).any() else None
+    nmj_half = day[np.argmax(v.innervated_percent < 80)] if (v.innervated_percent < 80).any() else None
     assert mn_half is not None and (nmj_half is None or mn_half <= nmj_half)
 
 
 def test_same_seed_same_course(sod1):
     again = simulate(load_scenario("sod1-g93a"))
-    assert np.array_equal(again["muscles"]["TA"]["innervated_percent"], sod1["muscles"]["TA"]["innervated_percent"])
+    assert np.array_equal(again.muscles["TA"].innervated_percent, sod1.muscles["TA"].innervated_percent)
 
 
 @pytest.mark.parametrize(
@@ -176,10 +176,10 @@ def test_parallel_chunks_give_the_same_course_whatever_the_thread_count(monkeypa
         b = simulate(scenario)
     finally:
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-    assert a["states"]["MG"].n_chunks == 4
+    assert a.states["MG"].n_chunks == 4
     for m in ("TA", "MG"):
-        assert np.array_equal(a["muscles"][m]["innervated_percent"], b["muscles"][m]["innervated_percent"])
-        assert np.array_equal(a["states"][m].anatomy.owner, b["states"][m].anatomy.owner)
+        assert np.array_equal(a.muscles[m].innervated_percent, b.muscles[m].innervated_percent)
+        assert np.array_equal(a.states[m].anatomy.owner, b.states[m].anatomy.owner)
 
 
 def test_ownership_and_enlargement_hold_on_every_day():
@@ -187,7 +187,7 @@ def test_ownership_and_enlargement_hold_on_every_day():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from endplate.disease.model import genotype, kernel_parameters
+    from endplate.disease.resolve import resolve
     from endplate.disease.simulate import init_muscle, step
 
     @settings(max_examples=6, deadline=None)
@@ -199,14 +199,15 @@ def test_ownership_and_enlargement_hold_on_every_day():
     def check(seed, hyp, chunks):
         import endplate.disease.simulate as sim
 
-        sc = load_scenario("sod1-g93a", hypothesis=hyp, seed=seed, muscles=["EDL"], probe_days=[], probe_muscle="EDL")
-        g = genotype(sc.genotype)
-        mech = mechanism_values(hyp, g)
-        p = kernel_parameters(mech, g, False)
+        sc = load_scenario(
+            "sod1-g93a", hypothesis=hyp, seed=seed, muscles=["EDL"], probe_days=[], probe_muscle="EDL", calibrated=False
+        )
+        model = resolve(sc)
+        g, mech, p = model.genotype, model.mechanisms, model.kernel_parameters
         old = sim.PARALLEL_MIN_FIBRES, sim.PARALLEL_CHUNKS
         sim.PARALLEL_MIN_FIBRES, sim.PARALLEL_CHUNKS = (1, chunks) if chunks > 1 else old
         try:
-            state = init_muscle(sc, "EDL", p, g, seed)
+            state = init_muscle(model, "EDL", seed)
         finally:
             sim.PARALLEL_MIN_FIBRES, sim.PARALLEL_CHUNKS = old
         limit = mech["reinnervation"]["max_enlargement"] * state.size0
@@ -235,14 +236,16 @@ def test_survivors_reinnervate_after_partial_denervation():
 
 def _impaired_junctions(partner: str):
     from endplate.disease import kernel as kern
-    from endplate.disease.model import first_partner, genotype, kernel_parameters
+    from endplate.disease.model import genotype
+    from endplate.disease.resolve import resolve
     from endplate.disease.simulate import effective_junctions, init_muscle
 
     g = genotype("SOD1-G93A")
     # Started on the day the drive starts, so the muscle is healthy before the stages are set.
-    sc = load_scenario("sod1-g93a", muscles=["TA"], first_partner=partner, start_day=int(g.values["drive_start_day"]))
-    p = kernel_parameters(mechanism_values(sc.hypothesis, g), g, False, first_partner(partner))
-    st = init_muscle(sc, "TA", p, g, 3)
+    sc = load_scenario(
+        "sod1-g93a", muscles=["TA"], first_partner=partner, start_day=int(g.values["drive_start_day"]), calibrated=False
+    )
+    st = init_muscle(resolve(sc), "TA", 3)
     st.stage[::2] = kern.IMPAIRED
     return st.anatomy.junctions, effective_junctions(st)
 
@@ -269,10 +272,10 @@ def test_tsc_first_disease_leaves_denervated_endplates_without_guidance_and_fewe
     # the mechanism at equal parameters: the tSC-first variant with the presynaptic variant's fitted values
     # (its own fit absorbs the effect with a lower terminal rate, docs/calibration.md)
     tsc = simulate(load_scenario("sod1-g93a", first_partner="tsc", set=load_scenario("sod1-g93a").set))
-    day = list(sod1["day"]).index(100)
+    day = list(sod1.day).index(100)
     for m in ("MG", "soleus"):
-        assert tsc["muscles"][m]["innervated_percent"][day] < sod1["muscles"][m]["innervated_percent"][day], m
-    assert tsc["onset_day"] <= sod1["onset_day"]
+        assert tsc.muscles[m].innervated_percent[day] < sod1.muscles[m].innervated_percent[day], m
+    assert tsc.onset_day <= sod1.onset_day
 
 
 def test_single_units_dismantle_over_weeks_when_dying_back_and_within_days_when_dying_forward():
@@ -305,17 +308,17 @@ def test_upper_motor_neurons_follow_the_cortical_process_only():
     from endplate.report.run_report import run_report
 
     back_run = simulate(load_scenario("sod1-g93a", hypothesis="dying_back", **small))
-    back = back_run["muscles"]["TA"]
-    assert np.all(back["upper_motor_neurons_percent"] == 100.0) and back["motor_neurons_percent"][-1] < 90
+    back = back_run.muscles["TA"]
+    assert np.all(back.upper_motor_neurons_percent == 100.0) and back.motor_neurons_percent[-1] < 90
     forward_run = simulate(load_scenario("sod1-g93a", hypothesis="dying_forward", **small))
-    forward = forward_run["muscles"]["TA"]
+    forward = forward_run.muscles["TA"]
     assert "Upper motor neurons" in run_report(forward_run) and "Upper motor neurons" not in run_report(back_run)
-    umn, lmn = forward["upper_motor_neurons_percent"], forward["motor_neurons_percent"]
+    umn, lmn = forward.upper_motor_neurons_percent, forward.motor_neurons_percent
     assert umn[-1] < 50 and np.all(np.diff(umn) <= 0)
     assert np.max(np.abs(umn - lmn)) < 15  # expected share against 100 realised somata
-    bax = simulate(load_scenario("sod1-g93a", hypothesis="dying_forward", soma_death_blocked=True, **small))["muscles"]["TA"]
-    assert bax["motor_neurons_percent"][-1] == 100.0
-    np.testing.assert_allclose(bax["upper_motor_neurons_percent"], umn)
+    bax = simulate(load_scenario("sod1-g93a", hypothesis="dying_forward", soma_death_blocked=True, **small)).muscles["TA"]
+    assert bax.motor_neurons_percent[-1] == 100.0
+    np.testing.assert_allclose(bax.upper_motor_neurons_percent, umn)
 
 
 def test_allow_large_lifts_a_size_limit_but_not_the_type_checks(tmp_path):

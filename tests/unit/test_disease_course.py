@@ -19,8 +19,8 @@ SMALL = dict(
 
 
 def _readouts(result, muscle="EDL") -> bytes:
-    v = result["muscles"][muscle]
-    return v["cmap_percent"].tobytes() + v["mune"].tobytes()
+    v = result.muscles[muscle]
+    return v.cmap_percent.tobytes() + v.mune.tobytes()
 
 
 def test_readouts_draw_from_the_scenario_seed_one_stream_per_muscle_and_readout():
@@ -30,7 +30,7 @@ def test_readouts_draw_from_the_scenario_seed_one_stream_per_muscle_and_readout(
     assert _readouts(a) == _readouts(b)
     # Another seed: another muscle, so other numbers; the noise itself must differ too, which the
     # day-numbered seeds of before did not (same draws in every run on the same day).
-    assert not np.array_equal(a["muscles"]["EDL"]["cmap_percent"], c["muscles"]["EDL"]["cmap_percent"])
+    assert not np.array_equal(a.muscles["EDL"].cmap_percent, c.muscles["EDL"].cmap_percent)
     streams = [substreams(s, "EDL", "TA") for s in (3, 4)]
     drawn = {
         day_seed(substreams(st[m], "anatomy", "levels", "kernel", *READOUTS)[r], d)
@@ -44,13 +44,13 @@ def test_readouts_draw_from_the_scenario_seed_one_stream_per_muscle_and_readout(
 
 def test_the_first_readout_is_the_baseline_recording():
     r = simulate(load_scenario("wild-type", seed=2, **dict(SMALL, end_day=40)))
-    assert r["muscles"]["EDL"]["cmap_percent"][0] == 100.0
+    assert r.muscles["EDL"].cmap_percent[0] == 100.0
 
 
 def test_a_wild_type_muscle_is_at_steady_state_from_day_one():
-    v = simulate(load_scenario("wild-type", seed=5, **dict(SMALL, end_day=80)))["muscles"]["EDL"]
-    assert np.all(v["force_percent"] == 100.0) and np.all(v["innervated_percent"] == 100.0)
-    assert np.all(np.abs(v["cmap_percent"] - 100.0) < 1.0)  # recording noise only (0.2-0.3 % seen)
+    v = simulate(load_scenario("wild-type", seed=5, **dict(SMALL, end_day=80))).muscles["EDL"]
+    assert np.all(v.force_percent == 100.0) and np.all(v.innervated_percent == 100.0)
+    assert np.all(np.abs(v.cmap_percent - 100.0) < 1.0)  # recording noise only (0.2-0.3 % seen)
 
 
 def test_the_first_day_of_a_disease_run_is_wild_type_before_the_drive_acts():
@@ -58,13 +58,13 @@ def test_the_first_day_of_a_disease_run_is_wild_type_before_the_drive_acts():
 
     start = int(genotype("SOD1-G93A").values["drive_start_day"])
     kw = dict(SMALL, start_day=start, end_day=start + 30, seed=6)
-    sod1 = simulate(load_scenario("sod1-g93a", **kw))["muscles"]["EDL"]
-    wt = simulate(load_scenario("wild-type", **kw))["muscles"]["EDL"]
-    assert sod1["cmap_percent"][0] == wt["cmap_percent"][0] and sod1["mune"][0] == wt["mune"][0]
-    assert sod1["force_percent"][0] == 100.0 and sod1["impaired_percent"][0] == 0.0
+    sod1 = simulate(load_scenario("sod1-g93a", **kw)).muscles["EDL"]
+    wt = simulate(load_scenario("wild-type", **kw)).muscles["EDL"]
+    assert sod1.cmap_percent[0] == wt.cmap_percent[0] and sod1.mune[0] == wt.mune[0]
+    assert sod1.force_percent[0] == 100.0 and sod1.impaired_percent[0] == 0.0
     # The drive then acts gradually: no backlog of pre-start drive hits the first days at once
     # (before, 35 % of the NMJs were impaired on the first day of a run from P20).
-    hit = sod1["impaired_percent"] + sod1["partial_percent"] + sod1["denervated_percent"]
+    hit = sod1.impaired_percent + sod1.partial_percent + sod1.denervated_percent
     assert hit[1] < 10.0 and hit[1] < hit[5] < hit[10], hit[:11]
 
 
@@ -83,7 +83,7 @@ def test_a_human_muscle_starts_healthy_and_does_not_dip_in_its_first_weeks():
             probe_muscle="APB",
         )
     )
-    f = r["muscles"]["APB"]["force_percent"]
+    f = r.muscles["APB"].force_percent
     assert f[0] == 100.0 and f[1] > 99.5 and f[10] > 97.0, f[:11]
 
 
@@ -92,7 +92,7 @@ FF, FR, S = 2, 1, 0
 
 def _loss_days(result, muscle, unit_type, event=0):
     """Days on which the units of one type in ``muscle`` lost their axon (event 0) or soma (1)."""
-    st = result["states"][muscle]
+    st = result.states[muscle]
     d = st.unit_days[st.anatomy.unit_type == unit_type, event]
     return d[np.isfinite(d)]
 
@@ -148,8 +148,8 @@ def test_units_of_a_type_are_lost_one_by_one_not_as_a_cohort(sod1_ta, human_hand
 
 
 def test_a_soma_dies_weeks_after_its_axon_not_with_it(sod1_ta):
-    ax = np.concatenate([sod1_ta["states"][m].unit_days[:, 0] for m in ("TA", "soleus")])
-    so = np.concatenate([sod1_ta["states"][m].unit_days[:, 1] for m in ("TA", "soleus")])
+    ax = np.concatenate([sod1_ta.states[m].unit_days[:, 0] for m in ("TA", "soleus")])
+    so = np.concatenate([sod1_ta.states[m].unit_days[:, 1] for m in ("TA", "soleus")])
     both = np.isfinite(ax) & np.isfinite(so)
     lag = so[both] - ax[both]
     assert both.sum() >= 30 and np.all(lag >= 0)
@@ -178,7 +178,7 @@ def knockouts():
 
 
 def _on(result, muscle, key, day):
-    return result["muscles"][muscle][key][list(result["day"]).index(day)]
+    return getattr(result.muscles[muscle], key)[list(result.day).index(day)]
 
 
 def test_bax_deletion_rescues_motor_neurons_but_not_their_junctions(knockouts):
@@ -187,7 +187,7 @@ def test_bax_deletion_rescues_motor_neurons_but_not_their_junctions(knockouts):
     assert _on(sod1, "TA", "motor_neurons_percent", 120) < 80 and _on(bax, "TA", "motor_neurons_percent", 120) == 100
     assert _on(bax, "MG", "denervated_percent", 120) >= 0.8 * _on(sod1, "MG", "denervated_percent", 120)
     assert _on(bax, "TA", "axons_percent_by_type", 120).mean() < 70  # axons still degenerate
-    assert bax["onset_day"] >= sod1["onset_day"] and bax["end_stage_day"] >= sod1["end_stage_day"]
+    assert bax.onset_day >= sod1.onset_day and bax.end_stage_day >= sod1.end_stage_day
 
 
 def test_bax_bak_deletion_also_keeps_axons_and_delays_onset(knockouts):
@@ -196,7 +196,7 @@ def test_bax_bak_deletion_also_keeps_axons_and_delays_onset(knockouts):
     assert _on(both, "TA", "motor_neurons_percent", 120) == 100
     assert _on(both, "TA", "axons_percent_by_type", 120).mean() > 85
     assert _on(both, "MG", "denervated_percent", 120) < _on(bax, "MG", "denervated_percent", 120)
-    assert both["onset_day"] is None or both["onset_day"] >= bax["onset_day"] + 10
+    assert both.onset_day is None or both.onset_day >= bax.onset_day + 10
 
 
 def test_an_unknown_knockout_is_refused_with_the_allowed_names():
@@ -213,9 +213,9 @@ def _first_below(days, series, level):
 
 def test_in_a_patient_units_are_lost_before_cmap_and_force_fall(human_hand):
     # Survivors adopt the fibres of lost units and enlarge (bounded), so the count leads.
-    v = human_hand["muscles"]["APB"]
-    units = 100 * v["mune_true"] / v["mune_true"][0]
-    lost_units = _first_below(human_hand["mune_day"], units, 80)
-    assert lost_units + 180 <= _first_below(human_hand["readout_day"], v["cmap_percent"], 80)
-    assert lost_units + 180 <= _first_below(human_hand["day"], v["force_percent"], 80)
-    assert 1.5 < v["max_enlargement"] <= 6.5
+    v = human_hand.muscles["APB"]
+    units = 100 * v.mune_true / v.mune_true[0]
+    lost_units = _first_below(human_hand.mune_day, units, 80)
+    assert lost_units + 180 <= _first_below(human_hand.readout_day, v.cmap_percent, 80)
+    assert lost_units + 180 <= _first_below(human_hand.day, v.force_percent, 80)
+    assert 1.5 < v.max_enlargement <= 6.5

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -32,21 +33,16 @@ def test_every_measure_maps_to_an_observation_model():
 def test_readers_read_the_run_at_the_rows_age():
     # a run of two muscles whose innervation falls by 1 % a day from day 20 and CMAP read every 10 days
     days = np.arange(20, 151)
-    run = {
-        "day": days,
-        "readout_day": days[::10],
-        "mune_day": days[::10],
-        "muscles": {
-            m: {
-                "innervated_percent": 100.0 - (days - 20),
-                "motor_neurons_percent": np.full(days.size, 80.0),
-                "force_percent": np.full(days.size, 50.0),
-                "cmap_percent": 100.0 - (days[::10] - 20),
-                "mune": np.full(days[::10].size, 40.0),
-            }
-            for m in ("TA", "MG")
-        },
-    }
+    # a stand-in for a Run with the fields the readers use
+    course = dict(
+        innervated_percent=100.0 - (days - 20),
+        motor_neurons_percent=np.full(days.size, 80.0),
+        force_percent=np.full(days.size, 50.0),
+        cmap_percent=100.0 - (days[::10] - 20),
+        mune=np.full(days[::10].size, 40.0),
+    )
+    muscles = {m: SimpleNamespace(**course) for m in ("TA", "MG")}
+    run = SimpleNamespace(day=days, readout_day=days[::10], mune_day=days[::10], muscles=muscles)
     row = _rows("B6SJL,mixed,60,TA,innervated_endplates_percent,50,5,6\nB6SJL,mixed,90,MG,cmap_percent,40,5,6\n")
     assert row_target(row[0], "a").observation.true_value(run) == pytest.approx(60.0)
     assert row_target(row[1], "b").observation.true_value(run) == pytest.approx(30.0)

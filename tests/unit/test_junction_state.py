@@ -5,16 +5,14 @@ import pytest
 
 from endplate.disease import kernel as kern
 from endplate.disease.junction_state import FibreJunctionState, diseased_junctions, fibre_junction_state
-from endplate.disease.model import first_partner, genotype, kernel_parameters, mechanism_values
+from endplate.disease.resolve import resolve
 from endplate.disease.scenario import load_scenario
 from endplate.disease.simulate import init_muscle
 
 
 def _state(partner: str = "presynaptic"):
-    sc = load_scenario("sod1-g93a", muscles=["TA"], first_partner=partner)
-    g = genotype(sc.genotype)
-    p = kernel_parameters(mechanism_values(sc.hypothesis, g), g, False, first_partner(partner))
-    return init_muscle(sc, "TA", p, g, 3)
+    sc = load_scenario("sod1-g93a", muscles=["TA"], first_partner=partner, calibrated=False)
+    return init_muscle(resolve(sc), "TA", 3)
 
 
 def test_record_reads_stage_withdrawal_and_tsc_from_the_disease_state():

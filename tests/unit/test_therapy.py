@@ -105,15 +105,15 @@ def test_ache_inhibitor_lowers_jitter_and_blocking_but_not_unit_loss(sod1_ta):
     sc, untreated = sod1_ta
     treated = simulate(sc, interventions=Course.resolve(["pyridostigmine"], 40))
     for key in ("innervated_percent", "motor_neurons_percent", "force_percent"):
-        assert np.array_equal(treated["muscles"]["TA"][key], untreated["muscles"]["TA"][key])
-    before, after = untreated["probes"][0], treated["probes"][0]
+        assert np.array_equal(getattr(treated.muscles["TA"], key), getattr(untreated.muscles["TA"], key))
+    before, after = untreated.probes[0], treated.probes[0]
     assert after["blocking_percent"] < before["blocking_percent"]
     # Jitter of 20 pairs scatters by several microseconds from recording to recording: compare the
     # same recordings (seeds) of the muscle as the disease left it, without and with the drug.
     from endplate.disease.simulate import effective_junctions
     from endplate.muscle.sfemg import muscle_sfemg
 
-    state = untreated["states"]["TA"]
+    state = untreated.states["TA"]
     sick = effective_junctions(state)
     drugged = Course.resolve(["pyridostigmine"], 40).junction_adjuster(state.day)(sick)
     # Jitter is read on pairs that rarely block: where a junction blocks half the time, the drug turns
@@ -155,20 +155,17 @@ def test_nmj_stabilisation_delays_denervation(sod1_ta):
     for name in ("musk_agonist", "dok7_gene_therapy"):
         treated = simulate(sc, interventions=Course.resolve([name], 40))
         late = slice(-20, None)
-        assert (
-            treated["muscles"]["TA"]["innervated_percent"][late].mean()
-            > untreated["muscles"]["TA"]["innervated_percent"][late].mean() + 5
-        )
+        assert treated.muscles["TA"].innervated_percent[late].mean() > untreated.muscles["TA"].innervated_percent[late].mean() + 5
         assert np.array_equal(
-            treated["muscles"]["TA"]["innervated_percent"][:20], untreated["muscles"]["TA"]["innervated_percent"][:20]
+            treated.muscles["TA"].innervated_percent[:20], untreated.muscles["TA"].innervated_percent[:20]
         )  # nothing changes before day 40
 
 
 def test_blocking_soma_death_keeps_motor_neurons_not_junctions(sod1_ta):
     sc, untreated = sod1_ta
     treated = simulate(sc, interventions=Course.resolve(["block_soma_death"], 20))
-    assert treated["muscles"]["TA"]["motor_neurons_percent"][-1] > untreated["muscles"]["TA"]["motor_neurons_percent"][-1] + 10
-    assert abs(treated["muscles"]["TA"]["innervated_percent"][-1] - untreated["muscles"]["TA"]["innervated_percent"][-1]) < 10
+    assert treated.muscles["TA"].motor_neurons_percent[-1] > untreated.muscles["TA"].motor_neurons_percent[-1] + 10
+    assert abs(treated.muscles["TA"].innervated_percent[-1] - untreated.muscles["TA"].innervated_percent[-1]) < 10
 
 
 def _synthetic(n_per_arm=60, effect=1.0, seed=0):
@@ -242,7 +239,7 @@ def test_an_empty_course_leaves_the_disease_exactly_as_without_one(sod1_ta):
     sc, untreated = sod1_ta
     same = simulate(sc, interventions=Course(()))
     for key in ("innervated_percent", "force_percent", "cmap_percent", "motor_neurons_percent"):
-        assert np.array_equal(same["muscles"]["TA"][key], untreated["muscles"]["TA"][key])
+        assert np.array_equal(getattr(same.muscles["TA"], key), getattr(untreated.muscles["TA"], key))
 
 
 def test_enrichment_by_progression_rate_screens_out_slow_progressors():

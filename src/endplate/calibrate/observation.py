@@ -1,6 +1,6 @@
 """Observation models: how a published disease number was measured, applied to a simulated run.
 
-A *reader* takes what a simulation produced (the dict returned by ``disease.simulate.simulate``)
+A *reader* takes what a simulation produced (the ``Run`` returned by ``disease.simulate.simulate``)
 and returns the true simulated quantity (a percentage, a day, a rate). An ``Observation`` adds
 the measurement on top: histology counts a finite number of endplates or motor neurons, so the
 published percentage is a binomial sample of the simulated fraction; onset and end stage follow
@@ -13,10 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from endplate.errors import EndplateInputError
+
+if TYPE_CHECKING:
+    from endplate.disease.simulate import Run
 
 HINDLIMB = ("TA", "EDL", "MG", "soleus")
 # The humane end point comes about 6 days after both hindlimbs are paralysed (difference of the
@@ -25,66 +29,66 @@ PARALYSIS_TO_END_POINT_DAYS = 130.2 - 123.9
 DAYS_PER_MONTH = 30.44
 
 
-def _index(run: dict, day: float) -> int:
-    days = np.asarray(run["day"])
+def _index(run: Run, day: float) -> int:
+    days = np.asarray(run.day)
     return int(np.clip(np.searchsorted(days, day), 0, days.size - 1))
 
 
-def _censored(run: dict) -> float:
+def _censored(run: Run) -> float:
     """Day reported for an event the simulation never reached: just past its last day."""
-    return float(run["day"][-1]) + 30.0
+    return float(run.day[-1]) + 30.0
 
 
-def day_value(run: dict, muscles: tuple[str, ...], key: str, day: float) -> float:
+def day_value(run: Run, muscles: tuple[str, ...], key: str, day: float) -> float:
     """Mean of a daily percentage (``key``) over ``muscles`` on ``day``."""
     i = _index(run, day)
-    return float(np.mean([run["muscles"][m][key][i] for m in muscles]))
+    return float(np.mean([getattr(run.muscles[m], key)[i] for m in muscles]))
 
 
-def readout_value(run: dict, muscles: tuple[str, ...], key: str, day: float) -> float:
+def readout_value(run: Run, muscles: tuple[str, ...], key: str, day: float) -> float:
     """Mean over ``muscles`` of a readout taken on its own grid (``cmap_percent`` on ``readout_day``,
     ``mune`` on ``mune_day``) at the grid day nearest ``day``."""
-    grid = np.asarray(run["mune_day" if key == "mune" else "readout_day"], float)
+    grid = np.asarray(run.mune_day if key == "mune" else run.readout_day, float)
     i = int(np.argmin(np.abs(grid - day)))
-    return float(np.mean([run["muscles"][m][key][i] for m in muscles]))
+    return float(np.mean([getattr(run.muscles[m], key)[i] for m in muscles]))
 
 
-def lost_percent(run: dict, muscles: tuple[str, ...], key: str, day: float) -> float:
+def lost_percent(run: Run, muscles: tuple[str, ...], key: str, day: float) -> float:
     """100 minus a daily percentage (innervated, motor neurons) on ``day``."""
     return 100.0 - day_value(run, muscles, key, day)
 
 
-def event_day(run: dict, key: str) -> float:
+def event_day(run: Run, key: str) -> float:
     """``onset_day`` or ``end_stage_day`` as the scenario defines them; censored if never reached."""
-    value = run[key]
+    value = getattr(run, key)
     return _censored(run) if value is None else float(value)
 
 
-def motor_neurons_lost_at_end_stage(run: dict, muscles: tuple[str, ...]) -> float:
-    end = run["end_stage_day"]
-    return lost_percent(run, muscles, "motor_neurons_percent", run["day"][-1] if end is None else end)
+def motor_neurons_lost_at_end_stage(run: Run, muscles: tuple[str, ...]) -> float:
+    end = run.end_stage_day
+    return lost_percent(run, muscles, "motor_neurons_percent", run.day[-1] if end is None else end)
 
 
-def axon_half_day(run: dict, muscle: str, type_index: int) -> float:
+def axon_half_day(run: Run, muscle: str, type_index: int) -> float:
     """First day half the axons of one type (0 S, 1 FR, 2 FF) in ``muscle`` are gone."""
-    axons = run["muscles"][muscle]["axons_percent_by_type"][:, type_index]
+    axons = run.muscles[muscle].axons_percent_by_type[:, type_index]
     hit = np.flatnonzero(axons < 50)
-    return float(run["day"][hit[0]]) if hit.size else _censored(run)
+    return float(run.day[hit[0]]) if hit.size else _censored(run)
 
 
-def ff_to_fr_days(run: dict, muscle: str) -> float:
+def ff_to_fr_days(run: Run, muscle: str) -> float:
     return axon_half_day(run, muscle, 1) - axon_half_day(run, muscle, 2)
 
 
-def survival_day(run: dict) -> float:
+def survival_day(run: Run) -> float:
     return event_day(run, "end_stage_day") + PARALYSIS_TO_END_POINT_DAYS
 
 
-def survival_months_from_onset(run: dict) -> float:
+def survival_months_from_onset(run: Run) -> float:
     return (event_day(run, "end_stage_day") - event_day(run, "onset_day")) / DAYS_PER_MONTH
 
 
-def alsfrs_decline_per_month(run: dict) -> float:
+def alsfrs_decline_per_month(run: Run) -> float:
     """Fall of the ALSFRS-R-like composite (points per month) over the year after onset.
 
     The composite is ``disease.alsfrs.alsfrs_like_score`` (hand, limb, respiratory
@@ -94,31 +98,31 @@ def alsfrs_decline_per_month(run: dict) -> float:
     from endplate.disease.alsfrs import alsfrs_like_score
 
     onset = event_day(run, "onset_day")
-    days = np.asarray(run["day"])
+    days = np.asarray(run.day)
     visits = np.flatnonzero((days >= onset) & (days <= onset + 365) & ((days - onset) % 30 == 0))
-    force = {m: run["muscles"][m]["force_percent"] / 100 for m in run["muscles"]}
+    force = {m: run.muscles[m].force_percent / 100 for m in run.muscles}
     score = [alsfrs_like_score({m: f[i] for m, f in force.items()}, "human") for i in visits]
     return float(-np.polyfit(days[visits] / DAYS_PER_MONTH, score, 1)[0])
 
 
-def at_onset(run: dict, muscles: tuple[str, ...], key: str) -> float:
+def at_onset(run: Run, muscles: tuple[str, ...], key: str) -> float:
     """A daily percentage averaged over ``muscles`` on the onset day (on the last day if none)."""
-    onset = run["onset_day"]
-    return day_value(run, muscles, key, run["day"][-1] if onset is None else onset)
+    onset = run.onset_day
+    return day_value(run, muscles, key, run.day[-1] if onset is None else onset)
 
 
-def mune_decline_percent_per_month(run: dict, muscles: tuple[str, ...]) -> float:
+def mune_decline_percent_per_month(run: Run, muscles: tuple[str, ...]) -> float:
     """Decline of a MUNE sum over the year after onset, % of its first value per month (slope).
 
     Each muscle counts as a share of its own first value, equally weighted: a sum of MUNIX over
     several muscles (Neuwirth 2015) adds indices of about the same size in health (APB 191, ADM
     179, biceps 180, TA 152; Cao 2020), whatever their true unit counts.
     """
-    if run["onset_day"] is None:
+    if run.onset_day is None:
         return 0.0
-    days = np.asarray(run["mune_day"], float)
-    values = np.array([run["muscles"][m]["mune"] for m in muscles], float)
-    use = (days >= run["onset_day"]) & (days <= run["onset_day"] + 365) & np.isfinite(values).all(axis=0)
+    days = np.asarray(run.mune_day, float)
+    values = np.array([run.muscles[m].mune for m in muscles], float)
+    use = (days >= run.onset_day) & (days <= run.onset_day + 365) & np.isfinite(values).all(axis=0)
     if use.sum() < 2 or np.any(values[:, use][:, 0] <= 0):
         return 0.0
     relative = 100 * (values[:, use] / values[:, use][:, :1]).mean(axis=0)
@@ -134,21 +138,22 @@ def partial_denervation_enlargement(seed: int, days: int, changes: dict | None =
     et al. 1992). Reinnervation by the survivors, with the mechanism values ``changes`` (scenario
     ``set`` keys), is followed for ``days`` days. Returns fold enlargement.
     """
-    from endplate.disease.model import genotype, kernel_parameters, mechanism_values
+    from endplate.disease import kernel as kern
+    from endplate.disease.resolve import resolve
     from endplate.disease.scenario import load_scenario
     from endplate.disease.simulate import init_muscle, step
 
     mech_changes = {k: v for k, v in (changes or {}).items() if not k.startswith("genotype.")}
     sc = load_scenario("wild-type", seed=seed, muscles=["MG"], probe_days=[], probe_muscle="MG", set=mech_changes)
-    g = genotype(sc.genotype)
-    p = kernel_parameters(mechanism_values(sc.hypothesis, g, sc.set), g, False)
-    state = init_muscle(sc, "MG", p, g, seed)
+    model = resolve(sc)
+    p = model.kernel_parameters
+    state = init_muscle(model, "MG", seed)
     order = np.random.default_rng(seed).permutation(state.anatomy.n_units)
     orphaned = np.cumsum(state.size0[order]) / state.size0.sum()
     cut = np.zeros(state.anatomy.n_units, bool)
     cut[order[: np.searchsorted(orphaned, cut_fraction) + 1]] = True
     state.anatomy.unit_alive[cut] = False
-    state.counts[4:7] -= np.bincount(state.anatomy.unit_type[cut], minlength=3)
+    state.counts[kern.AXONS] -= np.bincount(state.anatomy.unit_type[cut], minlength=3)
     for day in range(days):
         step(state, p, day, -1.0, -1.0)
     survivors = ~cut
@@ -195,7 +200,7 @@ def unit_dismantling(scenario: str, seed: int, muscle: str = "TA", unit_type: in
         **changes,
     )
     run = simulate(sc, observe=observe)
-    types = run["states"][muscle].anatomy.unit_type
+    types = run.states[muscle].anatomy.unit_type
     units = [u for u in first if types[u] == unit_type]
     if not units:
         return {"median_days": float("nan"), "concurrent_fraction": float("nan"), "units": 0}
@@ -218,10 +223,10 @@ class Observation:
     day: float = float("nan")
     count: int = 0
 
-    def true_value(self, run: dict, seed: int = 0) -> float:
+    def true_value(self, run: Run, seed: int = 0) -> float:
         return KINDS[self.kind][0](self, run, seed)
 
-    def observe(self, run: dict, rng: np.random.Generator, seed: int = 0) -> float:
+    def observe(self, run: Run, rng: np.random.Generator, seed: int = 0) -> float:
         value = self.true_value(run, seed)
         if KINDS[self.kind][1] and self.count > 0:
             return binomial_percent(value, self.count, rng)
@@ -255,7 +260,7 @@ KINDS: dict[str, tuple[Callable, bool]] = {
     "cmap_percent": (lambda o, r, s: readout_value(r, o.muscles, "cmap_percent", o.day), False),
     "mune_units": (lambda o, r, s: readout_value(r, o.muscles, "mune", o.day), False),
     "enlargement_percent_after_partial_denervation": (
-        lambda o, r, s: 100 * partial_denervation_enlargement(s, int(o.day), r["scenario"].set),
+        lambda o, r, s: 100 * partial_denervation_enlargement(s, int(o.day), r.scenario.set),
         False,
     ),
 }

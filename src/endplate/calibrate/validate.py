@@ -7,6 +7,7 @@ statistic) and a tolerance band; recalled values get wide bands. ``validate`` ru
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from endplate.junction.population import make_population
 from endplate.kernels import run_train
 from endplate.scorecard import Check
 from endplate.seeding import substreams
+
+if TYPE_CHECKING:
+    from endplate.disease.simulate import Run
 
 
 def _mouse(*perturb: str):
@@ -412,7 +416,7 @@ NOT_MODELLED = {
 _RUNS: dict = {}
 
 
-def _run(name: str, seed: int, **changes):
+def _run(name: str, seed: int, **changes) -> Run:
     """One simulated animal per (scenario, seed, changes), shared by the checks that read it."""
     from endplate.disease.scenario import load_scenario
     from endplate.disease.simulate import simulate
@@ -424,7 +428,7 @@ def _run(name: str, seed: int, **changes):
     return _RUNS[key]
 
 
-def _read(name: str, reader: Callable[[dict], float], **changes) -> Callable[[int], float]:
+def _read(name: str, reader: Callable[[Run], float], **changes) -> Callable[[int], float]:
     """Prediction = an observation reader (calibrate.observation) applied to one simulated run."""
     return lambda seed: float(reader(_run(name, seed, **changes)))
 
@@ -452,13 +456,13 @@ def _dismantling(seed: int) -> dict:
     return _RUNS[key]
 
 
-def _human_read(reader: Callable[[dict], float]) -> Callable[[int], float]:
+def _human_read(reader: Callable[[Run], float]) -> Callable[[int], float]:
     return _read("human-als", reader, **_human_run_changes())
 
 
-def _nan_if_censored(reader: Callable[[dict], float], *keys: str) -> Callable[[dict], float]:
+def _nan_if_censored(reader: Callable[[Run], float], *keys: str) -> Callable[[Run], float]:
     """validate reports an event that never happened as NaN (a failed check), not as a censored day."""
-    return lambda r: float("nan") if any(r[k] is None for k in keys) else reader(r)
+    return lambda r: float("nan") if any(getattr(r, k) is None for k in keys) else reader(r)
 
 
 O = observation_readers  # noqa: E741 (short alias for the table below)
@@ -663,7 +667,7 @@ def _symptomatic_apb(seed: int):
 
     def compute():
         sc = one_muscle_scenario("sporadic-ALS", "dying_back", "APB", seed)
-        onset = simulate(sc)["onset_day"]
+        onset = simulate(sc).onset_day
         return None if onset is None else muscle_on_day(sc, "APB", min(int(onset) + 200, sc.end_day))
 
     return _cached(("symptomatic-apb", seed), compute)

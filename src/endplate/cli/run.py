@@ -21,7 +21,7 @@ def _milestone(days, series, below: float = 50.0):
     return int(days[hit[0]]) if hit.size else None
 
 
-def _day(day: int | None) -> str:
+def _day(day: float | None) -> str:
     """A milestone day as the report writes it: the day, or "not reached"."""
     return "not reached" if day is None else str(day)
 
@@ -83,7 +83,7 @@ def run(
     except EndplateInputError as exc:
         _fail(str(exc))
         return
-    days = result["day"]
+    days = result.day
     payload = {
         "scenario": sc.name,
         "species": sc.species,
@@ -92,13 +92,13 @@ def run(
         "first_partner": sc.first_partner,
         "seed": sc.seed,
         "day": days.tolist(),
-        "readout_day": result["readout_day"].tolist(),
-        "mune_day": result["mune_day"].tolist(),
-        "onset_day": result["onset_day"],
-        "end_stage_day": result["end_stage_day"],
+        "readout_day": result.readout_day.tolist(),
+        "mune_day": result.mune_day.tolist(),
+        "onset_day": result.onset_day,
+        "end_stage_day": result.end_stage_day,
         "muscles": {
             m: {
-                k: v[k].tolist()
+                k: getattr(v, k).tolist()
                 for k in (
                     "innervated_percent",
                     "partial_percent",
@@ -110,7 +110,7 @@ def run(
                     "force_percent",
                 )
             }
-            for m, v in result["muscles"].items()
+            for m, v in result.muscles.items()
         },
         "output": str(out_path),
         "report": None if report is None else str(report),
@@ -118,18 +118,18 @@ def run(
 
     def summary() -> None:
         out.print(f"[bold]{sc.name}[/]: {sc.genotype}, {sc.hypothesis}, seed {sc.seed}")
-        out.print(f"onset day: {_day(result['onset_day'])}   end-stage day: {_day(result['end_stage_day'])}")
+        out.print(f"onset day: {_day(result.onset_day)}   end-stage day: {_day(result.end_stage_day)}")
         table = Table(title="milestones (first day below 50 % of start)")
         for col in ("muscle", "innervated", "motor neurons", "force", "CMAP", "largest unit / start"):
             table.add_column(col)
-        for m, v in result["muscles"].items():
+        for m, v in result.muscles.items():
             table.add_row(
                 m,
-                _day(_milestone(days, v["innervated_percent"])),
-                _day(_milestone(days, v["motor_neurons_percent"])),
-                _day(_milestone(days, v["force_percent"])),
-                _day(_milestone(result["readout_day"], v["cmap_percent"])),
-                f"{v['max_enlargement']:.1f}",
+                _day(_milestone(days, v.innervated_percent)),
+                _day(_milestone(days, v.motor_neurons_percent)),
+                _day(_milestone(days, v.force_percent)),
+                _day(_milestone(result.readout_day, v.cmap_percent)),
+                f"{v.max_enlargement:.1f}",
             )
         out.print(table)
         out.print(f"dataset: {out_path}" + (f"   report: {report}" if report else ""))

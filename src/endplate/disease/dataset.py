@@ -7,13 +7,14 @@ import json
 import numpy as np
 import xarray as xr
 
-from endplate.disease.model import genotype, hypothesis, mechanisms, with_changes
+from endplate.disease.model import hypothesis, mechanisms
+from endplate.disease.simulate import Run
 from endplate.provenance import provenance_attrs
 
 UNIT_TYPES = ["S", "FR", "FF"]
 
 
-def run_dataset(result: dict) -> xr.Dataset:
+def run_dataset(result: Run) -> xr.Dataset:
     """A ``simulate`` result as a Dataset: daily tallies (``day``), readouts (``readout_day``, ``mune_day``) per ``muscle``.
 
     Percentages are of the first day; ``mune`` is the estimate of the scenario's method and
@@ -21,12 +22,12 @@ def run_dataset(result: dict) -> xr.Dataset:
     ``probe_day``. The attributes carry the provenance (``endplate.provenance``) and the resolved
     scenario, so that ``endplate replay`` can run it again.
     """
-    sc = result["scenario"]
-    names = list(result["muscles"])
-    per = result["muscles"]
+    sc = result.scenario
+    names = list(result.muscles)
+    per = result.muscles
 
-    def stack(key):
-        return np.stack([per[m][key] for m in names])
+    def stack(key: str) -> np.ndarray:
+        return np.stack([getattr(per[m], key) for m in names])
 
     ds = xr.Dataset(
         {
@@ -45,20 +46,19 @@ def run_dataset(result: dict) -> xr.Dataset:
         },
         coords={
             "muscle": names,
-            "day": result["day"],
-            "readout_day": result["readout_day"],
-            "mune_day": result["mune_day"],
+            "day": result.day,
+            "readout_day": result.readout_day,
+            "mune_day": result.mune_day,
             "unit_type": UNIT_TYPES,
         },
     )
-    ds["units"] = ("muscle", np.array([per[m]["units"] for m in names]))
-    ds["fibres"] = ("muscle", np.array([per[m]["fibres"] for m in names]))
-    ds["max_enlargement"] = ("muscle", np.array([per[m].get("max_enlargement", np.nan) for m in names]))
-    if result.get("probes"):
+    for key in ("units", "fibres", "max_enlargement"):
+        ds[key] = ("muscle", stack(key))
+    if result.probes:
         probe_muscle = sc.probe_muscle or sc.muscles[0]
-        ds = ds.merge(_probes(result["probes"], result["states"][probe_muscle].anatomy))
+        ds = ds.merge(_probes(list(result.probes), result.states[probe_muscle].anatomy))
         ds.attrs["probe_muscle"] = probe_muscle
-    mech = result["mechanisms"]
+    mech = result.mechanisms
     active = hypothesis(sc.hypothesis)
     sources = {m: {k: [p.source, p.evidence] for k, p in mechanisms()[m].provenance.items()} for m in active}
     ds.attrs = {
@@ -70,9 +70,9 @@ def run_dataset(result: dict) -> xr.Dataset:
         "mechanisms": json.dumps({m: mech[m] for m in active}),
         "mechanism_sources": json.dumps(sources),
         "genotype": sc.genotype,
-        "genotype_values": json.dumps(with_changes(genotype(sc.genotype), sc.set).values),
-        "onset_day": -1 if result["onset_day"] is None else result["onset_day"],
-        "end_stage_day": -1 if result["end_stage_day"] is None else result["end_stage_day"],
+        "genotype_values": json.dumps(result.model.genotype.values),
+        "onset_day": -1 if result.onset_day is None else result.onset_day,
+        "end_stage_day": -1 if result.end_stage_day is None else result.end_stage_day,
         "onset_definition": f"mean force of {list(sc.onset_muscles or sc.muscles)} below {sc.onset_force_fraction:.0%}",
         "end_stage_definition": f"mean force of {list(sc.end_stage_muscles or sc.muscles)} below {sc.end_stage_force_fraction:.0%}",
         "mune_method": sc.mune_method,

@@ -119,7 +119,7 @@ def muscle_states_on_days(
         out[day] = (_snapshot(state), read(state))
 
     if len(wanted) == 1:  # one day: the run ends there, without stopping every day to look
-        look(wanted[0], simulate(run, progress=progress, interventions=interventions)["states"][muscle])
+        look(wanted[0], simulate(run, progress=progress, interventions=interventions).states[muscle])
         return out
 
     def observe(day: int, states: dict) -> None:

@@ -8,6 +8,7 @@ its current unit took it over. Healthy fibres therefore cost one comparison a da
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -33,6 +34,9 @@ FORCE_SHARE_IMPAIRED, FORCE_SHARE_WITHDRAWING = 0.6, 0.3
 HEALTHY, IMPAIRED, WITHDRAWING, DENERVATED = 0, 1, 2, 3
 TSC_PRESENT, TSC_REACTIVE, TSC_LOST = 0, 1, 2
 N_COUNTS = 13  # fibres per stage (4), axons by type (3), somata by type (3), force, its two sums
+# Named columns of the tallies (``counts``; stages are HEALTHY .. DENERVATED).
+AXONS, SOMATA = slice(4, 7), slice(7, 10)  # intact axons and living somata by type (S, FR, FF)
+FORCE, FORCE_STATIC, FORCE_REGROW = 10, 11, 12  # force, and the two sums it is made of (see step_day)
 AXON_LOST, SOMA_DIED = 0, 1  # columns of ``unit_days``: the day each event happened (inf: not yet)
 BLOCK = 256  # fibres screened at once for anything due today (see _chunk)
 
@@ -70,51 +74,72 @@ def _mix(seed, day, c):
     return np.int64(z >> _SH32)
 
 
+class KernelState(NamedTuple):
+    """Every array of one muscle that the daily step reads or changes, and the run's constants.
+
+    Shapes: F fibres, U units, C chunks, k neighbours. The arrays are those of the muscle's
+    state and anatomy (not copies): the step changes them in place.
+    """
+
+    owner: np.ndarray  # F, unit that owns each fibre (-1: none)
+    stage: np.ndarray  # F int8, HEALTHY .. DENERVATED
+    timer: np.ndarray  # F float32, day a denervated fibre's tSC is lost
+    denerv: np.ndarray  # F float32, day of denervation (of adoption, once reinnervated)
+    atrophy: np.ndarray  # F float32, atrophy on that day (kept lazily, see step_day)
+    tsc: np.ndarray  # F int8, TSC_PRESENT .. TSC_LOST
+    ftype: np.ndarray  # F, fibre type (its unit's; changes on adoption)
+    level: np.ndarray  # F float32, what the fibre waits for (see step_day)
+    neighbours: np.ndarray  # F x k int32, fibres a sprout can come from
+    force_weight: np.ndarray  # F float32, force of the fibre when healthy
+    recovering: np.ndarray  # F bool, reinnervated (regrows and matures from its adoption day)
+    unit_type: np.ndarray  # U, 0 S, 1 FR, 2 FF
+    soma_alive: np.ndarray  # U bool
+    axon_intact: np.ndarray  # U bool
+    unit_level: np.ndarray  # U, cortical trigger level (drive units)
+    size0: np.ndarray  # U int64, fibres at the start
+    size: np.ndarray  # U int64, fibres owned
+    functional: np.ndarray  # U int64, fibres with a functional NMJ (healthy or impaired)
+    unit_vuln: np.ndarray  # U, terminal vulnerability
+    soma_stage: np.ndarray  # U int8, stages of secondary death passed
+    unit_days: np.ndarray  # U x 2, day of axon loss and soma death (inf: not yet)
+    counts: np.ndarray  # N_COUNTS running tallies (see step_day)
+    d_size: np.ndarray  # C x U int64, per-chunk change of ``size`` (scratch)
+    d_func: np.ndarray  # C x U int64, per-chunk change of ``functional`` (scratch)
+    d_counts: np.ndarray  # C x 4, per-chunk change of the stage counts (scratch)
+    d_force: np.ndarray  # C x 2, per-chunk force sums (scratch)
+    ref_day: float  # day the regrowth sums are referred to
+    quiet_below: float  # lowest trigger level at the start: below it healthy days are skipped
+    rng_seed: int  # seed of the kernel's streams
+    n_chunks: int  # contiguous fibre chunks (1: no parallel region)
+
+
+class _Today(NamedTuple):
+    """What every chunk needs about the day, derived once a day in ``step_day``."""
+
+    p: np.ndarray  # the kernel parameter vector (see model.KERNEL_FIELDS)
+    day: float
+    g_term: float  # cumulative terminal drive
+    slack: int  # enlargement margin a chunk keeps (see step_day)
+    wallerian_pending: bool  # a unit without axon still owns fibres: visit every fibre
+    competence: np.ndarray  # sprouting competence by type (S, FR, FF)
+    top: float  # the largest competence
+    contact_rate: float  # sprout contacts per day at the largest competence
+    k_nb: float  # neighbours per fibre
+    tau_r: float  # recovery time constant (days)
+
+
 @njit(cache=True)
-def _chunk(
-    c,
-    lo,
-    hi,
-    slack,
-    wallerian_pending,
-    rng_seed,
-    p,
-    day,
-    ref_day,
-    g_term,
-    owner,
-    stage,
-    timer,
-    denerv,
-    atrophy,
-    tsc,
-    ftype,
-    level,
-    neighbours,
-    force_weight,
-    recovering,
-    unit_type,
-    axon_intact,
-    size0,
-    size,
-    unit_vuln,
-    competence,
-    top,
-    contact_rate,
-    k_nb,
-    tau_r,
-    d_size,
-    d_func,
-    d_counts,
-    d_force,
-):
-    """Fibres ``lo``..``hi`` for one day; unit-level changes go to this chunk's rows of the delta arrays."""
-    s0, s1 = seed_stream(np.uint64(rng_seed), np.uint64(_mix(rng_seed, int(day), c + 1)))
+def _chunk(c, lo, hi, t, s):
+    """Fibres ``lo``..``hi`` for day ``t``; unit-level changes go to this chunk's rows of the delta arrays."""
+    day, g_term, p = t.day, t.g_term, t.p
+    s0, s1 = seed_stream(np.uint64(s.rng_seed), np.uint64(_mix(s.rng_seed, int(day), c + 1)))
     # Parameters as locals: the compiler cannot keep array loads out of the loop (the state
     # arrays written in it might alias p).
     wallerian, impaired_days, withdrawing_days = p[K_WALLERIAN], p[K_IMPAIRED], p[K_WITHDRAWING]
     tsc_loss, reinnervable, max_enlarge, bridging = p[K_TSC_LOSS], p[K_REINNERVABLE], p[K_MAX_ENLARGE], p[K_BRIDGING]
     floor, atrophy_tau, tsc_absent = p[K_ATROPHY_FLOOR], p[K_ATROPHY_TAU], p[K_TSC_ABSENT]
+    owner, stage, level, atrophy, denerv = s.owner, s.stage, s.level, s.atrophy, s.denerv
+    d_size, d_func, d_counts = s.d_size, s.d_func, s.d_counts
     static = 0.0
     regrow = 0.0
     due = np.empty(BLOCK, np.int64)
@@ -126,14 +151,14 @@ def _chunk(
         for f in range(start, min(start + BLOCK, hi)):
             bar = g_term if stage[f] == HEALTHY else day
             due[n_due] = f
-            n_due += np.int64((level[f] <= bar) | wallerian_pending)
+            n_due += np.int64((level[f] <= bar) | t.wallerian_pending)
         for i in range(n_due):
             f = due[i]
             o = owner[f]
             if o >= 0:
                 st = stage[f]
                 new = st
-                if not axon_intact[o] and st != WITHDRAWING:
+                if not s.axon_intact[o] and st != WITHDRAWING:
                     # Wallerian degeneration: the terminal withdraws over a few days.
                     new = WITHDRAWING
                     s0, s1, e = _exp_draw(s0, s1, 1.0 / wallerian if wallerian > 0.0 else 1e30)
@@ -156,164 +181,95 @@ def _chunk(
                 if new == st:
                     continue
                 change = _share(new) - _share(st)
-                static += force_weight[f] * change
-                if recovering[f]:
-                    regrow += force_weight[f] * change * (1.0 - atrophy[f]) * math.exp((denerv[f] - ref_day) / tau_r)
+                static += s.force_weight[f] * change
+                if s.recovering[f]:
+                    regrow += s.force_weight[f] * change * (1.0 - atrophy[f]) * math.exp((denerv[f] - s.ref_day) / t.tau_r)
                 d_counts[c, st] -= 1.0
                 d_counts[c, new] += 1.0
                 stage[f] = new
                 if new == DENERVATED:
-                    if recovering[f]:
-                        atrophy[f] = 1.0 - (1.0 - atrophy[f]) * math.exp(-(day - denerv[f]) / tau_r)
-                        recovering[f] = False
+                    if s.recovering[f]:
+                        atrophy[f] = 1.0 - (1.0 - atrophy[f]) * math.exp(-(day - denerv[f]) / t.tau_r)
+                        s.recovering[f] = False
                     if st <= IMPAIRED:
                         d_func[c, o] -= 1
                     d_size[c, o] -= 1
                     owner[f] = -1
                     denerv[f] = day
-                    tsc[f] = TSC_REACTIVE
+                    s.tsc[f] = TSC_REACTIVE
                     s0, s1, e = _exp_draw(s0, s1, 1.0 / tsc_loss if tsc_loss > 0.0 else 1e30)
-                    timer[f] = day + e
+                    s.timer[f] = day + e
                     if tsc_absent > 0.0:
                         # tSC-first disease: often no tSC is left at the endplate to guide a sprout.
                         s0, s1, u = next_uniform(s0, s1)
                         if u < tsc_absent:
-                            tsc[f] = TSC_LOST
-                            timer[f] = day
-                    s0, s1, e = _exp_draw(s0, s1, 1.0 / contact_rate if contact_rate > 0.0 else 1e30)
+                            s.tsc[f] = TSC_LOST
+                            s.timer[f] = day
+                    s0, s1, e = _exp_draw(s0, s1, 1.0 / t.contact_rate if t.contact_rate > 0.0 else 1e30)
                     level[f] = day + e
             elif level[f] > day:
                 continue  # visited only because a dead axon is pending
             elif day - denerv[f] > reinnervable:
                 level[f] = np.inf  # no longer reinnervable: no more sprout contacts
             else:
-                s0, s1, e = _exp_draw(s0, s1, 1.0 / contact_rate)
+                s0, s1, e = _exp_draw(s0, s1, 1.0 / t.contact_rate)
                 level[f] = day + e
                 # One uniform picks the neighbour (integer part) and decides acceptance (fraction).
                 s0, s1, x = next_uniform(s0, s1)
-                x *= k_nb
+                x *= t.k_nb
                 pick = int(x)
-                g = neighbours[f, pick]
+                g = s.neighbours[f, pick]
                 v = owner[g]
                 if (
                     v >= 0
-                    and axon_intact[v]
+                    and s.axon_intact[v]
                     and stage[g] == HEALTHY
-                    and size[v] + d_size[c, v] + slack + 1 <= max_enlarge * size0[v]
+                    and s.size[v] + d_size[c, v] + t.slack + 1 <= max_enlarge * s.size0[v]
                 ):
-                    bridge = 1.0 if day < timer[f] else bridging
-                    if (x - pick) * top < competence[unit_type[v]] * bridge:
+                    bridge = 1.0 if day < s.timer[f] else bridging
+                    if (x - pick) * t.top < t.competence[s.unit_type[v]] * bridge:
                         a0 = floor + (atrophy[f] - floor) * math.exp(-(day - denerv[f]) / atrophy_tau)
                         atrophy[f] = a0
                         denerv[f] = day
-                        recovering[f] = True
-                        static += force_weight[f]
-                        regrow += force_weight[f] * (1.0 - a0) * math.exp((day - ref_day) / tau_r)
+                        s.recovering[f] = True
+                        static += s.force_weight[f]
+                        regrow += s.force_weight[f] * (1.0 - a0) * math.exp((day - s.ref_day) / t.tau_r)
                         owner[f] = v
                         stage[f] = HEALTHY
                         d_counts[c, DENERVATED] -= 1.0
                         d_counts[c, HEALTHY] += 1.0
                         d_size[c, v] += 1
                         d_func[c, v] += 1
-                        ftype[f] = unit_type[v]
-                        tsc[f] = TSC_PRESENT
+                        s.ftype[f] = s.unit_type[v]
+                        s.tsc[f] = TSC_PRESENT
                         s0, s1, e = _exp_draw(s0, s1, 1.0)
-                        level[f] = g_term + e / max(unit_vuln[v], 1e-12)
-    d_force[c, 0] = static
-    d_force[c, 1] = regrow
+                        level[f] = g_term + e / max(s.unit_vuln[v], 1e-12)
+    s.d_force[c, 0] = static
+    s.d_force[c, 1] = regrow
 
 
 @njit(cache=True, parallel=True)
-def _phase(
-    first,
-    n_chunks,
-    n_f,
-    slack,
-    wallerian_pending,
-    rng_seed,
-    p,
-    day,
-    ref_day,
-    g_term,
-    owner,
-    stage,
-    timer,
-    denerv,
-    atrophy,
-    tsc,
-    ftype,
-    level,
-    neighbours,
-    force_weight,
-    recovering,
-    unit_type,
-    axon_intact,
-    size0,
-    size,
-    unit_vuln,
-    competence,
-    top,
-    contact_rate,
-    k_nb,
-    tau_r,
-    d_size,
-    d_func,
-    d_counts,
-    d_force,
-):
+def _phase(first, t, s):
     """Every second chunk, in parallel: neighbours of a chunk lie in it or the chunks beside it."""
+    n_chunks, n_f = s.n_chunks, s.owner.shape[0]
     for i in prange((n_chunks - first + 1) // 2):
         c = first + 2 * i
-        _chunk(
-            c,
-            c * n_f // n_chunks,
-            (c + 1) * n_f // n_chunks,
-            slack,
-            wallerian_pending,
-            rng_seed,
-            p,
-            day,
-            ref_day,
-            g_term,
-            owner,
-            stage,
-            timer,
-            denerv,
-            atrophy,
-            tsc,
-            ftype,
-            level,
-            neighbours,
-            force_weight,
-            recovering,
-            unit_type,
-            axon_intact,
-            size0,
-            size,
-            unit_vuln,
-            competence,
-            top,
-            contact_rate,
-            k_nb,
-            tau_r,
-            d_size,
-            d_func,
-            d_counts,
-            d_force,
-        )
+        _chunk(c, c * n_f // n_chunks, (c + 1) * n_f // n_chunks, t, s)
 
 
 @njit(cache=True)
-def _merge(size, functional, counts, d_size, d_func, d_counts, d_force, force_sums):
+def _merge(s, force_sums):
+    size, functional, counts = s.size, s.functional, s.counts
+    d_size, d_func, d_counts, d_force = s.d_size, s.d_func, s.d_counts, s.d_force
     for c in range(d_size.shape[0]):
         for u in range(size.shape[0]):
             size[u] += d_size[c, u]
             functional[u] += d_func[c, u]
             d_size[c, u] = 0
             d_func[c, u] = 0
-        for s in range(4):
-            counts[s] += d_counts[c, s]
-            d_counts[c, s] = 0.0
+        for st in range(4):
+            counts[st] += d_counts[c, st]
+            d_counts[c, st] = 0.0
         force_sums[0] += d_force[c, 0]
         force_sums[1] += d_force[c, 1]
         d_force[c, 0] = 0.0
@@ -321,23 +277,21 @@ def _merge(size, functional, counts, d_size, d_func, d_counts, d_force, force_su
 
 
 @njit(cache=True)
-def _lose_axon(u, t, day, counts, axon_intact, unit_days):
-    axon_intact[u] = False
-    counts[4 + t] -= 1.0
-    unit_days[u, AXON_LOST] = day
+def _lose_axon(u, t, day, s):
+    s.axon_intact[u] = False
+    s.counts[4 + t] -= 1.0
+    s.unit_days[u, AXON_LOST] = day
 
 
 @njit(cache=True)
-def _kill_soma(u, t, day, counts, soma_alive, unit_days):
-    soma_alive[u] = False
-    counts[7 + t] -= 1.0
-    unit_days[u, SOMA_DIED] = day
+def _kill_soma(u, t, day, s):
+    s.soma_alive[u] = False
+    s.counts[7 + t] -= 1.0
+    s.unit_days[u, SOMA_DIED] = day
 
 
 @njit(cache=True)
-def _units(
-    p, day, g_cort, unit_type, soma_alive, axon_intact, unit_level, size0, functional, soma_stage, unit_days, counts, r0, r1
-):
+def _units(p, day, g_cort, s, r0, r1):
     """The day's events of the motor neurons: cortical death, retrograde axon loss, secondary soma death.
 
     A closed soma-death pathway (Bax knockout) keeps somata alive; a closed axon-degeneration
@@ -351,68 +305,36 @@ def _units(
     blocked, axon_blocked = p[K_SOMA_BLOCKED] > 0.5, p[K_AXON_BLOCKED] > 0.5
     stages = max(int(p[K_SECONDARY_STAGES] + 0.5), 1)
     leave = 1.0 - math.exp(-stages * p[K_SECONDARY])
-    for u in range(unit_type.shape[0]):
-        t = unit_type[u]
-        if soma_alive[u] and unit_level[u] <= g_cort:
+    soma_alive, axon_intact, unit_days = s.soma_alive, s.axon_intact, s.unit_days
+    for u in range(s.unit_type.shape[0]):
+        t = s.unit_type[u]
+        if soma_alive[u] and s.unit_level[u] <= g_cort:
             if not blocked:
-                _kill_soma(u, t, day, counts, soma_alive, unit_days)
+                _kill_soma(u, t, day, s)
             if axon_intact[u] and not axon_blocked:
-                _lose_axon(u, t, day, counts, axon_intact, unit_days)
+                _lose_axon(u, t, day, s)
         if axon_intact[u] and p[K_AXON_RATE] > 0.0 and not axon_blocked:
-            lost = 1.0 - functional[u] / max(size0[u], 1)
+            lost = 1.0 - s.functional[u] / max(s.size0[u], 1)
             if lost > p[K_AXON_THRESHOLD]:
                 x = (lost - p[K_AXON_THRESHOLD]) / (1.0 - p[K_AXON_THRESHOLD] + 1e-12)
                 r0, r1, draw = next_uniform(r0, r1)
                 if draw < 1.0 - math.exp(-p[K_AXON_RATE] * x):
-                    _lose_axon(u, t, day, counts, axon_intact, unit_days)
+                    _lose_axon(u, t, day, s)
         if (not axon_intact[u]) and soma_alive[u] and not blocked and p[K_SECONDARY] > 0.0:
             if unit_days[u, AXON_LOST] == np.inf:
                 unit_days[u, AXON_LOST] = day  # an axon cut from outside the kernel
             r0, r1, draw = next_uniform(r0, r1)
             if draw < leave:
-                soma_stage[u] += 1
-                if soma_stage[u] >= stages:
-                    _kill_soma(u, t, day, counts, soma_alive, unit_days)
+                s.soma_stage[u] += 1
+                if s.soma_stage[u] >= stages:
+                    _kill_soma(u, t, day, s)
 
 
 @njit(cache=True)
-def step_day(
-    p,
-    day,
-    ref_day,
-    g_term,
-    g_cort,
-    owner,
-    stage,
-    timer,
-    denerv,
-    atrophy,
-    tsc,
-    ftype,
-    level,
-    neighbours,
-    force_weight,
-    recovering,
-    unit_type,
-    soma_alive,
-    axon_intact,
-    unit_level,
-    size0,
-    size,
-    functional,
-    unit_vuln,
-    soma_stage,
-    unit_days,
-    counts,
-    quiet_below,
-    rng_seed,
-    n_chunks,
-    d_size,
-    d_func,
-    d_counts,
-    d_force,
-):
-    """Advance one day (``day``) in place, keeping the running tallies in ``counts`` up to date.
+def step_day(p, day, g_term, g_cort, s):
+    """Advance one day (``day``) of the muscle whose arrays are ``s`` (a ``KernelState``) in place,
+    keeping the running tallies in ``s.counts`` up to date. ``p``: the kernel parameter vector;
+    ``g_term``, ``g_cort``: the cumulative terminal and cortical drives (-1: the process is off).
 
     ``counts``: fibres per stage (0-3), axons by type (4-6), somata by type (7-9), force (10),
     and the two sums force is made of (11, 12; see below). ``soma_stage``: stages of secondary
@@ -438,196 +360,60 @@ def step_day(
     may not take a unit within ``n_chunks // 2`` fibres of its enlargement limit, so that chunks
     feeding the same unit together still respect it.
     """
-    n_u = unit_type.shape[0]
-    k_nb = float(neighbours.shape[1])
-    r0, r1 = seed_stream(np.uint64(rng_seed), np.uint64(_mix(rng_seed, int(day), 0)))
-    _units(
-        p, day, g_cort, unit_type, soma_alive, axon_intact, unit_level, size0, functional, soma_stage, unit_days, counts, r0, r1
-    )
+    counts, n_chunks = s.counts, s.n_chunks
+    n_u = s.unit_type.shape[0]
+    r0, r1 = seed_stream(np.uint64(s.rng_seed), np.uint64(_mix(s.rng_seed, int(day), 0)))
+    _units(p, day, g_cort, s, r0, r1)
     tau_r = p[K_RECOVERY]
-    quiet = g_term < quiet_below and counts[IMPAIRED] == 0 and counts[WITHDRAWING] == 0 and counts[DENERVATED] == 0
+    quiet = g_term < s.quiet_below and counts[IMPAIRED] == 0 and counts[WITHDRAWING] == 0 and counts[DENERVATED] == 0
     if quiet and counts[4] + counts[5] + counts[6] == n_u:
-        counts[10] = counts[11] - math.exp(-(day - ref_day) / tau_r) * counts[12]
+        counts[10] = counts[11] - math.exp(-(day - s.ref_day) / tau_r) * counts[12]
         return
-    competence = (p[K_COMP_S], p[K_COMP_FR], p[K_COMP_FF])
+    competence = np.array((p[K_COMP_S], p[K_COMP_FR], p[K_COMP_FF]))
     top = max(max(competence[0], competence[1]), competence[2])
-    contact_rate = p[K_REINNERVATION] * top
-    n_f = owner.shape[0]
-    slack = n_chunks // 2 if n_chunks > 1 else 0
     # While a unit without axon still owns fibres, every fibre is visited so that its terminals
     # start Wallerian withdrawal (robust to axons removed from outside the kernel, too).
     wallerian_pending = False
     for u in range(n_u):
-        if functional[u] > 0 and not axon_intact[u]:
+        if s.functional[u] > 0 and not s.axon_intact[u]:
             wallerian_pending = True
             break
+    t = _Today(
+        p,
+        day,
+        g_term,
+        n_chunks // 2 if n_chunks > 1 else 0,
+        wallerian_pending,
+        competence,
+        top,
+        p[K_REINNERVATION] * top,
+        float(s.neighbours.shape[1]),
+        tau_r,
+    )
     force_sums = np.zeros(2)
     force_sums[0] = counts[11]
     force_sums[1] = counts[12]
     for first in range(2 if n_chunks > 1 else 1):
         if n_chunks > 1:
-            _phase(
-                first,
-                n_chunks,
-                n_f,
-                slack,
-                wallerian_pending,
-                rng_seed,
-                p,
-                day,
-                ref_day,
-                g_term,
-                owner,
-                stage,
-                timer,
-                denerv,
-                atrophy,
-                tsc,
-                ftype,
-                level,
-                neighbours,
-                force_weight,
-                recovering,
-                unit_type,
-                axon_intact,
-                size0,
-                size,
-                unit_vuln,
-                competence,
-                top,
-                contact_rate,
-                k_nb,
-                tau_r,
-                d_size,
-                d_func,
-                d_counts,
-                d_force,
-            )
+            _phase(first, t, s)
         else:  # a small muscle: no parallel region to start (it would cost more than the day's work)
-            _chunk(
-                0,
-                0,
-                n_f,
-                slack,
-                wallerian_pending,
-                rng_seed,
-                p,
-                day,
-                ref_day,
-                g_term,
-                owner,
-                stage,
-                timer,
-                denerv,
-                atrophy,
-                tsc,
-                ftype,
-                level,
-                neighbours,
-                force_weight,
-                recovering,
-                unit_type,
-                axon_intact,
-                size0,
-                size,
-                unit_vuln,
-                competence,
-                top,
-                contact_rate,
-                k_nb,
-                tau_r,
-                d_size,
-                d_func,
-                d_counts,
-                d_force,
-            )
-        _merge(size, functional, counts, d_size, d_func, d_counts, d_force, force_sums)
+            _chunk(0, 0, s.owner.shape[0], t, s)
+        _merge(s, force_sums)
     counts[11] = force_sums[0]
     counts[12] = force_sums[1]
-    counts[10] = counts[11] - math.exp(-(day - ref_day) / tau_r) * counts[12]
+    counts[10] = counts[11] - math.exp(-(day - s.ref_day) / tau_r) * counts[12]
 
 
 @njit(cache=True)
-def step_days(
-    params,
-    first_day,
-    ref_day,
-    g_terms,
-    g_corts,
-    owner,
-    stage,
-    timer,
-    denerv,
-    atrophy,
-    tsc,
-    ftype,
-    level,
-    neighbours,
-    force_weight,
-    recovering,
-    unit_type,
-    soma_alive,
-    axon_intact,
-    unit_level,
-    size0,
-    size,
-    functional,
-    unit_vuln,
-    soma_stage,
-    unit_days,
-    counts,
-    quiet_below,
-    rng_seed,
-    n_chunks,
-    d_size,
-    d_func,
-    d_counts,
-    d_force,
-    history,
-):
+def step_days(params, first_day, g_terms, g_corts, s, history):
     """``step_day`` for days ``first_day``, ``first_day + 1``, ... (one row of ``params``, ``g_terms``,
     ``g_corts`` a day), recording the tallies after each day in the rows of ``history``.
 
     The same days stepped one call at a time give the same result: streams depend on the day only.
     """
     for i in range(g_terms.shape[0]):
-        step_day(
-            params[i],
-            first_day + i,
-            ref_day,
-            g_terms[i],
-            g_corts[i],
-            owner,
-            stage,
-            timer,
-            denerv,
-            atrophy,
-            tsc,
-            ftype,
-            level,
-            neighbours,
-            force_weight,
-            recovering,
-            unit_type,
-            soma_alive,
-            axon_intact,
-            unit_level,
-            size0,
-            size,
-            functional,
-            unit_vuln,
-            soma_stage,
-            unit_days,
-            counts,
-            quiet_below,
-            rng_seed,
-            n_chunks,
-            d_size,
-            d_func,
-            d_counts,
-            d_force,
-        )
-        history[i, :] = counts
+        step_day(params[i], first_day + i, g_terms[i], g_corts[i], s)
+        history[i, :] = s.counts
 
 
 def current_atrophy(day, owner, denerv, atrophy, recovering, floor, tau, tau_recovery):

@@ -97,7 +97,7 @@ def mune_after_onset(
     rows = []
     for i, scenario_seed in enumerate(_subject_seeds(seed, subjects)):
         sc = one_muscle_scenario(genotype, hypothesis, muscle, scenario_seed, species)
-        onset = simulate(sc)["onset_day"]
+        onset = simulate(sc).onset_day
         if onset is None or onset + months[-1] * DAYS_PER_MONTH > sc.end_day:
             continue
         days = {int(round(onset + m * DAYS_PER_MONTH)): m for m in months}

@@ -9,28 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from endplate.disease import kernel as kern
 from endplate.disease.junction_state import diseased_junctions, fibre_junction_state
-from endplate.disease.model import (
-    Genotype,
-    drive,
-    drive_rates,
-    first_partner,
-    genotype,
-    kernel_parameters,
-    mechanism_values,
-    with_changes,
-)
+from endplate.disease.model import Genotype, drive
+from endplate.disease.resolve import DiseaseModel, resolve
 from endplate.disease.scenario import Scenario
 from endplate.junction.parameters import default_parameters
 from endplate.muscle.anatomy import Anatomy, build_anatomy
 from endplate.muscle.cmap import maximal_cmap
 from endplate.muscle.mune import estimate_value, mune
-from endplate.muscle.presets import load_muscle
 from endplate.seeding import day_seed, substreams
 
 NEIGHBOURS = 6  # nearest fibres a sprout can come from (assumed: the first ring around a fibre)
@@ -64,21 +56,58 @@ class MuscleState:
     baseline_cmap_mv: float
     units0_by_type: np.ndarray
     counts: np.ndarray  # running tallies kept by the kernel (see kernel.step_day)
+    deltas: tuple  # per-chunk scratch arrays of the kernel (unit sizes, functional NMJs, counts, force)
+    recovering: np.ndarray  # bool, reinnervated fibre (matures and regrows from its adoption day)
+    partner: dict  # transmission of impaired NMJs by which partner fails first (disease.toml first_partners)
+    soma_stage: np.ndarray  # int8 per unit: stages of secondary death passed (kernel._units)
+    unit_days: np.ndarray  # units x 2: the day each unit lost its axon and its soma (inf: not yet)
+    readout_seeds: dict  # readout name (cmap, mune, probe) -> its sub-stream of the muscle's seed
     rng_seed: int = 0
     n_chunks: int = 1
-    deltas: tuple = ()  # per-chunk scratch arrays of the kernel (unit sizes, functional NMJs, counts, force)
-    recovering: np.ndarray = None  # bool, reinnervated fibre (matures and regrows from its adoption day)
     ref_day: float = 0.0
     day: int = 0  # the day of the last readout
     recovery_days: float = 20.0
     maturation_days: float = 21.0
     quiet_below: float = 0.0  # lowest trigger level at the start: below it healthy days are skipped
-    partner: dict = None  # transmission of impaired NMJs by which partner fails first (disease.toml first_partners)
     atrophy_floor: float = 0.3
     atrophy_tau: float = 30.0
-    soma_stage: np.ndarray = None  # int8 per unit: stages of secondary death passed (kernel._units)
-    unit_days: np.ndarray = None  # units x 2: the day each unit lost its axon and its soma (inf: not yet)
-    readout_seeds: dict = None  # readout name (cmap, mune, probe) -> its sub-stream of the muscle's seed
+
+    def kernel_state(self) -> kern.KernelState:
+        """The arrays the kernel steps (this state's and its anatomy's, not copies)."""
+        a = self.anatomy
+        d_size, d_func, d_counts, d_force = self.deltas
+        return kern.KernelState(
+            owner=a.owner,
+            stage=self.stage,
+            timer=self.timer,
+            denerv=self.denerv,
+            atrophy=self.atrophy0,
+            tsc=self.tsc,
+            ftype=a.fibre_type,
+            level=self.level,
+            neighbours=self.neighbours,
+            force_weight=self.force_weight,
+            recovering=self.recovering,
+            unit_type=a.unit_type,
+            soma_alive=self.soma_alive,
+            axon_intact=a.unit_alive,
+            unit_level=self.unit_level,
+            size0=self.size0,
+            size=self.size,
+            functional=self.functional,
+            unit_vuln=self.unit_vuln,
+            soma_stage=self.soma_stage,
+            unit_days=self.unit_days,
+            counts=self.counts,
+            d_size=d_size,
+            d_func=d_func,
+            d_counts=d_counts,
+            d_force=d_force,
+            ref_day=self.ref_day,
+            quiet_below=self.quiet_below,
+            rng_seed=self.rng_seed,
+            n_chunks=self.n_chunks,
+        )
 
     @property
     def nbytes_per_fibre(self) -> float:
@@ -94,6 +123,50 @@ class MuscleState:
             self.recovering,
         )
         return self.anatomy.nbytes_per_fibre + sum(a.nbytes for a in fibre) / self.anatomy.n_fibres
+
+
+@dataclass(frozen=True)
+class MuscleCourse:
+    """One muscle's course in a run: daily series on ``Run.day``, readouts on ``Run.readout_day``
+    (CMAP) and ``Run.mune_day`` (MUNE). Percentages are of the first day (by type: S, FR, FF)."""
+
+    innervated_percent: np.ndarray  # fibres with a healthy or impaired NMJ
+    partial_percent: np.ndarray  # fibres whose NMJ is withdrawing
+    denervated_percent: np.ndarray
+    impaired_percent: np.ndarray
+    axons_percent_by_type: np.ndarray  # days x 3
+    motor_neurons_percent_by_type: np.ndarray  # days x 3
+    motor_neurons_percent: np.ndarray
+    force_percent: np.ndarray
+    upper_motor_neurons_percent: np.ndarray
+    cmap_percent: np.ndarray
+    mune: np.ndarray  # the estimate of the scenario's MUNE method
+    mune_true: np.ndarray  # functioning units
+    units: int
+    fibres: int
+    max_enlargement: float  # largest unit enlargement (fold) seen at a CMAP readout
+
+
+@dataclass(frozen=True)
+class Run:
+    """What ``simulate`` returns: the course of every muscle, onset and end stage (days, None: not
+    reached), the probes of the probe muscle, and the muscles as the run left them (``states``,
+    for readouts recorded from them afterwards)."""
+
+    scenario: Scenario
+    model: DiseaseModel
+    day: np.ndarray
+    readout_day: np.ndarray
+    mune_day: np.ndarray
+    muscles: dict[str, MuscleCourse]
+    onset_day: float | None
+    end_stage_day: float | None
+    probes: tuple[dict, ...]
+    states: dict[str, MuscleState]
+
+    @property
+    def mechanisms(self) -> dict[str, dict[str, float]]:
+        return self.model.mechanisms
 
 
 def unit_spread(mech: dict, n_units: int, seed: int) -> np.ndarray:
@@ -113,19 +186,19 @@ def readout_seed(state: MuscleState, readout: str, day: int) -> int:
     return day_seed(state.readout_seeds[readout], day)
 
 
-def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, seed: int) -> MuscleState:
-    """The muscle ``name`` on the scenario's first day; its streams are sub-streams of ``seed``.
+def init_muscle(model: DiseaseModel, name: str, seed: int) -> MuscleState:
+    """The muscle ``name`` of ``model``'s scenario on its first day; its streams are sub-streams of ``seed``.
 
     It is built healthy; the baseline CMAP is its recording with that day's seed, so a healthy
     muscle reads 100 % on the first day. If the scenario starts after the muscle's drive start,
-    the days between are stepped here (unrecorded), so the muscle is as the disease has left it,
-    not healthy with a backlog of drive.
+    the days between are stepped here (unrecorded, untreated), so the muscle is as the disease has
+    left it, not healthy with a backlog of drive.
     """
+    scenario, p, geno, mech = model.scenario, model.kernel_parameters, model.genotype, model.mechanisms
     streams = substreams(seed, "anatomy", "levels", "kernel", *READOUTS, "vulnerability")
-    preset = load_muscle(scenario.species, name, **scenario.muscle_set.get(name, {}))
+    preset = model.muscle(name)
     a = build_anatomy(preset, streams["anatomy"], default_parameters(scenario.species))
     rng = np.random.default_rng(streams["levels"])
-    mech = mechanism_values(scenario.hypothesis, geno, scenario.set)
     exponent = mech["terminal_degeneration"]["length_exponent"]
     length = (preset.axon_length_mm / scenario.reference_axon_length_mm) ** exponent
     vuln_by_type = np.array([p[kern.K_VULN_S], p[kern.K_VULN_FR], p[kern.K_VULN_FF]]) * length
@@ -180,33 +253,32 @@ def init_muscle(scenario: Scenario, name: str, p: np.ndarray, geno: Genotype, se
         recovery_days=float(p[kern.K_RECOVERY]),
         maturation_days=float(p[kern.K_MATURATION]),
         quiet_below=float(level.min()),
-        partner=dict(first_partner(scenario.first_partner).values),
+        partner=dict(model.partner.values),
         readout_seeds={r: streams[r] for r in READOUTS},
     )
-    _warm_up(state, scenario, p, geno, mech)
+    _warm_up(state, model)
     return state
 
 
-def _warm_up(state: MuscleState, scenario: Scenario, p: np.ndarray, geno: Genotype, mech: dict) -> None:
+def _warm_up(state: MuscleState, model: DiseaseModel) -> None:
     """Step the days from the drive's start to the day before the scenario's first day."""
     first = int(np.ceil(state.drive_start_day))
-    if first >= scenario.start_day:
+    if first >= model.scenario.start_day:
         return
-    days = np.arange(first, scenario.start_day)
-    g_t, g_c = muscle_drives(state, days, geno, *drive_rates(mech, geno))
-    step_many(state, p, first, g_t, g_c)
+    days = np.arange(first, model.scenario.start_day)
+    step_many(state, model.kernel_parameters, first, *muscle_drives(state, days, model))
 
 
 def muscle_drives(
-    state: MuscleState, days: np.ndarray, geno: Genotype, term_rate: float, cort_rate: float, course=None
+    state: MuscleState, days: np.ndarray, model: DiseaseModel, course: Schedule | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Terminal and cortical drives of this muscle on ``days`` (-1: the process does not act).
 
     A muscle's onset delay shifts its whole drive in time (midpoint and start), so it delays the
-    loss of every unit type in it alike. ``course``: an ``endplate.therapy.interventions.Course``
+    loss of every unit type in it alike. ``course``: a schedule of interventions (see ``Scheduled``)
     whose hazard ratios apply inside their windows (None: untreated).
     """
-    start, width = state.drive_start_day, geno.values["width_days"]
+    start, width = state.drive_start_day, model.width_days
 
     def one(kind: str, rate: float) -> np.ndarray:
         if rate <= 0:
@@ -215,54 +287,123 @@ def muscle_drives(
             return drive(days, rate, state.midpoint_day, width, start)
         return course.treated_drive(kind, days, rate, state.midpoint_day, width, start)
 
-    return one("terminal", term_rate), one("cortical", cort_rate)
+    return one("terminal", model.terminal_rate_per_day), one("cortical", model.cortical_rate_per_day)
+
+
+class Treatment(Protocol):
+    """What a treatment changes in a run, asked once per stretch of days (untreated: ``Untreated``)."""
+
+    def kernel_rows(self, model: DiseaseModel, days: np.ndarray) -> np.ndarray:
+        """Kernel parameters on ``days``: one vector for all of them, or one row a day."""
+        ...
+
+    def drives(self, model: DiseaseModel, state: MuscleState, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The muscle's terminal and cortical drives on ``days`` (as ``muscle_drives``)."""
+        ...
+
+    def junction_adjuster(self, day: int) -> Callable | None:
+        """A map from the junction population to the treated one on ``day`` (None: unchanged)."""
+        ...
+
+
+class Untreated:
+    """No treatment: the model's parameters and drives."""
+
+    def kernel_rows(self, model: DiseaseModel, days: np.ndarray) -> np.ndarray:
+        return model.kernel_parameters
+
+    def drives(self, model: DiseaseModel, state: MuscleState, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return muscle_drives(state, days, model)
+
+    def junction_adjuster(self, day: int) -> Callable | None:
+        return None
+
+
+class Schedule(Protocol):
+    """Interventions with windows in simulation days (the therapy layer's ``Course`` is one; the
+    disease layer does not import it)."""
+
+    def kernel_parameters(self, day: float, mech: dict, geno: Genotype, soma_death_blocked: bool, partner=None) -> np.ndarray:
+        """The kernel parameter vector with the interventions open on ``day``."""
+        ...
+
+    def treated_drive(self, kind: str, day, rate: float, midpoint: float, width: float, start: float = -np.inf):
+        """The cumulative ``kind`` drive (terminal, cortical) with hazard ratios inside their windows."""
+        ...
+
+    def junction_adjuster(self, day: float):
+        """A map from the junction population to the treated one on ``day``."""
+        ...
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """A schedule of interventions as a treatment: its parameters, drives and junction changes."""
+
+    course: Schedule
+
+    def kernel_rows(self, model: DiseaseModel, days: np.ndarray) -> np.ndarray:
+        blocked, c = model.scenario.soma_death_blocked, self.course
+        return np.array([c.kernel_parameters(int(d), model.mechanisms, model.genotype, blocked, model.partner) for d in days])
+
+    def drives(self, model: DiseaseModel, state: MuscleState, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return muscle_drives(state, days, model, self.course)
+
+    def junction_adjuster(self, day: int) -> Callable | None:
+        return self.course.junction_adjuster(day)
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """Days stepped in one kernel call and what each muscle went through on them."""
+
+    days: np.ndarray  # consecutive days
+    tallies: dict[str, np.ndarray]  # muscle -> days x N_COUNTS, the kernel's tallies after each day
+    cortical_drive: dict[str, np.ndarray]  # muscle -> days (-1: no cortical process)
+
+
+def run_days(
+    model: DiseaseModel,
+    states: dict[str, MuscleState],
+    days: np.ndarray,
+    treatment: Treatment,
+    last_of_stretch: Callable[[int], int],
+    record: Callable[[Stretch], bool],
+) -> None:
+    """The day loop of every run: step ``states`` over ``days`` in stretches, one kernel call each.
+
+    A stretch starting on day ``d`` ends on ``last_of_stretch(d)`` (clipped to the last day);
+    ``treatment`` gives its parameters and drives; ``record(stretch)`` observes it (the muscles are
+    as the stretch left them) and returns True to stop the run there.
+    """
+    i = 0
+    while i < days.size:
+        hi = min(int(last_of_stretch(int(days[i])) - days[0]) + 1, days.size)
+        span = days[i:hi]
+        params = treatment.kernel_rows(model, span)
+        tallies, cortical = {}, {}
+        for m, st in states.items():
+            g_t, g_c = treatment.drives(model, st, span)
+            tallies[m] = step_many(st, params, int(span[0]), g_t, g_c)
+            cortical[m] = g_c
+        i = hi
+        if record(Stretch(span, tallies, cortical)):
+            return
 
 
 def _initial_counts(a: Anatomy, force_weight: np.ndarray) -> np.ndarray:
     counts = np.zeros(kern.N_COUNTS)
     counts[kern.HEALTHY] = a.n_fibres
     by_type = np.bincount(a.unit_type, minlength=3)
-    counts[4:7] = by_type
-    counts[7:10] = by_type
-    counts[10] = counts[11] = float(force_weight.sum(dtype=np.float64))
+    counts[kern.AXONS] = by_type
+    counts[kern.SOMATA] = by_type
+    counts[kern.FORCE] = counts[kern.FORCE_STATIC] = float(force_weight.sum(dtype=np.float64))
     return counts
 
 
 def step(state: MuscleState, p: np.ndarray, day: int, g_term: float, g_cort: float) -> None:
-    a = state.anatomy
-    kern.step_day(
-        p,
-        float(day),
-        state.ref_day,
-        g_term,
-        g_cort,
-        a.owner,
-        state.stage,
-        state.timer,
-        state.denerv,
-        state.atrophy0,
-        state.tsc,
-        a.fibre_type,
-        state.level,
-        state.neighbours,
-        state.force_weight,
-        state.recovering,
-        a.unit_type,
-        state.soma_alive,
-        a.unit_alive,
-        state.unit_level,
-        state.size0,
-        state.size,
-        state.functional,
-        state.unit_vuln,
-        state.soma_stage,
-        state.unit_days,
-        state.counts,
-        state.quiet_below,
-        state.rng_seed,
-        state.n_chunks,
-        *state.deltas,
-    )
+    """Advance the muscle one day in place (``p``: kernel parameters; drives as in ``kernel.step_day``)."""
+    kern.step_day(p, float(day), g_term, g_cort, state.kernel_state())
 
 
 def step_many(state: MuscleState, params: np.ndarray, first_day: int, g_terms: np.ndarray, g_corts: np.ndarray) -> np.ndarray:
@@ -271,45 +412,12 @@ def step_many(state: MuscleState, params: np.ndarray, first_day: int, g_terms: n
     ``params``: the kernel parameter vector, one for all days or one row a day. Equal to calling
     ``step`` day by day (the random streams depend on the day only), without a call a day.
     """
-    a = state.anatomy
     g_terms = np.ascontiguousarray(g_terms, dtype=float)
     n = g_terms.size
     rows = np.ascontiguousarray(np.broadcast_to(params, (n, params.shape[-1])), dtype=float)
     history = np.empty((n, kern.N_COUNTS))
-    kern.step_days(
-        rows,
-        float(first_day),
-        state.ref_day,
-        g_terms,
-        np.ascontiguousarray(g_corts, dtype=float),
-        a.owner,
-        state.stage,
-        state.timer,
-        state.denerv,
-        state.atrophy0,
-        state.tsc,
-        a.fibre_type,
-        state.level,
-        state.neighbours,
-        state.force_weight,
-        state.recovering,
-        a.unit_type,
-        state.soma_alive,
-        a.unit_alive,
-        state.unit_level,
-        state.size0,
-        state.size,
-        state.functional,
-        state.unit_vuln,
-        state.soma_stage,
-        state.unit_days,
-        state.counts,
-        state.quiet_below,
-        state.rng_seed,
-        state.n_chunks,
-        *state.deltas,
-        history,
-    )
+    g_corts = np.ascontiguousarray(g_corts, dtype=float)
+    kern.step_days(rows, float(first_day), g_terms, g_corts, state.kernel_state(), history)
     return history
 
 
@@ -359,7 +467,7 @@ def probe(state: MuscleState, day: int, seed: int, adjust: Callable | None = Non
     }
 
 
-def _grouping(a) -> float:
+def _grouping(a: Anatomy) -> float | None:
     from endplate.muscle.grouping import grouping_index
 
     return grouping_index(a)
@@ -375,128 +483,130 @@ def simulate(
     progress: Callable[[int, int], None] | None = None,
     interventions=None,
     observe: Callable[[int, dict], None] | None = None,
-) -> dict:
-    """Run ``scenario``; returns daily and readout arrays per muscle plus onset and end stage.
+    treatment: Treatment | None = None,
+    model: DiseaseModel | None = None,
+) -> Run:
+    """Run ``scenario``: daily and readout arrays per muscle, onset and end stage (a ``Run``).
 
-    ``interventions``: an ``endplate.therapy.interventions.Course`` (windows in simulation days) that
-    changes kernel parameters, disease drives and, at probe days, junction parameters while its
-    windows are open. None (the default) runs the scenario untouched.
-    ``observe(day, states)``: called at the end of every day with the muscle states (read only),
-    for observation models that follow single units or fibres; it makes the run step day by day.
+    ``treatment``: what changes the run (default ``Untreated()``). ``interventions``: a schedule
+    of interventions (an ``endplate.therapy.interventions.Course``, windows in simulation days),
+    shorthand for ``treatment=Scheduled(interventions)``. ``observe(day, states)``: called at the
+    end of every day with the muscle states (read only), for observation models that follow single
+    units or fibres; it makes the run step day by day. ``model``: the scenario already resolved.
     """
-    geno = with_changes(genotype(scenario.genotype), scenario.set)
-    mech = mechanism_values(scenario.hypothesis, geno, scenario.set)
-    p = kernel_parameters(mech, geno, scenario.soma_death_blocked, first_partner(scenario.first_partner))
+    model = resolve(scenario) if model is None else model
+    if treatment is None:
+        treatment = Untreated() if interventions is None else Scheduled(interventions)
     seeds = substreams(scenario.seed, *scenario.muscles)
-    states = {m: init_muscle(scenario, m, p, geno, seeds[m]) for m in scenario.muscles}
+    states = {m: init_muscle(model, m, seeds[m]) for m in scenario.muscles}
     days = np.arange(scenario.start_day, scenario.end_day + 1)
-    term_rate, cort_rate = drive_rates(mech, geno)
-    n_d = days.size
-    daily = {m: np.zeros((n_d, kern.N_COUNTS)) for m in scenario.muscles}
-    # Upper motor neurons: the corticospinal neurons driving a pool degenerate with the cortical
-    # process that kills the pool's somata under dying forward, each at its unit's cortical
-    # vulnerability (no new parameter). They are many more than the units, so their surviving
-    # share is the expected one, exp(-vulnerability x cortical drive), averaged over the units.
-    umn = {m: np.full(n_d, 100.0) for m in scenario.muscles}
-    unit_cortical_vuln = {m: cortical_vulnerability(mech, st.anatomy.unit_type) for m, st in states.items()}
     readout_days = days[(days - days[0]) % scenario.readout_every_days == 0]
     mune_days = days[(days - days[0]) % scenario.mune_every_days == 0]
-    cmap = {m: [] for m in scenario.muscles}
-    mune_est = {m: [] for m in scenario.muscles}
-    mune_true = {m: [] for m in scenario.muscles}
-    probes: list[dict] = []
-    largest = {m: 1.0 for m in scenario.muscles}  # largest unit enlargement seen at any readout
-    partner = first_partner(scenario.first_partner)
     # The kernel runs whole stretches of days in one call; a stretch ends where something is read.
     stops = np.union1d(np.union1d(readout_days, mune_days), np.intersect1d(days, scenario.probe_days))
     stops = days if observe is not None else np.union1d(stops, [days[-1]])
-    lo = 0
-    for stop in stops:
-        hi = int(stop - days[0]) + 1
-        span = days[lo:hi]
-        params = p
-        # --- layer D (therapy): parameters and drives of the interventions open on each day ---
-        if interventions is not None:
-            params = np.array(
-                [interventions.kernel_parameters(int(d), mech, geno, scenario.soma_death_blocked, partner) for d in span]
-            )
-        for m, st in states.items():
-            g_t, g_c = muscle_drives(st, span, geno, term_rate, cort_rate, interventions)
-            # --- end layer D ---
-            daily[m][lo:hi] = step_many(st, params, int(span[0]), g_t, g_c)
-            if cort_rate > 0:
-                umn[m][lo:hi] = 100.0 * np.exp(-np.outer(np.maximum(g_c, 0.0), unit_cortical_vuln[m])).mean(axis=1)
-            day = int(stop)
+    recorder = _Recorder(model, states, days, readout_days, mune_days, treatment, observe, progress)
+    run_days(model, states, days, treatment, lambda d: int(stops[np.searchsorted(stops, d)]), recorder)
+    return recorder.result()
+
+
+class _Recorder:
+    """What ``simulate`` records: daily tallies, readouts on their days, probes (the ``record`` of ``run_days``)."""
+
+    def __init__(self, model, states, days, readout_days, mune_days, treatment, observe, progress) -> None:
+        sc = model.scenario
+        self.model, self.states, self.days, self.treatment = model, states, days, treatment
+        self.readout_days, self.mune_days, self.observe, self.progress = readout_days, mune_days, observe, progress
+        self.daily = {m: np.zeros((days.size, kern.N_COUNTS)) for m in sc.muscles}
+        self.umn = {m: np.full(days.size, 100.0) for m in sc.muscles}
+        self.unit_cortical_vuln = {m: cortical_vulnerability(model.mechanisms, st.anatomy.unit_type) for m, st in states.items()}
+        self.cmap: dict[str, list[float]] = {m: [] for m in sc.muscles}
+        self.mune_est: dict[str, list[float]] = {m: [] for m in sc.muscles}
+        self.mune_true: dict[str, list[float]] = {m: [] for m in sc.muscles}
+        self.probes: list[dict] = []
+        self.largest = {m: 1.0 for m in sc.muscles}  # largest unit enlargement seen at any readout
+        self.probe_muscle = sc.probe_muscle or sc.muscles[0]
+
+    def __call__(self, stretch: Stretch) -> bool:
+        lo = int(stretch.days[0] - self.days[0])
+        hi = lo + stretch.days.size
+        day = int(stretch.days[-1])
+        for m, st in self.states.items():
+            self.daily[m][lo:hi] = stretch.tallies[m]
+            if self.model.cortical_rate_per_day > 0:
+                # Upper motor neurons: the corticospinal neurons driving a pool degenerate with the
+                # cortical process that kills the pool's somata under dying forward, each at its
+                # unit's cortical vulnerability (no new parameter). They are many more than the
+                # units, so their surviving share is the expected one, exp(-vulnerability x
+                # cortical drive), averaged over the units.
+                g_c = np.maximum(stretch.cortical_drive[m], 0.0)
+                self.umn[m][lo:hi] = 100.0 * np.exp(-np.outer(g_c, self.unit_cortical_vuln[m])).mean(axis=1)
             refresh_atrophy(st, day)
-            if day in readout_days:
-                cmap[m].append(
-                    maximal_cmap(st.anatomy, readout_seed(st, "cmap", day))["amplitude_mv"] / st.baseline_cmap_mv * 100
-                )
-                largest[m] = max(largest[m], float((st.size / np.maximum(st.size0, 1)).max()))
-            if day in mune_days:
-                r = mune(st.anatomy, scenario.mune_method, readout_seed(st, "mune", day))
-                mune_est[m].append(estimate_value(r))
-                mune_true[m].append(r["true_units"])
-            if day in scenario.probe_days and m == (scenario.probe_muscle or scenario.muscles[0]):
-                probes.append(
-                    probe(
-                        st,
-                        day,
-                        readout_seed(st, "probe", day),
-                        None if interventions is None else interventions.junction_adjuster(day),
-                    )
-                )
-        lo = hi
-        if observe is not None:
-            observe(int(stop), states)
-        if progress:
-            progress(hi, n_d)
-    out = _assemble(scenario, states, days, daily, readout_days, cmap, mune_days, mune_est, mune_true)
-    for m in scenario.muscles:
-        out["muscles"][m]["max_enlargement"] = largest[m]
-        out["muscles"][m]["upper_motor_neurons_percent"] = umn[m]
-    out["probes"] = probes
-    out["mechanisms"] = mech
-    return out
+            self._readouts(m, st, day)
+        if self.observe is not None:
+            self.observe(day, self.states)
+        if self.progress:
+            self.progress(hi, self.days.size)
+        return False
+
+    def _readouts(self, m: str, st: MuscleState, day: int) -> None:
+        sc = self.model.scenario
+        if day in self.readout_days:
+            self.cmap[m].append(
+                maximal_cmap(st.anatomy, readout_seed(st, "cmap", day))["amplitude_mv"] / st.baseline_cmap_mv * 100
+            )
+            self.largest[m] = max(self.largest[m], float((st.size / np.maximum(st.size0, 1)).max()))
+        if day in self.mune_days:
+            r = mune(st.anatomy, sc.mune_method, readout_seed(st, "mune", day))
+            self.mune_est[m].append(estimate_value(r))
+            self.mune_true[m].append(r["true_units"])
+        if day in sc.probe_days and m == self.probe_muscle:
+            self.probes.append(probe(st, day, readout_seed(st, "probe", day), self.treatment.junction_adjuster(day)))
+
+    def result(self) -> Run:
+        sc = self.model.scenario
+        muscles = {m: self._course(m, st) for m, st in self.states.items()}
+        # Onset and end stage read the named muscles that were simulated (all of them if none were).
+        onset_set = [m for m in sc.onset_muscles if m in muscles] or list(muscles)
+        end_set = [m for m in sc.end_stage_muscles if m in muscles] or list(muscles)
+        onset_force = np.mean([muscles[m].force_percent for m in onset_set], axis=0)
+        end_force = np.mean([muscles[m].force_percent for m in end_set], axis=0)
+        return Run(
+            scenario=sc,
+            model=self.model,
+            day=self.days,
+            readout_day=self.readout_days,
+            mune_day=self.mune_days,
+            muscles=muscles,
+            onset_day=_first_day(self.days, onset_force, 100 * sc.onset_force_fraction),
+            end_stage_day=_first_day(self.days, end_force, 100 * sc.end_stage_force_fraction),
+            probes=tuple(self.probes),
+            states=self.states,
+        )
+
+    def _course(self, m: str, st: MuscleState) -> MuscleCourse:
+        d = self.daily[m]
+        n_f = st.anatomy.n_fibres
+        units0 = np.maximum(st.units0_by_type, 1)
+        return MuscleCourse(
+            innervated_percent=100 * (d[:, kern.HEALTHY] + d[:, kern.IMPAIRED]) / n_f,
+            partial_percent=100 * d[:, kern.WITHDRAWING] / n_f,
+            denervated_percent=100 * d[:, kern.DENERVATED] / n_f,
+            impaired_percent=100 * d[:, kern.IMPAIRED] / n_f,
+            axons_percent_by_type=100 * d[:, kern.AXONS] / units0,
+            motor_neurons_percent_by_type=100 * d[:, kern.SOMATA] / units0,
+            motor_neurons_percent=100 * d[:, kern.SOMATA].sum(axis=1) / st.units0_by_type.sum(),
+            force_percent=100 * d[:, kern.FORCE] / st.baseline_force,
+            upper_motor_neurons_percent=self.umn[m],
+            cmap_percent=np.array(self.cmap[m]),
+            mune=np.array(self.mune_est[m]),
+            mune_true=np.array(self.mune_true[m]),
+            units=st.anatomy.n_units,
+            fibres=n_f,
+            max_enlargement=self.largest[m],
+        )
 
 
 def _first_day(days: np.ndarray, series: np.ndarray, below: float) -> float | None:
     hit = np.flatnonzero(series < below)
     return float(days[hit[0]]) if hit.size else None
-
-
-def _assemble(scenario, states, days, daily, readout_days, cmap, mune_days, mune_est, mune_true) -> dict:
-    muscles = {}
-    for m, st in states.items():
-        d = daily[m]
-        n_f = st.anatomy.n_fibres
-        muscles[m] = {
-            "innervated_percent": 100 * (d[:, kern.HEALTHY] + d[:, kern.IMPAIRED]) / n_f,
-            "partial_percent": 100 * d[:, kern.WITHDRAWING] / n_f,
-            "denervated_percent": 100 * d[:, kern.DENERVATED] / n_f,
-            "impaired_percent": 100 * d[:, kern.IMPAIRED] / n_f,
-            "axons_percent_by_type": 100 * d[:, 4:7] / np.maximum(st.units0_by_type, 1),
-            "motor_neurons_percent_by_type": 100 * d[:, 7:10] / np.maximum(st.units0_by_type, 1),
-            "motor_neurons_percent": 100 * d[:, 7:10].sum(axis=1) / st.units0_by_type.sum(),
-            "force_percent": 100 * d[:, 10] / st.baseline_force,
-            "cmap_percent": np.array(cmap[m]),
-            "mune": np.array(mune_est[m]),
-            "mune_true": np.array(mune_true[m]),
-            "units": st.anatomy.n_units,
-            "fibres": n_f,
-        }
-    # Onset and end stage read the named muscles that were simulated (all of them if none were).
-    onset_set = [m for m in scenario.onset_muscles if m in muscles] or list(muscles)
-    end_set = [m for m in scenario.end_stage_muscles if m in muscles] or list(muscles)
-    onset_force = np.mean([muscles[m]["force_percent"] for m in onset_set], axis=0)
-    end_force = np.mean([muscles[m]["force_percent"] for m in end_set], axis=0)
-    return {
-        "scenario": scenario,
-        "day": days,
-        "readout_day": readout_days,
-        "mune_day": mune_days,
-        "muscles": muscles,
-        "onset_day": _first_day(days, onset_force, 100 * scenario.onset_force_fraction),
-        "end_stage_day": _first_day(days, end_force, 100 * scenario.end_stage_force_fraction),
-        "states": states,
-    }

@@ -41,27 +41,29 @@ def _interval(sch, i):
 
 
 @njit(inline="always", cache=True, fastmath=_FAST)
-def _step(s0, s1, n, f1, f2, tsc, des, mob, cap, pm, qj, th, gj, s, e, sqrt_k, latency_sd):
-    """One stimulus at one junction; returns the new RNG and junction state, quanta, EPP, latency."""
-    s0, s1, z_refill, z_release = next_normal_pair(s0, s1)
+def _presynaptic(f1, f2, mob, s, e):
+    """The part of a stimulus that does not depend on the quanta released: the refill probability
+    over the interval, the release factor of residual Ca (occupancy Hill term), and facilitation
+    and mobilisation after the stimulus. Returns (refill_p, release_factor, f1, f2, mob)."""
     lam = e[P.BASE_REFILL] + s[P.REFILL_ACT] * (f1 * e[P.G_FAST] + f2 * e[P.G_SLOW]) + s[P.MOB_RATE] * mob * e[P.G_MOB]
-    s0, s1, add = next_binomial_fast(s0, s1, cap - n, 1.0 - math.exp(-lam), z_refill)
-    n += add
-    mob *= e[P.E_MOB]
+    refill_p = 1.0 - math.exp(-lam)
     f1 *= e[P.E_FAST]
     f2 *= e[P.E_SLOW]
-    tsc *= e[P.E_TSC]
-    des *= e[P.E_DES]
     y = s[P.OCC] * (1.0 + f1 + f2)
     if s[P.COOP] == 4.0:
         y2 = y * y
         yn = y2 * y2
     else:
         yn = y ** s[P.COOP]
-    p = min(max(pm * yn / (yn + s[P.SAT_N]) * (1.0 - gj * tsc), 0.0), 1.0)
-    s0, s1, k = next_binomial_fast(s0, s1, n, p, z_release)
-    n -= k
-    s0, s1, z_amp, z_time = next_normal_pair(s0, s1)
+    release_factor = yn / (yn + s[P.SAT_N])
+    mob = mob * e[P.E_MOB]
+    mob += (1.0 - mob) * s[P.A_MOB]
+    return refill_p, release_factor, f1 + s[P.A_FAST], f2 + s[P.A_SLOW], mob
+
+
+@njit(inline="always", cache=True, fastmath=_FAST)
+def _postsynaptic(k, z_amp, z_time, qj, des, th, s, sqrt_k, latency_sd):
+    """EPP (mV) of ``k`` quanta, whether it fires the fibre, and the latency (ms; NaN if not)."""
     # sqrt(k) and the latency SD for small k come from tables, and one division serves both
     # the non-linear summation and the threshold crossing: the core has one divide/sqrt unit.
     small = k < TABLE_QUANTA
@@ -77,12 +79,16 @@ def _step(s0, s1, n, f1, f2, tsc, des, mob, cap, pm, qj, th, gj, s, e, sqrt_k, l
         sd = latency_sd[k] if small else math.sqrt(s[P.REL_SD] ** 2 / k + s[P.BRANCH_SD] ** 2)
         t_cross = -s[P.RISE_TAU] * math.log(1.0 - th * d * d * inv * s[P.PEAK_FRACTION])  # th / epp
         lat = s[P.DELAY] + t_cross + sd * z_time
-    f1 += s[P.A_FAST]
-    f2 += s[P.A_SLOW]
-    tsc += (1.0 - tsc) * min(1.0, s[P.TSC_INC] * k)
-    des += (1.0 - des) * min(1.0, s[P.DES_INC] * k)
-    mob += (1.0 - mob) * s[P.A_MOB]
-    return s0, s1, n, f1, f2, tsc, des, mob, k, epp, fired, lat
+    return epp, fired, lat
+
+
+@njit(inline="always", cache=True)
+def _uniform(a, lo, hi):
+    """True when ``a[lo:hi]`` holds one value."""
+    for j in range(lo + 1, hi):
+        if a[j] != a[lo]:
+            return False
+    return True
 
 
 @njit(inline="always", cache=True, fastmath=_FAST)
@@ -111,49 +117,66 @@ def _group(
     out_lat,
     sums,
 ):
-    """Junctions ``lo:hi`` through the whole train, stimulus-major; adds their tallies to ``sums``."""
+    """Junctions ``lo:hi`` through the whole train, stimulus-major; adds their tallies to ``sums``.
+
+    Facilitation and mobilisation do not depend on the quanta released, so junctions that start a
+    train in the same state keep the same values throughout (every train from rest, and every
+    train that continues one): the group then computes the presynaptic terms once per stimulus,
+    its ``exp`` and Hill term included, instead of once per junction.
+    """
     m = hi - lo
     r0 = np.empty(m, np.uint64)
     r1 = np.empty(m, np.uint64)
     n = np.empty(m, np.int64)
-    f1, f2, tsc, des, mob = np.empty(m), np.empty(m), np.empty(m), np.empty(m), np.empty(m)
+    k = np.empty(m, np.int64)
+    tsc, des, z_refill, z_release = np.empty(m), np.empty(m), np.empty(m), np.empty(m)
+    f1, f2, mob, refill_p, release_factor = np.empty(m), np.empty(m), np.empty(m), np.empty(m), np.empty(m)
     for g in range(m):
         r0[g], r1[g] = seed_stream(useed, np.uint64(lo + g))
         n[g] = n_arr[lo + g]
         f1[g], f2[g], tsc[g], des[g] = f1_arr[lo + g], f2_arr[lo + g], tsc_arr[lo + g], des_arr[lo + g]
         mob[g] = mob_arr[lo + g]
+    shared = _uniform(f1_arr, lo, hi) and _uniform(f2_arr, lo, hi) and _uniform(mob_arr, lo, hi)
     for i in range(sch.shape[1]):
         e = _interval(sch, i)
+        # One stimulus in passes over the group. A junction's step is one long chain of
+        # dependent operations (normals, refill draw, release draw, EPP, log); cut into short
+        # loops over independent junctions, the core overlaps many junctions' copies of each
+        # piece instead of waiting on one chain.
+        if shared:
+            rp, rf, f1[0], f2[0], mob[0] = _presynaptic(f1[0], f2[0], mob[0], s, e)
+            refill_p[:] = rp
+            release_factor[:] = rf
+        else:
+            for g in range(m):
+                refill_p[g], release_factor[g], f1[g], f2[g], mob[g] = _presynaptic(f1[g], f2[g], mob[g], s, e)
+        for g in range(m):
+            r0[g], r1[g], z_refill[g], z_release[g] = next_normal_pair(r0[g], r1[g])
+        for g in range(m):
+            r0[g], r1[g], add = next_binomial_fast(r0[g], r1[g], capacity[lo + g] - n[g], refill_p[g], z_refill[g])
+            n[g] += add
+        for g in range(m):
+            tsc[g] *= e[P.E_TSC]
+            p = min(max(p_max[lo + g] * release_factor[g] * (1.0 - gain[lo + g] * tsc[g]), 0.0), 1.0)
+            r0[g], r1[g], k[g] = next_binomial_fast(r0[g], r1[g], n[g], p, z_release[g])
+            n[g] -= k[g]
         total_k = total_epp = fired = total_lat = total_lat2 = 0.0
         for g in range(m):
             j = lo + g
-            r0[g], r1[g], n[g], f1[g], f2[g], tsc[g], des[g], mob[g], k, epp, fired_here, lat = _step(
-                r0[g],
-                r1[g],
-                n[g],
-                f1[g],
-                f2[g],
-                tsc[g],
-                des[g],
-                mob[g],
-                capacity[j],
-                p_max[j],
-                q[j],
-                threshold[j],
-                gain[j],
-                s,
-                e,
-                sqrt_k,
-                latency_sd,
-            )
-            total_k += k
+            kg = k[g]
+            r0[g], r1[g], z_amp, z_time = next_normal_pair(r0[g], r1[g])
+            des[g] *= e[P.E_DES]
+            epp, fired_here, lat = _postsynaptic(kg, z_amp, z_time, q[j], des[g], threshold[j], s, sqrt_k, latency_sd)
+            tsc[g] += (1.0 - tsc[g]) * min(1.0, s[P.TSC_INC] * kg)
+            des[g] += (1.0 - des[g]) * min(1.0, s[P.DES_INC] * kg)
+            total_k += kg
             total_epp += epp
             if fired_here:
                 fired += 1.0
                 total_lat += lat
                 total_lat2 += lat * lat
             if record:
-                out_k[j, i], out_epp[j, i], out_lat[j, i] = k, epp, lat
+                out_k[j, i], out_epp[j, i], out_lat[j, i] = kg, epp, lat
         sums[0, i] += total_k
         sums[1, i] += total_epp
         sums[2, i] += fired
@@ -161,7 +184,8 @@ def _group(
         sums[4, i] += total_lat2
     for g in range(m):
         j = lo + g
-        n_arr[j], f1_arr[j], f2_arr[j], tsc_arr[j], des_arr[j], mob_arr[j] = n[g], f1[g], f2[g], tsc[g], des[g], mob[g]
+        h = 0 if shared else g
+        n_arr[j], f1_arr[j], f2_arr[j], tsc_arr[j], des_arr[j], mob_arr[j] = n[g], f1[h], f2[h], tsc[g], des[g], mob[h]
 
 
 @njit(parallel=True, cache=True, fastmath=_FAST)

@@ -10,6 +10,7 @@ import base64
 import html
 import io
 import json
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -17,6 +18,9 @@ import xarray as xr
 
 from endplate.errors import EndplateInputError
 from endplate.report.style import LABELS, STAGE_COLOURS, TYPE_COLOURS, fibre_colours, fibre_marker_size, styled, type_legend
+
+if TYPE_CHECKING:
+    from endplate.disease.simulate import Run
 
 
 def _png(fig) -> str:
@@ -198,7 +202,7 @@ End stage: <b>{end}</b> ({html.escape(ds.attrs["end_stage_definition"])}).</p>
 <h2>Provenance</h2><pre>{provenance}</pre></body></html>"""
 
 
-def run_report(result: dict) -> str:
+def run_report(result: Run) -> str:
     """The report of an in-memory run result: the same code path as a saved one."""
     from endplate.disease.dataset import run_dataset
 

@@ -1,17 +1,32 @@
 """One virtual subject through a trial: disease in daily steps, treatment from its start, visits.
 
-The daily step is the disease layer's (``disease.simulate.init_muscle`` / ``step``); what differs
-from ``simulate`` is what is recorded: readouts only at visits, with one volume conductor per
-muscle kept from baseline (fibre weights follow atrophy), and onset and end stage watched daily.
+The day loop is the disease layer's (``disease.simulate.run_days``), with this subject's arm as
+the treatment (``Arm``: untreated until the start, then the arm's course); what differs from
+``simulate`` is what is recorded: readouts only at visits, with one volume conductor per muscle
+kept from baseline (fibre weights follow atrophy), and onset and end stage watched daily.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
+from endplate.disease import kernel as kern
 from endplate.disease.alsfrs import alsfrs_like_score
-from endplate.disease.model import drive_rates, first_partner, kernel_parameters, mechanism_values
-from endplate.disease.simulate import init_muscle, muscle_drives, readout_seed, refresh_atrophy, step_many
+from endplate.disease.resolve import DiseaseModel, resolve
+from endplate.disease.simulate import (
+    MuscleState,
+    Scheduled,
+    Stretch,
+    Untreated,
+    init_muscle,
+    readout_seed,
+    refresh_atrophy,
+    run_days,
+)
 from endplate.muscle.cmap import maximal_cmap
 from endplate.muscle.emg import conductor
 from endplate.muscle.mune import estimate_value, mune
@@ -20,80 +35,95 @@ from endplate.therapy.cohort import Subject
 from endplate.therapy.interventions import Course
 
 
+class Arm:
+    """A subject's treatment: none until ``start`` (set once known), then the arm's course from it."""
+
+    def __init__(self, plan, known: dict) -> None:
+        self.plan, self.known = plan, known
+        self.start: int | None = None
+        self.course: Course | None = None
+
+    def _now(self, day: int) -> Untreated | Scheduled:
+        if self.course is None and self.start is not None and day >= self.start and self.plan:
+            self.course = Course.resolve(self.plan, self.start, self.known)
+        return Untreated() if self.course is None else Scheduled(self.course)
+
+    def kernel_rows(self, model: DiseaseModel, days: np.ndarray) -> np.ndarray:
+        return self._now(int(days[0])).kernel_rows(model, days)
+
+    def drives(self, model: DiseaseModel, state: MuscleState, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._now(int(days[0])).drives(model, state, days)
+
+    def junction_adjuster(self, day: int) -> Callable | None:
+        return self._now(day).junction_adjuster(day)
+
+
+@dataclass
+class _Events:
+    """Days of a subject's onset and death (None: not yet) and the last day its loop reached."""
+
+    last: int
+    onset: int | None = None
+    death: int | None = None
+
+
 def simulate_subject(trial, subject: Subject, known: dict) -> dict:
     """Arrays for one subject (visits x muscles), events in days from the start of treatment."""
-    sc, geno = subject.scenario, subject.genotype
-    mech = mechanism_values(sc.hypothesis, geno, sc.set)
-    partner = first_partner(sc.first_partner)
-    p = kernel_parameters(mech, geno, sc.soma_death_blocked, partner)
+    sc = subject.scenario
+    model = resolve(sc, subject.genotype)
     seeds = substreams(subject.seed, *sc.muscles)
-    states = {m: init_muscle(sc, m, p, geno, seeds[m]) for m in sc.muscles}
+    states = {m: init_muscle(model, m, seeds[m]) for m in sc.muscles}
     conds = {m: conductor(st.anatomy) for m, st in states.items()}
     weights = {m: c.fibre_weight_mv.copy() for m, c in conds.items()}
-    term_rate, cort_rate = drive_rates(mech, geno)
     n_v, n_m = trial.n_visits, len(sc.muscles)
-    out = {k: np.full((n_v, n_m), np.nan) for k in ("cmap_mv", "mune", "mune_true", "force_percent")}
+    out: dict[str, Any] = {k: np.full((n_v, n_m), np.nan) for k in ("cmap_mv", "mune", "mune_true", "force_percent")}
     out["composite"] = np.full(n_v, np.nan)
-    start = subject.enrol_offset_days if trial.start_relative_to == "age" else None
-    onset_day = death_day = None
-    course, plan = None, trial.arms[subject.arm]
-    days = np.arange(sc.start_day, sc.end_day + 1)
-    drives = {m: muscle_drives(st, days, geno, term_rate, cort_rate) for m, st in states.items()}
-    g_term = {m: d[0] for m, d in drives.items()}
-    g_cort = {m: d[1] for m, d in drives.items()}
+    arm = Arm(trial.arms[subject.arm], known)
+    arm.start = subject.enrol_offset_days if trial.start_relative_to == "age" else None
+    events = _Events(last=int(sc.start_day))
     onset_muscles = [list(states).index(m) for m in sc.onset_muscles]
     end_muscles = [list(states).index(m) for m in sc.end_stage_muscles]
     # Stretches of days run in one kernel call each; a stretch ends at the next visit, and before
     # treatment it is short enough (at most the enrolment delay) that a start that follows onset
     # always lies beyond the stretch in which onset was seen.
-    before = max(1, min(30, subject.enrol_offset_days)) if start is None else 30
-    i, day = 0, int(days[0])
-    while i < days.size:
-        day = int(days[i])
-        if course is None and start is not None and day >= start and plan:
-            course = Course.resolve(plan, start, known)
-            for m, st in states.items():  # the treated drives from today on
-                g_term[m][i:], g_cort[m][i:] = muscle_drives(st, days[i:], geno, term_rate, cort_rate, course)
+    before = max(1, min(30, subject.enrol_offset_days)) if arm.start is None else 30
+
+    def last_of_stretch(day: int) -> int:
+        start = arm.start
         if start is None or day < start:
-            stop = day + before - 1 if start is None else min(day + before, start) - 1
-        else:
-            stop = min(start + -(-(day - start) // trial.visit_every_days) * trial.visit_every_days, start + trial.duration_days)
-        hi = min(int(stop - days[0]) + 1, days.size)
-        span = days[i:hi]
-        params = (
-            p
-            if course is None
-            else np.array([course.kernel_parameters(int(d), mech, geno, sc.soma_death_blocked, partner) for d in span])
-        )
-        force_by_day = np.column_stack(
-            [
-                step_many(st, params, int(span[0]), g_term[m][i:hi], g_cort[m][i:hi])[:, 10] / st.baseline_force
-                for m, st in states.items()
-            ]
-        )
+            return day + before - 1 if start is None else min(day + before, start) - 1
+        k = -(-(day - start) // trial.visit_every_days)
+        return min(start + k * trial.visit_every_days, start + trial.duration_days)
+
+    def record(stretch: Stretch) -> bool:
+        span = stretch.days
+        force_by_day = np.column_stack([stretch.tallies[m][:, kern.FORCE] / st.baseline_force for m, st in states.items()])
         onset_hits = np.flatnonzero(force_by_day[:, onset_muscles].sum(axis=1) < sc.onset_force_fraction * len(onset_muscles))
         death_hits = np.flatnonzero(force_by_day[:, end_muscles].sum(axis=1) < sc.end_stage_force_fraction * len(end_muscles))
-        if onset_day is None and onset_hits.size:
-            onset_day = int(span[onset_hits[0]])
-            if start is None:
-                start = onset_day + subject.enrol_offset_days
-        if death_day is None and death_hits.size:
-            death_day = int(span[death_hits[0]])
-        day = int(span[-1])
-        if death_day is not None and (start is None or death_day < start):
-            day = death_day
-            break
+        if events.onset is None and onset_hits.size:
+            events.onset = int(span[onset_hits[0]])
+            if arm.start is None:
+                arm.start = events.onset + subject.enrol_offset_days
+        if events.death is None and death_hits.size:
+            events.death = int(span[death_hits[0]])
+        day, start, death = int(span[-1]), arm.start, events.death
+        events.last = day
+        if death is not None and (start is None or death < start):
+            events.last = death
+            return True
         if start is not None and day >= start:
             k, r = divmod(day - start, trial.visit_every_days)
-            if r == 0 and k < n_v and (death_day is None or day <= death_day):
-                force = dict(zip(states, force_by_day[-1]))
-                _visit(trial, subject, states, conds, weights, force, out, k, day)
-            if death_day is not None and day >= death_day:
-                day = death_day + 1  # the daily loop stopped the day after death
-                break
+            if r == 0 and k < n_v and (death is None or day <= death):
+                _visit(trial, subject, states, conds, weights, dict(zip(states, force_by_day[-1])), out, k, day)
+            if death is not None and day >= death:
+                events.last = death + 1  # the daily loop stopped the day after death
+                return True
             if day >= start + trial.duration_days:
-                break
-        i = hi
+                return True
+        return False
+
+    run_days(model, states, np.arange(sc.start_day, sc.end_day + 1), arm, last_of_stretch, record)
+    start, day, onset_day, death_day = arm.start, events.last, events.onset, events.death
     enrolled = start is not None and (death_day is None or death_day >= start) and day >= start
     rel = lambda d: np.nan if d is None or not enrolled else float(d - start)
     out.update(
