@@ -139,15 +139,11 @@ def _protocol(saved: xr.Dataset, prov: Provenance, folder: Path, workers: int) -
 
 
 def _trial(saved: xr.Dataset, prov: Provenance, folder: Path, workers: int) -> xr.Dataset:
-    from endplate.therapy.analysis import attach_analysis
-    from endplate.therapy.engine import run_trial
+    from endplate.therapy.power import run_with_power
     from endplate.therapy.trial import trial_from_settings
 
     trial = trial_from_settings(saved.attrs["settings"])
-    ds = run_trial(trial, folder / "store.zarr", workers=workers, processes=workers > 1)
-    assert ds is not None  # None only when stopped early, which a replay never asks for
-    attach_analysis(ds, trial)
-    return ds
+    return run_with_power(trial, folder / "store.zarr", workers=workers, processes=workers > 1)[0]
 
 
 def _fit(saved: xr.Dataset, prov: Provenance, folder: Path, workers: int) -> xr.Dataset:

@@ -60,7 +60,16 @@ def test_trial_json_contract_and_report(cli, tmp_path):
     payload = json.loads(result.stdout)
     assert {"arms", "endpoints", "effect", "ci_low", "ci_high", "p_value", "power"} <= set(payload)
     assert [a["name"] for a in payload["arms"]] == ["vehicle", "treated"]
-    assert (tmp_path / "r.html").read_text().count("data:image/png;base64") >= 3
+    power = payload["power"]
+    at = power["curve"]["subjects_per_arm"].index(2)  # the trial's own size is a point of the curve
+    assert power["power"] == power["curve"]["power"][at] and 0 <= power["power"] <= 1
+    assert power["curve"]["bank_per_arm"] >= 4 * 4 and set(power["endpoints"]) == set(payload["endpoints"])
+    survival = next(r for r in payload["results"] if r["endpoint"] == "survival")
+    assert survival["events"] + survival["censored"] == survival["subjects"]
+    page = (tmp_path / "r.html").read_text()
+    assert page.count("data:image/png;base64") >= 4
+    assert f"{power['power']:.2f} +/- {power['se']:.2f}" in page  # the report states the JSON's one power figure
+    assert (tmp_path / "tiny-bank.zarr").is_dir()
     ds = xr.open_dataset(tmp_path / "tiny.nc")
     assert ds.attrs["endplate_result"] == "trial" and "analysis" in ds.attrs
 
@@ -138,3 +147,22 @@ def test_trial_cluster_listens_on_loopback_only(tmp_path, listening):
         progress=lambda done, total: during.update(listening() - before),
     )
     assert during and {ip for ip, _ in during} == {"127.0.0.1"}, during
+
+
+def test_a_resumed_run_says_so_and_a_settings_mismatch_shows_no_empty_progress(cli, tmp_path):
+    path = _trial_file(tmp_path)
+    trial = load_trial(str(path))
+    assert run_trial(trial, tmp_path / "tiny.zarr", workers=1, processes=False, stop_after=1) is None
+    resumed = cli("trial", str(path), "--workers", "1", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming tiny.zarr: 1 of 4 batches already done" in " ".join(resumed.stderr.split())
+    assert "power (cmap, prospective" in resumed.stdout
+    other = cli("trial", str(path), "--workers", "1", "--seed", "6", cwd=tmp_path)
+    assert other.returncode == 2 and "other settings" in other.stderr
+    assert "batch" not in other.stderr and "Traceback" not in other.stderr
+
+
+def test_target_power_outside_0_1_exits_2_before_any_work(cli, tmp_path):
+    result = cli("trial", str(_trial_file(tmp_path)), "--target-power", "1.5", cwd=tmp_path)
+    assert result.returncode == 2 and "--target-power must lie strictly between 0 and 1" in result.stderr
+    assert not (tmp_path / "tiny.zarr").exists() and not (tmp_path / "tiny-bank.zarr").exists()

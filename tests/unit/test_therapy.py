@@ -10,7 +10,7 @@ import xarray as xr
 from endplate.disease.scenario import load_scenario
 from endplate.disease.simulate import simulate
 from endplate.errors import EndplateInputError
-from endplate.therapy.analysis import cox_logrank, mixed_slope, power_curve
+from endplate.therapy.analysis import cox_logrank, finkelstein_schoenfeld, mixed_slope, pairwise_scores
 from endplate.therapy.interventions import Course, bundled, load_interventions
 
 
@@ -188,6 +188,22 @@ def test_mixed_model_recovers_a_known_slope_difference():
     assert null["ci_low"] < 0 < null["ci_high"]
 
 
+def test_summary_slopes_recover_a_known_slope_difference_with_a_welch_interval():
+    from endplate.therapy.analysis import summary_slope
+
+    arm, treat, months, y = _synthetic()
+    ds = xr.Dataset(
+        {"composite": (("subject", "visit"), y), "arm": (("subject",), arm), "enrolled": (("subject",), np.ones(arm.size, bool))},
+        coords={"visit_day": ("visit", months * 30.44)},
+    )
+    r = summary_slope(ds, "composite", ("control", "active"))
+    assert r["ci_low"] < 1.0 < r["ci_high"] and r["p_value"] < 0.01
+    null = summary_slope(
+        ds.assign(arm=("subject", np.random.default_rng(1).permutation(arm))), "composite", ("control", "active")
+    )
+    assert null["ci_low"] < 0 < null["ci_high"]
+
+
 def test_cox_model_recovers_a_known_hazard_ratio():
     rng = np.random.default_rng(2)
     treat = np.repeat([0.0, 1.0], 400)
@@ -197,17 +213,26 @@ def test_cox_model_recovers_a_known_hazard_ratio():
     assert r["ci_low"] < 0.5 < r["ci_high"] and r["p_value"] < 1e-6
 
 
-def test_power_grows_with_sample_size_and_stays_near_alpha_without_effect():
-    arm, treat, months, y = _synthetic(effect=0.5)
-    ds = xr.Dataset(
-        {"composite": (("subject", "visit"), y), "arm": (("subject",), arm), "enrolled": (("subject",), np.ones(arm.size, bool))},
-        coords={"visit_day": ("visit", months * 30.44)},
-    )
-    power = power_curve(ds, "composite", ("control", "active"), [5, 20, 60], 200, 0.05, seed=0)
-    assert power[0] < power[1] < power[2] and power[2] > 0.8
-    arm0, _, _, y0 = _synthetic(effect=0.0, seed=3)
-    ds0 = ds.assign(composite=(("subject", "visit"), y0))
-    assert power_curve(ds0, "composite", ("control", "active"), [30], 400, 0.05, seed=0)[0] < 0.12
+def test_finkelstein_schoenfeld_prefers_the_arm_that_lives_longer_then_declines_slower():
+    rng = np.random.default_rng(4)
+    treat = np.repeat([0.0, 1.0], 150)
+    death = rng.exponential(np.where(treat > 0, 900.0, 450.0))
+    event = (death < 540).astype(float)
+    slope = rng.normal(np.where(treat > 0, -0.6, -1.0), 0.4)
+    r = finkelstein_schoenfeld(np.minimum(death, 540), event, slope, treat)
+    assert r["effect"] > 0.1 and r["p_value"] < 1e-3 and r["ci_low"] < r["effect"] < r["ci_high"]
+    null = finkelstein_schoenfeld(np.minimum(death, 540), event, slope, rng.permutation(treat))
+    assert null["ci_low"] < 0 < null["ci_high"]
+
+
+def test_survival_decides_a_pair_only_when_the_earlier_time_is_a_death_seen_while_the_other_was_followed():
+    time = np.array([100.0, 200.0, 300.0])
+    event = np.array([1.0, 0.0, 0.0])  # subject 0 died at day 100; 1 and 2 were censored
+    slope = np.array([5.0, -1.0, -2.0])
+    s = pairwise_scores(time, event, slope)
+    assert s[0, 1] == -1 and s[0, 2] == -1  # death first loses, whatever the slope
+    assert s[1, 2] == 1 and s[2, 1] == -1  # both censored: the slower decline wins
+    assert (s == -s.T).all() and (np.diag(s) == 0).all()
 
 
 def test_an_empty_course_leaves_the_disease_exactly_as_without_one(sod1_ta):
@@ -215,3 +240,19 @@ def test_an_empty_course_leaves_the_disease_exactly_as_without_one(sod1_ta):
     same = simulate(sc, interventions=Course(()))
     for key in ("innervated_percent", "force_percent", "cmap_percent", "motor_neurons_percent"):
         assert np.array_equal(getattr(same.muscles["TA"], key), getattr(untreated.muscles["TA"], key))
+
+
+def test_enrichment_by_progression_rate_screens_out_slow_progressors():
+    from endplate.therapy.analysis import eligible
+
+    months_since_onset = np.array([6.0, 6.0, 12.0, 3.0])
+    baseline = np.array([45.0, 36.0, 42.0, 48.0])  # rates 0.5, 2.0, 0.5, 0.0 points per month
+    ds = xr.Dataset(
+        {
+            "onset_day": ("subject", -months_since_onset * 30.44),
+            "composite": (("subject", "visit"), np.column_stack([baseline, baseline - 3])),
+        }
+    )
+    assert eligible(ds, {"min_progression_points_per_month": 0.5}).tolist() == [True, True, True, False]
+    assert eligible(ds, {"min_progression_points_per_month": 1.0}).tolist() == [False, True, False, False]
+    assert eligible(ds, {}).all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,67 +25,95 @@ def trial_command(
     fresh: bool,
     output: Path | None,
     report: Path | None,
+    target_power: float | None = None,
+    endpoints_figure: Path | None = None,
     allow_large: bool = False,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> dict:
-    """Run the trial ``spec`` and return the JSON payload (see DESIGN.md: arms, endpoints, effect, ...)."""
+    """Run the trial ``spec`` and its power bank and return the JSON payload (DESIGN.md: arms,
+    endpoints, effect, ..., power). ``progress(stage, done, total)`` follows the batches of the
+    stages "trial" and "power bank"; ``say`` receives resume notices."""
     from endplate.io.atomic import atomic_path
     from endplate.io.datasets import write_dataset
-    from endplate.therapy.analysis import attach_analysis
-    from endplate.therapy.engine import run_trial
+    from endplate.limits import check_size
+    from endplate.therapy.power import bank_store, run_with_power
     from endplate.therapy.trial import load_trial
 
     trial = load_trial(spec, allow_large=allow_large, seed=seed, subjects_per_arm=subjects_per_arm)
-    from endplate.limits import check_size
-
+    if target_power is not None:
+        if not 0 < target_power < 1:
+            raise EndplateInputError(f"--target-power must lie strictly between 0 and 1, got {target_power}")
+        trial = dataclasses.replace(trial, power_target=target_power)
     check_size("workers", workers, "--workers", allow_large)
     store = store or Path(f"{trial.name}.zarr")
+    bank = bank_store(store)
     output = output or Path(f"{trial.name}.nc")
     check_output(output, (".nc", ".zarr"), "--output")
     check_output(store, (), "--store")  # a Zarr folder, any name
     check_output(report, HTML_SUFFIXES, "--report")
-    if output.resolve() == store.resolve():
-        raise EndplateInputError("--output and --store must be different paths")
-    ds = run_trial(trial, store, scheduler=scheduler, workers=workers, fresh=fresh, progress=progress)
-    assert ds is not None  # run_trial returns None only when stopped early (stop_after, used by tests)
-    result = attach_analysis(ds, trial)
+    check_output(endpoints_figure, (".png",), "--endpoints-figure")
+    if output.resolve() in (store.resolve(), bank.resolve()):
+        raise EndplateInputError(f"--output must differ from the store {str(store)!r} and its power bank {str(bank)!r}")
+    ds, result = run_with_power(trial, store, fresh=fresh, progress=progress, say=say, scheduler=scheduler, workers=workers)
     write_dataset(ds, output)
-    if report is not None:
-        from endplate.therapy.report import report_from_dataset
+    from endplate.therapy.report import endpoints_png, report_from_dataset
 
+    if report is not None:
         with atomic_path(report) as tmp:
             tmp.write_text(report_from_dataset(ds))
+    if endpoints_figure is not None:
+        with atomic_path(endpoints_figure) as tmp:
+            tmp.write_bytes(endpoints_png(result))
     return {
         "trial": trial.name,
         "seed": trial.seed,
         "subjects": trial.n_subjects,
         **result,
         "store": str(store),
+        "bank_store": str(bank),
         "output": str(output),
         "report": None if report is None else str(report),
+        "endpoints_figure": None if endpoints_figure is None else str(endpoints_figure),
     }
 
 
-def _run(spec, seed, subjects_per_arm, workers, scheduler, store, fresh, output, report, allow_large, as_json) -> dict:
-    """``trial_command``, with a progress bar on stderr unless ``as_json``."""
-    options = dict(
-        seed=seed,
-        subjects_per_arm=subjects_per_arm,
-        workers=workers,
-        scheduler=scheduler,
-        store=store,
-        fresh=fresh,
-        output=output,
-        report=report,
-        allow_large=allow_large,
-    )
+class _Bars:
+    """One rich progress bar per stage, started when its first count arrives (so an error found
+    before any work shows no empty bar)."""
+
+    def __init__(self):
+        from rich.progress import BarColumn, Progress, TextColumn
+
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("batch {task.completed}/{task.total}"), console=err
+        )
+        self.tasks: dict[str, int] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.tasks:
+            self.bar.start()
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(stage, total=total)
+        self.bar.update(self.tasks[stage], completed=done, total=total)
+
+    def stop(self) -> None:
+        if self.tasks:
+            self.bar.stop()
+
+    def say(self, line: str) -> None:
+        (self.bar.console if self.tasks else err).print(line, highlight=False, soft_wrap=True)
+
+
+def _run(spec, as_json: bool, **options) -> dict:
+    """``trial_command``, with progress bars and resume notices on stderr unless ``as_json``."""
     if as_json:
         return trial_command(spec, **options)
-    from rich.progress import BarColumn, Progress, TextColumn
-
-    with Progress(TextColumn("[bold]trial"), BarColumn(), TextColumn("batch {task.completed}/{task.total}"), console=err) as bar:
-        task = bar.add_task("trial", total=None)
-        return trial_command(spec, **options, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    bars = _Bars()
+    try:
+        return trial_command(spec, **options, progress=bars, say=bars.say)
+    finally:
+        bars.stop()
 
 
 @app.command()
@@ -103,14 +132,36 @@ def trial(
     ),
     output: Path | None = typer.Option(None, help="Final dataset with the analysis, .nc or .zarr (default: NAME.nc)."),
     report: Path | None = typer.Option(None, help="Also write a self-contained HTML report."),
+    target_power: float | None = typer.Option(
+        None, help="Power to solve the sample size for (default: the trial's power.target, 0.8)."
+    ),
+    endpoints_figure: Path | None = typer.Option(
+        None, help="Write the comparison of the endpoints (power curves, subjects needed) as a PNG."
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
     allow_large: bool = allow_large_option(),
 ) -> None:
     """Run a virtual clinical trial: cohorts, arms, visits, endpoints, analysis and power."""
     try:
-        kept = f"finished batches are kept in {str(store)!r}" if store else "finished batches are kept in the store (NAME.zarr)"
-        with stoppable(kept):
-            payload = _run(spec, seed, subjects_per_arm, workers, scheduler, store, fresh, output, report, allow_large, as_json)
+        where = (
+            f"{str(store)!r} and {str(store.with_name(store.stem + '-bank.zarr'))!r}" if store else "NAME.zarr and NAME-bank.zarr"
+        )
+        with stoppable(f"finished batches are kept in {where}"):
+            payload = _run(
+                spec,
+                as_json,
+                seed=seed,
+                subjects_per_arm=subjects_per_arm,
+                workers=workers,
+                scheduler=scheduler,
+                store=store,
+                fresh=fresh,
+                output=output,
+                report=report,
+                target_power=target_power,
+                endpoints_figure=endpoints_figure,
+                allow_large=allow_large,
+            )
     except EndplateInputError as exc:
         _fail(str(exc))
         return
@@ -136,11 +187,44 @@ def trial(
                 r["unit"],
             )
         out.print(table)
-        pc = payload["power_curve"]
-        out.print("power: " + ", ".join(f"{n}/arm {p:.2f}" for n, p in zip(pc["subjects_per_arm"], pc["power"])))
+        mixed = next(r for r in payload["results"] if r["endpoint"] == payload["primary"]).get("mixed_model")
+        if mixed:
+            out.print(
+                f"sensitivity ({mixed['method']}): {mixed['effect']:.3g} per month "
+                f"[{mixed['ci_low']:.3g}, {mixed['ci_high']:.3g}], p {mixed['p_value']:.3g}"
+            )
+        _print_power(payload["power"])
         out.print(
             f"dataset: {payload['output']}   store: {payload['store']}"
             + (f"   report: {payload['report']}" if payload["report"] else "")
         )
 
     _emit(payload, as_json, summary)
+
+
+def _print_power(power: dict) -> None:
+    """The one power figure, the solved sample size and the comparison of endpoints."""
+    import numpy as np
+
+    ss = power["sample_size"]
+    out.print(
+        f"power ({power['endpoint']}, prospective, {power['curve']['trials']} fresh trials per size): "
+        f"{power['power']:.2f} +/- {power['se']:.2f} at {power['subjects_per_arm']} per arm; "
+        f"{ss['target_power']:.0%} power needs {ss['subjects_per_arm']:.0f} per arm (95 % {ss['low']:.0f}-{ss['high']:.0f})"
+    )
+    table = Table(title=f"endpoints compared: subjects per arm for {ss['target_power']:.0%} power")
+    for col in ("endpoint", "subjects per arm", "95 % interval", "power at trial size"):
+        table.add_column(col)
+    for e, c in power["endpoints"].items():
+        n = c["sample_size"]
+        at = c["subjects_per_arm"].index(power["subjects_per_arm"])
+        beyond = "" if n["solved_within_range"] or not np.isfinite(n["subjects_per_arm"]) else " (beyond the curve)"
+        table.add_row(e, f"{n['subjects_per_arm']:.0f}{beyond}", f"{n['low']:.0f}-{n['high']:.0f}", f"{c['power'][at]:.2f}")
+    out.print(table)
+    check = power["mixed_model_check"]
+    if check:
+        out.print(
+            f"sensitivity on {check['trials']} trials of {check['subjects_per_arm']}/arm: mixed-model power "
+            f"{check['sensitivity_power']:.2f} against {check['analysis_power']:.2f} by the trial's analysis "
+            f"(same decision in {check['same_decision']:.0%})"
+        )

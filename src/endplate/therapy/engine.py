@@ -8,10 +8,11 @@ only the batches not marked done and ends with exactly the dataset an uninterrup
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +86,7 @@ def _not_a_trial_store(path: Path) -> str | None:
     return None
 
 
-def _check_store(trial: Trial, path: Path, fresh: bool) -> bool:
+def check_store(trial: Trial, path: Path, fresh: bool) -> bool:
     """Refuse a store that cannot be resumed or replaced (before any cluster starts); True when one is there."""
     import zarr
 
@@ -109,7 +110,7 @@ def _open_store(trial: Trial, path: Path, fresh: bool):
     """The store's Zarr group: the one at ``path`` to resume, or a new one (replacing it with ``fresh``)."""
     import zarr
 
-    if _check_store(trial, path, fresh):
+    if check_store(trial, path, fresh):
         if not fresh:
             return zarr.open_group(str(path), mode="r+")
         shutil.rmtree(path)
@@ -134,63 +135,93 @@ def _batches(trial: Trial) -> list[tuple[int, int]]:
     return [(lo, min(lo + b, n)) for lo in range(0, n, b)]
 
 
+@contextlib.contextmanager
+def dask_session(client=None, scheduler: str | None = None, workers: int = 2, processes: bool = True) -> Iterator:
+    """``client`` itself, or a new client (``endplate.cluster.connect``) closed on the way out.
+
+    After an interruption it is closed quietly: what Dask says of the work cut short is noise,
+    since the finished batches are kept.
+    """
+    if client is not None:
+        yield client
+        return
+    client, cluster = connect(scheduler, workers, processes)
+    quiet = False
+    try:
+        yield client
+    except (Interrupted, KeyboardInterrupt):
+        quiet = True
+        raise
+    finally:
+        disconnect(client, cluster, quiet)
+
+
 def run_trial(
     trial: Trial,
     store: str | Path,
     *,
+    client=None,
     scheduler: str | None = None,
     workers: int = 2,
     processes: bool = True,
     fresh: bool = False,
     stop_after: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    say: Callable[[str], None] | None = None,
     stats: dict | None = None,
 ) -> xr.Dataset | None:
     """Run (or resume) ``trial`` into the Zarr ``store``; returns the subjects' dataset when complete.
 
-    ``stop_after`` stops once that many batches have been written in this call (for testing an
-    interruption); the function then returns None and the store holds the finished batches.
-    ``stats``, if given, receives the workers' CPU seconds of the batches run in this call.
+    ``client``: a Dask client to run on (else one is made from ``scheduler``, ``workers`` and
+    ``processes`` and closed at the end). ``stop_after`` stops once that many batches have been
+    written in this call (for testing an interruption); the function then returns None and the
+    store holds the finished batches. ``progress(done, total)`` follows the batches; ``say``
+    receives one line when a store is resumed. ``stats``, if given, receives the workers' CPU
+    seconds of the batches run in this call.
     """
-    from dask.distributed import as_completed
-
     path = Path(store)
     if path.suffix != ".zarr":
         raise EndplateInputError(f"--store must end in .zarr, got {str(path)!r}")
     if workers < 1:
         raise EndplateInputError(f"--workers must be at least 1, got {workers}")
-    _check_store(trial, path, fresh)  # a store that would be refused starts no cluster
-    client, cluster = connect(scheduler, workers, processes)  # first: an unreachable scheduler leaves no store behind
-    quiet = False
-    try:
+    check_store(trial, path, fresh)  # a store that would be refused starts no cluster
+    with dask_session(client, scheduler, workers, processes) as c:  # first: an unreachable scheduler leaves no store
         group = _open_store(trial, path, fresh)
-        batches = _batches(trial)
-        done = group["done"][:]
-        pending = [i for i, _ in enumerate(batches) if not done[i]]
+        if _run_batches(c, trial, group, stop_after, progress, say, stats, str(path)):
+            return store_dataset(trial, group)
+        return None
+
+
+def _run_batches(client, trial, group, stop_after, progress, say, stats, where: str) -> bool:
+    """Submit the batches not yet done and write each as it finishes; False when stopped early."""
+    from dask.distributed import as_completed
+
+    batches = _batches(trial)
+    done = group["done"][:]
+    pending = [i for i, _ in enumerate(batches) if not done[i]]
+    if say and done.any():
+        say(
+            f"resuming {where}: {int(done.sum())} of {len(batches)} batches already done"
+            + ("" if pending else ", nothing to run")
+        )
+    if progress:
+        progress(int(done.sum()), len(batches))
+    futures = {client.submit(run_batch, trial, *batches[i], pure=False): i for i in pending}
+    written = 0
+    for fut in as_completed(futures):
+        i = futures[fut]
+        result = fut.result()
+        if stats is not None:
+            stats["cpu_seconds"] = stats.get("cpu_seconds", 0.0) + result["cpu_seconds"]
+        _write(group, result, i)
+        written += 1
         if progress:
-            progress(int(done.sum()), len(batches))
-        if pending:
-            futures = {client.submit(run_batch, trial, *batches[i], pure=False): i for i in pending}
-            written = 0
-            for fut in as_completed(futures):
-                i = futures[fut]
-                result = fut.result()
-                if stats is not None:
-                    stats["cpu_seconds"] = stats.get("cpu_seconds", 0.0) + result["cpu_seconds"]
-                _write(group, result, i)
-                written += 1
-                if progress:
-                    progress(len(batches) - len(pending) + written, len(batches))
-                if stop_after is not None and written >= stop_after:
-                    for other in futures:
-                        other.cancel()
-                    return None
-    except (Interrupted, KeyboardInterrupt):
-        quiet = True  # what Dask says of the batches cut short is noise: the finished ones are kept
-        raise
-    finally:
-        disconnect(client, cluster, quiet)
-    return store_dataset(trial, group)
+            progress(len(batches) - len(pending) + written, len(batches))
+        if stop_after is not None and written >= stop_after:
+            for other in futures:
+                other.cancel()
+            return False
+    return True
 
 
 def _write(group, result: dict, batch: int) -> None:
@@ -212,6 +243,7 @@ def trial_calibration(trial: Trial) -> dict:
 
 def store_dataset(trial: Trial, group) -> xr.Dataset:
     """The finished store as an xarray Dataset (subject, visit, muscle) with the arm of each subject."""
+    from endplate.therapy.analysis import eligible
     from endplate.therapy.cohort import allocate
 
     n = trial.n_subjects
@@ -221,6 +253,10 @@ def store_dataset(trial: Trial, group) -> xr.Dataset:
     data.update({k: (("subject",), group[k][:]) for k in PER_SUBJECT + COVARIATES + tuple(CATEGORIES) + ("enrolled",)})
     data["arm"] = (("subject",), np.array(allocate(trial), dtype=str))
     ds = xr.Dataset(data, coords={"subject": np.arange(n), "visit_day": ("visit", visit_day), "muscle": list(trial.muscles)})
+    # Screen failures (enrichment) were randomised and simulated but are not enrolled.
+    passed = eligible(ds, trial.enrichment)
+    ds["screen_failure"] = ("subject", ds["enrolled"].values & ~passed)
+    ds["enrolled"] = ds["enrolled"] & passed
     ds.attrs.update(
         {
             **provenance_attrs("trial", trial.seed, calibration=trial_calibration(trial)),

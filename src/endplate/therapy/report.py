@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import warnings
@@ -18,9 +19,11 @@ from endplate.report.style import STYLE  # noqa: E402
 from endplate.therapy.analysis import DAYS_PER_MONTH, endpoint_values  # noqa: E402
 
 ARM_COLOURS = ("#2c3e50", "#c0392b", "#1b9e77", "#7570b3", "#d95f02")
+ENDPOINT_COLOURS = ("#2c3e50", "#c0392b", "#1b9e77", "#7570b3", "#d95f02", "#e6ab02", "#66a61e", "#a6761d")
 LABELS = {
     "cmap": "CMAP (% of baseline)",
     "mune": "MUNE (% of baseline)",
+    "munix_sum": "MUNIX sum (motor units)",
     "force": "force (% of baseline)",
     "composite": "ALSFRS-R-like score (0-48)",
 }
@@ -53,30 +56,31 @@ def _trajectories(ds: xr.Dataset, analysis: dict) -> str:
         return _png(fig)
 
 
+# Effect scales of the results: unit -> (no-effect reference, axis label, log axis)
+EFFECT_AXES = {
+    "per month": (0.0, "difference in slope per month (active - control)", False),
+    "hazard ratio": (1.0, "hazard ratio (active / control)", True),
+    "net benefit": (0.0, "net benefit, joint rank (active - control)", False),
+}
+
+
 def _effects(analysis: dict) -> str:
-    slope = [r for r in analysis["results"] if r["unit"] == "per month"]
-    events = [r for r in analysis["results"] if r["unit"] == "hazard ratio"]
+    """One panel per effect scale present, each result with its 95 % CI."""
+    panels = [(u, [r for r in analysis["results"] if r["unit"] == u]) for u in EFFECT_AXES]
+    panels = [(u, rows) for u, rows in panels if rows]
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, 2, figsize=(10, 0.5 + 0.45 * max(len(slope), len(events), 2)))
-        for ax, rows, ref, xlabel in (
-            (axes[0], slope, 0.0, "difference in slope per month (active - control)"),
-            (axes[1], events, 1.0, "hazard ratio (active / control)"),
-        ):
+        tall = max(max(len(rows) for _, rows in panels), 2)
+        fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 0.5 + 0.45 * tall), squeeze=False)
+        for ax, (unit, rows) in zip(axes[0], panels):
+            ref, xlabel, log = EFFECT_AXES[unit]
             for i, r in enumerate(rows):
-                ok = all(r[k] is not None and np.isfinite(r[k]) for k in ("effect", "ci_low", "ci_high"))
-                if ok:
-                    ax.errorbar(
-                        r["effect"],
-                        i,
-                        xerr=[[r["effect"] - r["ci_low"]], [r["ci_high"] - r["effect"]]],
-                        fmt="o",
-                        color="#c0392b",
-                        capsize=3,
-                    )
+                if all(r[k] is not None and np.isfinite(r[k]) for k in ("effect", "ci_low", "ci_high")):
+                    xerr = [[r["effect"] - r["ci_low"]], [r["ci_high"] - r["effect"]]]
+                    ax.errorbar(r["effect"], i, xerr=xerr, fmt="o", color="#c0392b", capsize=3)
             ax.axvline(ref, color="#888", lw=1)
             ax.set_yticks(range(len(rows)), [f"{r['endpoint']} ({r['arm']})\np = {r['p_value']:.3g}" for r in rows])
             ax.set_xlabel(xlabel)
-            if rows and rows is events:
+            if log:
                 ax.set_xscale("log")
         return _png(fig)
 
@@ -100,24 +104,84 @@ def _survival(ds: xr.Dataset, analysis: dict) -> str | None:
         return _png(fig)
 
 
-def _power(analysis: dict) -> str:
-    pc = analysis["power_curve"]
+def _curve(ax, curve: dict, colour: str, label: str, shift: float = 0.0) -> None:
+    """Power with its Monte Carlo error bars (+/- 1.96 se, within 0-1), the fitted curve and the
+    solved size; ``shift`` moves the points sideways (subjects) so that curves side by side stay apart."""
+    from endplate.therapy.power import fitted_power
+
+    n, p, se = (np.asarray(curve[k], float) for k in ("subjects_per_arm", "power", "se"))
+    bars = [p - np.clip(p - 1.96 * se, 0, 1), np.clip(p + 1.96 * se, 0, 1) - p]
+    ax.errorbar(n + shift, p, yerr=bars, fmt="o", color=colour, capsize=3, ms=4)
+    ss = curve["sample_size"]
+    grid = np.linspace(max(1.0, n.min() * 0.5), n.max() * 1.1, 200)
+    solved = (
+        f"{ss['subjects_per_arm']:.0f} ({ss['low']:.0f}-{ss['high']:.0f})"
+        if np.isfinite(ss["subjects_per_arm"])
+        else "not reached"
+    )
+    if ss["fit"]["b"] > 0:  # a curve that falls with n fits noise around alpha: only the points are shown
+        ax.plot(grid, fitted_power(ss["fit"], grid), color=colour, lw=1.5, label=f"{label}: {solved}")
+    else:
+        ax.plot([], [], "o", color=colour, label=f"{label}: {solved}")
+    if np.isfinite(ss["subjects_per_arm"]) and ss["subjects_per_arm"] <= grid[-1]:
+        ax.axvline(ss["subjects_per_arm"], color=colour, ls=":", lw=1)
+
+
+def _power_png(power: dict, endpoints: list[str]) -> str:
+    target = power["sample_size"]["target_power"]
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(5, 3.4))
-        ax.plot(pc["subjects_per_arm"], pc["power"], "o-", color="#2c3e50")
-        ax.axhline(0.8, color="#888", ls="--", lw=1)
-        ax.set(xlabel="subjects per arm", ylabel=f"power ({analysis['primary']}, alpha {analysis['alpha']})", ylim=(0, 1.02))
+        fig, ax = plt.subplots(figsize=(6.2, 3.8))
+        top = max(max(power["endpoints"][e]["subjects_per_arm"]) for e in endpoints)
+        for k, (e, colour) in enumerate(zip(endpoints, ENDPOINT_COLOURS)):
+            _curve(ax, power["endpoints"][e], colour, e, shift=0.012 * top * (k - (len(endpoints) - 1) / 2))
+        ax.axhline(target, color="#888", ls="--", lw=1)
+        ax.axhline(power["alpha"], color="#bbb", ls=":", lw=1)
+        ax.set(xlabel="subjects per arm", ylabel=f"power (alpha {power['alpha']})", ylim=(0, 1.02))
+        ax.legend(frameon=False, fontsize=8, title=f"subjects per arm for {target:.0%} power", title_fontsize=8)
         return _png(fig)
+
+
+def endpoints_png(analysis: dict) -> bytes:
+    """The comparison of endpoints as PNG bytes: every endpoint's prospective power curve."""
+    power = analysis["power"]
+    return base64.b64decode(_power_png(power, list(power["endpoints"])))
+
+
+def _sensitivity(analysis: dict) -> str:
+    """The primary slope endpoint's mixed-model sensitivity analysis, as a paragraph (empty without one)."""
+    primary = next(r for r in analysis["results"] if r["endpoint"] == analysis["primary"])
+    m, check = primary.get("mixed_model"), analysis["power"]["mixed_model_check"]
+    if not m:
+        return ""
+    power = (
+        f" Its power on {check['trials']} trials of {check['subjects_per_arm']} per arm drawn from the bank: "
+        f"{check['sensitivity_power']:.2f} (the trial's analysis: {check['analysis_power']:.2f})."
+        if check
+        else ""
+    )
+    return (
+        f"<p>Sensitivity analysis ({html.escape(m['method'])}): effect {m['effect']:.3g} per month "
+        f"(95 % CI {m['ci_low']:.3g} to {m['ci_high']:.3g}), p = {m['p_value']:.3g}.{power}</p>"
+    )
+
+
+def _censoring(r: dict) -> str:
+    if "events" not in r:
+        return ""
+    by = r["censored_by_arm"]
+    return f"{r['events']} / {r['censored']} (control {by['control']}, active {by['active']})"
 
 
 def report_from_dataset(ds: xr.Dataset) -> str:
     """The trial report as one HTML string (figures inlined as base64 PNG)."""
     analysis = json.loads(ds.attrs["analysis"])
     settings = json.loads(ds.attrs["settings"])
+    power = analysis["power"]
+    ss = power["sample_size"]
     rows = "".join(
         f"<tr><td>{html.escape(r['endpoint'])}</td><td>{html.escape(r['arm'])}</td><td>{r['effect']:.3g}</td>"
         f"<td>[{r['ci_low']:.3g}, {r['ci_high']:.3g}]</td><td>{r['p_value']:.3g}</td><td>{html.escape(r['unit'])}</td>"
-        f"<td>{html.escape(r['method'])}</td></tr>"
+        f"<td>{html.escape(r['method'])}</td><td>{_censoring(r)}</td></tr>"
         for r in analysis["results"]
         if r["effect"] is not None
     )
@@ -130,7 +194,11 @@ def report_from_dataset(ds: xr.Dataset) -> str:
         ("Per-arm trajectories (mean, 95 % band; thin lines: subjects)", _trajectories(ds, analysis)),
         ("Effects with 95 % confidence intervals", _effects(analysis)),
         ("Time to end stage (Kaplan-Meier)", _survival(ds, analysis)),
-        ("Power curve of the primary endpoint", _power(analysis)),
+        (
+            "Prospective power of the primary endpoint (fresh simulated trials; bars: 95 % Monte Carlo error; line: fit)",
+            _power_png(power, [analysis["primary"]]),
+        ),
+        ("Endpoints compared: prospective power of each for the same intervention", _power_png(power, list(power["endpoints"]))),
     ]
     body = "".join(f"<h2>{t}</h2><img src='data:image/png;base64,{png}'>" for t, png in figs if png)
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>endplate trial: {html.escape(ds.attrs["trial"])}</title>
@@ -138,10 +206,13 @@ def report_from_dataset(ds: xr.Dataset) -> str:
 table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:3px 8px;font-size:90%}}</style></head><body>
 <h1>Trial: {html.escape(ds.attrs["trial"])}</h1><p>{html.escape(settings.get("description", ""))}</p>
 <p>Primary endpoint <b>{html.escape(analysis["primary"])}</b>: effect {analysis["effect"]:.3g} {html.escape(analysis["effect_unit"])}
-(95 % CI {analysis["ci_low"]:.3g} to {analysis["ci_high"]:.3g}), p = {analysis["p_value"]:.3g}; power at
-{settings["subjects_per_arm"]} per arm: {analysis["power"]:.2f}.</p>
+(95 % CI {analysis["ci_low"]:.3g} to {analysis["ci_high"]:.3g}), p = {analysis["p_value"]:.3g}. Prospective power at
+{power["subjects_per_arm"]} per arm: {power["power"]:.2f} +/- {power["se"]:.2f} ({power["curve"]["trials"]} fresh trials per
+size from a bank of {power["curve"]["bank_per_arm"]} new subjects per arm); {ss["target_power"]:.0%} power needs
+{ss["subjects_per_arm"]:.0f} per arm (95 % {ss["low"]:.0f} to {ss["high"]:.0f}).</p>
+{_sensitivity(analysis)}
 <table><tr><th>arm</th><th>subjects</th><th>enrolled</th><th>interventions</th></tr>{arms}</table>
-<h2>All endpoints</h2><table><tr><th>endpoint</th><th>arm</th><th>effect</th><th>95 % CI</th><th>p</th><th>unit</th><th>method</th></tr>{rows}</table>
+<h2>All endpoints</h2><table><tr><th>endpoint</th><th>arm</th><th>effect</th><th>95 % CI</th><th>p</th><th>unit</th><th>method</th><th>events / censored</th></tr>{rows}</table>
 {body}
 <h2>Provenance</h2><p>endplate {html.escape(ds.attrs["endplate_version"])}, seed {ds.attrs["seed"]}.</p>
 <pre style="white-space:pre-wrap;font-size:80%">{html.escape(json.dumps(settings, indent=1))}</pre></body></html>"""

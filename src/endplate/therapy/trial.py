@@ -21,9 +21,10 @@ from endplate.muscle.mune import METHODS
 from endplate.muscle.presets import muscles as species_muscles
 from endplate.spec import SEED_MAX, check_table, line_of, parse_toml, read_toml, rule
 from endplate.therapy.interventions import Course, draw_effects, load_interventions
+from endplate.therapy.power import BANK_FACTOR
 
-ENDPOINTS = ("cmap", "mune", "force", "composite", "onset", "survival")
-SLOPE_ENDPOINTS = ("cmap", "mune", "force", "composite")
+ENDPOINTS = ("cmap", "mune", "munix_sum", "force", "composite", "onset", "survival", "cafs")
+SLOPE_ENDPOINTS = ("cmap", "mune", "munix_sum", "force", "composite")
 EVENT_ENDPOINTS = ("onset", "survival")
 
 
@@ -52,19 +53,33 @@ class Trial:
     mune_method: str = "mps"
     alpha: float = 0.05
     power_sizes: tuple = (10, 20, 50, 100)
-    power_replicates: int = 200
+    power_replicates: int = 200  # fresh simulated trials per size
+    power_bank_per_arm: int = 0  # 0 = endplate.therapy.power.BANK_FACTOR x the largest size
+    power_target: float = 0.8
     fibres_per_unit: int = 0  # 0 = full muscles; otherwise the reduced-fidelity cohort model
     max_units: int = 0  # 0 = all units
     population: dict = field(default_factory=dict)
+    enrichment: dict = field(default_factory=dict)  # screening criteria (_Enrichment keys)
     max_days: int = 3650
     batch_size: int = 25
     interventions_files: tuple = ()
     description: str = ""
+    effects_seed: int | None = None  # seed of the effect draws when not ``seed`` (a power bank's)
 
     @property
     def n_subjects(self) -> int:
         """``subjects_per_arm`` for an arm of allocation weight 1; an arm of weight w gets w times as many."""
         return self.subjects_per_arm * sum(self.allocation.values())
+
+    @property
+    def power_points(self) -> tuple[int, ...]:
+        """Sizes per arm of the power curve: the trial's own among them, so its power is a point of the curve."""
+        return tuple(sorted({*self.power_sizes, self.subjects_per_arm}))
+
+    @property
+    def bank_per_arm(self) -> int:
+        """Fresh subjects per arm simulated for prospective power (``endplate.therapy.power``)."""
+        return self.power_bank_per_arm or BANK_FACTOR * max(self.power_points)
 
     @property
     def n_visits(self) -> int:
@@ -75,8 +90,10 @@ class Trial:
         return json.dumps(dataclasses.asdict(self), default=list)
 
     def known_interventions(self) -> dict:
-        """The interventions this trial knows, each uncertain effect drawn once from the trial's seed."""
-        return draw_effects(load_interventions(*self.interventions_files), self.seed)
+        """The interventions this trial knows, each uncertain effect drawn once from the trial's
+        seed (``effects_seed`` where set: a power bank takes its trial's draw)."""
+        seed = self.seed if self.effects_seed is None else self.effects_seed
+        return draw_effects(load_interventions(*self.interventions_files), seed)
 
 
 @dataclass(frozen=True)
@@ -91,6 +108,17 @@ class _Power:
     sizes: tuple[int, ...] = rule((10, 20, 50, 100), low=2, high=LIMITS["subjects"].maximum)
     replicates: int = rule(200, low=1, high=100_000)
     alpha: float = rule(0.05, above=0, high=0.5)
+    bank_per_arm: int = rule(0, low=0, high=LIMITS["subjects"].maximum)
+    target: float = rule(0.8, above=0, high=0.99)
+
+
+@dataclass(frozen=True)
+class _Enrichment:
+    """Screening at randomisation; a subject failing a criterion is a screen failure, not enrolled (0 = no criterion)."""
+
+    # ALSFRS-R points lost per month from onset to randomisation, (48 - baseline score) / months
+    min_progression_points_per_month: float = rule(0.0, low=0, high=48)
+    min_baseline_munix_sum: float = rule(0.0, low=0, high=1e6)  # MUNIX sum over the trial's muscles at baseline
 
 
 @dataclass(frozen=True)
@@ -135,6 +163,7 @@ class _TrialFile:
     power: dict = rule(factory=dict)
     fidelity: dict = rule(factory=dict)
     population: dict = rule(factory=dict)
+    enrichment: dict = rule(factory=dict)
     max_days: int = rule(3650, low=1, high=MAX_DAY)
     batch_size: int = rule(25, low=1)
     interventions_file: str = ""
@@ -209,9 +238,22 @@ def load_trial(spec: str, allow_large: bool = False, **changes) -> Trial:
     days = start.days or (start.day, start.day)
     if len(days) != 2 or not days[0] <= days[1]:
         fail(f"start.days must be [LOW, HIGH] whole days with 0 <= LOW <= HIGH, got {list(days)!r}", "days")
+    if "munix_sum" in f.endpoints and (f.mune_method != "munix" or "mune" not in f.endpoints):
+        fail(
+            f'endpoint munix_sum needs the mune endpoint (visits measure MUNE only then) and mune_method = "munix"; '
+            f"got endpoints {list(f.endpoints)} and mune_method {f.mune_method!r}",
+            "endpoints",
+        )
     if f.primary not in f.endpoints:
         fail(f"primary endpoint {f.primary!r} must be one of the endpoints {list(f.endpoints)}", "primary")
     power = _Power(**check_table(_Power, f.power, where, text, "power."))
+    enrichment = _Enrichment(**check_table(_Enrichment, f.enrichment, where, text, "enrichment."))
+    if enrichment.min_baseline_munix_sum and "munix_sum" not in f.endpoints:
+        fail(
+            "enrichment.min_baseline_munix_sum needs the munix_sum endpoint (MUNIX measured at visits)", "min_baseline_munix_sum"
+        )
+    if enrichment.min_progression_points_per_month and start.relative_to != "onset":
+        fail('enrichment.min_progression_points_per_month needs start.relative_to = "onset"', "min_progression_points_per_month")
     fidelity = _Fidelity(**check_table(_Fidelity, f.fidelity, where, text, "fidelity."))
     from endplate.therapy.cohort import check_population
 
@@ -237,15 +279,25 @@ def load_trial(spec: str, allow_large: bool = False, **changes) -> Trial:
         alpha=power.alpha,
         power_sizes=power.sizes,
         power_replicates=power.replicates,
+        power_bank_per_arm=power.bank_per_arm,
+        power_target=power.target,
         fibres_per_unit=fidelity.fibres_per_unit,
         max_units=fidelity.max_units,
         population=f.population,
+        enrichment=dataclasses.asdict(enrichment),
         max_days=f.max_days,
         batch_size=f.batch_size,
         interventions_files=files,
         description=f.description,
     )
+    if trial.bank_per_arm < max(trial.power_points):
+        fail(
+            f"power.bank_per_arm = {trial.bank_per_arm} is below the largest size {max(trial.power_points)}: "
+            "trials are drawn from the bank without replacement",
+            "bank_per_arm",
+        )
     check_size("subjects", trial.n_subjects, "subjects_per_arm x allocation weights", allow_large, where)
+    check_size("subjects", 2 * trial.bank_per_arm, "2 x power.bank_per_arm (the power bank)", allow_large, where)
     check_size("batch_size", trial.batch_size, "batch_size", allow_large, where)
     return trial
 
