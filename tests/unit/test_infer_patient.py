@@ -211,3 +211,12 @@ def test_cli_on_the_bundled_example_with_a_cached_bank(tmp_path, monkeypatch):
     assert payload["effective_sample_size"] > 1
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Forecasts" in report.read_text()
+
+
+def test_a_bank_of_other_model_code_is_not_reused(monkeypatch):
+    from endplate.infer import bank
+
+    assert len(bank.model_fingerprint()) == 64 and bank.model_fingerprint() == bank.model_fingerprint()
+    before = BankSettings(subjects=300).key()
+    monkeypatch.setattr(bank, "model_fingerprint", lambda: "another model")
+    assert BankSettings(subjects=300).key() != before

@@ -9,12 +9,13 @@ workers, resumable store), so it is the same simulation as a trial's placebo arm
 
 The finished bank is written atomically to ``CACHE/patient-bank-KEY.nc``, KEY a hash of the package
 version, every setting of the bank's trial and the shipped calibration its subjects take; CACHE is ``$ENDPLATE_CACHE_DIR``, else ``$XDG_CACHE_HOME/endplate``, else
-``~/.cache/endplate``. A bank with other settings or from another version is never reused.
+``~/.cache/endplate``. A bank with other settings, from another version or from other model code is never reused.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 import shutil
@@ -45,12 +46,30 @@ class BankSettings:
 
     def key(self) -> str:
         """16 hex digits naming this bank: the package version, every setting of the trial it runs
-        (population, fidelity, genotype, hypothesis) and the shipped calibration its subjects take."""
+        (population, fidelity, genotype, hypothesis), the shipped calibration its subjects take and
+        the fingerprint of the model's code and presets (``model_fingerprint``)."""
         from endplate.therapy.engine import trial_calibration
 
         trial = bank_trial(self)
         text = __version__ + trial.settings_json() + repr(sorted(trial_calibration(trial).get("values", {}).items()))
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return hashlib.sha256((text + model_fingerprint()).encode()).hexdigest()[:16]
+
+
+# The code and presets a virtual patient's course depends on: a change to any of them (a new
+# mechanism, a refitted spread) makes a new bank, though the version number stays the same.
+MODEL_PACKAGES = ("disease", "therapy", "muscle", "junction", "kernels", "presets")
+
+
+@functools.cache
+def model_fingerprint() -> str:
+    """SHA-256 of every source and preset file of ``MODEL_PACKAGES`` (names and bytes, sorted)."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for package in MODEL_PACKAGES:
+        for path in sorted((root / package).rglob("*")):
+            if path.suffix in (".py", ".toml") and path.is_file():
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def cache_dir() -> Path:

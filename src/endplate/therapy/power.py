@@ -110,11 +110,10 @@ def power_curve(bank: Bank, sizes, trials: int, alpha: float, seed: int, client=
     banks = [bank] + [_resampled(bank, own[0]) for own in streams[1:]]
     jobs = [(b, n, trials, alpha, own[1 + i]) for b, own in zip(banks, streams) for i, n in enumerate(sizes)]
     if client is None:
-        counts = [successes(*job) for job in jobs]
+        found = [successes(*job) for job in jobs]
     else:
-        futures = [client.submit(successes, *job, pure=False) for job in jobs]
-        counts = client.gather(futures)
-    counts = np.array(counts, float).reshape(len(banks), len(sizes))
+        found = client.gather([client.submit(successes, *job, pure=False) for job in jobs])
+    counts = np.array(found, float).reshape(len(banks), len(sizes))
     power = counts[0] / trials
     se = counts[1:].std(axis=0, ddof=1) / trials
     return {
