@@ -15,10 +15,10 @@ from endplate.readings import shown
 from endplate.report.style import (
     COLOURS,
     LABELS,
-    STAGE_COLOURS,
     TYPE_COLOURS,
     fibre_colours,
     fibre_marker_size,
+    stage_stack,
     styled,
     type_legend,
 )
@@ -39,16 +39,7 @@ def course_figure(ds: xr.Dataset, day: int) -> Figure:
         fig = Figure(figsize=(11, 5.6))
         axes = fig.subplots(2, 3)
         ax = axes[0, 0]
-        full = v.innervated_percent - v.impaired_percent
-        ax.stackplot(
-            x,
-            full,
-            v.impaired_percent,
-            v.partial_percent,
-            v.denervated_percent,
-            colors=list(STAGE_COLOURS.values()),
-            labels=list(STAGE_COLOURS),
-        )
+        stage_stack(ax, x, v)
         ax.set(title="endplates", ylabel="% of endplates", ylim=(0, 100))
         ax.legend(loc="lower left", fontsize=7)
         ax = axes[0, 1]

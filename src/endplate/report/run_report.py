@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from endplate.errors import EndplateInputError
-from endplate.report.style import LABELS, STAGE_COLOURS, TYPE_COLOURS, fibre_colours, fibre_marker_size, styled, type_legend
+from endplate.report.style import LABELS, TYPE_COLOURS, fibre_colours, fibre_marker_size, stage_stack, styled, type_legend
 
 if TYPE_CHECKING:
     from endplate.disease.simulate import Run
@@ -64,16 +64,7 @@ def _stages(ds: xr.Dataset) -> str:
         fig, panels = _per_muscle(ds, 3.2)
         for ax, m in panels:
             v = ds.sel(muscle=m)
-            full = v.innervated_percent - v.impaired_percent
-            ax.stackplot(
-                ds.day.values,
-                full,
-                v.impaired_percent,
-                v.partial_percent,
-                v.denervated_percent,
-                colors=list(STAGE_COLOURS.values()),
-                labels=list(STAGE_COLOURS),
-            )
+            stage_stack(ax, ds.day.values, v)
             ax.set(title=m, xlabel=_day_label(ds), ylim=(0, 100))
         panels[0][0].set_ylabel("% of endplates")
         panels[-1][0].legend(fontsize=7, loc="lower left")

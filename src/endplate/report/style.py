@@ -44,6 +44,21 @@ DENERVATED_RGB = (0.85, 0.85, 0.85)
 COLOURS = {**TYPE_COLOURS, "main": "#2c3e50", "accent": "#c0392b", "true": "#000000", "denervated": "#d9d9d9"}
 STAGE_COLOURS = {"innervated": "#2c7fb8", "impaired": "#7fcdbb", "partly withdrawn": "#fdae61", "denervated": "#d7191c"}
 
+
+def stage_stack(ax, x, course) -> None:
+    """Endplates by stage over ``x`` (days) on ``ax``: fully innervated, impaired, partly withdrawn,
+    denervated, from one muscle's course (``*_percent`` series of a run dataset)."""
+    ax.stackplot(
+        x,
+        course.innervated_percent - course.impaired_percent,
+        course.impaired_percent,
+        course.partial_percent,
+        course.denervated_percent,
+        colors=list(STAGE_COLOURS.values()),
+        labels=list(STAGE_COLOURS),
+    )
+
+
 LABELS = {
     "day": "age (days)",
     "stimulus": "stimulus number",
