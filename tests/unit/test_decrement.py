@@ -101,3 +101,49 @@ def test_muscle_without_an_innervated_fibre_reports_its_decrement_undefined_with
         r = muscle_rns(anatomy, 3.0, 10, 0)
     assert r["decrement_percent"] is None and "no innervated fibre" in r["decrement_percent_undefined_reason"]
     assert not np.isnan(r["cmap_mv"]).any()
+
+
+def _sod1_ta_on_day(day: int, seed: int):
+    """A small SOD1-G93A TA (40 units, 1400 fibres) as the course leaves it on ``day`` (about 2 s)."""
+    from endplate.disease.diseased_muscle import base_scenario, muscle_on_day, one_muscle_scenario
+
+    sc = one_muscle_scenario(
+        "SOD1-G93A",
+        base_scenario("SOD1-G93A", "mouse").hypothesis,
+        "TA",
+        seed,
+        "mouse",
+        end_day=day + 10,
+        readout_every_days=40,
+        mune_every_days=200,
+        muscle_set={"TA": {"n_units": 40, "n_fibres": 1400}},
+    )
+    return muscle_on_day(sc, "TA", day)
+
+
+def test_symptomatic_sod1_ta_decrements_at_3_hz_as_its_immature_junctions_run_down():
+    """SOD1-G93A TA at P110 (symptomatic): a measurable 3 Hz decrement from fibres that fire at the
+    1st stimulus and drop out by the 4th.
+
+    Threshold 5 %: the lower edge of what Killian et al. 1994 call a borderline decrement in ALS
+    (5-9 %, L20; secondary) and below the 8.5-point rise of the CMAP decrement in symptomatic
+    SOD1-G93A rats (Leermakers et al., L53, test: rat gastrocnemius, so only a bound). No mouse
+    value was found. Before the immature mouse terminal released IMMATURE_SHARE of a small store,
+    this muscle decremented 2-4 % (mean of 3 courses x 5 trains: 3.7 %; now about 9 %), its fibres
+    failing 1-3 points more at the 4th stimulus than at the 1st.
+    """
+    decrements, dropouts = [], []
+    for course_seed in (0, 1, 2):
+        anatomy = _sod1_ta_on_day(110, course_seed)
+        for rns_seed in range(5):
+            r = muscle_rns(anatomy, 3.0, 10, rns_seed)
+            decrements.append(r["decrement_percent"])
+            dropouts.append(r["fibres_failing_percent"][3] - r["fibres_failing_percent"][0])
+    assert np.mean(decrements) > 5, decrements
+    assert np.mean(dropouts) > 4, dropouts
+
+
+def test_healthy_mouse_ta_does_not_decrement_at_3_hz():
+    """The share rule changes immature junctions only: the healthy mouse TA keeps every fibre firing."""
+    r = muscle_rns(muscle("mouse", "TA", 0), 3.0, 10, 0)
+    assert abs(r["decrement_percent"]) < 1 and max(r["fibres_failing_percent"]) < 1

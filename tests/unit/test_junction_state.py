@@ -77,11 +77,54 @@ def test_immature_impaired_and_withdrawn_junctions_carry_a_lower_safety_factor(s
         assert sf < 0.8 * mature, state
 
 
-def test_immature_junctions_run_down_into_failure_within_a_3_hz_train():
-    """A small store released at a larger share: more fibres fail at the 4th than at the 1st stimulus."""
+@pytest.mark.parametrize("species", ["human", "mouse"])
+def test_immature_junctions_run_down_into_failure_within_a_3_hz_train(species):
+    """A small store released at a larger share: more fibres fail at the 4th than at the 1st stimulus.
+
+    Failed for the mouse before its immature terminal released IMMATURE_SHARE of its store: at
+    twice the mature mouse share (0.03) the store held at 3 Hz (failures 1st -> 4th within 2 points).
+    """
     from endplate.junction.parameters import default_parameters
     from endplate.junction.population import make_population
 
-    healthy = make_population(default_parameters("human"), 4000, seed=5)
+    healthy = make_population(default_parameters(species), 4000, seed=5)
     _, first, fourth = _safety_factor_and_3_hz_failures(diseased_junctions(healthy, _record(4000, maturity=0.4)))
     assert fourth > first + 0.05
+
+
+def test_immature_mouse_junction_trades_store_for_share_at_the_same_first_quantal_content():
+    """The share per impulse reaches IMMATURE_SHARE; the store shrinks so that share x store (the
+    first-impulse quantal content) is what IMMATURE_RELEASE x IMMATURE_CAPACITY gives at each maturity."""
+    from endplate.disease import junction_state as js
+    from endplate.junction.parameters import default_parameters
+    from endplate.junction.population import make_population
+
+    params = default_parameters("mouse")
+    healthy = make_population(params, 2000, seed=5, heterogeneity=False)
+    mature_share = js.resting_release_share(params)
+    assert mature_share < js.IMMATURE_SHARE / js.IMMATURE_RELEASE  # the mouse is the case the share rule is for
+    for maturity in (0.0, 0.4, 0.8):
+        young = 1 - maturity
+        sick = diseased_junctions(healthy, _record(2000, maturity=maturity))
+        share = mature_share * sick.release_probability_max / healthy.release_probability_max
+        expected_qc = (1 + (js.IMMATURE_RELEASE - 1) * young) * (1 - (1 - js.IMMATURE_CAPACITY) * young)
+        qc_ratio = (sick.release_probability_max * sick.capacity) / (healthy.release_probability_max * healthy.capacity)
+        assert np.allclose(qc_ratio, expected_qc, rtol=0.02), maturity
+        assert np.allclose(share, mature_share + (js.IMMATURE_SHARE - mature_share) * young, rtol=1e-4), maturity
+
+
+def test_human_immature_junction_is_what_it_was_before_the_share_rule():
+    """The human mature share (0.19) doubled is above IMMATURE_SHARE: its immature junction keeps
+    IMMATURE_RELEASE and IMMATURE_CAPACITY exactly, so the human ALS course does not move."""
+    from endplate.disease import junction_state as js
+    from endplate.junction.parameters import default_parameters
+    from endplate.junction.population import make_population
+
+    params = default_parameters("human")
+    assert js.IMMATURE_RELEASE * js.resting_release_share(params) >= js.IMMATURE_SHARE
+    healthy = make_population(params, 1000, seed=5)
+    young = 0.6
+    sick = diseased_junctions(healthy, _record(1000, maturity=1 - young))
+    assert np.array_equal(sick.capacity, np.maximum(1, np.rint(healthy.capacity * (1 - (1 - js.IMMATURE_CAPACITY) * young))))
+    release = np.clip(healthy.release_probability_max * (1 + (js.IMMATURE_RELEASE - 1) * young), 0, 1).astype(np.float32)
+    assert np.array_equal(sick.release_probability_max, release)
