@@ -66,8 +66,8 @@ IMMATURE_CAPACITY = 0.25
 IMMATURE_RELEASE = 2.0
 IMMATURE_THRESHOLD = 1.5
 # A newly formed terminal is small in either species, so it releases a large share of its store
-# per impulse: at least IMMATURE_SHARE at maturity 0 (assumed: the human's mature share at rest,
-# 0.19, doubled, as IMMATURE_RELEASE gives). The mature mouse terminal releases 0.03 of a large
+# per impulse: at least IMMATURE_SHARE at maturity 0 (assumed: about the human's mature share at
+# rest, 0.19, doubled, as IMMATURE_RELEASE gives the human). The mature mouse terminal releases 0.03 of a large
 # store (RRP of Ruiz et al. 2011), so its immature form needs a far larger gain in share, with the
 # store shrunk in proportion: its first-impulse quantal content is the same as with
 # IMMATURE_RELEASE and IMMATURE_CAPACITY at every maturity, but the store now runs down at 3 Hz
