@@ -65,6 +65,13 @@ LIMITS = {
         "assumed: 20 s and 100 kB of visits per subject (batches stream to the store)",
     ),
     "scans": Limit("simulated CMAP scans", 100_000, 2e4, 3.0, "measured: about 3 labelled scans per second on one core"),
+    "runs": Limit(
+        "disease runs per muscle",
+        10_000,
+        2e7,
+        0.2,
+        "measured: a human hand muscle's course to day 2,200 in about 5 s on one core; memory assumed (one muscle's state)",
+    ),
     "batch_size": Limit("subjects per batch", 1_000, 50e6, 0.05, "a batch is held in one worker's memory"),
     "population": Limit("particles per fit generation", 100_000, 1e4, 2.0, "assumed: 2 simulations per second"),
     "generations": Limit("fit generations", 200, 0.0, 1.0, "assumed"),

@@ -79,9 +79,35 @@ def test_scans_writes_seeded_labelled_scans_that_infer_reads(cli, tmp_path):
 
 
 def test_benchmark_scores_scans_of_known_truth(cli):
-    payload = _json(cli("infer", "scan", "--benchmark", "--n", "3", "--json"))
+    payload = _json(cli("infer", "scan", "--benchmark", "--n", "3", "--course-runs", "0", "--json"))
     assert payload["scans"] == 3 and len(payload["rows"]) == 3
     overall = payload["summary"]["all"]
-    assert set(overall["median_abs_error_percent"]) == {"inference", "scanfit", "mps", "incremental"}
+    assert set(overall["median_abs_error_percent"]) == {"inference", "inference_als", "scanfit", "mps", "incremental"}
+    assert 0 <= overall["coverage_90_als"] <= 1
     assert 0 <= overall["coverage_90"] <= 1
     assert all(r["inference_low"] <= r["inference"] <= r["inference_high"] for r in payload["rows"])
+
+
+def test_scans_of_the_disease_course_carry_their_day(cli, tmp_path):
+    index = _json(cli("scans", "--n", "1", "--out", str(tmp_path), "--muscle", "TA", "--stage", "course", "--json"))["scans"]
+    truth = json.loads((tmp_path / index[0]["truth"]).read_text())
+    assert index[0]["stage"] == truth["stage"] == "course"
+    assert 20 <= truth["day"] <= 125 and truth["true_units"] == len(truth["unit_amplitude_mv"]) > 0
+
+
+def test_scans_refuse_an_unknown_stage_naming_the_allowed_ones(cli, tmp_path):
+    result = cli("scans", "--n", "1", "--out", str(tmp_path / "x"), "--stage", "early")
+    message = " ".join(result.stderr.split())
+    assert result.returncode == 2 and "Traceback" not in message
+    assert "allowed: healthy, reinnervated, late, course" in message
+    assert not (tmp_path / "x").exists()
+
+
+def test_the_prior_is_named_and_an_unknown_one_refused(cli, tmp_path):
+    scan = str(EXAMPLES / "scan_apb.csv")
+    als = _json(cli("infer", "scan", scan, "--muscle", "APB", "--prior", "als", "--json"))
+    assert als["prior"] == "als" and als["units_low"] <= als["units"] <= als["units_high"]
+    assert als["reference_scans"] < _json(cli("infer", "scan", scan, "--muscle", "APB", "--json"))["reference_scans"]
+    result = cli("infer", "scan", scan, "--muscle", "APB", "--prior", "sod1", "--report", str(tmp_path / "r.html"))
+    assert result.returncode == 2 and "allowed: mixed, als, generic" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr and not (tmp_path / "r.html").exists()

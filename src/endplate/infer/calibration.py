@@ -12,12 +12,14 @@ import numpy as np
 from scipy.stats import chisquare
 
 from endplate.infer.reference import bundled_reference
-from endplate.infer.scan import AbcSettings, cross_fit, weighted_quantile
+from endplate.infer.scan import AbcSettings, cross_fit, prior_rows, weighted_quantile
 
 
 def sbc_ranks(holdout_per_muscle: int, seed: int, settings: AbcSettings = AbcSettings(), draws: int = 99, table=None) -> dict:
-    """Ranks of the true count of ``holdout_per_muscle`` held-out reference scans of each muscle.
+    """Ranks of the true count of ``holdout_per_muscle`` held-out reference scans of each muscle (under ``settings.prior``).
 
+    Held-out scans are drawn uniformly from the muscle's rows, and the whole group of each is
+    left out of the training rows (a disease run's scans together).
     For each muscle the projections are cross-fitted on its other scans only, as ``infer_scan``
     does on the whole table. Returns the ranks
     (0..draws), a chi-square test of their uniformity over 10 bins, the share of held-out scans
@@ -28,13 +30,19 @@ def sbc_ranks(holdout_per_muscle: int, seed: int, settings: AbcSettings = AbcSet
     found: list[int] = []
     inside: list[bool] = []
     tail = (1 - settings.interval) / 2
+    feats, log_units = table["features"].astype(float), table["truth"][:, 0].astype(float)
     for index in np.unique(table["muscle"]):
-        rows = rng.permutation(np.flatnonzero(table["muscle"] == index))
-        test, train = rows[:holdout_per_muscle], rows[holdout_per_muscle:]
-        feats, log_units = table["features"].astype(float), table["truth"][:, 0].astype(float)
-        fitted = cross_fit(feats[train], log_units[train], settings.ridge)
+        rows = prior_rows(table, index, settings.prior)
+        groups = table["group"][rows]
+        # rows drawn uniformly (each row is a draw from the prior the table stands for); the
+        # whole group of each leaves the training rows (a disease run's scans are one muscle)
+        test = rng.choice(rows, size=holdout_per_muscle, replace=False)
+        out = np.isin(groups, table["group"][test])
+        train = rows[~out]
+        fitted = cross_fit(feats[train], log_units[train], settings.ridge, groups[~out])
+        accepted = settings.accepted(train.size)
         for row in test:
-            samples, weights, _ = fitted.posterior(feats[row], settings.accepted)
+            samples, weights, _ = fitted.posterior(feats[row], accepted)
             sample = rng.choice(samples, size=draws, p=weights)
             found.append(int(np.count_nonzero(sample < log_units[row])))
             low, high = weighted_quantile(samples, weights, [tail, 1 - tail])

@@ -11,7 +11,7 @@ The engine, and why (docs/mune.md has the longer argument):
    The regression is cross-fitted: fitted five times, each leaving a fifth of the reference
    scans out, and each reference scan is projected by the model that did not see it.
 4. In each fifth, the reference scans nearest to the recorded one in that projection are
-   accepted (``AbcSettings.accepted`` in all), weighted by an Epanechnikov kernel, and their log
+   accepted (``AbcSettings.accepted_share`` of the prior's scans in all), weighted by an Epanechnikov kernel, and their log
    counts are corrected by a local linear regression on the projection (Beaumont, Zhang &
    Balding 2002, Genetics 162:2025, recalled). The corrected values are the posterior sample.
 
@@ -39,13 +39,41 @@ from endplate.infer.summaries import crossing, levels, monotone, sorted_scan, su
 FOLDS = 5  # cross-fitting of the projection (``CrossFitted``)
 
 
+# The priors a scan can be inferred on: stages of the reference table they hold (``reference.TABLE_STAGES``).
+# ``mixed``: every scan of the table. ``als``: healthy muscles and the disease model's own course
+# (its muscles lose units fast types first and keep small survivors beside enlarged ones).
+# ``generic``: healthy muscles and the assumed reinnervated and late stages of ``scans`` (units lost
+# at random, orphans shared among the nearest survivors). The two disease priors hide different
+# numbers of units behind the same scan (docs/mune.md, "Which prior").
+PRIORS = {
+    "mixed": ("healthy", "reinnervated", "late", "course"),
+    "als": ("healthy", "course"),
+    "generic": ("healthy", "reinnervated", "late"),
+}
+
+
 @dataclass(frozen=True)
 class AbcSettings:
     """How the posterior is read from the reference table."""
 
-    accepted: int = 400  # nearest reference scans kept (of 2000 per muscle), a fifth from each fold
+    accepted_share: float = 0.2  # share of the prior's reference scans kept (400 of 2,000), a fifth from each fold
     ridge: float = 1e-2  # ridge penalty of the projection, on standardised quadratic terms
     interval: float = 0.90  # credible interval reported
+    prior: str = "mixed"  # one of ``PRIORS``
+
+    def accepted(self, rows: int) -> int:
+        """Reference scans accepted of ``rows`` (a multiple of ``FOLDS``)."""
+        return max(int(self.accepted_share * rows) // FOLDS, 2) * FOLDS
+
+
+def prior_rows(table: dict, index: int, prior: str) -> np.ndarray:
+    """Rows of ``table`` for muscle ``index`` under ``prior`` (a key of ``PRIORS``; others refused by name)."""
+    from endplate.infer.reference import TABLE_STAGES
+
+    if prior not in PRIORS:
+        raise EndplateInputError(f"unknown prior {prior!r}; allowed: {', '.join(PRIORS)}")
+    stages = [TABLE_STAGES.index(s) for s in PRIORS[prior]]
+    return np.flatnonzero((table["muscle"] == index) & np.isin(table["stage"], stages))
 
 
 def scan_muscle(muscle: str, species: str | None) -> int:
@@ -118,9 +146,15 @@ class CrossFitted:
         return np.concatenate(samples), np.concatenate(weights), np.concatenate(rows)
 
 
-def cross_fit(features: np.ndarray, log_units: np.ndarray, ridge: float) -> CrossFitted:
-    """``CrossFitted`` projections of reference scans ``features`` (rows, F) with counts ``log_units`` (rows,)."""
-    fold = np.arange(log_units.size) % FOLDS  # rows are in seed order, so folds are random draws
+def cross_fit(features: np.ndarray, log_units: np.ndarray, ridge: float, groups: np.ndarray | None = None) -> CrossFitted:
+    """``CrossFitted`` projections of reference scans ``features`` (rows, F) with counts ``log_units`` (rows,).
+
+    ``groups`` (rows,): scans of one muscle share a group and a fold (scans of one disease run are
+    near-duplicates, and one fitted beside its sibling would be projected too close to its count).
+    Groups are in seed order, so folds are random draws.
+    """
+    groups = np.arange(log_units.size) if groups is None else groups
+    fold = np.unique(groups, return_inverse=True)[1].reshape(-1) % FOLDS
     models = tuple(fit_projection(features[fold != k], log_units[fold != k], ridge) for k in range(FOLDS))
     projected = np.empty(log_units.size)
     for k, model in enumerate(models):
@@ -129,10 +163,10 @@ def cross_fit(features: np.ndarray, log_units: np.ndarray, ridge: float) -> Cros
 
 
 @cache
-def _muscle_cross_fit(index: int, ridge: float) -> CrossFitted:
+def _muscle_cross_fit(index: int, ridge: float, prior: str) -> CrossFitted:
     table = bundled_reference()
-    rows = table["muscle"] == index
-    return cross_fit(table["features"][rows].astype(float), table["truth"][rows, 0].astype(float), ridge)
+    rows = prior_rows(table, index, prior)
+    return cross_fit(table["features"][rows].astype(float), table["truth"][rows, 0].astype(float), ridge, table["group"][rows])
 
 
 def abc_posterior(
@@ -197,8 +231,9 @@ def infer_scan(
     index = scan_muscle(muscle, species)
     feats = summaries(stimulus_ma, response_mv)
     table = bundled_reference()
-    rows = np.flatnonzero(table["muscle"] == index)
-    log_units, weights, keep = _muscle_cross_fit(index, settings.ridge).posterior(feats, settings.accepted)
+    rows = prior_rows(table, index, settings.prior)
+    accepted = settings.accepted(rows.size)
+    log_units, weights, keep = _muscle_cross_fit(index, settings.ridge, settings.prior).posterior(feats, accepted)
     tail = (1.0 - settings.interval) / 2
     low, median, high = np.exp(weighted_quantile(log_units, weights, [tail, 0.5, 1 - tail]))
     s, y = sorted_scan(stimulus_ma, response_mv)
@@ -233,6 +268,7 @@ def infer_scan(
         "posterior_units": np.exp(log_units),
         "posterior_weights": weights,
         "engine": "regression-adjusted ABC on a reference table of simulated scans",
+        "prior": settings.prior,
         "reference_scans": int(rows.size),
-        "accepted": settings.accepted,
+        "accepted": accepted,
     }

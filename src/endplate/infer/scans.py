@@ -29,6 +29,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from endplate.errors import EndplateInputError
+from endplate.infer.summaries import summaries
 from endplate.muscle.anatomy import DENERVATED, Anatomy, build_anatomy
 from endplate.muscle.cmap import cmap_scan
 from endplate.muscle.emg import Conductor, conductor, negative_peak_mv
@@ -55,6 +57,14 @@ RSD_SPREAD = 0.35  # threshold noise RSD (alternation); preset 0.0165 (Sleutjes 
 NOISE_SPREAD = 0.4  # baseline noise
 THRESHOLD_CV_SPREAD = 0.25  # spread of axonal thresholds
 ADOPTION_NEIGHBOURS = 3  # an orphaned fibre goes to one of its 3 nearest surviving units
+# Scans of the disease course itself (``course_scans``): the muscle as the species' bundled ALS
+# scenario leaves it on a day drawn from the window (human: from the start to the last months of
+# APB's course; mouse: weaning to end stage), a few days and redraws per run (runs are the slow part).
+COURSE = "course"
+COURSE_SCENARIO = {"human": "human-als", "mouse": "sod1-g93a"}
+COURSE_WINDOW = {"human": (0, 2200), "mouse": (20, 125)}
+COURSE_DAYS_PER_RUN = 8
+COURSE_REDRAWS = 2
 
 
 @dataclass(frozen=True)
@@ -76,10 +86,11 @@ class LabelledScan:
     unit_threshold_ma: np.ndarray
     threshold_noise_rsd: float
     noise_uv: float
-    loss_fraction: float
+    loss_fraction: float  # nan for a scan of the disease course (``course_scans``)
     adopted_fraction: float
     anatomy: Anatomy = dataclasses.field(repr=False)
     cond: Conductor = dataclasses.field(repr=False)
+    day: int | None = None  # the course day of a ``course_scans`` scan
 
     def truth(self) -> dict:
         """The truth as plain JSON-ready values (mV, mA, uV)."""
@@ -95,6 +106,7 @@ class LabelledScan:
             "noise_uv": self.noise_uv,
             "loss_fraction": self.loss_fraction,
             "adopted_fraction": self.adopted_fraction,
+            **({"day": self.day} if self.day is not None else {}),
         }
 
 
@@ -156,22 +168,36 @@ def labelled_scan(seed: int, species: str | None = None, muscle: str | None = No
     _remove(alive, loss, LOSS_WEIGHT[base.unit_type], rng)
     _adopt(base, owner, alive, adopted, rng)
 
-    preset = base.preset
+    muscle_now = dataclasses.replace(base, owner=owner, unit_alive=alive)
+    return _recorded(muscle_now, cond, streams, species, muscle, stage, seed, float(loss), float(adopted))
+
+
+def _recorded(
+    muscle_now: Anatomy,
+    cond: Conductor,
+    streams: dict,
+    species: str,
+    muscle: str,
+    stage: str,
+    seed: int,
+    loss: float,
+    adopted: float,
+) -> LabelledScan:
+    """Step 4: redraw thresholds, alternation and noise on ``muscle_now``, record its scan and its truth."""
+    preset = muscle_now.preset
     rng = np.random.default_rng(streams["thresholds"])
     cv = preset.threshold_cv * rng.lognormal(0.0, THRESHOLD_CV_SPREAD)
     sigma = np.sqrt(np.log1p(cv**2))
-    threshold = preset.threshold_mean_ma * rng.lognormal(-0.5 * sigma**2, sigma, base.n_units)
+    threshold = preset.threshold_mean_ma * rng.lognormal(-0.5 * sigma**2, sigma, muscle_now.n_units)
     rsd = preset.threshold_noise_rsd * rng.lognormal(0.0, RSD_SPREAD)
     noise = preset.noise_uv * rng.lognormal(0.0, NOISE_SPREAD)
     muscle_now = dataclasses.replace(
-        base,
+        muscle_now,
         preset=dataclasses.replace(preset, threshold_noise_rsd=float(rsd), noise_uv=float(noise)),
-        owner=owner,
-        unit_alive=alive,
         unit_threshold_ma=threshold.astype(np.float32),
     )
     scan = cmap_scan(muscle_now, N_STIMULI, streams["recording"], cond)
-    functioning = alive & (muscle_now.unit_sizes() > 0)
+    functioning = muscle_now.unit_alive & (muscle_now.unit_sizes() > 0)
     amplitude = negative_peak_mv(cond.unit_potentials(muscle_now))
     return LabelledScan(
         species=species,
@@ -185,11 +211,66 @@ def labelled_scan(seed: int, species: str | None = None, muscle: str | None = No
         unit_threshold_ma=threshold[functioning].astype(float),
         threshold_noise_rsd=float(rsd),
         noise_uv=float(noise),
-        loss_fraction=float(loss),
-        adopted_fraction=float(adopted),
+        loss_fraction=loss,
+        adopted_fraction=adopted,
         anatomy=muscle_now,
         cond=cond,
     )
+
+
+def course_scans(
+    run_seed: int, species: str, muscle: str, days: int = COURSE_DAYS_PER_RUN, redraws: int = COURSE_REDRAWS
+) -> list[LabelledScan]:
+    """Labelled scans of one muscle as the disease model leaves it (stage ``COURSE``), ``redraws`` on each of ``days`` days.
+
+    One disease run of the species' bundled ALS scenario (``COURSE_SCENARIO``, this muscle only,
+    its seed from ``run_seed``) is looked at on ``days`` days drawn from ``COURSE_WINDOW``; on each,
+    ``redraws`` scans are recorded with thresholds, alternation and noise redrawn (step 4, each
+    scan with its own seed ``scan_seed(run_seed, k)``). Here units lose their terminals one by
+    one as the course has them, so remnant units of a few fibres sit beside enlarged ones: the
+    population the steps 2-3 prior does not draw. The truth is the same as a scan's of the
+    protocols (``functioning_units``: units with an axon and at least one innervated fibre); days
+    on which none is left, and scans whose rise is lost in the noise (refused by ``summaries`` as
+    a user's scan would be), are skipped.
+    """
+    from endplate.disease.diseased_muscle import muscles_on_days
+    from endplate.disease.scenario import load_scenario
+
+    streams = substreams(run_seed, "days", "run")
+    low, high = COURSE_WINDOW[species]
+    wanted = np.random.default_rng(streams["days"]).choice(np.arange(low, high + 1), size=days, replace=False)
+    scenario = load_scenario(COURSE_SCENARIO[species], muscles=[muscle], seed=streams["run"], probe_muscle=muscle, probe_days=[])
+    out, k = [], 0
+    for day, anatomy in sorted(muscles_on_days(scenario, muscle, sorted(int(d) for d in wanted)).items()):
+        if anatomy.functioning_units() == 0:
+            continue  # a muscle with no units left has no count to infer
+        cond = conductor(anatomy)
+        cond.templates()
+        for _ in range(redraws):
+            seed = scan_seed(run_seed, k)
+            streams_k = substreams(seed, "thresholds", "recording")
+            scan = _recorded(anatomy, cond, streams_k, species, muscle, COURSE, seed, float("nan"), float("nan"))
+            k += 1
+            try:
+                summaries(scan.stimulus_ma, scan.cmap_mv)
+            except EndplateInputError:
+                continue  # a rise lost in the noise: refused as a user's scan would be, nothing to infer
+            out.append(dataclasses.replace(scan, day=int(day)))
+    return out
+
+
+def course_scan(seed: int, species: str | None = None, muscle: str | None = None) -> LabelledScan:
+    """One labelled scan of the disease course (``course_scans``: one day of one run), muscle drawn unless given."""
+    rng = np.random.default_rng(substreams(seed, "choice")["choice"])
+    pick = SCAN_MUSCLES[rng.integers(len(SCAN_MUSCLES))]
+    if muscle is None:
+        species, muscle = pick
+    elif species is None:
+        species = next((sp for sp, m in SCAN_MUSCLES if m == muscle), "human")
+    scans = course_scans(seed, species, muscle, redraws=1)
+    if not scans:  # every day drawn after the muscle's last unit: not met in practice (8 days a run)
+        raise RuntimeError(f"course run {seed} of {muscle} has no unit left on any of its days")
+    return scans[int(rng.integers(len(scans)))]
 
 
 def scan_seed(seed: int, index: int) -> int:
@@ -203,8 +284,9 @@ def write_labelled_scans(
     """Write ``n`` labelled scans to ``out_dir``: ``scan_NNNN.csv`` and ``scan_NNNN.truth.json`` each.
 
     The CSV is the recording a user would have (stimulus_mA, cmap_mV; ``#`` lines say how it was
-    made, never the truth); the JSON holds the truth (``LabelledScan.truth``). Returns one index
-    row per scan (file names, muscle, stage, true units).
+    made, never the truth); the JSON holds the truth (``LabelledScan.truth``). ``stage`` ``COURSE``
+    writes scans of the disease model's own muscles (``course_scan``, a disease run each). Returns
+    one index row per scan (file names, muscle, stage, true units).
     """
     import json
     from pathlib import Path
@@ -216,7 +298,10 @@ def write_labelled_scans(
     index = []
     for i in range(n):
         species, name = muscle if muscle is not None else (None, None)
-        scan = labelled_scan(scan_seed(seed, i), species, name, stage)
+        if stage == COURSE:
+            scan = course_scan(scan_seed(seed, i), species, name)
+        else:
+            scan = labelled_scan(scan_seed(seed, i), species, name, stage)
         stem = f"scan_{i:04d}"
         header = {"made by": "endplate scans (simulated; the truth is in the .truth.json beside it)", **(provenance or {})}
         header.update({"set seed": seed, "scan": i, "muscle": f"{scan.species} {scan.muscle}"})

@@ -72,7 +72,10 @@ def scan_report_html(result: dict, curve: dict, provenance: dict) -> str:
         *((f"threshold at {k[1:]} % of CMAP", f"{v:.3g} mA") for k, v in result["threshold_ma"].items()),
         ("threshold spread between units (CV)", f"{result['threshold_cv']:.3g}"),
         ("threshold noise of a unit (RSD, alternation)", f"{result['threshold_noise_rsd']:.3g}"),
-        ("engine", f"{result['engine']} ({result['reference_scans']} reference scans, {result['accepted']} accepted)"),
+        (
+            "engine",
+            f"{result['engine']} (prior {result['prior']}: {result['reference_scans']} reference scans, {result['accepted']} accepted)",
+        ),
     ]
     table = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in rows)
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>endplate MUNE: {html.escape(result["muscle"])}</title>
