@@ -665,6 +665,15 @@ DISEASE_CHECKS: tuple[Check, ...] = (
         "(H01); MPS here, each muscle weighted equally as MUNIX indices are",
         _human_read(_nan_if_censored(lambda r: O.mune_decline_percent_per_month(r, ("APB", "biceps")), *_ONSET)),
     ),
+    Check(
+        "H08",
+        "human MUNE decline over the year before weakness, onset muscles APB and FDI (% per month)",
+        2.5,
+        7.5,
+        "read 5.0 for MUNIX in clinically strong muscles before they weakened (H08); MPS here; "
+        "the band is the fit row's spread (2.5, assumed): units are lost while function holds",
+        _human_read(_nan_if_censored(lambda r: O.mune_decline_before_weakness(r, ("APB", "FDI")), *_ONSET)),
+    ),
 )
 
 
