@@ -51,6 +51,25 @@ def test_mune_decline_reads_the_year_after_onset_only():
     assert obs.mune_decline_percent_per_month(run, ("APB", "FDI")) == pytest.approx(3.0, rel=0.02)
 
 
+def test_mune_decline_before_weakness_reads_the_year_before_onset_only():
+    # Units fall 5 % of the first visit's value a month up to onset, then stay flat: the reader
+    # sees the loss before weakness, the after-onset reader sees none.
+    days = np.arange(0, 2001, 91)
+    onset = 910.0
+    mune = np.where(days <= onset, 100.0 * (1 - 0.05 * (days - (onset - 364)) / 30.44), np.nan)
+    mune = np.where(days < onset - 364, 100.0, mune)
+    mune = np.where(days > onset, mune[days == onset][0], mune)
+    run = _fake_run(days=days, APB={"mune": mune}, FDI={"mune": mune})
+    run.onset_day = onset
+    run.mune_day = days
+    first = mune[days == onset - 364][0]
+    assert obs.mune_decline_before_weakness(run, ("APB", "FDI")) == pytest.approx(5.0 * 100 / first, rel=0.02)
+    assert obs.mune_decline_percent_per_month(run, ("APB", "FDI")) == pytest.approx(0.0, abs=1e-9)
+    assert obs.observation("mune_decline_before_weakness", ("APB",)).true_value(run) == pytest.approx(
+        obs.mune_decline_before_weakness(run, ("APB",))
+    )
+
+
 def test_ff_to_fr_interval_is_fr_half_day_minus_ff_half_day():
     days = np.arange(20, 151)
     axons = np.stack([np.full(131, 100.0), np.where(days < 90, 100.0, 0.0), np.where(days < 50, 100.0, 0.0)], axis=1)

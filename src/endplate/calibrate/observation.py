@@ -111,22 +111,35 @@ def at_onset(run: Run, muscles: tuple[str, ...], key: str) -> float:
     return day_value(run, muscles, key, run.day[-1] if onset is None else onset)
 
 
-def mune_decline_percent_per_month(run: Run, muscles: tuple[str, ...]) -> float:
+def mune_decline_percent_per_month(run: Run, muscles: tuple[str, ...], start: float = 0.0, end: float = 365.0) -> float:
     """Decline of a MUNE sum over the year after onset, % of its first value per month (slope).
 
     Each muscle counts as a share of its own first value, equally weighted: a sum of MUNIX over
     several muscles (Neuwirth 2015) adds indices of about the same size in health (APB 191, ADM
-    179, biceps 180, TA 152; Cao 2020), whatever their true unit counts.
+    179, biceps 180, TA 152; Cao 2020), whatever their true unit counts. ``start`` and ``end``
+    are the window's days relative to onset (visits inside it, ends included).
     """
     if run.onset_day is None:
         return 0.0
     days = np.asarray(run.mune_day, float)
     values = np.array([run.muscles[m].mune for m in muscles], float)
-    use = (days >= run.onset_day) & (days <= run.onset_day + 365) & np.isfinite(values).all(axis=0)
+    window = (days >= run.onset_day + start) & (days <= run.onset_day + end)
+    use = window & np.isfinite(values).all(axis=0)
     if use.sum() < 2 or np.any(values[:, use][:, 0] <= 0):
         return 0.0
     relative = 100 * (values[:, use] / values[:, use][:, :1]).mean(axis=0)
     return float(-np.polyfit(days[use] / DAYS_PER_MONTH, relative, 1)[0])
+
+
+def mune_decline_before_weakness(run: Run, muscles: tuple[str, ...]) -> float:
+    """MUNE decline in the year before weakness (% of the first visit's value per month, slope).
+
+    Neuwirth et al. followed clinically strong muscles until they weakened and read MUNIX's
+    monthly loss over the 12 months before weakness: units are lost while strength (and the CMAP)
+    is held by reinnervation, so this reads the lag of function behind unit loss. Weakness here is
+    the scenario's onset (force of the onset muscles below its fraction); visits are ``mune_day``.
+    """
+    return mune_decline_percent_per_month(run, muscles, -365.0, 0.0)
 
 
 def partial_denervation_enlargement(seed: int, days: int, changes: dict | None = None, cut_fraction: float = 0.85) -> float:
@@ -253,6 +266,7 @@ KINDS: dict[str, tuple[Callable, bool]] = {
     "survival_months_from_onset": (lambda o, r, s: survival_months_from_onset(r), False),
     "endplates_denervated_at_onset": (lambda o, r, s: at_onset(r, o.muscles, "denervated_percent"), True),
     "mune_decline_percent_per_month": (lambda o, r, s: mune_decline_percent_per_month(r, o.muscles), False),
+    "mune_decline_before_weakness": (lambda o, r, s: mune_decline_before_weakness(r, o.muscles), False),
     # As measured in a user's cohort table (calibrate/cohort_table.py): the retained share, not the loss.
     "endplates_innervated": (lambda o, r, s: day_value(r, o.muscles, "innervated_percent", o.day), True),
     "motor_neurons_retained": (lambda o, r, s: day_value(r, o.muscles, "motor_neurons_percent", o.day), True),
