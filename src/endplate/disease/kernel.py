@@ -347,19 +347,28 @@ def _expect(s, g_term, max_enlarge, impaired_days):
     if s.represent == 1.0:
         s.adopted[:] = 0.0
         return
+    adopted = s.adopted[0] + s.adopted[1] + s.adopted[2] > 0.0
+    if dg == 0.0 and not adopted and g == 0.0:
+        return  # before the terminal process: nothing triggered or adopted yet
     n_u = s.expected.shape[0]
-    healthy = np.zeros(3)
-    for u in range(n_u):
-        if s.axon_intact[u]:
-            healthy[s.unit_type[u]] += s.healthy[u]
+    rate = np.zeros(3)
+    if adopted:
+        healthy = np.zeros(3)
+        for u in range(n_u):
+            if s.axon_intact[u]:
+                healthy[s.unit_type[u]] += s.healthy[u]
+        for t in range(3):
+            rate[t] = s.adopted[t] / healthy[t] if healthy[t] > 0.0 else 0.0
     stay = math.exp(-1.0 / impaired_days) if impaired_days > 0.0 else 0.0
     for u in range(n_u):
-        t = s.unit_type[u]
-        if s.axon_intact[u] and healthy[t] > 0.0:
-            s.expected[u] = min(s.expected[u] * (1.0 + s.adopted[t] / healthy[t]), max_enlarge * s.size0[u])
+        if not s.axon_intact[u]:
+            continue  # no longer read (an axon once lost stays lost)
         before = s.expected[u]
-        s.expected[u] *= math.exp(-s.unit_vuln[u] * dg)
-        s.expected_impaired[u] = s.expected_impaired[u] * stay + before - s.expected[u]
+        if adopted:
+            before = min(before * (1.0 + rate[s.unit_type[u]]), max_enlarge * s.size0[u])
+        after = before * math.exp(-s.unit_vuln[u] * dg) if dg > 0.0 else before
+        s.expected[u] = after
+        s.expected_impaired[u] = s.expected_impaired[u] * stay + before - after
     s.adopted[:] = 0.0
 
 

@@ -200,11 +200,12 @@ def readout_seed(state: MuscleState, readout: str, day: int) -> int:
     return day_seed(state.readout_seeds[readout], day)
 
 
-def init_muscle(model: DiseaseModel, name: str, seed: int) -> MuscleState:
+def init_muscle(model: DiseaseModel, name: str, seed: int, baseline_cmap: bool = True) -> MuscleState:
     """The muscle ``name`` of ``model``'s scenario on its first day; its streams are sub-streams of ``seed``.
 
     It is built healthy; the baseline CMAP is its recording with that day's seed, so a healthy
-    muscle reads 100 % on the first day. If the scenario starts after the muscle's drive start,
+    muscle reads 100 % on the first day (``baseline_cmap=False``: not recorded, NaN, for callers
+    that report absolute CMAP; the recording has its own stream, so nothing else changes). If the scenario starts after the muscle's drive start,
     the days between are stepped here (unrecorded, untreated), so the muscle is as the disease has
     left it, not healthy with a backlog of drive.
     """
@@ -247,7 +248,9 @@ def init_muscle(model: DiseaseModel, name: str, seed: int) -> MuscleState:
         midpoint_day=geno.values["midpoint_day"] + scenario.onset_delay_days.get(name, 0),
         drive_start_day=geno.values["drive_start_day"] + scenario.onset_delay_days.get(name, 0),
         baseline_force=float(force_weight.sum(dtype=np.float64)),
-        baseline_cmap_mv=maximal_cmap(a, day_seed(streams["cmap"], scenario.start_day))["amplitude_mv"],
+        baseline_cmap_mv=maximal_cmap(a, day_seed(streams["cmap"], scenario.start_day))["amplitude_mv"]
+        if baseline_cmap
+        else np.nan,
         units0_by_type=np.bincount(a.unit_type, minlength=3).astype(float),
         counts=_initial_counts(a, force_weight),
         atrophy_floor=float(p[kern.K_ATROPHY_FLOOR]) if p[kern.K_ATROPHY_TAU] > 0 else 1.0,
