@@ -257,3 +257,24 @@ def test_enrichment_by_progression_rate_screens_out_slow_progressors():
     assert eligible(ds, {"min_progression_points_per_month": 0.5}).tolist() == [True, True, True, False]
     assert eligible(ds, {"min_progression_points_per_month": 1.0}).tolist() == [False, True, False, False]
     assert eligible(ds, {}).all()
+
+
+def test_mixed_model_check_reads_as_an_agreement_check_on_its_own_few_trials():
+    """Its rates on 40 trials are not the headline power (200 trials a size): the text says so and gives their error."""
+    from endplate.therapy.report import agreement_text
+
+    check = {
+        "trials": 40,
+        "subjects_per_arm": 60,
+        "analysis_power": 0.275,
+        "sensitivity_power": 0.375,
+        "analysis_power_se": float(np.sqrt(0.275 * 0.725 / 40)),
+        "sensitivity_power_se": float(np.sqrt(0.375 * 0.625 / 40)),
+        "same_decision": 0.9,
+    }
+    text = agreement_text(check)
+    assert "not a power figure" in text and "same 40 trials of 60 per arm" in text
+    assert "0.38 +/- 0.08" in text and "0.28 +/- 0.07" in text and "90%" in text
+    assert "power" not in agreement_text({k: v for k, v in check.items() if not k.endswith("_se")}).replace(
+        "not a power figure", ""
+    )

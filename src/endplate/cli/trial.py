@@ -223,8 +223,6 @@ def _print_power(power: dict) -> None:
     out.print(table)
     check = power["mixed_model_check"]
     if check:
-        out.print(
-            f"sensitivity on {check['trials']} trials of {check['subjects_per_arm']}/arm: mixed-model power "
-            f"{check['sensitivity_power']:.2f} against {check['analysis_power']:.2f} by the trial's analysis "
-            f"(same decision in {check['same_decision']:.0%})"
-        )
+        from endplate.therapy.report import agreement_text
+
+        out.print(f"sensitivity: {agreement_text(check)}")

@@ -107,10 +107,18 @@ class KernelState(NamedTuple):
     d_func: np.ndarray  # C x U int64, per-chunk change of ``functional`` (scratch)
     d_counts: np.ndarray  # C x 4, per-chunk change of the stage counts (scratch)
     d_force: np.ndarray  # C x 2, per-chunk force sums (scratch)
+    healthy: np.ndarray  # U int64, fibres owned with a healthy NMJ
+    expected: np.ndarray  # U float64, healthy NMJs expected of the unit (reduced muscles; see _expect)
+    expected_impaired: np.ndarray  # U float64, impaired NMJs expected of the unit (likewise)
+    d_healthy: np.ndarray  # C x U int64, per-chunk change of ``healthy`` (scratch)
+    d_adopt: np.ndarray  # C x U float64, per-chunk adoptions (scratch)
+    adopted: np.ndarray  # 3 float64, adoptions by units of each type since ``_expect`` last ran
+    g_last: np.ndarray  # 1 float64, the terminal drive ``expected`` is decayed to
     ref_day: float  # day the regrowth sums are referred to
     quiet_below: float  # lowest trigger level at the start: below it healthy days are skipped
     rng_seed: int  # seed of the kernel's streams
     n_chunks: int  # contiguous fibre chunks (1: no parallel region)
+    represent: float  # fibres of the real muscle each model fibre stands for (1: a full muscle)
 
 
 class _Today(NamedTuple):
@@ -139,7 +147,7 @@ def _chunk(c, lo, hi, t, s):
     tsc_loss, reinnervable, max_enlarge, bridging = p[K_TSC_LOSS], p[K_REINNERVABLE], p[K_MAX_ENLARGE], p[K_BRIDGING]
     floor, atrophy_tau, tsc_absent = p[K_ATROPHY_FLOOR], p[K_ATROPHY_TAU], p[K_TSC_ABSENT]
     owner, stage, level, atrophy, denerv = s.owner, s.stage, s.level, s.atrophy, s.denerv
-    d_size, d_func, d_counts = s.d_size, s.d_func, s.d_counts
+    d_size, d_func, d_counts, d_healthy = s.d_size, s.d_func, s.d_counts, s.d_healthy
     static = 0.0
     regrow = 0.0
     due = np.empty(BLOCK, np.int64)
@@ -165,9 +173,12 @@ def _chunk(c, lo, hi, t, s):
                     level[f] = day + e
                     if st == HEALTHY or st == IMPAIRED:
                         d_func[c, o] -= 1
+                    if st == HEALTHY:
+                        d_healthy[c, o] -= 1
                 elif st == HEALTHY:
                     if level[f] <= g_term:
                         new = IMPAIRED
+                        d_healthy[c, o] -= 1
                         s0, s1, e = _exp_draw(s0, s1, impaired_days)
                         level[f] = day + e
                 elif st == IMPAIRED:
@@ -240,6 +251,8 @@ def _chunk(c, lo, hi, t, s):
                         d_counts[c, HEALTHY] += 1.0
                         d_size[c, v] += 1
                         d_func[c, v] += 1
+                        d_healthy[c, v] += 1
+                        s.d_adopt[c, v] += 1.0
                         s.ftype[f] = s.unit_type[v]
                         s.tsc[f] = TSC_PRESENT
                         s0, s1, e = _exp_draw(s0, s1, 1.0)
@@ -265,8 +278,12 @@ def _merge(s, force_sums):
         for u in range(size.shape[0]):
             size[u] += d_size[c, u]
             functional[u] += d_func[c, u]
+            s.healthy[u] += s.d_healthy[c, u]
+            s.adopted[s.unit_type[u]] += s.d_adopt[c, u]
             d_size[c, u] = 0
             d_func[c, u] = 0
+            s.d_healthy[c, u] = 0
+            s.d_adopt[c, u] = 0.0
         for st in range(4):
             counts[st] += d_counts[c, st]
             d_counts[c, st] = 0.0
@@ -288,6 +305,71 @@ def _kill_soma(u, t, day, s):
     s.soma_alive[u] = False
     s.counts[7 + t] -= 1.0
     s.unit_days[u, SOMA_DIED] = day
+
+
+@njit(cache=True)
+def _lost_fraction(s, u):
+    """Share of unit ``u``'s fibres at the start without a functional NMJ, as the trigger of its axon loss sees it.
+
+    A full muscle counts its fibres. A reduced muscle (``represent`` R > 1, fibres of the real
+    unit per model fibre) keeps n of the R n fibres of the real unit: counting a dozen fibres, the
+    lost share moves in steps of 1/12 with a binomial scatter (SD up to 0.14 at half lost) that a
+    unit of hundreds of fibres does not have, and since the hazard is zero below the threshold and
+    grows above it, that scatter made units lose their axons early (true units 0.88-0.93 of the
+    full muscle's while it kept 40-95 % of them). Here the unit stands for the real one: its n
+    simulated fibres plus (R - 1) n like them whose healthy and impaired NMJs are their expected
+    numbers (``expected``, ``expected_impaired``, kept by ``_expect``). The real unit's
+    functional fibres over R are then functional / R + (1 - 1/R) (expected + expected impaired):
+    the same share on average, with the scatter of the trigger levels and of the sprouts a unit
+    meets reduced as in a unit R times larger.
+    """
+    if s.represent == 1.0:
+        return 1.0 - s.functional[u] / max(s.size0[u], 1)
+    seen = s.functional[u] / s.represent + (1.0 - 1.0 / s.represent) * (s.expected[u] + s.expected_impaired[u])
+    return 1.0 - seen / max(s.size0[u], 1)
+
+
+@njit(cache=True)
+def _expect(s, g_term, max_enlarge, impaired_days):
+    """Bring every unit's expected healthy count up to the terminal drive ``g_term`` (reduced muscles only).
+
+    Adoptions first: the day's adoptions by units of each type, per healthy fibre of the intact
+    units of that type, are the rate at which a unit's expected healthy fibres adopt (a mean field,
+    up to the enlargement limit); a real unit's hundreds of fibres meet denervated neighbours at
+    close to that rate, where a dozen meet them by the chance of a few neighbours. Then triggers:
+    a healthy NMJ of a unit with vulnerability v survives a rise dG of the drive with probability
+    exp(-v dG) (its trigger level is Exp(1) / v above the drive it entered at); the expected
+    impaired NMJs take the triggered ones and lose those that withdraw (mean ``impaired_days``).
+    """
+    g = max(g_term, 0.0)
+    dg = max(g - s.g_last[0], 0.0)
+    s.g_last[0] = max(g, s.g_last[0])
+    if s.represent == 1.0:
+        s.adopted[:] = 0.0
+        return
+    adopted = s.adopted[0] + s.adopted[1] + s.adopted[2] > 0.0
+    if dg == 0.0 and not adopted and g == 0.0:
+        return  # before the terminal process: nothing triggered or adopted yet
+    n_u = s.expected.shape[0]
+    rate = np.zeros(3)
+    if adopted:
+        healthy = np.zeros(3)
+        for u in range(n_u):
+            if s.axon_intact[u]:
+                healthy[s.unit_type[u]] += s.healthy[u]
+        for t in range(3):
+            rate[t] = s.adopted[t] / healthy[t] if healthy[t] > 0.0 else 0.0
+    stay = math.exp(-1.0 / impaired_days) if impaired_days > 0.0 else 0.0
+    for u in range(n_u):
+        if not s.axon_intact[u]:
+            continue  # no longer read (an axon once lost stays lost)
+        before = s.expected[u]
+        if adopted:
+            before = min(before * (1.0 + rate[s.unit_type[u]]), max_enlarge * s.size0[u])
+        after = before * math.exp(-s.unit_vuln[u] * dg) if dg > 0.0 else before
+        s.expected[u] = after
+        s.expected_impaired[u] = s.expected_impaired[u] * stay + before - after
+    s.adopted[:] = 0.0
 
 
 @njit(cache=True)
@@ -314,7 +396,7 @@ def _units(p, day, g_cort, s, r0, r1):
             if axon_intact[u] and not axon_blocked:
                 _lose_axon(u, t, day, s)
         if axon_intact[u] and p[K_AXON_RATE] > 0.0 and not axon_blocked:
-            lost = 1.0 - s.functional[u] / max(s.size0[u], 1)
+            lost = _lost_fraction(s, u)
             if lost > p[K_AXON_THRESHOLD]:
                 x = (lost - p[K_AXON_THRESHOLD]) / (1.0 - p[K_AXON_THRESHOLD] + 1e-12)
                 r0, r1, draw = next_uniform(r0, r1)
@@ -339,7 +421,9 @@ def step_day(p, day, g_term, g_cort, s):
     ``counts``: fibres per stage (0-3), axons by type (4-6), somata by type (7-9), force (10),
     and the two sums force is made of (11, 12; see below). ``soma_stage``: stages of secondary
     death passed by each axotomised soma; ``unit_days`` (units x 2): the day each unit lost its
-    axon and its soma (inf: not yet). Only fibres that change state are touched:
+    axon and its soma (inf: not yet). In a reduced muscle (``represent`` > 1), ``_expect`` then
+    keeps each unit's expected healthy and impaired NMJs, which its axon-loss trigger reads
+    (``_lost_fraction``). Only fibres that change state are touched:
 
     - ``level`` holds what a fibre waits for: a healthy NMJ's trigger level (in drive units), the
       day an impaired or withdrawing NMJ moves on, a denervated fibre's next sprout contact (day;
@@ -364,6 +448,7 @@ def step_day(p, day, g_term, g_cort, s):
     n_u = s.unit_type.shape[0]
     r0, r1 = seed_stream(np.uint64(s.rng_seed), np.uint64(_mix(s.rng_seed, int(day), 0)))
     _units(p, day, g_cort, s, r0, r1)
+    _expect(s, g_term, p[K_MAX_ENLARGE], p[K_IMPAIRED])
     tau_r = p[K_RECOVERY]
     quiet = g_term < s.quiet_below and counts[IMPAIRED] == 0 and counts[WITHDRAWING] == 0 and counts[DENERVATED] == 0
     if quiet and counts[4] + counts[5] + counts[6] == n_u:

@@ -9,7 +9,8 @@ every event is a daily chance instead, read straight from the model:
 - an impaired NMJ withdraws, and a withdrawing one is lost, with probability 1 - exp(-1 / mean)
   a day (the stage's mean duration; Wallerian withdrawal at the Wallerian rate);
 - a unit's soma is reached by the cortical process with probability 1 - exp(-c (Gc(d) - Gc(d-1)));
-  retrograde axon loss and the stages of secondary soma death are daily chances as in the kernel.
+  retrograde axon loss and the stages of secondary soma death are daily chances as in the kernel
+  (in a reduced muscle, with the kernel's estimate of the real unit's lost share).
 
 Both formulations give the same distributions (an Exp(1) level crossed by v G is a hazard v dG;
 an exponential stage read at whole days is geometric), which is what
@@ -55,6 +56,10 @@ def reference_days(
         dg_t, dg_c = max(g_t, 0.0) - g_t0, max(g_c, 0.0) - g_c0
         g_t0, g_c0 = max(g_t, 0.0), max(g_c, 0.0)
         _units(p, day, cortical_vuln * dg_c, s, crossed, rng)
+        if s.represent != 1.0:  # a reduced muscle's expected healthy and impaired NMJs (kernel._expect; no adoptions here)
+            before = s.expected.copy()
+            s.expected[:] *= np.exp(-s.unit_vuln * dg_t)
+            s.expected_impaired[:] = s.expected_impaired * np.exp(-1.0 / p[K["impaired_days"]]) + before - s.expected
         _fibres(p, dg_t, s, withdraw_mean, rng)
         history[i] = _tallies(s)
     return history
@@ -78,7 +83,10 @@ def _units(
         _cut(s, hit & s.axon_intact, day)
     rate, threshold = p[K["axon_rate"]], p[K["axon_threshold"]]
     if rate > 0 and not axon_blocked:
-        lost = 1.0 - s.functional / np.maximum(s.size0, 1)
+        seen = s.functional.astype(float)
+        if s.represent != 1.0:  # a reduced muscle: the real unit's share, as kernel._lost_fraction
+            seen = seen / s.represent + (1.0 - 1.0 / s.represent) * (s.expected + s.expected_impaired)
+        lost = 1.0 - seen / np.maximum(s.size0, 1)
         x = (lost - threshold) / (1.0 - threshold + 1e-12)
         chance = np.where(lost > threshold, 1.0 - np.exp(-rate * np.maximum(x, 0.0)), 0.0)
         _cut(s, s.axon_intact & (rng.random(n) < chance), day)

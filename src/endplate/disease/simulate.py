@@ -56,12 +56,18 @@ class MuscleState:
     baseline_cmap_mv: float
     units0_by_type: np.ndarray
     counts: np.ndarray  # running tallies kept by the kernel (see kernel.step_day)
-    deltas: tuple  # per-chunk scratch arrays of the kernel (unit sizes, functional NMJs, counts, force)
+    deltas: tuple  # per-chunk scratch arrays of the kernel (unit sizes, functional NMJs, counts, force, healthy NMJs, adoptions)
     recovering: np.ndarray  # bool, reinnervated fibre (matures and regrows from its adoption day)
     partner: dict  # transmission of impaired NMJs by which partner fails first (disease.toml first_partners)
     soma_stage: np.ndarray  # int8 per unit: stages of secondary death passed (kernel._units)
     unit_days: np.ndarray  # units x 2: the day each unit lost its axon and its soma (inf: not yet)
     readout_seeds: dict  # readout name (cmap, mune, probe) -> its sub-stream of the muscle's seed
+    healthy: np.ndarray  # per unit: fibres owned with a healthy NMJ
+    expected: np.ndarray  # per unit: healthy NMJs expected (reduced muscles, kernel._expect)
+    expected_impaired: np.ndarray  # per unit: impaired NMJs expected (likewise)
+    g_last: np.ndarray  # 1: the terminal drive ``expected`` was decayed to
+    adopted: np.ndarray  # 3: adoptions by units of each type since the kernel last updated ``expected``
+    represent: float = 1.0  # fibres of the real muscle each model fibre stands for (preset ``represents``)
     rng_seed: int = 0
     n_chunks: int = 1
     ref_day: float = 0.0
@@ -75,7 +81,7 @@ class MuscleState:
     def kernel_state(self) -> kern.KernelState:
         """The arrays the kernel steps (this state's and its anatomy's, not copies)."""
         a = self.anatomy
-        d_size, d_func, d_counts, d_force = self.deltas
+        d_size, d_func, d_counts, d_force, d_healthy, d_adopt = self.deltas
         return kern.KernelState(
             owner=a.owner,
             stage=self.stage,
@@ -103,10 +109,18 @@ class MuscleState:
             d_func=d_func,
             d_counts=d_counts,
             d_force=d_force,
+            healthy=self.healthy,
+            expected=self.expected,
+            expected_impaired=self.expected_impaired,
+            d_healthy=d_healthy,
+            d_adopt=d_adopt,
+            g_last=self.g_last,
+            adopted=self.adopted,
             ref_day=self.ref_day,
             quiet_below=self.quiet_below,
             rng_seed=self.rng_seed,
             n_chunks=self.n_chunks,
+            represent=self.represent,
         )
 
     @property
@@ -186,11 +200,12 @@ def readout_seed(state: MuscleState, readout: str, day: int) -> int:
     return day_seed(state.readout_seeds[readout], day)
 
 
-def init_muscle(model: DiseaseModel, name: str, seed: int) -> MuscleState:
+def init_muscle(model: DiseaseModel, name: str, seed: int, baseline_cmap: bool = True) -> MuscleState:
     """The muscle ``name`` of ``model``'s scenario on its first day; its streams are sub-streams of ``seed``.
 
     It is built healthy; the baseline CMAP is its recording with that day's seed, so a healthy
-    muscle reads 100 % on the first day. If the scenario starts after the muscle's drive start,
+    muscle reads 100 % on the first day (``baseline_cmap=False``: not recorded, NaN, for callers
+    that report absolute CMAP; the recording has its own stream, so nothing else changes). If the scenario starts after the muscle's drive start,
     the days between are stepped here (unrecorded, untreated), so the muscle is as the disease has
     left it, not healthy with a backlog of drive.
     """
@@ -233,7 +248,9 @@ def init_muscle(model: DiseaseModel, name: str, seed: int) -> MuscleState:
         midpoint_day=geno.values["midpoint_day"] + scenario.onset_delay_days.get(name, 0),
         drive_start_day=geno.values["drive_start_day"] + scenario.onset_delay_days.get(name, 0),
         baseline_force=float(force_weight.sum(dtype=np.float64)),
-        baseline_cmap_mv=maximal_cmap(a, day_seed(streams["cmap"], scenario.start_day))["amplitude_mv"],
+        baseline_cmap_mv=maximal_cmap(a, day_seed(streams["cmap"], scenario.start_day))["amplitude_mv"]
+        if baseline_cmap
+        else np.nan,
         units0_by_type=np.bincount(a.unit_type, minlength=3).astype(float),
         counts=_initial_counts(a, force_weight),
         atrophy_floor=float(p[kern.K_ATROPHY_FLOOR]) if p[kern.K_ATROPHY_TAU] > 0 else 1.0,
@@ -248,7 +265,15 @@ def init_muscle(model: DiseaseModel, name: str, seed: int) -> MuscleState:
             np.zeros((chunks, a.n_units), np.int64),
             np.zeros((chunks, 4)),
             np.zeros((chunks, 2)),
+            np.zeros((chunks, a.n_units), np.int64),
+            np.zeros((chunks, a.n_units)),
         ),
+        healthy=sizes.copy(),
+        expected=sizes.astype(np.float64),
+        expected_impaired=np.zeros(a.n_units),
+        g_last=np.zeros(1),
+        adopted=np.zeros(3),
+        represent=float(preset.represents),
         ref_day=float(scenario.start_day),
         recovery_days=float(p[kern.K_RECOVERY]),
         maturation_days=float(p[kern.K_MATURATION]),

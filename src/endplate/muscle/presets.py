@@ -77,6 +77,9 @@ class MusclePreset:
     terminal_delay_ms: float
     threshold_size_exponent: float
     oxidative_region_density: float  # share of oxidative fibres inside the deep region
+    # Fibres of the real muscle each model fibre stands for: 1 in the bundled presets; set by the
+    # reduced-fidelity cohort muscles (therapy.cohort.reduced_muscles), read by the disease kernel.
+    represents: float = 1.0
 
     @property
     def type_fractions(self) -> tuple[float, float, float]:
@@ -115,6 +118,8 @@ class MusclePreset:
                 raise EndplateInputError(
                     f"{self.muscle}: {name} must be positive (a physical size, speed or force), got {value!r}"
                 )
+        if self.represents < 1:
+            raise EndplateInputError(f"{self.muscle}: represents must be at least 1, got {self.represents}")
         if self.size_ratio < 1:
             raise EndplateInputError(f"{self.muscle}: size_ratio must be at least 1, got {self.size_ratio}")
         if not 0 <= self.oxidative_fraction < 1:

@@ -34,6 +34,8 @@ from endplate.seeding import substreams
 from endplate.therapy.cohort import Subject
 from endplate.therapy.interventions import Course
 
+MAX_STRETCH_DAYS = 365  # longest stretch of days before treatment (see simulate_subject)
+
 
 class Arm:
     """A subject's treatment: none until ``start`` (set once known), then the arm's course from it."""
@@ -72,7 +74,7 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
     sc = subject.scenario
     model = resolve(sc, subject.genotype)
     seeds = substreams(subject.seed, *sc.muscles)
-    states = {m: init_muscle(model, m, seeds[m]) for m in sc.muscles}
+    states = {m: init_muscle(model, m, seeds[m], baseline_cmap=False) for m in sc.muscles}  # CMAP is reported in mV
     conds = {m: conductor(st.anatomy) for m, st in states.items()}
     weights = {m: c.fibre_weight_mv.copy() for m, c in conds.items()}
     n_v, n_m = trial.n_visits, len(sc.muscles)
@@ -85,8 +87,11 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
     end_muscles = [list(states).index(m) for m in sc.end_stage_muscles]
     # Stretches of days run in one kernel call each; a stretch ends at the next visit, and before
     # treatment it is short enough (at most the enrolment delay) that a start that follows onset
-    # always lies beyond the stretch in which onset was seen.
-    before = max(1, min(30, subject.enrol_offset_days)) if arm.start is None else 30
+    # always lies beyond the stretch in which onset was seen. Results do not depend on the
+    # stretches (the kernel's streams depend on the day only; onset and death are found day by
+    # day within a stretch), so they are as long as that allows, up to a year: each costs a
+    # kernel call and the drives of every muscle (30 days at most cost a fifth of a subject's time).
+    before = max(1, min(MAX_STRETCH_DAYS, subject.enrol_offset_days)) if arm.start is None else MAX_STRETCH_DAYS
 
     def last_of_stretch(day: int) -> int:
         start = arm.start
