@@ -90,7 +90,8 @@ def _templates(latency_ms: np.ndarray, width_ms: np.ndarray, time_ms: np.ndarray
     f32 = np.float32
     width = width_ms.astype(f32)[None, :, None]
     start = latency_ms.astype(f32)[:, None, None] + f32(3.0) * width
-    x = (time_ms.astype(f32)[None, None, :] - start) / width
+    x = np.subtract(time_ms.astype(f32)[None, None, :], start)
+    np.divide(x, width, out=x)
     return wave_shape(x)
 
 
