@@ -302,8 +302,9 @@ def _chunk(c, lo, hi, t, s):
     """
     day, g_term = t.day, t.g_term
     owner, stage, level, axon_intact = s.owner, s.stage, s.level, s.axon_intact
-    due = np.empty(hi - lo, np.int64)
-    n_due = 0
+    n = hi - lo
+    n_words = (n + 7) // 8
+    flags = np.zeros(8 * n_words, np.uint8)  # 1: due today; padded to whole 64-bit words
     if t.wallerian_pending:
         # Also the terminals of units that lost their axon and have not started to withdraw
         # (the first branch of a visit); every other fibre would be visited for nothing.
@@ -312,13 +313,20 @@ def _chunk(c, lo, hi, t, s):
             o = owner[f]
             bar = g_term if st == HEALTHY else day
             cut = o >= 0 and st != WITHDRAWING and not axon_intact[max(o, 0)]
-            due[n_due] = f
-            n_due += np.int64((level[f] <= bar) | cut)
+            flags[f - lo] = (level[f] <= bar) | cut
     else:
         for f in range(lo, hi):
             bar = g_term if stage[f] == HEALTHY else day
-            due[n_due] = f
-            n_due += np.int64(level[f] <= bar)
+            flags[f - lo] = level[f] <= bar
+    # Few fibres are due on a day: read the flags eight at a time and list the fibres in order.
+    words = flags.view(np.uint64)
+    due = np.empty(8 * n_words, np.int64)  # the padding may be written (never counted)
+    n_due = 0
+    for w in range(n_words):
+        if words[w] != 0:
+            for i in range(8 * w, 8 * w + 8):
+                due[n_due] = lo + i
+                n_due += np.int64(flags[i])
     _visit_many(c, t, s, due, 0, n_due)
 
 
