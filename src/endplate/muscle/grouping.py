@@ -30,7 +30,8 @@ NEIGHBOURS = 6  # the first ring of a fibre in a packed section
 # section holds a few hundred fibres; groups after reinnervation hold tens).
 FIELD_FIBRES = 200
 # The field of every fibre depends on the positions alone, which a muscle keeps through a run, so
-# the last muscle's fields are kept (by content) for its next probe.
+# the last muscle's fields are kept (by content) for its next probe, if they are not too large.
+KEEP_FIELDS_BYTES = 64 * 2**20
 _last_fields: tuple[bytes, int, np.ndarray] | None = None
 _fields_lock = threading.Lock()
 
@@ -51,8 +52,9 @@ def _fields(xy: np.ndarray, k: int) -> np.ndarray:
         return last[2]
     _, idx = cKDTree(xy).query(xy, k)
     idx.setflags(write=False)
-    with _fields_lock:
-        _last_fields = (key, k, idx)
+    if idx.nbytes <= KEEP_FIELDS_BYTES:
+        with _fields_lock:
+            _last_fields = (key, k, idx)
     return idx
 
 
