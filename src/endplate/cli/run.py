@@ -18,6 +18,10 @@ HTML_SUFFIXES = (".html", ".htm")
 # MUNE readouts on large muscles cost more, so the estimate is a floor.
 FIBRE_DAYS_PER_SECOND = 3.6e7
 WARN_ABOVE_SECONDS = 10.0
+# The first run after installing compiles the kernels (Numba, cached afterwards): human-als took
+# 101 s the first time and 9.7 s the second on the 2-core development machine (load 1.5-3, with an
+# empty NUMBA_CACHE_DIR), so the note says so.
+FIRST_RUN_COMPILE = "the first run after installing also compiles the kernels, a minute or two more"
 
 
 def _warn_if_long(sc) -> None:
@@ -30,8 +34,8 @@ def _warn_if_long(sc) -> None:
     if seconds > WARN_ABOVE_SECONDS:
         err.print(
             f"[yellow]note[/]: {sc.name} simulates {fibres:,} fibres for {days:,} days; expect {seconds:.0f} s or more "
-            "on a free core (minutes on a busy machine). Fewer fibres per muscle (muscle_set n_fibres in a "
-            "scenario file) or fewer days run faster."
+            f"on a free core (minutes on a busy machine; {FIRST_RUN_COMPILE}). Fewer fibres per muscle "
+            "(muscle_set n_fibres in a scenario file) or fewer days run faster."
         )
 
 

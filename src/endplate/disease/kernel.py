@@ -122,143 +122,225 @@ class KernelState(NamedTuple):
 
 
 class _Today(NamedTuple):
-    """What every chunk needs about the day, derived once a day in ``step_day``."""
+    """What every chunk needs about the day, derived once a day in ``step_day`` (scalars, so the
+    compiler keeps them in registers: array loads could alias the state written in the loop)."""
 
     p: np.ndarray  # the kernel parameter vector (see model.KERNEL_FIELDS)
     day: float
     g_term: float  # cumulative terminal drive
     slack: int  # enlargement margin a chunk keeps (see step_day)
-    wallerian_pending: bool  # a unit without axon still owns fibres: visit every fibre
+    wallerian_pending: bool  # a unit without axon still owns fibres: visit their terminals
     competence: np.ndarray  # sprouting competence by type (S, FR, FF)
     top: float  # the largest competence
     contact_rate: float  # sprout contacts per day at the largest competence
     k_nb: float  # neighbours per fibre
     tau_r: float  # recovery time constant (days)
+    wallerian: float
+    impaired_days: float
+    withdrawing_days: float
+    tsc_loss: float
+    reinnervable: float
+    max_enlarge: float
+    bridging: float
+    floor: float
+    atrophy_tau: float
+    tsc_absent: float
 
 
 @njit(cache=True)
-def _chunk(c, lo, hi, t, s):
-    """Fibres ``lo``..``hi`` for day ``t``; unit-level changes go to this chunk's rows of the delta arrays."""
-    day, g_term, p = t.day, t.g_term, t.p
+def _today(p, day, g_term, s):
+    """The day's ``_Today`` (after the unit step: whether an axon is lost is known)."""
+    n_u = s.unit_type.shape[0]
+    competence = np.array((p[K_COMP_S], p[K_COMP_FR], p[K_COMP_FF]))
+    top = max(max(competence[0], competence[1]), competence[2])
+    # While a unit without axon still owns fibres, its terminals are visited so that they start
+    # Wallerian withdrawal (robust to axons removed from outside the kernel, too).
+    wallerian_pending = False
+    functional, axon_intact = s.functional, s.axon_intact
+    for u in range(n_u):
+        if functional[u] > 0 and not axon_intact[u]:
+            wallerian_pending = True
+            break
+    return _Today(
+        p,
+        day,
+        g_term,
+        s.n_chunks // 2 if s.n_chunks > 1 else 0,
+        wallerian_pending,
+        competence,
+        top,
+        p[K_REINNERVATION] * top,
+        float(s.neighbours.shape[1]),
+        p[K_RECOVERY],
+        p[K_WALLERIAN],
+        p[K_IMPAIRED],
+        p[K_WITHDRAWING],
+        p[K_TSC_LOSS],
+        p[K_REINNERVABLE],
+        p[K_MAX_ENLARGE],
+        p[K_BRIDGING],
+        p[K_ATROPHY_FLOOR],
+        p[K_ATROPHY_TAU],
+        p[K_TSC_ABSENT],
+    )
+
+
+@njit(cache=True)
+def _visit_many(c, t, s, idx, lo, hi):
+    """Fibres ``idx[lo:hi]`` (increasing) of chunk ``c`` on day ``t.day``: whatever is due for
+    each happens (nothing for a fibre with nothing due). Unit-level changes go to this chunk's rows
+    of the delta arrays, its force sums to ``d_force[c]``.
+
+    A fibre's visit changes only its own arrays (and the deltas) and reads its neighbours, so the
+    fibres screened in one pass and visited in another are visited as if one by one.
+
+    The arrays are taken from ``s`` once, here: an array taken from the state inside the loop
+    costs a reference count each time, which was most of the cost of a visit.
+    """
+    day, g_term = t.day, t.g_term
     s0, s1 = seed_stream(np.uint64(s.rng_seed), np.uint64(_mix(s.rng_seed, int(day), c + 1)))
-    # Parameters as locals: the compiler cannot keep array loads out of the loop (the state
-    # arrays written in it might alias p).
-    wallerian, impaired_days, withdrawing_days = p[K_WALLERIAN], p[K_IMPAIRED], p[K_WITHDRAWING]
-    tsc_loss, reinnervable, max_enlarge, bridging = p[K_TSC_LOSS], p[K_REINNERVABLE], p[K_MAX_ENLARGE], p[K_BRIDGING]
-    floor, atrophy_tau, tsc_absent = p[K_ATROPHY_FLOOR], p[K_ATROPHY_TAU], p[K_TSC_ABSENT]
+    wallerian, impaired_days, withdrawing_days = t.wallerian, t.impaired_days, t.withdrawing_days
+    tsc_loss, reinnervable, max_enlarge, bridging = t.tsc_loss, t.reinnervable, t.max_enlarge, t.bridging
+    floor, atrophy_tau, tsc_absent, tau_r = t.floor, t.atrophy_tau, t.tsc_absent, t.tau_r
+    contact_rate, k_nb, top, slack = t.contact_rate, t.k_nb, t.top, t.slack
+    competence = t.competence
     owner, stage, level, atrophy, denerv = s.owner, s.stage, s.level, s.atrophy, s.denerv
-    d_size, d_func, d_counts, d_healthy = s.d_size, s.d_func, s.d_counts, s.d_healthy
+    timer, tsc, ftype, recovering, force_weight = s.timer, s.tsc, s.ftype, s.recovering, s.force_weight
+    neighbours, axon_intact, size, size0 = s.neighbours, s.axon_intact, s.size, s.size0
+    unit_type, unit_vuln, ref_day = s.unit_type, s.unit_vuln, s.ref_day
+    d_size, d_func, d_counts, d_healthy, d_adopt = s.d_size, s.d_func, s.d_counts, s.d_healthy, s.d_adopt
     static = 0.0
     regrow = 0.0
-    due = np.empty(BLOCK, np.int64)
-    for start in range(lo, hi, BLOCK):
-        # Screen a block without branches; visit only the fibres with something due today.
-        # ``level`` holds what is due next: a healthy NMJ's trigger (drive units), else a day
-        # (the next stage change, the next sprout contact).
-        n_due = 0
-        for f in range(start, min(start + BLOCK, hi)):
-            bar = g_term if stage[f] == HEALTHY else day
-            due[n_due] = f
-            n_due += np.int64((level[f] <= bar) | t.wallerian_pending)
-        for i in range(n_due):
-            f = due[i]
-            o = owner[f]
-            if o >= 0:
-                st = stage[f]
-                new = st
-                if not s.axon_intact[o] and st != WITHDRAWING:
-                    # Wallerian degeneration: the terminal withdraws over a few days.
-                    new = WITHDRAWING
-                    s0, s1, e = _exp_draw(s0, s1, 1.0 / wallerian if wallerian > 0.0 else 1e30)
+    for j in range(lo, hi):
+        f = idx[j]
+        o = owner[f]
+        if o >= 0:
+            st = stage[f]
+            new = st
+            if not axon_intact[o] and st != WITHDRAWING:
+                # Wallerian degeneration: the terminal withdraws over a few days.
+                new = WITHDRAWING
+                s0, s1, e = _exp_draw(s0, s1, 1.0 / wallerian if wallerian > 0.0 else 1e30)
+                level[f] = day + e
+                if st == HEALTHY or st == IMPAIRED:
+                    d_func[c, o] -= 1
+                if st == HEALTHY:
+                    d_healthy[c, o] -= 1
+            elif st == HEALTHY:
+                if level[f] <= g_term:
+                    new = IMPAIRED
+                    d_healthy[c, o] -= 1
+                    s0, s1, e = _exp_draw(s0, s1, impaired_days)
                     level[f] = day + e
-                    if st == HEALTHY or st == IMPAIRED:
-                        d_func[c, o] -= 1
-                    if st == HEALTHY:
-                        d_healthy[c, o] -= 1
-                elif st == HEALTHY:
-                    if level[f] <= g_term:
-                        new = IMPAIRED
-                        d_healthy[c, o] -= 1
-                        s0, s1, e = _exp_draw(s0, s1, impaired_days)
-                        level[f] = day + e
-                elif st == IMPAIRED:
-                    if day >= level[f]:
-                        new = WITHDRAWING
-                        s0, s1, e = _exp_draw(s0, s1, withdrawing_days)
-                        level[f] = day + e
-                        d_func[c, o] -= 1
-                elif day >= level[f]:
-                    new = DENERVATED
-                if new == st:
-                    continue
+            elif st == IMPAIRED:
+                if day >= level[f]:
+                    new = WITHDRAWING
+                    s0, s1, e = _exp_draw(s0, s1, withdrawing_days)
+                    level[f] = day + e
+                    d_func[c, o] -= 1
+            elif day >= level[f]:
+                new = DENERVATED
+            if new != st:
                 change = _share(new) - _share(st)
-                static += s.force_weight[f] * change
-                if s.recovering[f]:
-                    regrow += s.force_weight[f] * change * (1.0 - atrophy[f]) * math.exp((denerv[f] - s.ref_day) / t.tau_r)
+                static += force_weight[f] * change
+                if recovering[f]:
+                    regrow += force_weight[f] * change * (1.0 - atrophy[f]) * math.exp((denerv[f] - ref_day) / tau_r)
                 d_counts[c, st] -= 1.0
                 d_counts[c, new] += 1.0
                 stage[f] = new
                 if new == DENERVATED:
-                    if s.recovering[f]:
-                        atrophy[f] = 1.0 - (1.0 - atrophy[f]) * math.exp(-(day - denerv[f]) / t.tau_r)
-                        s.recovering[f] = False
+                    if recovering[f]:
+                        atrophy[f] = 1.0 - (1.0 - atrophy[f]) * math.exp(-(day - denerv[f]) / tau_r)
+                        recovering[f] = False
                     if st <= IMPAIRED:
                         d_func[c, o] -= 1
                     d_size[c, o] -= 1
                     owner[f] = -1
                     denerv[f] = day
-                    s.tsc[f] = TSC_REACTIVE
+                    tsc[f] = TSC_REACTIVE
                     s0, s1, e = _exp_draw(s0, s1, 1.0 / tsc_loss if tsc_loss > 0.0 else 1e30)
-                    s.timer[f] = day + e
+                    timer[f] = day + e
                     if tsc_absent > 0.0:
                         # tSC-first disease: often no tSC is left at the endplate to guide a sprout.
                         s0, s1, u = next_uniform(s0, s1)
                         if u < tsc_absent:
-                            s.tsc[f] = TSC_LOST
-                            s.timer[f] = day
-                    s0, s1, e = _exp_draw(s0, s1, 1.0 / t.contact_rate if t.contact_rate > 0.0 else 1e30)
+                            tsc[f] = TSC_LOST
+                            timer[f] = day
+                    s0, s1, e = _exp_draw(s0, s1, 1.0 / contact_rate if contact_rate > 0.0 else 1e30)
                     level[f] = day + e
-            elif level[f] > day:
-                continue  # visited only because a dead axon is pending
-            elif day - denerv[f] > reinnervable:
-                level[f] = np.inf  # no longer reinnervable: no more sprout contacts
-            else:
-                s0, s1, e = _exp_draw(s0, s1, 1.0 / t.contact_rate)
-                level[f] = day + e
-                # One uniform picks the neighbour (integer part) and decides acceptance (fraction).
-                s0, s1, x = next_uniform(s0, s1)
-                x *= t.k_nb
-                pick = int(x)
-                g = s.neighbours[f, pick]
-                v = owner[g]
-                if (
-                    v >= 0
-                    and s.axon_intact[v]
-                    and stage[g] == HEALTHY
-                    and s.size[v] + d_size[c, v] + t.slack + 1 <= max_enlarge * s.size0[v]
-                ):
-                    bridge = 1.0 if day < s.timer[f] else bridging
-                    if (x - pick) * t.top < t.competence[s.unit_type[v]] * bridge:
-                        a0 = floor + (atrophy[f] - floor) * math.exp(-(day - denerv[f]) / atrophy_tau)
-                        atrophy[f] = a0
-                        denerv[f] = day
-                        s.recovering[f] = True
-                        static += s.force_weight[f]
-                        regrow += s.force_weight[f] * (1.0 - a0) * math.exp((day - s.ref_day) / t.tau_r)
-                        owner[f] = v
-                        stage[f] = HEALTHY
-                        d_counts[c, DENERVATED] -= 1.0
-                        d_counts[c, HEALTHY] += 1.0
-                        d_size[c, v] += 1
-                        d_func[c, v] += 1
-                        d_healthy[c, v] += 1
-                        s.d_adopt[c, v] += 1.0
-                        s.ftype[f] = s.unit_type[v]
-                        s.tsc[f] = TSC_PRESENT
-                        s0, s1, e = _exp_draw(s0, s1, 1.0)
-                        level[f] = g_term + e / max(s.unit_vuln[v], 1e-12)
+        elif level[f] > day:
+            pass  # not due (screened as a terminal of a unit without axon, which it no longer is)
+        elif day - denerv[f] > reinnervable:
+            level[f] = np.inf  # no longer reinnervable: no more sprout contacts
+        else:
+            s0, s1, e = _exp_draw(s0, s1, 1.0 / contact_rate)
+            level[f] = day + e
+            # One uniform picks the neighbour (integer part) and decides acceptance (fraction).
+            s0, s1, x = next_uniform(s0, s1)
+            x *= k_nb
+            pick = int(x)
+            g = neighbours[f, pick]
+            v = owner[g]
+            if v >= 0 and axon_intact[v] and stage[g] == HEALTHY and size[v] + d_size[c, v] + slack + 1 <= max_enlarge * size0[v]:
+                bridge = 1.0 if day < timer[f] else bridging
+                if (x - pick) * top < competence[unit_type[v]] * bridge:
+                    a0 = floor + (atrophy[f] - floor) * math.exp(-(day - denerv[f]) / atrophy_tau)
+                    atrophy[f] = a0
+                    denerv[f] = day
+                    recovering[f] = True
+                    static += force_weight[f]
+                    regrow += force_weight[f] * (1.0 - a0) * math.exp((day - ref_day) / tau_r)
+                    owner[f] = v
+                    stage[f] = HEALTHY
+                    d_counts[c, DENERVATED] -= 1.0
+                    d_counts[c, HEALTHY] += 1.0
+                    d_size[c, v] += 1
+                    d_func[c, v] += 1
+                    d_healthy[c, v] += 1
+                    d_adopt[c, v] += 1.0
+                    ftype[f] = unit_type[v]
+                    tsc[f] = TSC_PRESENT
+                    s0, s1, e = _exp_draw(s0, s1, 1.0)
+                    level[f] = g_term + e / max(unit_vuln[v], 1e-12)
     s.d_force[c, 0] = static
     s.d_force[c, 1] = regrow
+
+
+@njit(cache=True)
+def _chunk(c, lo, hi, t, s):
+    """Fibres ``lo``..``hi`` for day ``t``, screened without branches; visited if anything is due today.
+
+    ``level`` holds what is due next: a healthy NMJ's trigger (drive units), else a day (the next
+    stage change, the next sprout contact).
+    """
+    day, g_term = t.day, t.g_term
+    owner, stage, level, axon_intact = s.owner, s.stage, s.level, s.axon_intact
+    n = hi - lo
+    n_words = (n + 7) // 8
+    flags = np.zeros(8 * n_words, np.uint8)  # 1: due today; padded to whole 64-bit words
+    if t.wallerian_pending:
+        # Also the terminals of units that lost their axon and have not started to withdraw
+        # (the first branch of a visit); every other fibre would be visited for nothing.
+        for f in range(lo, hi):
+            st = stage[f]
+            o = owner[f]
+            bar = g_term if st == HEALTHY else day
+            cut = o >= 0 and st != WITHDRAWING and not axon_intact[max(o, 0)]
+            flags[f - lo] = (level[f] <= bar) | cut
+    else:
+        for f in range(lo, hi):
+            bar = g_term if stage[f] == HEALTHY else day
+            flags[f - lo] = level[f] <= bar
+    # Few fibres are due on a day: read the flags eight at a time and list the fibres in order.
+    words = flags.view(np.uint64)
+    due = np.empty(8 * n_words, np.int64)  # the padding may be written (never counted)
+    n_due = 0
+    for w in range(n_words):
+        if words[w] != 0:
+            for i in range(8 * w, 8 * w + 8):
+                due[n_due] = lo + i
+                n_due += np.int64(flags[i])
+    _visit_many(c, t, s, due, 0, n_due)
 
 
 @njit(cache=True, parallel=True)
@@ -387,29 +469,48 @@ def _units(p, day, g_cort, s, r0, r1):
     blocked, axon_blocked = p[K_SOMA_BLOCKED] > 0.5, p[K_AXON_BLOCKED] > 0.5
     stages = max(int(p[K_SECONDARY_STAGES] + 0.5), 1)
     leave = 1.0 - math.exp(-stages * p[K_SECONDARY])
+    # Arrays as locals: one taken from ``s`` inside the loop costs a reference count each time.
     soma_alive, axon_intact, unit_days = s.soma_alive, s.axon_intact, s.unit_days
-    for u in range(s.unit_type.shape[0]):
-        t = s.unit_type[u]
-        if soma_alive[u] and s.unit_level[u] <= g_cort:
+    unit_type, unit_level, functional, size0, soma_stage = s.unit_type, s.unit_level, s.functional, s.size0, s.soma_stage
+    axon_rate, axon_threshold, secondary = p[K_AXON_RATE], p[K_AXON_THRESHOLD], p[K_SECONDARY]
+    full = s.represent == 1.0
+    for u in range(unit_type.shape[0]):
+        t = unit_type[u]
+        if soma_alive[u] and unit_level[u] <= g_cort:
             if not blocked:
                 _kill_soma(u, t, day, s)
             if axon_intact[u] and not axon_blocked:
                 _lose_axon(u, t, day, s)
-        if axon_intact[u] and p[K_AXON_RATE] > 0.0 and not axon_blocked:
-            lost = _lost_fraction(s, u)
-            if lost > p[K_AXON_THRESHOLD]:
-                x = (lost - p[K_AXON_THRESHOLD]) / (1.0 - p[K_AXON_THRESHOLD] + 1e-12)
+        if axon_intact[u] and axon_rate > 0.0 and not axon_blocked:
+            # a full muscle counts its own fibres (inline: reading ``s`` here costs a reference count)
+            lost = 1.0 - functional[u] / max(size0[u], 1) if full else _lost_fraction(s, u)
+            if lost > axon_threshold:
+                x = (lost - axon_threshold) / (1.0 - axon_threshold + 1e-12)
                 r0, r1, draw = next_uniform(r0, r1)
-                if draw < 1.0 - math.exp(-p[K_AXON_RATE] * x):
+                if draw < 1.0 - math.exp(-axon_rate * x):
                     _lose_axon(u, t, day, s)
-        if (not axon_intact[u]) and soma_alive[u] and not blocked and p[K_SECONDARY] > 0.0:
+        if (not axon_intact[u]) and soma_alive[u] and not blocked and secondary > 0.0:
             if unit_days[u, AXON_LOST] == np.inf:
                 unit_days[u, AXON_LOST] = day  # an axon cut from outside the kernel
             r0, r1, draw = next_uniform(r0, r1)
             if draw < leave:
-                s.soma_stage[u] += 1
-                if s.soma_stage[u] >= stages:
+                soma_stage[u] += 1
+                if soma_stage[u] >= stages:
                     _kill_soma(u, t, day, s)
+
+
+@njit(cache=True)
+def _begin_day(p, day, g_term, g_cort, s):
+    """The unit step of the day; True (with the force tally updated) if no fibre can change today."""
+    counts = s.counts
+    r0, r1 = seed_stream(np.uint64(s.rng_seed), np.uint64(_mix(s.rng_seed, int(day), 0)))
+    _units(p, day, g_cort, s, r0, r1)
+    _expect(s, g_term, p[K_MAX_ENLARGE], p[K_IMPAIRED])
+    quiet = g_term < s.quiet_below and counts[IMPAIRED] == 0 and counts[WITHDRAWING] == 0 and counts[DENERVATED] == 0
+    if quiet and counts[4] + counts[5] + counts[6] == s.unit_type.shape[0]:
+        counts[10] = counts[11] - math.exp(-(day - s.ref_day) / p[K_RECOVERY]) * counts[12]
+        return True
+    return False
 
 
 @njit(cache=True)
@@ -444,46 +545,22 @@ def step_day(p, day, g_term, g_cort, s):
     may not take a unit within ``n_chunks // 2`` fibres of its enlargement limit, so that chunks
     feeding the same unit together still respect it.
     """
-    counts, n_chunks = s.counts, s.n_chunks
-    n_u = s.unit_type.shape[0]
-    r0, r1 = seed_stream(np.uint64(s.rng_seed), np.uint64(_mix(s.rng_seed, int(day), 0)))
-    _units(p, day, g_cort, s, r0, r1)
-    _expect(s, g_term, p[K_MAX_ENLARGE], p[K_IMPAIRED])
-    tau_r = p[K_RECOVERY]
-    quiet = g_term < s.quiet_below and counts[IMPAIRED] == 0 and counts[WITHDRAWING] == 0 and counts[DENERVATED] == 0
-    if quiet and counts[4] + counts[5] + counts[6] == n_u:
-        counts[10] = counts[11] - math.exp(-(day - s.ref_day) / tau_r) * counts[12]
+    if _begin_day(p, day, g_term, g_cort, s):
         return
-    competence = np.array((p[K_COMP_S], p[K_COMP_FR], p[K_COMP_FF]))
-    top = max(max(competence[0], competence[1]), competence[2])
-    # While a unit without axon still owns fibres, every fibre is visited so that its terminals
-    # start Wallerian withdrawal (robust to axons removed from outside the kernel, too).
-    wallerian_pending = False
-    for u in range(n_u):
-        if s.functional[u] > 0 and not s.axon_intact[u]:
-            wallerian_pending = True
-            break
-    t = _Today(
-        p,
-        day,
-        g_term,
-        n_chunks // 2 if n_chunks > 1 else 0,
-        wallerian_pending,
-        competence,
-        top,
-        p[K_REINNERVATION] * top,
-        float(s.neighbours.shape[1]),
-        tau_r,
-    )
-    force_sums = np.zeros(2)
-    force_sums[0] = counts[11]
-    force_sums[1] = counts[12]
-    for first in range(2 if n_chunks > 1 else 1):
-        if n_chunks > 1:
+    t = _today(p, day, g_term, s)
+    force_sums = np.array((s.counts[11], s.counts[12]))
+    for first in range(2 if s.n_chunks > 1 else 1):
+        if s.n_chunks > 1:
             _phase(first, t, s)
         else:  # a small muscle: no parallel region to start (it would cost more than the day's work)
             _chunk(0, 0, s.owner.shape[0], t, s)
         _merge(s, force_sums)
+    _end_day(s, force_sums, day, t.tau_r)
+
+
+@njit(cache=True)
+def _end_day(s, force_sums, day, tau_r):
+    counts = s.counts
     counts[11] = force_sums[0]
     counts[12] = force_sums[1]
     counts[10] = counts[11] - math.exp(-(day - s.ref_day) / tau_r) * counts[12]

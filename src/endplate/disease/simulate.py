@@ -22,6 +22,7 @@ from endplate.disease.scenario import Scenario
 from endplate.junction.parameters import default_parameters
 from endplate.muscle.anatomy import Anatomy, build_anatomy
 from endplate.muscle.cmap import maximal_cmap
+from endplate.muscle.emg import conductor
 from endplate.muscle.mune import estimate_value, mune
 from endplate.seeding import day_seed, substreams
 
@@ -576,13 +577,16 @@ class _Recorder:
 
     def _readouts(self, m: str, st: MuscleState, day: int) -> None:
         sc = self.model.scenario
-        if day in self.readout_days:
+        cmap_today, mune_today = day in self.readout_days, day in self.mune_days
+        # One conductor for the day's readouts: the muscle does not change between them.
+        cond = conductor(st.anatomy) if cmap_today or mune_today else None
+        if cmap_today:
             self.cmap[m].append(
-                maximal_cmap(st.anatomy, readout_seed(st, "cmap", day))["amplitude_mv"] / st.baseline_cmap_mv * 100
+                maximal_cmap(st.anatomy, readout_seed(st, "cmap", day), cond)["amplitude_mv"] / st.baseline_cmap_mv * 100
             )
             self.largest[m] = max(self.largest[m], float((st.size / np.maximum(st.size0, 1)).max()))
-        if day in self.mune_days:
-            r = mune(st.anatomy, sc.mune_method, readout_seed(st, "mune", day))
+        if mune_today:
+            r = mune(st.anatomy, sc.mune_method, readout_seed(st, "mune", day), cond)
             self.mune_est[m].append(estimate_value(r))
             self.mune_true[m].append(r["true_units"])
         if day in sc.probe_days and m == self.probe_muscle:

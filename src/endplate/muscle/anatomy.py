@@ -164,12 +164,13 @@ def _allocate(fibre_xy, centres, radii, sizes, muscle_radius, rng, x_limit=None)
     cover[orphan[:, None], nearest] = True
     counts = per_cell[used].astype(float)
     weight = sizes / np.maximum(cover.T @ counts, 1.0)
+    share = np.empty(cover.shape)  # one buffer for the 31 passes (a fresh array each pass cost page faults)
     for _ in range(30):
-        share = cover * weight[None, :]
+        np.multiply(cover, weight[None, :], out=share)
         share /= share.sum(axis=1, keepdims=True)
         expected = share.T @ counts
         weight *= np.where(expected > 0, sizes / np.maximum(expected, 1e-12), 1.0)
-    share = cover * weight[None, :]
+    np.multiply(cover, weight[None, :], out=share)
     share /= share.sum(axis=1, keepdims=True)
     owner = np.empty(len(fibre_xy), np.int32)
     order = np.argsort(cell, kind="stable")

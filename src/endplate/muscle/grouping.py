@@ -16,6 +16,9 @@ muscle that has lost most of its junctions and count the regional gradient after
 
 from __future__ import annotations
 
+import hashlib
+import threading
+
 import numpy as np
 from scipy.spatial import cKDTree
 
@@ -26,11 +29,33 @@ NEIGHBOURS = 6  # the first ring of a fibre in a packed section
 # Fibres of the biopsy-sized field whose types are relabelled in the null (assumed: a biopsy
 # section holds a few hundred fibres; groups after reinnervation hold tens).
 FIELD_FIBRES = 200
+# The field of every fibre depends on the positions alone, which a muscle keeps through a run, so
+# the last muscle's fields are kept (by content) for its next probe, if they are not too large.
+KEEP_FIELDS_BYTES = 64 * 2**20
+_last_fields: tuple[bytes, int, np.ndarray] | None = None
+_fields_lock = threading.Lock()
 
 
 def _other_type_share(types: np.ndarray, idx: np.ndarray) -> float:
     """Summed share, over fibres, of the fibres in ``idx`` rows (column 0 is the fibre itself) of another type."""
     return float(np.sum(np.mean(types[idx[:, 1:]] != types[:, None], axis=1)))
+
+
+def _fields(xy: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` nearest fibres of every fibre (itself first), from the last call if ``xy`` is the same."""
+    global _last_fields
+    xy = np.ascontiguousarray(xy)
+    key = hashlib.blake2b(xy.tobytes() + str((xy.dtype, xy.shape)).encode(), digest_size=20).digest()
+    with _fields_lock:
+        last = _last_fields
+    if last is not None and last[0] == key and last[1] == k:
+        return last[2]
+    _, idx = cKDTree(xy).query(xy, k)
+    idx.setflags(write=False)
+    if idx.nbytes <= KEEP_FIELDS_BYTES:
+        with _fields_lock:
+            _last_fields = (key, k, idx)
+    return idx
 
 
 def grouping(anatomy: Anatomy) -> dict:
@@ -46,8 +71,7 @@ def grouping(anatomy: Anatomy) -> dict:
         return reading("grouping_index", None, f"fewer than {NEIGHBOURS + 1} fibres")
     if np.unique(types).size < 2:
         return reading("grouping_index", None, "all fibres are of one type")
-    xy = anatomy.fibre_xy_mm
-    _, idx = cKDTree(xy).query(xy, min(FIELD_FIBRES, anatomy.n_fibres - 1) + 1)
+    idx = _fields(anatomy.fibre_xy_mm, min(FIELD_FIBRES, anatomy.n_fibres - 1) + 1)
     observed = _other_type_share(types, idx[:, : NEIGHBOURS + 1])
     if observed == 0:
         return reading("grouping_index", None, "no fibre has a neighbour of another type (complete grouping)")
