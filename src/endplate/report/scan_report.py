@@ -47,7 +47,8 @@ def scan_figure(result: dict, curve: dict):
 
 
 def _count(result: dict) -> str:
-    return f"{result['units']} motor units ({result['interval']:.0%} interval {result['units_low']}-{result['units_high']})"
+    interval = f"{result['interval']:.0%} interval {result['units_low']}-{result['units_high']}"
+    return f"{result['units']} motor units ({interval}, prior {result['prior']})"
 
 
 def save_scan_figure(result: dict, curve: dict, path) -> None:
