@@ -147,15 +147,19 @@ def _remove(alive: np.ndarray, share: float, weight: np.ndarray, rng: np.random.
     alive[living[np.argsort(keys)[:n]]] = False
 
 
+def _muscle(rng: np.random.Generator, species: str | None, muscle: str | None) -> tuple[str, str]:
+    """(species, muscle): as given, else drawn from ``SCAN_MUSCLES`` (one draw from ``rng`` either way)."""
+    pick = SCAN_MUSCLES[rng.integers(len(SCAN_MUSCLES))]
+    if muscle is None:
+        return pick
+    return (species if species is not None else next((sp for sp, m in SCAN_MUSCLES if m == muscle), "human")), muscle
+
+
 def labelled_scan(seed: int, species: str | None = None, muscle: str | None = None, stage: str | None = None) -> LabelledScan:
     """Draw one labelled scan (see the module docstring); muscle and stage are drawn unless given."""
     streams = substreams(seed, "choice", "healthy", "disease", "thresholds", "recording")
     rng = np.random.default_rng(streams["choice"])
-    pick = SCAN_MUSCLES[rng.integers(len(SCAN_MUSCLES))]
-    if muscle is None:
-        species, muscle = pick
-    elif species is None:
-        species = next((sp for sp, m in SCAN_MUSCLES if m == muscle), "human")
+    species, muscle = _muscle(rng, species, muscle)
     stage = stage if stage is not None else STAGES[rng.integers(len(STAGES))]
     base, cond = _base(species, muscle, int(rng.integers(BASE_MUSCLES)))
     owner, alive = base.owner.copy(), base.unit_alive.copy()
@@ -262,11 +266,7 @@ def course_scans(
 def course_scan(seed: int, species: str | None = None, muscle: str | None = None) -> LabelledScan:
     """One labelled scan of the disease course (``course_scans``: one day of one run), muscle drawn unless given."""
     rng = np.random.default_rng(substreams(seed, "choice")["choice"])
-    pick = SCAN_MUSCLES[rng.integers(len(SCAN_MUSCLES))]
-    if muscle is None:
-        species, muscle = pick
-    elif species is None:
-        species = next((sp for sp, m in SCAN_MUSCLES if m == muscle), "human")
+    species, muscle = _muscle(rng, species, muscle)
     scans = course_scans(seed, species, muscle, redraws=1)
     if not scans:  # every day drawn after the muscle's last unit: not met in practice (8 days a run)
         raise RuntimeError(f"course run {seed} of {muscle} has no unit left on any of its days")
