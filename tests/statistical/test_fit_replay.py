@@ -99,6 +99,18 @@ def test_compare_of_several_seeds_shows_the_spread_and_ships_it_in_the_preset(cl
     assert set(written["model_changes"]) == set(written["model_probabilities"])  # each model's scenario changes
     shown = cli("compare", str(reference_path), str(other_path))
     assert shown.returncode == 0 and "across 2 seeds" in shown.stdout
+    # The shipped verdict is both seeds': mean probabilities, and medians of the pooled particles,
+    # which lie between the seeds' own medians (a median of a mixture lies between its parts').
+    from endplate.calibrate.fit import posterior_medians
+
+    assert written["seeds"] == [11, 12]
+    for m in spread["models"]:
+        assert written["model_probabilities"][m["name"]] == pytest.approx(m["mean"])
+    own = [posterior_medians(xr.load_dataset(p)) for p in (reference_path, other_path)]
+    for model, values in written["values"].items():
+        for key, v in values.items():
+            mine = [o[model][key] for o in own if model in o]
+            assert min(mine) - 1e-12 <= v <= max(mine) + 1e-12, (model, key, v, mine)
 
 
 def test_two_worker_processes_give_the_same_fit_as_one_in_process_worker(reference, tmp_path):

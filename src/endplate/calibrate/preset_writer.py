@@ -10,18 +10,23 @@ import math
 from pathlib import Path
 
 from endplate.calibrate.compare import payload_from_dataset
-from endplate.calibrate.fit import posterior_medians
+from endplate.calibrate.fit import pooled_medians
 from endplate.calibrate.problem import load_problem
 from endplate.disease.scenario import load_scenario
 from endplate.io.atomic import atomic_path
 
 
-def write_preset(ds, path: Path, spread: dict | None = None) -> None:
-    """Write the calibrated preset of fit result ``ds`` (with the seed-to-seed ``spread``, if given) to ``path`` (atomically)."""
+def write_preset(ds, path: Path, spread: dict | None = None, pooled: list | None = None) -> None:
+    """Write the calibrated preset of fit result ``ds`` to ``path`` (atomically).
+
+    ``spread``: the seed-to-seed spread (``compare.seed_spread``) of ``pooled``, fits of ``ds``'s
+    settings with other seeds (``ds`` first); with them the values are the medians of the seeds'
+    particles pooled and the model probabilities their mean (``preset_toml``).
+    """
     problem = load_problem(ds.attrs["problem"])
     genotype = load_scenario(problem.scenario, calibrated=False).genotype
     with atomic_path(path) as tmp:
-        tmp.write_text(preset_toml(ds, genotype, spread))
+        tmp.write_text(preset_toml(ds, genotype, spread, pooled))
 
 
 def _toml_value(v) -> str:
@@ -42,14 +47,28 @@ def _finite(v):
     return v if not isinstance(v, float) or math.isfinite(v) else None
 
 
-def preset_toml(ds, genotype: str, spread: dict | None = None) -> str:
+def preset_toml(ds, genotype: str, spread: dict | None = None, pooled: list | None = None) -> str:
     """A calibrated preset from a fit result: per-hypothesis posterior medians, probabilities, provenance.
 
     ``spread`` (from ``compare.seed_spread``, fits of ``ds``'s settings with other seeds) is stored
-    as ``[seed_spread]``, the Monte Carlo error of the model probabilities.
+    as ``[seed_spread]``, the Monte Carlo error of the model probabilities. With ``pooled`` (those
+    fits, ``ds`` first) the values are the medians of all seeds' particles
+    (``fit.pooled_medians``), the model probabilities the mean over seeds and the winner the model
+    of the highest mean, so the shipped verdict is the seeds' together, not the first seed's; the
+    targets' predictive intervals stay the first seed's.
     """
     payload = payload_from_dataset(ds)
-    medians = posterior_medians(ds)
+    fits = pooled if pooled else [ds]
+    medians = pooled_medians(fits)
+    if len(fits) > 1:
+        if spread is None:
+            raise ValueError("pooled fits need their seed spread")
+        probabilities = {m["name"]: m["mean"] for m in spread["models"]}
+        winner = max(probabilities, key=lambda k: probabilities[k])
+        seeds = [int(f.attrs["seed"]) for f in fits]
+    else:
+        probabilities = {h["name"]: h["probability"] for h in payload["hypotheses"]}
+        winner, seeds = ds.attrs["winner"], [int(ds.attrs["seed"])]
     lines = [
         f"# Calibrated values for problem {ds.attrs['problem']!s}, written by `endplate fit` (do not edit by hand).",
         "# Per hypothesis: posterior medians of the fitted parameters (scenario `set` keys). The disease layer",
@@ -57,9 +76,10 @@ def preset_toml(ds, genotype: str, spread: dict | None = None) -> str:
         f"problem = {_toml_value(ds.attrs['problem'])}",
         f"genotype = {_toml_value(genotype)}",
         "apply = true  # false: shipped for the record, not applied as defaults (say why in apply_reason)",
-        f"winner = {_toml_value(ds.attrs['winner'])}",
+        f"winner = {_toml_value(winner)}",
         f"date = {_toml_value(ds.attrs['created'])}",
-        f"seed = {int(ds.attrs['seed'])}",
+        f"seed = {seeds[0]}",
+        f"seeds = {json.dumps(seeds)}  # values: medians of these seeds' particles pooled; probabilities: their mean",
         f"settings = {_toml_value(ds.attrs['settings'])}",
         f"simulations = {int(ds.attrs.get('simulations_all_stages', ds.attrs['simulations']))}  # all stages",
         f"wall_seconds = {float(ds.attrs.get('wall_seconds_all_runs', ds.attrs['wall_seconds'])):.1f}  # all invocations",
@@ -73,7 +93,7 @@ def preset_toml(ds, genotype: str, spread: dict | None = None) -> str:
         *(f"{m.name} = {_inline(m.changes)}" for m in load_problem(ds.attrs["problem"]).models),
         "",
         "[model_probabilities]",
-        *(f"{h['name']} = {h['probability']!r}" for h in payload["hypotheses"]),
+        *(f"{name} = {p!r}" for name, p in probabilities.items()),
         "",
     ]
     for name, values in medians.items():

@@ -73,7 +73,7 @@ def run_fit_command(
 
 
 def compare_command(results: list[str] | None, preset_out: Path | None) -> list[dict]:
-    """The payloads of `endplate compare`; ``preset_out``: the first result's preset, with the seed spread."""
+    """The payloads of `endplate compare`; ``preset_out``: the results' preset (pooled over seeds), with the seed spread."""
     from endplate.calibrate.compare import compare_payloads, load_result
 
     if preset_out is not None and not results:
@@ -83,7 +83,8 @@ def compare_command(results: list[str] | None, preset_out: Path | None) -> list[
     if preset_out is not None and results:
         from endplate.calibrate.preset_writer import write_preset
 
-        write_preset(load_result(results[0]), preset_out, payloads[0].get("seed_spread"))
+        fits = [load_result(r) for r in results]
+        write_preset(fits[0], preset_out, payloads[0].get("seed_spread"), fits)
     return payloads
 
 
@@ -237,7 +238,11 @@ def compare(
         "with different seeds: also the spread across seeds. Default: the "
         "shipped calibrations.",
     ),
-    preset_out: Path | None = typer.Option(None, help="Write the first result's calibrated preset, with the spread."),
+    preset_out: Path | None = typer.Option(
+        None,
+        help="Write a calibrated preset of the results: with several seeds, the medians of their particles pooled, "
+        "the mean model probabilities and the spread.",
+    ),
     vary: str | None = typer.Option(
         None,
         help="Instead of fits: run each variant of this scenario key (first_partner or hypothesis) and name the "
