@@ -70,3 +70,23 @@ def test_the_run_result_is_typed_and_frozen():
     assert run.mechanisms is run.model.mechanisms
     with pytest.raises(dataclasses.FrozenInstanceError):
         run.onset_day = 3.0  # type: ignore[misc]
+
+
+def test_a_reduced_muscle_stands_for_the_full_one_in_its_axon_trigger():
+    """muscle_set with fewer fibres per unit: ``represents`` is the full unit's fibres over the reduced one's."""
+    full = resolve(load_scenario("human-als")).muscle("APB")
+    assert full.represents == 1.0
+    changes = dict(muscles=["APB", "diaphragm"], onset_muscles=["APB"], end_stage_muscles=["diaphragm"], probe_muscle="APB")
+    reduced = load_scenario(
+        "human-als",
+        **changes,
+        muscle_set={"APB": {"n_fibres": 4600}, "diaphragm": {"n_units": 60, "n_fibres": 6000}},
+    )
+    model = resolve(reduced)
+    assert model.muscle("APB").represents == pytest.approx((full.n_fibres / full.n_units) / (4600 / full.n_units))
+    assert model.muscle("diaphragm").represents == pytest.approx(300_000 / 1000 / 100)
+    # Given explicitly, it is kept; more fibres per unit than the preset is a muscle of its own.
+    kept = load_scenario("human-als", **changes, muscle_set={"APB": {"n_fibres": 4600, "represents": 2.0}})
+    assert resolve(kept).muscle("APB").represents == 2.0
+    bigger = load_scenario("human-als", **changes, muscle_set={"APB": {"n_units": 100}})
+    assert resolve(bigger).muscle("APB").represents == 1.0

@@ -65,6 +65,24 @@ class DiseaseModel:
         return self.genotype.values["width_days"]
 
 
+def scenario_muscle(species: str, muscle: str, changes: dict) -> MusclePreset:
+    """The preset of ``muscle`` with a scenario's ``muscle_set`` ``changes``.
+
+    A muscle given fewer fibres per unit than its preset (a reduced-fidelity muscle, for speed)
+    stands for the full one: unless the changes set ``represents`` themselves, it is the preset's
+    fibres per unit over the reduced muscle's, so that each unit's axon-loss trigger reads the real
+    unit's expected lost share (``kernel._lost_fraction``) and the reduced muscle loses its units
+    as the full one does (issue 15: without it, a unit of a dozen fibres lost its axon early by the
+    binomial scatter of its lost share). More fibres per unit than the preset: 1, a muscle of its own.
+    """
+    preset = load_muscle(species, muscle, **changes)
+    if "represents" in changes or not ({"n_fibres", "n_units"} & set(changes)):
+        return preset
+    full = load_muscle(species, muscle)
+    ratio = (full.n_fibres / full.n_units) / (preset.n_fibres / preset.n_units)
+    return preset.replace(represents=ratio) if ratio > 1.0 else preset
+
+
 def resolve(scenario: Scenario, geno: Genotype | None = None) -> DiseaseModel:
     """The disease model of ``scenario``; raises ``EndplateInputError`` naming a bad key.
 
@@ -75,7 +93,7 @@ def resolve(scenario: Scenario, geno: Genotype | None = None) -> DiseaseModel:
     ``muscle_set`` values with the muscle layer's own checks).
     """
     knockout_changes(scenario.knockouts)
-    muscles = {m: load_muscle(scenario.species, m, **scenario.muscle_set.get(m, {})) for m in scenario.muscles}
+    muscles = {m: scenario_muscle(scenario.species, m, scenario.muscle_set.get(m, {})) for m in scenario.muscles}
     g = with_changes(genotype(scenario.genotype), scenario.set) if geno is None else geno
     mech = mechanism_values(scenario.hypothesis, g, scenario.set)
     partner = first_partner(scenario.first_partner)
