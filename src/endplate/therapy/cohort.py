@@ -23,6 +23,8 @@ spread are ``fit`` rows, checked by ``endplate validate`` (``therapy.placebo``):
   0.75 x lognormal(0, [``progression_sd``]) x exp(0.02 (age - 60)) that divides the drive's e-folding
   time (older patients progress faster, recalled), its spread set so that the ALSFRS-R-like slope
   spreads as in population cohorts (V01: mean 0.89 points per month, 95 % of patients 0.04-1.96).
+  The same factor, over its median, shortens the delays of contiguous spread (``spread_speed``):
+  fast progressors reach a second region sooner, which predicts short survival (Kimura 2012).
 
 Reduced fidelity (``fidelity.fibres_per_unit``, ``fidelity.max_units``): a human muscle has up to
 hundreds of thousands of fibres; a cohort of thousands cannot afford that. The cohort model keeps
@@ -272,6 +274,23 @@ def _human_covariates(trial, rng: np.random.Generator) -> dict:
     return {"site_of_onset": site, "age_years": age, "progression_factor": factor}
 
 
+def spread_speed(cov: dict) -> float:
+    """How much faster than the median patient this patient's disease spreads between regions.
+
+    One speed per patient: the progression factor that shortens the drive's e-folding time also
+    shortens the delays of contiguous spread, relative to the median patient (whose delays are
+    ``SPREAD_DAYS``). Patients whose disease reaches a second region sooner die sooner: the interval
+    from onset to the second region predicts survival (Kimura 2012 Rinsho Shinkeigaku 52:1062,
+    n = 150, read, abstract; Fujimura-Kiyono et al. 2011, literature.csv M117-M119). With the spread
+    fixed in days, survival from onset spread far less than in registers (log-survival SD 0.33-0.45 in
+    the 40-patient placebo arm at seeds 0 and 7; 87-89 % of patients within half to twice the median,
+    V05 50 % or fewer). A mouse (no progression factor) and the median patient: 1.
+    """
+    if "progression_factor" not in cov:
+        return 1.0
+    return float(cov["progression_factor"]) / SPREADS["progression_factor"].centre
+
+
 def _with_effects(values: dict, cov: dict) -> dict:
     """Genotype values with a subject's random effects: the midpoint shift (mouse), the progression factor (human)."""
     out = dict(values)
@@ -286,16 +305,20 @@ def _strain(trial) -> str:
     return trial.population.get("strain", "B6SJL" if trial.genotype == "SOD1-G93A" else "C57BL6")
 
 
-def _scenario(trial, seed: int, site: str, muscle_set: dict) -> Scenario:
-    """The subject's scenario: the species' bundled one with the trial's muscles and, for a patient, the spread from ``site``."""
-    delays: dict[str, int] = {}
+def _scenario(trial, seed: int, site: str, muscle_set: dict, speed: float = 1.0) -> Scenario:
+    """The subject's scenario: the species' bundled one with the trial's muscles and, for a patient, the spread from ``site``.
+
+    ``speed``: the patient's progression factor over its median (``spread_speed``); the delays of
+    contiguous spread are divided by it.
+    """
+    delays: dict[str, float] = {}
     if trial.species == "mouse":
         name = MOUSE_STRAINS[_strain(trial)] if trial.genotype.startswith("SOD1") else trial.genotype
         onset = [m for m in trial.muscles if m != "diaphragm"] or list(trial.muscles)
         end = onset
     else:
         name = trial.genotype
-        delays = {m: SPREAD_DAYS[site][m] for m in trial.muscles}
+        delays = {m: SPREAD_DAYS[site][m] / speed for m in trial.muscles}
         onset = [m for m in trial.muscles if m in ONSET_MUSCLE[site]] or [min(trial.muscles, key=lambda m: delays[m])]
         end = ["diaphragm"] if "diaphragm" in trial.muscles else [m for m in trial.muscles if m != "diaphragm"]
     return load_scenario(
@@ -326,7 +349,7 @@ def draw_subject(trial, index: int, arm: str) -> Subject:
     rng = np.random.default_rng(seed)
     muscle_set, scale = reduced_muscles(trial)
     cov = (_mouse_covariates if trial.species == "mouse" else _human_covariates)(trial, rng)
-    sc = _scenario(trial, seed, cov.get("site_of_onset", ""), muscle_set)
+    sc = _scenario(trial, seed, cov.get("site_of_onset", ""), muscle_set, spread_speed(cov))
     base = with_changes(genotype(sc.genotype), sc.set)
     values = _with_effects(base.values, cov)
     lo, hi = trial.start_days
