@@ -121,3 +121,11 @@ def test_post_exercise_from_the_command_line(cli):
     assert bad.returncode == 2 and "--conditioning-hz" in bad.stderr
     stray = cli("protocol", "rns", "--conditioning-s", "10")
     assert stray.returncode == 2 and "does not apply" in stray.stderr
+
+
+def test_a_saved_post_exercise_result_replays_bit_for_bit(cli, tmp_path):
+    saved = tmp_path / "pe.nc"
+    made = cli("protocol", "post-exercise", "--species", "human", "--fibres", "200", "--output", str(saved), "--json")
+    assert made.returncode == 0, made.stderr
+    again = cli("replay", str(saved))
+    assert again.returncode == 0 and "identical" in again.stdout, again.stdout + again.stderr

@@ -143,9 +143,7 @@ def _group(
         n[g] = n_arr[lo + g]
         f1[g], f2[g], tsc[g], des[g] = f1_arr[lo + g], f2_arr[lo + g], tsc_arr[lo + g], des_arr[lo + g]
         mob[g], pot[g] = mob_arr[lo + g], pot_arr[lo + g]
-    shared = (
-        _uniform(f1_arr, lo, hi) and _uniform(f2_arr, lo, hi) and _uniform(mob_arr, lo, hi) and _uniform(pot_arr, lo, hi)
-    )
+    shared = _uniform(f1_arr, lo, hi) and _uniform(f2_arr, lo, hi) and _uniform(mob_arr, lo, hi) and _uniform(pot_arr, lo, hi)
     for i in range(sch.shape[1]):
         e = _interval(sch, i)
         # One stimulus in passes over the group. A junction's step is one long chain of

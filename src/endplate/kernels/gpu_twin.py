@@ -107,9 +107,27 @@ def binomial(n, p, z, stim, slot, j, key):
 
 def train_twin(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.ndarray, seed: int, record: bool):
     """Same contract as ``reference.train_reference``, computed as the GPU kernel computes it."""
-    (occ, sat_n, coop, a1, a2, act, tsc_inc, des_inc, cv_q, nls, rise, peak, delay, rel_var, br_var, a_mob, mob_rate, a_pot, pot_gain) = (
-        scalar_arguments(pop.params)
-    )
+    (
+        occ,
+        sat_n,
+        coop,
+        a1,
+        a2,
+        act,
+        tsc_inc,
+        des_inc,
+        cv_q,
+        nls,
+        rise,
+        peak,
+        delay,
+        rel_var,
+        br_var,
+        a_mob,
+        mob_rate,
+        a_pot,
+        pot_gain,
+    ) = scalar_arguments(pop.params)
     key = seed_key(seed)
     sch = schedule.astype(F)
     n_j, n_s = pop.size, schedule.shape[1]
