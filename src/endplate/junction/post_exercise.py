@@ -95,6 +95,10 @@ def post_exercise(
     the conditioning against the first at rest (the Lambert-Eaton sign); ``facilitation_points``
     the fall of the decrement right after the conditioning (positive: repaired);
     ``exhaustion_points`` the deepest decrement 2-4 min after against rest (positive: deeper).
+    Coordinate ``after_s``: when each train starts, in seconds after the last conditioning impulse;
+    for the resting train, minus the rest between its end and the start of the conditioning.
+    With 2000 fibres the decrement of one train scatters by a few points where many fibres sit
+    near threshold (LEMS-like junctions): compare seeds before reading a difference of that size.
     """
     after_s = tuple(float(t) for t in after_s)
     _check(frequency_hz, n_stimuli, conditioning_hz, conditioning_s, after_s, rest_before_s)
