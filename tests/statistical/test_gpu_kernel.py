@@ -143,6 +143,37 @@ def test_gpu_kernel_matches_reference_in_distribution(species, condition):
     assert np.allclose(g.sums[0], g.quanta.sum(axis=0))
 
 
+# A 10 s, 30 Hz tetanus, then a probe 2 s later: potentiation raises release most at LEMS-like
+# junctions (low Ca occupancy), so the probe's quanta show whether a kernel carries it.
+POST_TETANIC = [np.inf] + [1000.0 / 30] * 299 + [2000.0]
+
+
+def test_float32_gpu_algorithm_carries_the_post_tetanic_potentiation():
+    params = apply_perturbations(default_parameters("human"), ("lems",))
+    assert params.potentiation_gain > 0 and params.potentiation_increment > 0
+    pop = make_population(params, 4000, seed=42)
+    state = pop.rested_state()
+    quanta = gpu_twin.train_twin(pop, state, stimulus_schedule(params, POST_TETANIC), 1, True)[0]
+    ref_state = pop.rested_state()
+    ref = run_train(pop, ref_state, POST_TETANIC, 2, backend="numpy")
+    for i in (0, 299, 300):
+        assert quanta[:, i].mean() == pytest.approx(ref.quanta[:, i].mean(), rel=0.04)
+    assert quanta[:, 300].mean() > 1.5 * quanta[:, 0].mean()  # potentiated, as the reference is
+    assert np.allclose(state.potentiation, ref_state.potentiation, rtol=1e-4)
+
+
+@pytest.mark.skipif(not gpu_available(), reason="needs CuPy and a CUDA GPU")
+def test_gpu_kernel_carries_the_post_tetanic_potentiation():
+    params = apply_perturbations(default_parameters("human"), ("lems",))
+    pop = make_population(params, 20000, seed=42)
+    state, ref_state = pop.rested_state(), pop.rested_state()
+    g = run_train(pop, state, POST_TETANIC, 1, backend="cupy")
+    r = run_train(pop, ref_state, POST_TETANIC, 2, backend="numpy")
+    for i in (0, 299, 300):
+        assert g.quanta[:, i].mean() == pytest.approx(r.quanta[:, i].mean(), rel=0.03)
+    assert np.allclose(state.potentiation, ref_state.potentiation, rtol=1e-4)
+
+
 @pytest.mark.skipif(not gpu_available(), reason="needs CuPy and a CUDA GPU")
 def test_gpu_kernel_carries_the_mobilisation_of_the_human_junction():
     pop = make_population(default_parameters("human"), 20000, seed=42)
@@ -195,14 +226,15 @@ static inline void sincospif(float x, float *s, float *c) { *s = sinf((float)M_P
 _HOST_DRIVER = r"""
 extern "C" void emulate(int blocks, int n_j, int n_s, const int *capacity, const float *p_max, const float *q,
     const float *threshold, const float *gain, int *n_arr, float *f1, float *f2, float *tsc, float *des, float *mob,
+    float *pot,
     const float *sch, unsigned k0, unsigned k1, int *out_k, float *out_epp, float *out_lat, float *block_sums,
     const float *s) {
     for (unsigned b = 0; b < (unsigned)blocks; ++b)
         for (unsigned t = 0; t < THREADS; ++t) {
             blockIdx.x = b; threadIdx.x = t;
-            train_kernel(n_j, n_s, 0, capacity, p_max, q, threshold, gain, n_arr, f1, f2, tsc, des, mob, sch, k0, k1,
+            train_kernel(n_j, n_s, 0, capacity, p_max, q, threshold, gain, n_arr, f1, f2, tsc, des, mob, pot, sch, k0, k1,
                          1, out_k, out_epp, out_lat, block_sums, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7],
-                         s[8], s[9], s[10], s[11], s[12], s[13], s[14], s[15], s[16]);
+                         s[8], s[9], s[10], s[11], s[12], s[13], s[14], s[15], s[16], s[17], s[18]);
         }
 }
 """
@@ -223,13 +255,13 @@ def _host_kernel(tmp_path):
     assert done.returncode == 0, done.stderr
     emulate = ctypes.CDLL(str(library)).emulate
     pointer, integer = ctypes.c_void_p, ctypes.c_int
-    emulate.argtypes = [integer] * 3 + [pointer] * 12 + [ctypes.c_uint] * 2 + [pointer] * 5
+    emulate.argtypes = [integer] * 3 + [pointer] * 13 + [ctypes.c_uint] * 2 + [pointer] * 5
     emulate.restype = None
     return emulate
 
 
 @pytest.mark.skipif(shutil.which("g++") is None, reason="needs a C++ compiler")
-@pytest.mark.parametrize("species,condition", [("mouse", ()), ("mouse", ("low_calcium",))])
+@pytest.mark.parametrize("species,condition", [("mouse", ()), ("mouse", ("low_calcium",)), ("human", ("lems",))])
 def test_cuda_source_run_on_the_host_draws_what_the_twin_draws(tmp_path, species, condition):
     """The kernel's own source, compiled for the CPU, against its NumPy twin on the same seed:
     the same Philox counters and samplers give the same quanta, except where float32 functions
@@ -272,3 +304,4 @@ def test_cuda_source_run_on_the_host_draws_what_the_twin_draws(tmp_path, species
     trains_alike = same.all(axis=1)
     assert np.allclose(out_epp.T[trains_alike], epp[trains_alike], rtol=1e-4, atol=1e-4)
     assert np.array_equal(state.vesicles[trains_alike], twin_state.vesicles[trains_alike])
+    assert np.allclose(state.potentiation, twin_state.potentiation, rtol=1e-5)  # the same for every junction

@@ -65,6 +65,24 @@ def test_fast_kernel_matches_reference_with_mobilisation_in_a_human_3_hz_train()
         assert stats.ks_2samp(fast.epp_mv[:, i], ref.epp_mv[:, i]).pvalue > 1e-3
 
 
+def test_fast_kernel_matches_reference_with_post_tetanic_potentiation():
+    """A 10 s, 30 Hz tetanus in LEMS-like human junctions, then probes 2 s and 60 s later: both
+    kernels build the same potentiation and release the same potentiated quanta."""
+    from endplate.junction.parameters import default_parameters
+
+    params = apply_perturbations(default_parameters("human"), ("lems",))
+    pop = make_population(params, 4000, seed=42)
+    intervals = [np.inf] + [1000.0 / 30] * 299 + [2000.0, 58000.0]
+    fast_state, ref_state = pop.rested_state(), pop.rested_state()
+    fast = run_train(pop, fast_state, intervals, 1, backend="numba")
+    ref = run_train(pop, ref_state, intervals, 2, backend="numpy")
+    for i in (0, 299, 300, 301):
+        assert fast.quanta[:, i].mean() == pytest.approx(ref.quanta[:, i].mean(), rel=0.04)
+        assert fast.fired_fraction[i] == pytest.approx(ref.fired_fraction[i], abs=0.03)
+    assert ref.quanta[:, 300].mean() > 1.5 * ref.quanta[:, 0].mean()
+    assert np.allclose(fast_state.potentiation, ref_state.potentiation, rtol=1e-6)
+
+
 def test_junctions_in_different_facilitation_states_draw_as_if_alone(mouse):
     """A group of junctions in one facilitation state computes its presynaptic terms once per
     stimulus; a group in mixed states computes them per junction. Each junction must draw the

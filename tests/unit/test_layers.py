@@ -25,7 +25,10 @@ RANKS = {
     "endplate.report": 6,  # draws saved datasets
     "endplate.disease": 5,
     "endplate.muscle": 4,
-    **{f"endplate.junction.{m}": 3 for m in ("epp", "train", "mepp", "rns", "sfemg", "paired_pulse", "protocols")},
+    **{
+        f"endplate.junction.{m}": 3
+        for m in ("epp", "train", "mepp", "rns", "sfemg", "paired_pulse", "post_exercise", "protocols")
+    },
     "endplate.kernels": 2,
     "endplate.junction": 1,  # parameters, population, estimators, provenance
     **{

@@ -3,12 +3,20 @@ import json
 import pytest
 
 from endplate.calibrate.targets import load_targets
-from endplate.calibrate.validate import CHECKS, DISEASE_CHECKS, MUSCLE_CHECKS, READOUT_CHECKS, summarise, validate
+from endplate.calibrate.validate import (
+    CHECKS,
+    DISEASE_CHECKS,
+    MUSCLE_CHECKS,
+    POST_EXERCISE_CHECKS,
+    READOUT_CHECKS,
+    summarise,
+    validate,
+)
 
 
 def test_every_check_names_a_registered_target_with_a_source():
     registry = load_targets()
-    for check in CHECKS + MUSCLE_CHECKS + READOUT_CHECKS:
+    for check in CHECKS + MUSCLE_CHECKS + POST_EXERCISE_CHECKS + READOUT_CHECKS:
         row = registry[check.target_id]
         assert row["source"] and row["evidence"] in {"read", "recalled", "secondary", "assumed"}
         assert check.low < check.high
@@ -59,7 +67,7 @@ def test_validate_cli_reports_json_and_exits_zero(cli):
 def test_every_target_has_a_role_and_a_source_is_on_one_side_only():
     registry = load_targets()
     assert {row["role"] for row in registry.values()} == {"fit", "test"}
-    checked = {c.target_id for c in CHECKS + MUSCLE_CHECKS + DISEASE_CHECKS + READOUT_CHECKS}
+    checked = {c.target_id for c in CHECKS + MUSCLE_CHECKS + POST_EXERCISE_CHECKS + DISEASE_CHECKS + READOUT_CHECKS}
     electro = [row for row in registry.values() if row["layer"] == "electrodiagnosis"]
     assert sum(row["role"] == "test" for row in electro) >= len(electro) / 3
     by_source: dict[str, set] = {}

@@ -58,6 +58,15 @@ PROTOCOLS: dict[str, dict[str, str]] = {
         "unit_type": "unit_type",
         "backend": "backend",
     },
+    "post-exercise": {
+        "fibres": "n_fibres",
+        "stimuli": "n_stimuli",
+        "frequency_hz": "frequency_hz",
+        "conditioning_hz": "conditioning_hz",
+        "conditioning_s": "conditioning_s",
+        "unit_type": "unit_type",
+        "backend": "backend",
+    },
 }
 
 DEFAULT_MUSCLE = {"human": "APB", "mouse": "TA"}
@@ -91,10 +100,22 @@ _JSON_FIELDS = {
     "paired-pulse": ("interval_ms", "paired_pulse_ratio", "facilitation_f0", "tau_fast_ms", "tau_slow_ms"),
     "sfemg": ("mcd_us", "blocking_percent", "abnormal_pairs_percent"),
     "rns": ("decrement_percent", "cmap_mv", "fibres_fired"),
+    "post-exercise": (
+        "phase",
+        "after_s",
+        "decrement_percent",
+        "first_cmap_mv",
+        "first_cmap_change_percent",
+        "potentiation",
+        "post_exercise_increment_percent",
+        "facilitation_points",
+        "exhaustion_points",
+        "cmap_mv",
+    ),
 }
 
 MAX_RATE_HZ = 100.0  # the SFEMG firing rates junction.sfemg accepts
-MAX_FREQUENCY_HZ = 1000.0  # the stimulation frequencies junction.train and junction.rns accept
+MAX_FREQUENCY_HZ = 1000.0  # the stimulation frequencies junction.train, junction.rns and junction.post_exercise accept
 _COUNTS = {
     "junctions": "junctions",
     "pairs": "junctions",
@@ -107,7 +128,13 @@ _COUNTS = {
 
 def _check_rates(given: dict[str, Any]) -> None:
     """Rates and durations finite, above 0 and at most what the protocols accept (named by their option)."""
-    for option, top in (("frequency_hz", MAX_FREQUENCY_HZ), ("rate_hz", MAX_RATE_HZ), ("duration_s", None)):
+    for option, top in (
+        ("frequency_hz", MAX_FREQUENCY_HZ),
+        ("rate_hz", MAX_RATE_HZ),
+        ("duration_s", None),
+        ("conditioning_hz", MAX_FREQUENCY_HZ),
+        ("conditioning_s", None),
+    ):
         value = given.get(option)
         if value is None:
             continue
@@ -142,6 +169,16 @@ def _check_sizes(name: str, given: dict[str, Any], allow_large: bool) -> None:
         else:
             value = defaults[mapping[option]].default
         work *= value if isinstance(value, (int, float)) else 1
+    if name == "post-exercise":
+        from endplate.junction.post_exercise import PROBE_AFTER_S
+
+        hz = given.get("conditioning_hz") or defaults["conditioning_hz"].default
+        seconds = given.get("conditioning_s") or defaults["conditioning_s"].default
+        check_size("stimuli", round(hz * seconds), "--conditioning-hz x --conditioning-s", allow_large)
+        # every fibre goes through the resting train, each probe train and the conditioning
+        fibres = given.get("fibres") or defaults["n_fibres"].default
+        stimuli = given.get("stimuli") or defaults["n_stimuli"].default
+        work = fibres * (stimuli * (1 + len(PROBE_AFTER_S)) + round(hz * seconds))
     check_size(
         "junction_work",
         work,
@@ -181,7 +218,11 @@ def protocol(
     pairs: int | None = typer.Option(None, help="SFEMG fibre pairs."),
     discharges: int | None = typer.Option(None, help="SFEMG discharges per pair."),
     stimulated: bool | None = typer.Option(None, "--stimulated/--voluntary", help="SFEMG activation."),
-    fibres: int | None = typer.Option(None, help="RNS: number of fibres."),
+    fibres: int | None = typer.Option(None, help="RNS, post-exercise: number of fibres."),
+    conditioning_hz: float | None = typer.Option(
+        None, help="post-exercise: rate of the conditioning tetanus (Hz; default 30, standing for maximal voluntary effort)."
+    ),
+    conditioning_s: float | None = typer.Option(None, help="post-exercise: length of the conditioning (s; default 10)."),
     duration_s: float | None = typer.Option(None, help="mEPP recording duration (s)."),
     backend: str | None = typer.Option(None, help="Kernel: numba (default), numpy (reference) or cupy (GPU)."),
     muscle: str | None = typer.Option(None, help="Muscle (muscle-level protocols; default APB for human, TA for mouse)."),
@@ -238,6 +279,8 @@ def protocol(
                 "discharges": discharges,
                 "fibres": fibres,
                 "duration_s": duration_s,
+                "conditioning_hz": conditioning_hz,
+                "conditioning_s": conditioning_s,
                 "unit_type": unit_type,
                 "output": output,
             },
@@ -264,6 +307,8 @@ def protocol(
             "stimulated": stimulated,
             "fibres": fibres,
             "duration_s": duration_s,
+            "conditioning_hz": conditioning_hz,
+            "conditioning_s": conditioning_s,
             "unit_type": unit_type,
             "backend": backend,
         }
@@ -307,8 +352,9 @@ def protocol(
         _fail(str(exc))
         return
     payload = protocol_payload(name, ds)
-
-    _emit(payload, as_json, lambda: _quantity_table(f"protocol {name} ({species}, seed {seed})", payload))
+    # the table shows one number or one short list per row; the trains of post-exercise stay in --json
+    shown_rows = {k: v for k, v in payload.items() if not (name == "post-exercise" and k == "cmap_mv")}
+    _emit(payload, as_json, lambda: _quantity_table(f"protocol {name} ({species}, seed {seed})", shown_rows))
 
 
 def _check_nwb(nwb: Path | None, name: str) -> None:

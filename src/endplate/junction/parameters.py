@@ -42,6 +42,9 @@ _RANGES: dict[str, tuple[float, float]] = {
     "mobilisation_increment": _PROBABILITY,
     "mobilisation_tau_ms": _POSITIVE,
     "mobilisation_refill_rate_per_ms": (0.0, 10.0),
+    "potentiation_increment": _PROBABILITY,
+    "potentiation_tau_ms": _POSITIVE,
+    "potentiation_gain": (0.0, 10.0),
     "mepp_rate_hz": (0.0, 1000.0),
     "giant_mepp_fraction": _PROBABILITY,
     "giant_mepp_scale": (1.0, 20.0),
@@ -97,7 +100,9 @@ class JunctionParameters:
     the release site, raised by residual Ca (facilitation), drives a saturating fourth-power
     release probability. The releasable pool refills at rest, faster with residual Ca, and
     faster still as mobilisation builds up over seconds of activity (a slow, saturating
-    activity state). Quantal size follows AChR density and AChE activity. See
+    activity state). Post-tetanic potentiation is a slower saturating state, built by each
+    impulse and decaying over tens of seconds, that adds to the residual-Ca occupancy and so
+    raises release most where the occupancy is far from saturation. Quantal size follows AChR density and AChE activity. See
     ``docs/design.md`` for the equations.
     """
 
@@ -120,6 +125,9 @@ class JunctionParameters:
     mobilisation_increment: float
     mobilisation_tau_ms: float
     mobilisation_refill_rate_per_ms: float
+    potentiation_increment: float
+    potentiation_tau_ms: float
+    potentiation_gain: float
     mepp_rate_hz: float
     giant_mepp_fraction: float
     giant_mepp_scale: float

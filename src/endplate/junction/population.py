@@ -37,13 +37,15 @@ TSC_STATES = ("present", "reactive", "lost")
     BRANCH_SD,
     A_MOB,
     MOB_RATE,
-) = range(17)
-N_SCALARS = 17
+    A_POT,
+    POT_GAIN,
+) = range(19)
+N_SCALARS = 19
 
 
 @dataclass
 class JunctionState:
-    """Dynamic state of each junction (24 bytes a junction)."""
+    """Dynamic state of each junction (28 bytes a junction)."""
 
     vesicles: np.ndarray  # int32, quanta in the readily releasable pool
     facilitation_fast: np.ndarray  # float32, residual-Ca occupancy gain, fast component
@@ -51,6 +53,7 @@ class JunctionState:
     tsc_activity: np.ndarray  # float32 in [0, 1], activity-driven tSC state
     desensitisation: np.ndarray  # float32 in [0, 1], fraction of AChRs desensitised
     mobilisation: np.ndarray  # float32 in [0, 1], activity-built mobilisation of vesicles towards the pool
+    potentiation: np.ndarray  # float32 in [0, 1], post-tetanic potentiation (slow residual-Ca gain of release)
 
     @property
     def nbytes_per_junction(self) -> int:
@@ -64,6 +67,7 @@ class JunctionState:
             self.tsc_activity,
             self.desensitisation,
             self.mobilisation,
+            self.potentiation,
         )
 
     def copy(self) -> JunctionState:
@@ -110,10 +114,10 @@ class JunctionPopulation:
         return np.where(self.tsc_structure == TSC_LOST, np.float32(0), self.tsc_gain).astype(np.float32)
 
     def rested_state(self) -> JunctionState:
-        """Full pools, no residual Ca, quiet tSCs, no desensitisation, no mobilisation."""
+        """Full pools, no residual Ca, quiet tSCs, no desensitisation, mobilisation or potentiation."""
         n = self.size
         zeros = lambda: np.zeros(n, np.float32)  # noqa: E731
-        return JunctionState(self.capacity.copy(), zeros(), zeros(), zeros(), zeros(), zeros())
+        return JunctionState(self.capacity.copy(), zeros(), zeros(), zeros(), zeros(), zeros(), zeros())
 
     def subset(self, index: np.ndarray) -> JunctionPopulation:
         return JunctionPopulation(
@@ -215,17 +219,19 @@ def kernel_scalars(params: JunctionParameters) -> np.ndarray:
     s[BRANCH_SD] = params.branch_jitter_sd_ms
     s[A_MOB] = params.mobilisation_increment
     s[MOB_RATE] = params.mobilisation_refill_rate_per_ms
+    s[A_POT] = params.potentiation_increment
+    s[POT_GAIN] = params.potentiation_gain
     return s
 
 
 # Rows of the per-stimulus schedule: decay factors and refill integrals over the interval that
 # precedes each stimulus, computed once per protocol rather than per junction.
-(E_FAST, E_SLOW, E_TSC, E_DES, G_FAST, G_SLOW, BASE_REFILL, E_MOB, G_MOB) = range(9)
-N_SCHEDULE = 9
+(E_FAST, E_SLOW, E_TSC, E_DES, G_FAST, G_SLOW, BASE_REFILL, E_MOB, G_MOB, E_POT) = range(10)
+N_SCHEDULE = 10
 
 
 def stimulus_schedule(params: JunctionParameters, intervals_ms: np.ndarray) -> np.ndarray:
-    """(9, n_stimuli) array for intervals ``intervals_ms`` (the first one is from rest; inf ok)."""
+    """(10, n_stimuli) array for intervals ``intervals_ms`` (the first one is from rest; inf ok)."""
     dt = np.asarray(intervals_ms, float)
     if dt.ndim != 1 or dt.size == 0 or np.any(~(dt > 0)):
         raise EndplateInputError("stimulus intervals must be a non-empty list of positive times (ms)")
@@ -240,4 +246,5 @@ def stimulus_schedule(params: JunctionParameters, intervals_ms: np.ndarray) -> n
         out[BASE_REFILL] = dt / params.refill_tau_rest_ms
         out[E_MOB] = np.exp(-dt / params.mobilisation_tau_ms)
         out[G_MOB] = params.mobilisation_tau_ms * (1 - out[E_MOB])
+        out[E_POT] = np.exp(-dt / params.potentiation_tau_ms)
     return out

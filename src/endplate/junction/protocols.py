@@ -11,6 +11,7 @@ def junction_protocol(name: str) -> Callable[..., Any]:
     from endplate.junction.epp import epp
     from endplate.junction.mepp import mepp
     from endplate.junction.paired_pulse import paired_pulse
+    from endplate.junction.post_exercise import post_exercise
     from endplate.junction.rns import rns
     from endplate.junction.sfemg import sfemg
     from endplate.junction.train import train
@@ -22,5 +23,6 @@ def junction_protocol(name: str) -> Callable[..., Any]:
         "paired-pulse": paired_pulse,
         "sfemg": sfemg,
         "rns": rns,
+        "post-exercise": post_exercise,
     }
     return functions[name]

@@ -25,31 +25,35 @@ _FAST = {"afn", "arcp", "contract", "reassoc"}
 BLOCK = 2048
 GROUP = 256
 TABLE_QUANTA = 256  # sqrt(k) and the latency SD are tabulated below this many quanta
-assert P.N_SCALARS == 17 and P.N_SCHEDULE == 9, "kernel scalars or schedule rows changed: update _scalars, _interval"
+assert P.N_SCALARS == 19 and P.N_SCHEDULE == 10, "kernel scalars or schedule rows changed: update _scalars, _interval"
 
 
 @njit(inline="always", cache=True)
 def _scalars(s):
     """The kernel scalars as a tuple, so the inner loop holds them in registers."""
-    return (s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12], s[13], s[14], s[15], s[16])
+    return (
+        s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12], s[13], s[14], s[15], s[16], s[17], s[18]
+    )  # fmt: skip
 
 
 @njit(inline="always", cache=True)
 def _interval(sch, i):
     """Column ``i`` of the schedule (decay factors and refill integrals) as a tuple."""
-    return (sch[0, i], sch[1, i], sch[2, i], sch[3, i], sch[4, i], sch[5, i], sch[6, i], sch[7, i], sch[8, i])
+    return (sch[0, i], sch[1, i], sch[2, i], sch[3, i], sch[4, i], sch[5, i], sch[6, i], sch[7, i], sch[8, i], sch[9, i])
 
 
 @njit(inline="always", cache=True, fastmath=_FAST)
-def _presynaptic(f1, f2, mob, s, e):
+def _presynaptic(f1, f2, mob, pot, s, e):
     """The part of a stimulus that does not depend on the quanta released: the refill probability
-    over the interval, the release factor of residual Ca (occupancy Hill term), and facilitation
-    and mobilisation after the stimulus. Returns (refill_p, release_factor, f1, f2, mob)."""
+    over the interval, the release factor of residual Ca and potentiation (occupancy Hill term), and
+    facilitation, mobilisation and potentiation after the stimulus.
+    Returns (refill_p, release_factor, f1, f2, mob, pot)."""
     lam = e[P.BASE_REFILL] + s[P.REFILL_ACT] * (f1 * e[P.G_FAST] + f2 * e[P.G_SLOW]) + s[P.MOB_RATE] * mob * e[P.G_MOB]
     refill_p = 1.0 - math.exp(-lam)
     f1 *= e[P.E_FAST]
     f2 *= e[P.E_SLOW]
-    y = s[P.OCC] * (1.0 + f1 + f2)
+    pot *= e[P.E_POT]
+    y = s[P.OCC] * (1.0 + f1 + f2 + s[P.POT_GAIN] * pot)
     if s[P.COOP] == 4.0:
         y2 = y * y
         yn = y2 * y2
@@ -58,7 +62,8 @@ def _presynaptic(f1, f2, mob, s, e):
     release_factor = yn / (yn + s[P.SAT_N])
     mob = mob * e[P.E_MOB]
     mob += (1.0 - mob) * s[P.A_MOB]
-    return refill_p, release_factor, f1 + s[P.A_FAST], f2 + s[P.A_SLOW], mob
+    pot += (1.0 - pot) * s[P.A_POT]
+    return refill_p, release_factor, f1 + s[P.A_FAST], f2 + s[P.A_SLOW], mob, pot
 
 
 @njit(inline="always", cache=True, fastmath=_FAST)
@@ -106,6 +111,7 @@ def _group(
     tsc_arr,
     des_arr,
     mob_arr,
+    pot_arr,
     s,
     sch,
     sqrt_k,
@@ -119,7 +125,7 @@ def _group(
 ):
     """Junctions ``lo:hi`` through the whole train, stimulus-major; adds their tallies to ``sums``.
 
-    Facilitation and mobilisation do not depend on the quanta released, so junctions that start a
+    Facilitation, mobilisation and potentiation do not depend on the quanta released, so junctions that start a
     train in the same state keep the same values throughout (every train from rest, and every
     train that continues one): the group then computes the presynaptic terms once per stimulus,
     its ``exp`` and Hill term included, instead of once per junction.
@@ -130,13 +136,14 @@ def _group(
     n = np.empty(m, np.int64)
     k = np.empty(m, np.int64)
     tsc, des, z_refill, z_release = np.empty(m), np.empty(m), np.empty(m), np.empty(m)
-    f1, f2, mob, refill_p, release_factor = np.empty(m), np.empty(m), np.empty(m), np.empty(m), np.empty(m)
+    f1, f2, mob, pot = np.empty(m), np.empty(m), np.empty(m), np.empty(m)
+    refill_p, release_factor = np.empty(m), np.empty(m)
     for g in range(m):
         r0[g], r1[g] = seed_stream(useed, np.uint64(lo + g))
         n[g] = n_arr[lo + g]
         f1[g], f2[g], tsc[g], des[g] = f1_arr[lo + g], f2_arr[lo + g], tsc_arr[lo + g], des_arr[lo + g]
-        mob[g] = mob_arr[lo + g]
-    shared = _uniform(f1_arr, lo, hi) and _uniform(f2_arr, lo, hi) and _uniform(mob_arr, lo, hi)
+        mob[g], pot[g] = mob_arr[lo + g], pot_arr[lo + g]
+    shared = _uniform(f1_arr, lo, hi) and _uniform(f2_arr, lo, hi) and _uniform(mob_arr, lo, hi) and _uniform(pot_arr, lo, hi)
     for i in range(sch.shape[1]):
         e = _interval(sch, i)
         # One stimulus in passes over the group. A junction's step is one long chain of
@@ -144,12 +151,12 @@ def _group(
         # loops over independent junctions, the core overlaps many junctions' copies of each
         # piece instead of waiting on one chain.
         if shared:
-            rp, rf, f1[0], f2[0], mob[0] = _presynaptic(f1[0], f2[0], mob[0], s, e)
+            rp, rf, f1[0], f2[0], mob[0], pot[0] = _presynaptic(f1[0], f2[0], mob[0], pot[0], s, e)
             refill_p[:] = rp
             release_factor[:] = rf
         else:
             for g in range(m):
-                refill_p[g], release_factor[g], f1[g], f2[g], mob[g] = _presynaptic(f1[g], f2[g], mob[g], s, e)
+                refill_p[g], release_factor[g], f1[g], f2[g], mob[g], pot[g] = _presynaptic(f1[g], f2[g], mob[g], pot[g], s, e)
         for g in range(m):
             r0[g], r1[g], z_refill[g], z_release[g] = next_normal_pair(r0[g], r1[g])
         for g in range(m):
@@ -185,7 +192,8 @@ def _group(
     for g in range(m):
         j = lo + g
         h = 0 if shared else g
-        n_arr[j], f1_arr[j], f2_arr[j], tsc_arr[j], des_arr[j], mob_arr[j] = n[g], f1[h], f2[h], tsc[g], des[g], mob[h]
+        n_arr[j], f1_arr[j], f2_arr[j], tsc_arr[j], des_arr[j] = n[g], f1[h], f2[h], tsc[g], des[g]
+        mob_arr[j], pot_arr[j] = mob[h], pot[h]
 
 
 @njit(parallel=True, cache=True, fastmath=_FAST)
@@ -201,6 +209,7 @@ def _train(
     tsc_arr,
     des_arr,
     mob_arr,
+    pot_arr,
     scalars,
     sch,
     seed,
@@ -231,6 +240,7 @@ def _train(
                 tsc_arr,
                 des_arr,
                 mob_arr,
+                pot_arr,
                 s,
                 sch,
                 sqrt_k,
@@ -265,6 +275,7 @@ def train_cpu(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.nd
         state.tsc_activity,
         state.desensitisation,
         state.mobilisation,
+        state.potentiation,
         P.kernel_scalars(pop.params),
         np.ascontiguousarray(schedule),
         np.uint64(seed),

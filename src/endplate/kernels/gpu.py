@@ -106,13 +106,13 @@ extern "C" __global__ void __launch_bounds__(THREADS) train_kernel(
     const int n_j, const int n_s, const int first_stimulus,
     const int *__restrict__ capacity, const float *__restrict__ p_max, const float *__restrict__ q,
     const float *__restrict__ threshold, const float *__restrict__ gain,
-    int *n_arr, float *f1_arr, float *f2_arr, float *tsc_arr, float *des_arr, float *mob_arr,
+    int *n_arr, float *f1_arr, float *f2_arr, float *tsc_arr, float *des_arr, float *mob_arr, float *pot_arr,
     const float *__restrict__ sch, const u32 k0, const u32 k1, const int record,
     int *out_k, float *out_epp, float *out_lat, float *block_sums,
     const float occ, const float sat_n, const float coop, const float a1, const float a2,
     const float act, const float tsc_inc, const float des_inc, const float cv_q, const float nls,
     const float rise, const float peak, const float delay, const float rel_var, const float br_var,
-    const float a_mob, const float mob_rate)
+    const float a_mob, const float mob_rate, const float a_pot, const float pot_gain)
 {
     /* per stimulus, sum and warp: part[(c * n_s + i) * WARPS + warp] */
     __shared__ float part[5 * MAX_STIMULI * WARPS];
@@ -120,10 +120,10 @@ extern "C" __global__ void __launch_bounds__(THREADS) train_kernel(
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const bool active = j < n_j;
     int cap = 0, n = 0;
-    float f1 = 0.f, f2 = 0.f, tsc = 0.f, des = 0.f, mob = 0.f, pm = 0.f, qj = 0.f, th = 0.f, gj = 0.f;
+    float f1 = 0.f, f2 = 0.f, tsc = 0.f, des = 0.f, mob = 0.f, pot = 0.f, pm = 0.f, qj = 0.f, th = 0.f, gj = 0.f;
     if (active) {
         cap = capacity[j]; n = n_arr[j];
-        f1 = f1_arr[j]; f2 = f2_arr[j]; tsc = tsc_arr[j]; des = des_arr[j]; mob = mob_arr[j];
+        f1 = f1_arr[j]; f2 = f2_arr[j]; tsc = tsc_arr[j]; des = des_arr[j]; mob = mob_arr[j]; pot = pot_arr[j];
         pm = p_max[j]; qj = q[j]; th = threshold[j]; gj = gain[j];
     }
     for (int i = 0; i < n_s; ++i) {
@@ -139,11 +139,12 @@ extern "C" __global__ void __launch_bounds__(THREADS) train_kernel(
                         + mob_rate * mob * __ldg(sch + G_MOB * n_s + i);
             n += binomial(cap - n, -expm1f(-lam), z_refill, stim, 1u, (u32)j, k0, k1);
             mob *= __ldg(sch + E_MOB * n_s + i);
+            pot *= __ldg(sch + E_POT * n_s + i);
             f1 *= __ldg(sch + E_FAST * n_s + i);
             f2 *= __ldg(sch + E_SLOW * n_s + i);
             tsc *= __ldg(sch + E_TSC * n_s + i);
             des *= __ldg(sch + E_DES * n_s + i);
-            float y = occ * (1.0f + f1 + f2);
+            float y = occ * (1.0f + f1 + f2 + pot_gain * pot);
             float yn = (coop == 4.0f) ? (y * y) * (y * y) : powf(y, coop);
             float p = fminf(fmaxf(pm * yn / (yn + sat_n) * (1.0f - gj * tsc), 0.0f), 1.0f);
             int k = binomial(n, p, z_release, stim, 2u, (u32)j, k0, k1);
@@ -167,6 +168,7 @@ extern "C" __global__ void __launch_bounds__(THREADS) train_kernel(
             tsc += (1.0f - tsc) * fminf(1.0f, tsc_inc * k_f);
             des += (1.0f - des) * fminf(1.0f, des_inc * k_f);
             mob += (1.0f - mob) * a_mob;
+            pot += (1.0f - pot) * a_pot;
         }
         float vals[5] = {k_f, epp, fired, fired > 0.f ? lat : 0.f, lat2};
         #pragma unroll
@@ -176,7 +178,7 @@ extern "C" __global__ void __launch_bounds__(THREADS) train_kernel(
         }
     }
     if (active) {
-        n_arr[j] = n; f1_arr[j] = f1; f2_arr[j] = f2; tsc_arr[j] = tsc; des_arr[j] = des; mob_arr[j] = mob;
+        n_arr[j] = n; f1_arr[j] = f1; f2_arr[j] = f2; tsc_arr[j] = tsc; des_arr[j] = des; mob_arr[j] = mob; pot_arr[j] = pot;
     }
     __syncthreads();
     for (int t = threadIdx.x; t < 5 * n_s; t += THREADS) {
@@ -190,7 +192,7 @@ extern "C" __global__ void __launch_bounds__(THREADS) train_kernel(
 THREADS = 256
 WARPS = THREADS // 32
 MAX_STIMULI = 128  # per launch: 5 sums x 8 warps x 128 stimuli x 4 bytes = 20 KB of shared memory a block
-SCHEDULE_ROWS = ("E_FAST", "E_SLOW", "E_TSC", "E_DES", "G_FAST", "G_SLOW", "BASE_REFILL", "E_MOB", "G_MOB")
+SCHEDULE_ROWS = ("E_FAST", "E_SLOW", "E_TSC", "E_DES", "G_FAST", "G_SLOW", "BASE_REFILL", "E_MOB", "G_MOB", "E_POT")
 
 
 def defines() -> str:
@@ -211,7 +213,7 @@ def defines() -> str:
 
 
 def scalar_arguments(params) -> tuple[np.float32, ...]:
-    """The 17 kernel scalars as float32 kernel arguments (read from the constant bank, no registers)."""
+    """The 19 kernel scalars as float32 kernel arguments (read from the constant bank, no registers)."""
     s = P.kernel_scalars(params)
     values = (
         s[P.OCC],
@@ -231,6 +233,8 @@ def scalar_arguments(params) -> tuple[np.float32, ...]:
         s[P.BRANCH_SD] ** 2,
         s[P.A_MOB],
         s[P.MOB_RATE],
+        s[P.A_POT],
+        s[P.POT_GAIN],
     )
     return tuple(np.float32(v) for v in values)
 

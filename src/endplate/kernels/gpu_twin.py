@@ -107,9 +107,27 @@ def binomial(n, p, z, stim, slot, j, key):
 
 def train_twin(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.ndarray, seed: int, record: bool):
     """Same contract as ``reference.train_reference``, computed as the GPU kernel computes it."""
-    (occ, sat_n, coop, a1, a2, act, tsc_inc, des_inc, cv_q, nls, rise, peak, delay, rel_var, br_var, a_mob, mob_rate) = (
-        scalar_arguments(pop.params)
-    )
+    (
+        occ,
+        sat_n,
+        coop,
+        a1,
+        a2,
+        act,
+        tsc_inc,
+        des_inc,
+        cv_q,
+        nls,
+        rise,
+        peak,
+        delay,
+        rel_var,
+        br_var,
+        a_mob,
+        mob_rate,
+        a_pot,
+        pot_gain,
+    ) = scalar_arguments(pop.params)
     key = seed_key(seed)
     sch = schedule.astype(F)
     n_j, n_s = pop.size, schedule.shape[1]
@@ -119,7 +137,7 @@ def train_twin(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.n
         a.astype(F) for a in (pop.release_probability_max, pop.quantal_mv, pop.threshold_mv, pop.effective_tsc_gain())
     )
     n = state.vesicles.astype(np.int64)
-    f1, f2, tsc, des, mob = (a.astype(F) for a in state.arrays()[1:])
+    f1, f2, tsc, des, mob, pot = (a.astype(F) for a in state.arrays()[1:])
     records = [np.empty((n_j, n_s) if record else (0, 0), t) for t in (np.int32, np.float32, np.float32)]
     sums = np.zeros((5, n_s))
     for i in range(n_s):
@@ -131,9 +149,10 @@ def train_twin(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.n
             refill_p = -np.expm1(-lam)
         n = n + binomial(cap - n, refill_p, z_refill, i, 1, j, key)
         mob = mob * sch[P.E_MOB, i]
+        pot = pot * sch[P.E_POT, i]
         f1, f2 = f1 * sch[P.E_FAST, i], f2 * sch[P.E_SLOW, i]
         tsc, des = tsc * sch[P.E_TSC, i], des * sch[P.E_DES, i]
-        y = occ * (F(1) + f1 + f2)
+        y = occ * (F(1) + f1 + f2 + pot_gain * pot)
         yn = (y * y) * (y * y) if coop == F(4) else y**coop
         p = np.clip(pm * yn / (yn + sat_n) * (F(1) - gj * tsc), F(0), F(1))
         k = binomial(n, p, z_release, i, 2, j, key)
@@ -152,6 +171,7 @@ def train_twin(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.n
         tsc = tsc + (F(1) - tsc) * np.minimum(F(1), tsc_inc * k_f)
         des = des + (F(1) - des) * np.minimum(F(1), des_inc * k_f)
         mob = mob + (F(1) - mob) * a_mob
+        pot = pot + (F(1) - pot) * a_pot
         lat_fired = lat[fired].astype(float)
         sums[:, i] = (k.sum(), epp.sum(dtype=float), fired.sum(), lat_fired.sum(), (lat_fired**2).sum())
         if record:
@@ -159,6 +179,7 @@ def train_twin(pop: P.JunctionPopulation, state: P.JunctionState, schedule: np.n
     state.vesicles[:] = n
     state.facilitation_fast[:], state.facilitation_slow[:] = f1, f2
     state.tsc_activity[:], state.desensitisation[:], state.mobilisation[:] = tsc, des, mob
+    state.potentiation[:] = pot
     if not record:
         return None, None, None, sums
     return records[0], records[1], records[2], sums

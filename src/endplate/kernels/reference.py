@@ -33,18 +33,20 @@ def train_reference(pop: P.JunctionPopulation, state: P.JunctionState, schedule:
     tsc = state.tsc_activity.astype(float)
     des = state.desensitisation.astype(float)
     mob = state.mobilisation.astype(float)
+    pot = state.potentiation.astype(float)
     records = [np.empty((n_j, n_s), t) for t in (np.int32, np.float32, np.float32)] if record else None
     sums = np.zeros((5, n_s))
     for i in range(n_s):
-        e1, e2, et, ed, g1, g2, base, em, gm = schedule[:, i]
+        e1, e2, et, ed, g1, g2, base, em, gm, ep = schedule[:, i]
         refill_prob = -np.expm1(-(base + s[P.REFILL_ACT] * (f1 * g1 + f2 * g2) + s[P.MOB_RATE] * mob * gm))
         n += rng.binomial(capacity - n, refill_prob)
         mob *= em
+        pot *= ep
         f1 *= e1
         f2 *= e2
         tsc *= et
         des *= ed
-        occ_n = (s[P.OCC] * (1 + f1 + f2)) ** s[P.COOP]
+        occ_n = (s[P.OCC] * (1 + f1 + f2 + s[P.POT_GAIN] * pot)) ** s[P.COOP]
         p = np.clip(p_max * occ_n / (occ_n + s[P.SAT_N]) * (1 - gain * tsc), 0, 1)
         k = rng.binomial(n, p)
         n -= k
@@ -64,6 +66,7 @@ def train_reference(pop: P.JunctionPopulation, state: P.JunctionState, schedule:
         tsc += (1 - tsc) * np.minimum(1, s[P.TSC_INC] * k)
         des += (1 - des) * np.minimum(1, s[P.DES_INC] * k)
         mob += (1 - mob) * s[P.A_MOB]
+        pot += (1 - pot) * s[P.A_POT]
         lat_fired = latency[fired]
         sums[:, i] = (k.sum(), epp.sum(), fired.sum(), lat_fired.sum(), (lat_fired**2).sum())
         if record:
@@ -74,5 +77,6 @@ def train_reference(pop: P.JunctionPopulation, state: P.JunctionState, schedule:
     state.tsc_activity[:] = tsc
     state.desensitisation[:] = des
     state.mobilisation[:] = mob
+    state.potentiation[:] = pot
     quanta, epp_mv, latency_ms = records if record else (None, None, None)
     return quanta, epp_mv, latency_ms, sums

@@ -50,7 +50,25 @@ def _rns(ax, ds: xr.Dataset) -> None:
     ax.set(xlabel=LABELS["stimulus"], ylabel="summed response (mV)", ylim=(0, None))
 
 
-PLOTTERS = {"train": _train, "epp": _epp, "mepp": _mepp, "paired-pulse": _paired_pulse, "sfemg": _sfemg, "rns": _rns}
+def _post_exercise(ax, ds: xr.Dataset) -> None:
+    """The 3 Hz train of each phase (rest, then after the conditioning), one line each."""
+    cmap = ds["cmap_mv"].values
+    shades = plt.cm.viridis(np.linspace(0.0, 0.85, cmap.shape[0]))
+    for row, phase, colour in zip(cmap, ds["phase"].values, shades):
+        ax.plot(np.arange(1, row.size + 1), row, "o-", ms=3, color=colour, label=str(phase))
+    ax.set(xlabel=LABELS["stimulus"], ylabel="summed response (mV)", ylim=(0, None))
+    ax.legend(fontsize="small", ncol=2)
+
+
+PLOTTERS = {
+    "train": _train,
+    "epp": _epp,
+    "mepp": _mepp,
+    "paired-pulse": _paired_pulse,
+    "sfemg": _sfemg,
+    "rns": _rns,
+    "post-exercise": _post_exercise,
+}
 
 
 def plot_protocol(name: str, ds: xr.Dataset, path: str, title: str) -> None:
