@@ -201,7 +201,8 @@ def redraw_course(path: Path, species: str) -> None:
         }.items():
             parts[key].append(value)
     out = {k: np.concatenate(v) for k, v in parts.items()}
-    np.savez_compressed(path, **out, first_seed=table["first_seed"])
+    out["first_seed"] = table["first_seed"]
+    np.savez_compressed(path, **out)
 
 
 if __name__ == "__main__":
