@@ -200,7 +200,7 @@ def redraw_course(path: Path, species: str) -> None:
             "group": np.full(n, first_group + k, np.int64),
         }.items():
             parts[key].append(value)
-    out = {k: np.concatenate(v) for k, v in parts.items()}
+    out: dict = {k: np.concatenate(v) for k, v in parts.items()}
     out["first_seed"] = table["first_seed"]
     np.savez_compressed(path, **out)
 
