@@ -562,20 +562,23 @@ def fit_dataset(
     return ds
 
 
+def _weighted_medians(posterior: np.ndarray, w: np.ndarray, keys: list[str]) -> dict[str, float]:
+    """Weighted median of each column of ``posterior`` (particles x parameters) that is finite throughout."""
+    return {
+        key: float(weighted_quantiles(posterior[:, j], w, (0.5,))[0])
+        for j, key in enumerate(keys)
+        if np.isfinite(posterior[:, j]).all()
+    }
+
+
 def posterior_medians(ds: xr.Dataset) -> dict[str, dict[str, float]]:
     """Weighted posterior median of every parameter, per model with particles: {model: {set key: value}}."""
+    keys = ds.parameter_key.values.tolist()
     out = {}
     for m, name in enumerate(ds.model.values.tolist()):
         mine = ds.particle_model.values == m
-        if not mine.any():
-            continue
-        w = ds.particle_weight.values[mine]
-        values = {}
-        for j, key in enumerate(ds.parameter_key.values.tolist()):
-            col = ds.posterior.values[mine, j]
-            if np.isfinite(col).all():
-                values[key] = float(weighted_quantiles(col, w, (0.5,))[0])
-        out[name] = values
+        if mine.any():
+            out[name] = _weighted_medians(ds.posterior.values[mine], ds.particle_weight.values[mine], keys)
     return out
 
 
@@ -588,29 +591,19 @@ def pooled_medians(datasets: list[xr.Dataset]) -> dict[str, dict[str, float]]:
     """
     if len(datasets) == 1:
         return posterior_medians(datasets[0])
-    first = datasets[0]
-    keys = first.parameter_key.values.tolist()
+    keys = datasets[0].parameter_key.values.tolist()
     out = {}
-    for m, name in enumerate(first.model.values.tolist()):
+    for m, name in enumerate(datasets[0].model.values.tolist()):
         columns, weights = [], []
         for ds in datasets:
             mine = ds.particle_model.values == m
-            if not mine.any():
-                continue
-            w = ds.particle_weight.values[mine].astype(float)
-            w = w / w.sum()
-            ess = 1.0 / float(np.sum(w**2))
-            columns.append(ds.posterior.values[mine])
-            weights.append(w * ess)
-        if not columns:
-            continue
-        posterior, w = np.concatenate(columns), np.concatenate(weights)
-        values = {}
-        for j, key in enumerate(keys):
-            col = posterior[:, j]
-            if np.isfinite(col).all():
-                values[key] = float(weighted_quantiles(col, w, (0.5,))[0])
-        out[name] = values
+            if mine.any():
+                w = ds.particle_weight.values[mine].astype(float)
+                w = w / w.sum()
+                columns.append(ds.posterior.values[mine])
+                weights.append(w * (1.0 / float(np.sum(w**2))))  # normalised weights x Kish effective sample size
+        if columns:
+            out[name] = _weighted_medians(np.concatenate(columns), np.concatenate(weights), keys)
     return out
 
 

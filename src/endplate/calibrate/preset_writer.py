@@ -9,24 +9,20 @@ import json
 import math
 from pathlib import Path
 
-from endplate.calibrate.compare import payload_from_dataset
+from endplate.calibrate.compare import payload_from_dataset, seed_spread
 from endplate.calibrate.fit import pooled_medians
 from endplate.calibrate.problem import load_problem
 from endplate.disease.scenario import load_scenario
 from endplate.io.atomic import atomic_path
 
 
-def write_preset(ds, path: Path, spread: dict | None = None, pooled: list | None = None) -> None:
-    """Write the calibrated preset of fit result ``ds`` to ``path`` (atomically).
-
-    ``spread``: the seed-to-seed spread (``compare.seed_spread``) of ``pooled``, fits of ``ds``'s
-    settings with other seeds (``ds`` first); with them the values are the medians of the seeds'
-    particles pooled and the model probabilities their mean (``preset_toml``).
-    """
-    problem = load_problem(ds.attrs["problem"])
+def write_preset(fits: list, path: Path) -> None:
+    """Write the calibrated preset of fit results ``fits`` to ``path`` (atomically): one fit, or
+    several of one problem and settings with different seeds (``preset_toml``)."""
+    problem = load_problem(fits[0].attrs["problem"])
     genotype = load_scenario(problem.scenario, calibrated=False).genotype
     with atomic_path(path) as tmp:
-        tmp.write_text(preset_toml(ds, genotype, spread, pooled))
+        tmp.write_text(preset_toml(fits, genotype))
 
 
 def _toml_value(v) -> str:
@@ -47,28 +43,27 @@ def _finite(v):
     return v if not isinstance(v, float) or math.isfinite(v) else None
 
 
-def preset_toml(ds, genotype: str, spread: dict | None = None, pooled: list | None = None) -> str:
-    """A calibrated preset from a fit result: per-hypothesis posterior medians, probabilities, provenance.
+def preset_toml(fits: list, genotype: str) -> str:
+    """A calibrated preset from fit results: per-hypothesis posterior medians, probabilities, provenance.
 
-    ``spread`` (from ``compare.seed_spread``, fits of ``ds``'s settings with other seeds) is stored
-    as ``[seed_spread]``, the Monte Carlo error of the model probabilities. With ``pooled`` (those
-    fits, ``ds`` first) the values are the medians of all seeds' particles
+    Several fits that differ only in their seed (the first gives provenance and the targets'
+    predictive intervals): the values are the medians of all seeds' particles
     (``fit.pooled_medians``), the model probabilities the mean over seeds and the winner the model
-    of the highest mean, so the shipped verdict is the seeds' together, not the first seed's; the
-    targets' predictive intervals stay the first seed's.
+    of the highest mean, so the shipped verdict is the seeds' together, not the first seed's; their
+    spread (``compare.seed_spread``) is stored as ``[seed_spread]``, the Monte Carlo error of the
+    model probabilities.
     """
+    ds = fits[0]
     payload = payload_from_dataset(ds)
-    fits = pooled if pooled else [ds]
     medians = pooled_medians(fits)
-    if len(fits) > 1:
-        if spread is None:
-            raise ValueError("pooled fits need their seed spread")
+    spread = seed_spread(fits) if len(fits) > 1 else None
+    if spread is not None:
         probabilities = {m["name"]: m["mean"] for m in spread["models"]}
         winner = max(probabilities, key=lambda k: probabilities[k])
-        seeds = [int(f.attrs["seed"]) for f in fits]
     else:
         probabilities = {h["name"]: h["probability"] for h in payload["hypotheses"]}
-        winner, seeds = ds.attrs["winner"], [int(ds.attrs["seed"])]
+        winner = ds.attrs["winner"]
+    seeds = [int(f.attrs["seed"]) for f in fits]
     lines = [
         f"# Calibrated values for problem {ds.attrs['problem']!s}, written by `endplate fit` (do not edit by hand).",
         "# Per hypothesis: posterior medians of the fitted parameters (scenario `set` keys). The disease layer",

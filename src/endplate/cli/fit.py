@@ -65,7 +65,7 @@ def run_fit_command(
     if preset_out is not None:
         from endplate.calibrate.preset_writer import write_preset
 
-        write_preset(ds, preset_out)
+        write_preset([ds], preset_out)
     payload = payload_from_dataset(ds)
     payload["output"] = str(out)
     payload["preset"] = None if preset_out is None else str(preset_out)
@@ -83,8 +83,7 @@ def compare_command(results: list[str] | None, preset_out: Path | None) -> list[
     if preset_out is not None and results:
         from endplate.calibrate.preset_writer import write_preset
 
-        fits = [load_result(r) for r in results]
-        write_preset(fits[0], preset_out, payloads[0].get("seed_spread"), fits)
+        write_preset([load_result(r) for r in results], preset_out)
     return payloads
 
 

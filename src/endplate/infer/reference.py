@@ -103,30 +103,37 @@ def simulate_reference(per_muscle: int, first_seed: int, progress: Callable[[int
     }
 
 
+def course_run(k: int, first_seed: int, first_group: int) -> dict | None:
+    """The rows of disease run ``k`` (muscle ``k % len(SCAN_MUSCLES)``, seed ``first_seed`` + k, group
+    ``first_group`` + k), raw scans included; None if it left no scan to infer."""
+    scans = course_scans(first_seed + k, *SCAN_MUSCLES[k % len(SCAN_MUSCLES)])
+    if not scans:
+        return None
+    raw = np.array([np.stack([scan.stimulus_ma, scan.cmap_mv]) for scan in scans], np.float32)
+    n = len(scans)
+    return {
+        **scan_columns(raw),
+        "truth": np.array([quantities(scan) for scan in scans], np.float32),
+        "muscle": np.full(n, k % len(SCAN_MUSCLES), np.int8),
+        "stage": np.full(n, TABLE_STAGES.index(COURSE), np.int8),
+        "group": np.full(n, first_group + k, np.int64),
+        "raw": raw,
+    }
+
+
 def simulate_course(runs: int, first_seed: int, first_group: int, progress: Callable[[int], None] | None = None) -> dict:
     """The disease-course part of the table: ``runs`` runs of every muscle, run seeds ``first_seed`` + k.
 
     Run k is of muscle ``k % len(SCAN_MUSCLES)``; its scans share the group ``first_group`` + k.
     """
-    truth, muscle, group, scans = [], [], [], []
+    parts = []
     for k in range(runs * len(SCAN_MUSCLES)):
-        species, name = SCAN_MUSCLES[k % len(SCAN_MUSCLES)]
-        for scan in course_scans(first_seed + k, species, name):
-            scans.append(np.stack([scan.stimulus_ma, scan.cmap_mv]))
-            truth.append(quantities(scan))
-            muscle.append(k % len(SCAN_MUSCLES))
-            group.append(first_group + k)
+        rows = course_run(k, first_seed, first_group)
+        if rows is not None:
+            parts.append(rows)
         if progress is not None:
             progress(k + 1)
-    raw = np.array(scans, np.float32)
-    return {
-        **scan_columns(raw),
-        "truth": np.array(truth, np.float32),
-        "muscle": np.array(muscle, np.int8),
-        "stage": np.full(len(truth), TABLE_STAGES.index(COURSE), np.int8),
-        "group": np.array(group, np.int64),
-        "raw": raw,
-    }
+    return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
 
 
 def joined(first: dict, second: dict) -> dict:
@@ -182,24 +189,12 @@ def redraw_course(path: Path, species: str) -> None:
     keys = ("features", "cmap_mv", "truth", "muscle", "stage", "group")
     parts: dict[str, list] = {k: [table[k][~course]] for k in keys}
     for k in range(runs):
-        rows = table["group"] == first_group + k
         if SCAN_MUSCLES[k % len(SCAN_MUSCLES)][0] != species:
             for key in keys:
-                parts[key].append(table[key][rows])
-            continue
-        scans = course_scans(COURSE_FIRST_SEED + k, *SCAN_MUSCLES[k % len(SCAN_MUSCLES)])
-        if not scans:
-            continue
-        raw = np.array([np.stack([s.stimulus_ma, s.cmap_mv]) for s in scans], np.float32)
-        n = len(scans)
-        for key, value in {
-            **scan_columns(raw),
-            "truth": np.array([quantities(s) for s in scans], np.float32),
-            "muscle": np.full(n, k % len(SCAN_MUSCLES), np.int8),
-            "stage": np.full(n, TABLE_STAGES.index(COURSE), np.int8),
-            "group": np.full(n, first_group + k, np.int64),
-        }.items():
-            parts[key].append(value)
+                parts[key].append(table[key][table["group"] == first_group + k])
+        elif (rows := course_run(k, COURSE_FIRST_SEED, first_group)) is not None:
+            for key in keys:
+                parts[key].append(rows[key])
     out: dict = {k: np.concatenate(v) for k, v in parts.items()}
     out["first_seed"] = table["first_seed"]
     np.savez_compressed(path, **out)
