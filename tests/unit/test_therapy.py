@@ -278,3 +278,14 @@ def test_mixed_model_check_reads_as_an_agreement_check_on_its_own_few_trials():
     assert "power" not in agreement_text({k: v for k, v in check.items() if not k.endswith("_se")}).replace(
         "not a power figure", ""
     )
+
+
+def test_no_hazard_ratio_when_one_arm_has_no_event():
+    # A small trial in which no treated subject dies: the Cox likelihood has no maximum, and the
+    # fit used to print a hazard ratio of about 1e-12 with an interval of [0, inf].
+    time = np.array([100.0, 200, 300, 400, 500, 600, 600, 600, 600, 600])
+    event = np.array([1.0, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    treat = np.array([0.0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+    r = cox_logrank(time, event, treat)
+    assert np.isnan(r["effect"]) and "no event in the active arm" in r["effect_undefined_reason"]
+    assert np.isfinite(r["p_value"]) and r["events"] == 4

@@ -181,8 +181,8 @@ def trial(
             table.add_row(
                 r["endpoint"],
                 r["arm"],
-                f"{r['effect']:.3g}",
-                f"[{r['ci_low']:.3g}, {r['ci_high']:.3g}]",
+                f"undefined ({r['effect_undefined_reason']})" if r.get("effect_undefined_reason") else f"{r['effect']:.3g}",
+                "" if r.get("effect_undefined_reason") else f"[{r['ci_low']:.3g}, {r['ci_high']:.3g}]",
                 f"{r['p_value']:.3g}",
                 r["unit"],
             )

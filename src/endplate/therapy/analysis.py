@@ -205,7 +205,12 @@ def cox_logrank(time: np.ndarray, event: np.ndarray, treat: np.ndarray) -> dict:
         "unit": "hazard ratio",
         **censoring(event, treat),
     }
-    if np.isfinite(out["p_value"]):
+    no_events = [arm for arm, code in (("control", 0), ("active", 1)) if event[treat == code].sum() == 0]
+    if no_events and np.isfinite(out["p_value"]):
+        # The Cox likelihood then rises without bound as the hazard ratio goes to 0 or infinity: the
+        # fit returns a number of no meaning (about 1e-12 with an interval of [0, inf]).
+        out["effect_undefined_reason"] = f"no event in the {no_events[0]} arm: the Cox hazard ratio has no estimate"
+    elif np.isfinite(out["p_value"]):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fit = PHReg(time, treat[:, None], status=event).fit()

@@ -64,6 +64,13 @@ EFFECT_AXES = {
 }
 
 
+def _effect_cells(r: dict) -> str:
+    """The effect and its CI as two table cells, or the reason there is no estimate."""
+    if r.get("effect_undefined_reason"):
+        return f"undefined ({html.escape(r['effect_undefined_reason'])})</td><td>"
+    return f"{r['effect']:.3g}</td><td>[{r['ci_low']:.3g}, {r['ci_high']:.3g}]"
+
+
 def _effects(analysis: dict) -> str:
     """One panel per effect scale present, each result with its 95 % CI."""
     panels = [(u, [r for r in analysis["results"] if r["unit"] == u]) for u in EFFECT_AXES]
@@ -185,8 +192,8 @@ def report_from_dataset(ds: xr.Dataset) -> str:
     power = analysis["power"]
     ss = power["sample_size"]
     rows = "".join(
-        f"<tr><td>{html.escape(r['endpoint'])}</td><td>{html.escape(r['arm'])}</td><td>{r['effect']:.3g}</td>"
-        f"<td>[{r['ci_low']:.3g}, {r['ci_high']:.3g}]</td><td>{r['p_value']:.3g}</td><td>{html.escape(r['unit'])}</td>"
+        f"<tr><td>{html.escape(r['endpoint'])}</td><td>{html.escape(r['arm'])}</td><td>{_effect_cells(r)}</td>"
+        f"<td>{r['p_value']:.3g}</td><td>{html.escape(r['unit'])}</td>"
         f"<td>{html.escape(r['method'])}</td><td>{_censoring(r)}</td></tr>"
         for r in analysis["results"]
         if r["effect"] is not None
