@@ -238,6 +238,10 @@ def session_payload(ds: xr.Dataset) -> dict:
     for name, why in derived.items():
         if payload[name] is None:
             payload.setdefault(name + REASON_SUFFIX, why)
-    if any(v is None for v in payload["potentiation"]):
-        payload.setdefault("potentiation" + REASON_SUFFIX, "no junction to hold it")
+    for name, why in (
+        ("first_cmap_change_percent", "no fibre responded to the first stimulus at rest"),
+        ("potentiation", "no junction to hold it"),
+    ):
+        if any(v is None for v in payload[name]):
+            payload.setdefault(name + REASON_SUFFIX, why)
     return payload
