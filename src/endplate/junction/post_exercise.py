@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -227,8 +228,8 @@ def session_payload(ds: xr.Dataset) -> dict:
             return None if isinstance(v, float) and not math.isfinite(v) else v
         return [plain(v) for v in value]
 
-    payload = {name: plain(ds.coords[name].values) for name in ("phase", "after_s")}
-    payload.update({name: plain(ds[name].values) for name in ds.data_vars})
+    payload: dict[str, Any] = {name: plain(ds.coords[name].values) for name in ("phase", "after_s")}
+    payload.update({str(name): plain(ds[name].values) for name in ds.data_vars})
     payload.update({k: v for k, v in ds.attrs.items() if k.endswith(REASON_SUFFIX)})
     derived = {
         "facilitation_points": "the decrement at rest or right after the conditioning is undefined",
