@@ -75,6 +75,12 @@ def test_mune_method_table_through_the_disease(cli):
         (("rns", "--state", "missing.nc", "--day", "100"), "missing.nc"),
         (("epp", "--genotype", "SOD1-G93A", "--day", "100"), "apply to muscle protocols"),
         (("sfemg", "--muscle", "TA", "--subjects", "2"), "--subjects go with --genotype"),
+        (("post-exercise", "--genotype", "SOD1-G93A", "--day", "400"), "day must be a whole day from 20 to"),
+        (("post-exercise", "--genotype", "SOD1-G93A", "--day", "30", "--perturb", "lems"), "--set and --perturb"),
+        (("post-exercise", "--muscle", "TA", "--fibres", "100"), "does not apply to muscle protocol post-exercise"),
+        (("post-exercise", "--muscle", "TA", "--stimuli", "3"), "--stimuli must be at least 4"),
+        (("post-exercise", "--muscle", "TA", "--conditioning-s", "0"), "--conditioning-s"),
+        (("post-exercise", "--muscle", "TA", "--backend", "numpy"), "take no --backend"),
     ],
 )
 def test_bad_disease_options_exit_2_naming_the_problem(cli, args, message):
@@ -91,3 +97,26 @@ def test_the_table_and_plot_titles_of_a_diseased_muscle_name_genotype_hypothesis
     table = cli("protocol", "cmap-scan", "--genotype", "SOD1-G93A", "--day", "100", "--muscle", "TA", "--plot", str(plot))
     assert table.returncode == 0, table.stderr
     assert "SOD1-G93A (dying_back) day 100" in table.stdout and plot.stat().st_size > 0
+
+
+def test_post_exercise_on_a_diseased_muscle_gives_the_junction_fields_and_a_plot(cli, tmp_path):
+    """The EMG-lab session on the SOD1-G93A TA (day 30, early: a fast course) and on the healthy
+    TA: the fields of the junction-level protocol, the disease named, a figure written."""
+    from endplate.cli.protocol import _JSON_FIELDS
+    from endplate.junction.post_exercise import PROBE_AFTER_S
+
+    plot = tmp_path / "pe.png"
+    sick = _json(
+        cli(
+            "protocol", "post-exercise", "--genotype", "SOD1-G93A", "--day", "30", "--muscle", "TA", "--plot", str(plot), "--json"
+        )
+    )
+    healthy = _json(cli("protocol", "post-exercise", "--muscle", "TA", "--json"))
+    phases = ["rest", *[f"{t:g} s after" for t in PROBE_AFTER_S]]  # as at junction level
+    for out in (sick, healthy):
+        assert set(_JSON_FIELDS["post-exercise"]) <= set(out) and out["phase"] == phases
+        assert len(out["cmap_mv"]) == len(out["decrement_percent"]) == len(out["phase"])
+    assert sick["genotype"] == "SOD1-G93A" and sick["day"] == 30 and sick["muscle"] == "TA"
+    assert "genotype" not in healthy and plot.stat().st_size > 0
+    table = cli("protocol", "post-exercise", "--genotype", "SOD1-G93A", "--day", "30", "--muscle", "TA")
+    assert table.returncode == 0 and "SOD1-G93A (dying_back) day 30" in table.stdout and "decrement_percent" in table.stdout

@@ -15,6 +15,7 @@ import pytest
 from endplate import make_population, run_train
 from endplate.calibrate.targets import load_targets
 from endplate.errors import EndplateInputError
+from endplate.junction.parameters import default_parameters
 from endplate.junction.perturbations import apply_perturbations
 from endplate.junction.post_exercise import post_exercise
 
@@ -129,3 +130,91 @@ def test_a_saved_post_exercise_result_replays_bit_for_bit(cli, tmp_path):
     assert made.returncode == 0, made.stderr
     again = cli("replay", str(saved))
     assert again.returncode == 0 and "identical" in again.stdout, again.stdout + again.stderr
+
+
+def test_the_shared_session_gives_the_junction_protocol_the_bytes_of_its_own_loop(human):
+    """The session loop shared with the muscle level (``run_session``) gives what the protocol's own
+    loop gave before it was shared: this is that loop, block by block on one population, equal
+    shares of a normal CMAP; arrays equal to the last bit."""
+    from endplate.junction.post_exercise import PROBE_AFTER_S, REST_BEFORE_S, session_intervals
+    from endplate.junction.rns import NORMAL_CMAP_MV
+    from endplate.seeding import substreams
+
+    params, n = apply_perturbations(human, ["lems"]), 300
+    ds = post_exercise(params, n_fibres=n, seed=3)
+    names = ["rest", "conditioning", *[f"probe{i}" for i in range(len(PROBE_AFTER_S))]]
+    streams = substreams(3, "population", *names)
+    pop = make_population(params, n, streams["population"], "FR")
+    state = pop.rested_state()
+    cmaps, fired, potentiation = [], [], []
+    blocks = session_intervals(3.0, 10, 30.0, 10.0, PROBE_AFTER_S, REST_BEFORE_S)
+    for name, intervals in zip(names, blocks):
+        if name != "conditioning":
+            potentiation.append(float(state.potentiation.mean()) * math.exp(-intervals[0] / params.potentiation_tau_ms))
+        rec = run_train(pop, state, intervals, streams[name], record=False)
+        if name != "conditioning":
+            fired.append(rec.fired_fraction * pop.size)
+            cmaps.append(fired[-1] * NORMAL_CMAP_MV / n)
+    for got, want in ((ds["cmap_mv"], cmaps), (ds["fibres_fired"], fired), (ds["potentiation"], potentiation)):
+        assert got.values.tobytes() == np.array(want).tobytes()
+
+
+def _small_ta(seed: int, day: int | None = None):
+    """A small mouse TA (40 units, 1400 fibres): healthy, or SOD1-G93A on ``day`` of its course (about 1 s)."""
+    from endplate.disease.diseased_muscle import base_scenario, muscle_on_day, one_muscle_scenario
+    from endplate.muscle.protocols import muscle
+
+    size = {"n_units": 40, "n_fibres": 1400}
+    if day is None:
+        return muscle("mouse", "TA", seed, **size)
+    sc = one_muscle_scenario(
+        "SOD1-G93A",
+        base_scenario("SOD1-G93A", "mouse").hypothesis,
+        "TA",
+        seed,
+        "mouse",
+        end_day=day + 10,
+        readout_every_days=40,
+        mune_every_days=200,
+        muscle_set={"TA": size},
+    )
+    return muscle_on_day(sc, "TA", day)
+
+
+def test_a_symptomatic_sod1_muscle_decrements_at_rest_where_the_healthy_muscle_does_not():
+    """SOD1-G93A TA at P110 against the healthy TA of the same seed, through the whole session:
+    the muscle-level readouts are the junction-level ones, and the resting 3 Hz train of the
+    diseased muscle (immature and impaired junctions) decrements deeper at every seed. The mean
+    bound is the 5 % lower edge of the borderline decrement in ALS (Killian et al. 1994, L20;
+    secondary), as in test_decrement."""
+    from endplate.muscle.post_exercise import muscle_post_exercise
+
+    junction = post_exercise(default_parameters("mouse"), n_fibres=50)
+    sick_rest = []
+    for seed in (0, 1, 2):
+        sick = muscle_post_exercise(_small_ta(seed, 110), seed=seed)
+        healthy = muscle_post_exercise(_small_ta(seed), seed=seed)
+        assert set(sick.data_vars) == set(junction.data_vars) and set(sick.coords) == set(junction.coords)
+        assert list(sick["phase"].values) == list(junction["phase"].values)
+        assert float(sick["decrement_percent"][0]) > float(healthy["decrement_percent"][0]), seed
+        sick_rest.append(float(sick["decrement_percent"][0]))
+    assert np.mean(sick_rest) > 5, sick_rest
+
+
+def test_each_train_sums_the_fibres_that_fired_through_the_volume_conductor():
+    """The CMAP is the conductor's sum over the fibres that fired, not a share of a normal CMAP:
+    where every innervated fibre fired it is the muscle's full CMAP, and with half the units gone
+    every train's first CMAP is smaller."""
+    from endplate.muscle.emg import conductor, negative_peak_mv
+    from endplate.muscle.post_exercise import muscle_post_exercise
+
+    whole = _small_ta(4)
+    full = float(negative_peak_mv(conductor(whole).unit_potentials(whole).sum(axis=0)))
+    ds = muscle_post_exercise(whole, seed=4)
+    every = ds["fibres_fired"].values == whole.innervated().sum()
+    assert every.any() and np.allclose(ds["cmap_mv"].values[every], full, rtol=1e-6)
+    half = _small_ta(4)
+    half.unit_alive[::2] = False
+    fewer = muscle_post_exercise(half, seed=4)
+    assert np.all(fewer["first_cmap_mv"].values < ds["first_cmap_mv"].values)
+    assert np.all(fewer["fibres_fired"].values <= half.innervated().sum())

@@ -79,6 +79,7 @@ _MUSCLE_OPTIONS = {
     "force": set(),
     "sfemg": {"rate_hz", "stimulated"},
     "rns": {"frequency_hz", "stimuli"},
+    "post-exercise": {"frequency_hz", "stimuli", "conditioning_hz", "conditioning_s"},
     "cross-section": set(),
 }
 ALL_PROTOCOLS = tuple(dict.fromkeys([*PROTOCOLS, *_MUSCLE_OPTIONS]))
@@ -218,7 +219,7 @@ def protocol(
     pairs: int | None = typer.Option(None, help="SFEMG fibre pairs."),
     discharges: int | None = typer.Option(None, help="SFEMG discharges per pair."),
     stimulated: bool | None = typer.Option(None, "--stimulated/--voluntary", help="SFEMG activation."),
-    fibres: int | None = typer.Option(None, help="RNS, post-exercise: number of fibres."),
+    fibres: int | None = typer.Option(None, help="RNS, post-exercise at junction level: number of fibres."),
     conditioning_hz: float | None = typer.Option(
         None, help="post-exercise: rate of the conditioning tetanus (Hz; default 30, standing for maximal voluntary effort)."
     ),
@@ -538,8 +539,9 @@ def _muscle_protocol(
                     f"option --{option.replace('_', '-')} does not apply to muscle protocol {name}; it takes: "
                     + (", ".join("--" + o.replace("_", "-") for o in sorted(_MUSCLE_OPTIONS[name])) or "no extra options")
                 )
-        if stimuli is not None and stimuli < (10 if name == "cmap-scan" else 1):
-            raise EndplateInputError(f"--stimuli must be at least {10 if name == 'cmap-scan' else 1}, got {stimuli}")
+        least = {"cmap-scan": 10, "post-exercise": 4}.get(name, 1)  # post-exercise: the decrement is 4th vs 1st
+        if stimuli is not None and stimuli < least:
+            raise EndplateInputError(f"--stimuli must be at least {least}, got {stimuli}")
         check_output(csv, (".csv",), "--csv")
         check_output(plot, PLOT_SUFFIXES, "--plot")
         from endplate.muscle.presets import muscle_parameter_names
@@ -557,6 +559,9 @@ def _muscle_protocol(
         check_size("fibres", overrides.get("n_fibres", 0), "--set n_fibres", allow_large)
         check_size("units", overrides.get("n_units", 0), "--set n_units", allow_large)
         _check_rates(given)
+        session = {k: stray[k] for k in ("conditioning_hz", "conditioning_s") if stray[k] is not None}
+        if name == "post-exercise":
+            _check_muscle_session(species, muscle, overrides, stimuli, frequency_hz, session, allow_large)
         params = _params(species, [s for s in set_ if s not in muscle_sets], perturb)
         if diseased:
             anatomy, context = _diseased_muscle(species, muscle, disease, seed)
@@ -566,7 +571,7 @@ def _muscle_protocol(
             k: v
             for k, v in {"n_stimuli": stimuli, "frequency_hz": frequency_hz, "rate_hz": rate_hz, "method": method}.items()
             if v is not None
-        }
+        } | session
         if stimulated is not None:
             options["voluntary"] = not stimulated
         _check_nwb(nwb, name)
@@ -617,4 +622,29 @@ def _muscle_protocol(
         return
     payload = {"protocol": name, "seed": seed, **context, **result}
     title = f"protocol {name} ({species} {anatomy.preset.muscle}{_state_label(context)}, seed {seed})"
-    _emit(payload, as_json, lambda: _quantity_table(title, payload))
+    # the table shows one number or one short list per row; the trains of post-exercise stay in --json
+    shown_rows = {k: v for k, v in payload.items() if not (name == "post-exercise" and k in ("cmap_mv", "fibres_fired"))}
+    _emit(payload, as_json, lambda: _quantity_table(title, shown_rows))
+
+
+def _check_muscle_session(
+    species: str,
+    muscle: str | None,
+    overrides: dict,
+    stimuli: int | None,
+    frequency_hz: float | None,
+    session: dict,
+    allow_large: bool,
+) -> None:
+    """post-exercise on a muscle: the session's settings and its size (every fibre of the preset
+    through every block: an upper bound for a diseased muscle), before the muscle is built."""
+    from endplate.junction.post_exercise import PROBE_AFTER_S, REST_BEFORE_S, check_session
+    from endplate.limits import check_size
+    from endplate.muscle.presets import load_muscle
+
+    n_stimuli, hz, seconds = stimuli or 10, session.get("conditioning_hz", 30.0), session.get("conditioning_s", 10.0)
+    check_session(frequency_hz or 3.0, n_stimuli, hz, seconds, PROBE_AFTER_S, REST_BEFORE_S)
+    check_size("stimuli", round(hz * seconds), "--conditioning-hz x --conditioning-s", allow_large)
+    fibres = load_muscle(species, muscle or DEFAULT_MUSCLE.get(species, ""), **overrides).n_fibres
+    work = fibres * (n_stimuli * (1 + len(PROBE_AFTER_S)) + round(hz * seconds))
+    check_size("junction_work", work, "the muscle's fibres x (--stimuli x 6 trains + conditioning impulses)", allow_large)

@@ -12,16 +12,18 @@ desensitisation) runs on between the trains as it would in the patient.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from endplate.errors import EndplateInputError
 from endplate.junction.parameters import JunctionParameters
-from endplate.junction.population import make_population
+from endplate.junction.population import JunctionPopulation, JunctionState, make_population
 from endplate.junction.provenance import provenance_attrs
 from endplate.junction.rns import NORMAL_CMAP_MV, decrement
-from endplate.kernels import run_train
+from endplate.kernels import TrainRecord, run_train
 from endplate.readings import REASON_SUFFIX
 from endplate.seeding import substreams
 
@@ -31,7 +33,8 @@ PROBE_AFTER_S = (1.0, 60.0, 120.0, 180.0, 240.0)
 REST_BEFORE_S = 60.0  # from the end of the resting train to the start of the conditioning (assumed)
 
 
-def _check(frequency_hz, n_stimuli, conditioning_hz, conditioning_s, after_s, rest_before_s) -> None:
+def check_session(frequency_hz, n_stimuli, conditioning_hz, conditioning_s, after_s, rest_before_s) -> None:
+    """The session's settings, else EndplateInputError naming the one that is wrong."""
     for name, value, top in (
         ("frequency_hz", frequency_hz, 1000.0),
         ("conditioning_hz", conditioning_hz, 1000.0),
@@ -88,7 +91,8 @@ def post_exercise(
     """3 Hz trains at rest and at ``after_s`` seconds after a conditioning tetanus.
 
     Each train counts the fibres that fire at every stimulus and gives each an equal share of a
-    normal CMAP, as ``junction.rns`` does. Per train (dimension ``phase``: rest, then each probe
+    normal CMAP, as ``junction.rns`` does (``muscle.post_exercise`` sums the potentials of the
+    fibres of a muscle instead). Per train (dimension ``phase``: rest, then each probe
     time): ``cmap_mv`` (phase, stimulus), ``decrement_percent`` (4th vs 1st), ``first_cmap_change_percent``
     (first CMAP against the first CMAP at rest), ``potentiation`` (mean potentiation state at the
     first stimulus of the train). ``post_exercise_increment_percent`` is the first CMAP right after
@@ -101,33 +105,17 @@ def post_exercise(
     near threshold (LEMS-like junctions): compare seeds before reading a difference of that size.
     """
     after_s = tuple(float(t) for t in after_s)
-    _check(frequency_hz, n_stimuli, conditioning_hz, conditioning_s, after_s, rest_before_s)
+    check_session(frequency_hz, n_stimuli, conditioning_hz, conditioning_s, after_s, rest_before_s)
     blocks = session_intervals(frequency_hz, n_stimuli, conditioning_hz, conditioning_s, after_s, rest_before_s)
-    names = ["rest", "conditioning", *[f"probe{i}" for i in range(len(after_s))]]
+    names = block_names(after_s)
     streams = substreams(seed, "population", *names)
     pop = make_population(params, n_fibres, streams["population"], unit_type)
-    state = pop.rested_state()
-    cmaps, fired_counts, potentiation = [], [], []
-    for name, intervals in zip(names, blocks):
-        if name != "conditioning":
-            # the state the train meets: potentiation decayed over the interval before its first stimulus
-            potentiation.append(float(state.potentiation.mean()) * math.exp(-intervals[0] / params.potentiation_tau_ms))
-        rec = run_train(pop, state, intervals, streams[name], backend=backend, record=False)
-        if name != "conditioning":
-            fired = rec.fired_fraction * pop.size
-            fired_counts.append(fired)
-            cmaps.append(fired * NORMAL_CMAP_MV / n_fibres)
-    cmap = np.array(cmaps)
-    decrements, reasons = [], []
-    for label, row in zip(["rest", *[f"{t:g} s after" for t in after_s]], cmap):
-        value, why = decrement(row)
-        decrements.append(np.nan if value is None else value)
-        if why:
-            reasons.append(f"{label}: {why}")
-    decrements_arr = np.array(decrements)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        change = 100.0 * (cmap[:, 0] / cmap[0, 0] - 1.0) if cmap[0, 0] > 0 else np.full(len(cmap), np.nan)
-    late = [i + 1 for i, t in enumerate(after_s) if 120.0 <= t <= 240.0]
+
+    def equal_shares(rec: TrainRecord) -> tuple[np.ndarray, np.ndarray]:
+        fired = rec.fired_fraction * pop.size
+        return fired * NORMAL_CMAP_MV / n_fibres, fired
+
+    cmap, fired, potentiation = run_session(pop, pop.rested_state(), blocks, [streams[n] for n in names], equal_shares, backend)
     attrs = provenance_attrs(
         "post-exercise",
         seed,
@@ -142,6 +130,69 @@ def post_exercise(
         unit_type=unit_type,
         backend=backend,
     )
+    return session_dataset(cmap, fired, potentiation, after_s, rest_before_s, attrs)
+
+
+def block_names(after_s) -> list[str]:
+    """The names of the session's blocks, in order: their random streams are drawn by these names."""
+    return ["rest", "conditioning", *[f"probe{i}" for i in range(len(after_s))]]
+
+
+# What a probe train gives: the CMAP (mV) and the number of fibres that fired, per stimulus.
+CmapOf = Callable[[TrainRecord], tuple[np.ndarray, np.ndarray]]
+
+
+def run_session(
+    pop: JunctionPopulation,
+    state: JunctionState,
+    blocks: list[list[float]],
+    streams: list[int],
+    cmap_of: CmapOf,
+    backend: str = "numba",
+    record: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Carry ``pop`` (from ``state``, advanced in place) through the blocks of ``session_intervals``.
+
+    ``streams`` holds one seed per block; ``cmap_of`` turns each probe train (every block but the
+    conditioning, the second) into its CMAP and fibres fired per stimulus; ``record`` asks the
+    kernel for per-fibre records of the probe trains (``cmap_of`` reads them). Returns the CMAPs
+    and fibres fired (train, stimulus) and the mean potentiation each train meets at its first
+    stimulus (NaN for an empty population).
+    """
+    cmaps, fired_counts, potentiation = [], [], []
+    for k, (intervals, stream) in enumerate(zip(blocks, streams)):
+        probe = k != 1
+        if probe:
+            # the state the train meets: potentiation decayed over the interval before its first stimulus
+            level = float(state.potentiation.mean()) if pop.size else math.nan
+            potentiation.append(level * math.exp(-intervals[0] / pop.params.potentiation_tau_ms))
+        rec = run_train(pop, state, intervals, stream, backend=backend, record=record and probe)
+        if probe:
+            cmap, fired = cmap_of(rec)
+            fired_counts.append(fired)
+            cmaps.append(cmap)
+    return np.array(cmaps), np.array(fired_counts), np.array(potentiation)
+
+
+def session_dataset(
+    cmap: np.ndarray,
+    fired: np.ndarray,
+    potentiation: np.ndarray,
+    after_s: tuple[float, ...],
+    rest_before_s: float,
+    attrs: dict,
+) -> xr.Dataset:
+    """The readouts of a session's trains (see ``post_exercise``); ``attrs`` gets the reasons of undefined values."""
+    decrements, reasons = [], []
+    for label, row in zip(["rest", *[f"{t:g} s after" for t in after_s]], cmap):
+        value, why = decrement(row)
+        decrements.append(np.nan if value is None else value)
+        if why:
+            reasons.append(f"{label}: {why}")
+    decrements_arr = np.array(decrements)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = 100.0 * (cmap[:, 0] / cmap[0, 0] - 1.0) if cmap[0, 0] > 0 else np.full(len(cmap), np.nan)
+    late = [i + 1 for i, t in enumerate(after_s) if 120.0 <= t <= 240.0]
     summary = {
         "post_exercise_increment_percent": float(change[1]),
         "facilitation_points": float(decrements_arr[0] - decrements_arr[1]),
@@ -156,13 +207,42 @@ def post_exercise(
     return xr.Dataset(
         {
             "cmap_mv": (("phase", "stimulus"), cmap),
-            "fibres_fired": (("phase", "stimulus"), np.array(fired_counts)),
+            "fibres_fired": (("phase", "stimulus"), fired),
             "decrement_percent": ("phase", decrements_arr),
             "first_cmap_mv": ("phase", cmap[:, 0]),
             "first_cmap_change_percent": ("phase", change),
-            "potentiation": ("phase", np.array(potentiation)),
+            "potentiation": ("phase", potentiation),
             **{k: ((), v) for k, v in summary.items()},
         },
         coords={"phase": ["rest", *[f"{t:g} s after" for t in after_s]], "after_s": ("phase", [-rest_before_s, *after_s])},
         attrs=attrs,
     )
+
+
+def session_payload(ds: xr.Dataset) -> dict:
+    """A session's readouts as plain JSON values: lists and numbers, None (with a reason) for what is undefined."""
+
+    def plain(value: np.ndarray):
+        if value.ndim == 0:
+            v = value.item()
+            return None if isinstance(v, float) and not math.isfinite(v) else v
+        return [plain(v) for v in value]
+
+    payload: dict[str, Any] = {name: plain(ds.coords[name].values) for name in ("phase", "after_s")}
+    payload.update({str(name): plain(ds[name].values) for name in ds.data_vars})
+    payload.update({k: v for k, v in ds.attrs.items() if k.endswith(REASON_SUFFIX)})
+    derived = {
+        "facilitation_points": "the decrement at rest or right after the conditioning is undefined",
+        "exhaustion_points": "the decrement at rest or in a train 2-4 min after is undefined",
+        "post_exercise_increment_percent": "the first CMAP right after the conditioning is undefined",
+    }
+    for name, why in derived.items():
+        if payload[name] is None:
+            payload.setdefault(name + REASON_SUFFIX, why)
+    for name, why in (
+        ("first_cmap_change_percent", "no fibre responded to the first stimulus at rest"),
+        ("potentiation", "no junction to hold it"),
+    ):
+        if any(v is None for v in payload[name]):
+            payload.setdefault(name + REASON_SUFFIX, why)
+    return payload

@@ -9,11 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from endplate.junction.parameters import JunctionParameters
+from endplate.junction.post_exercise import session_payload
 from endplate.muscle import cmap as cmap_mod
 from endplate.muscle.anatomy import Anatomy, build_anatomy
 from endplate.muscle.force import muscle_force, unit_forces
 from endplate.muscle.grouping import grouping
 from endplate.muscle.mune import mune
+from endplate.muscle.post_exercise import muscle_post_exercise
 from endplate.muscle.presets import load_muscle
 from endplate.muscle.rns import muscle_rns
 from endplate.muscle.sfemg import muscle_sfemg
@@ -79,9 +81,13 @@ def run(name: str, anatomy: Anatomy, seed: int, **options) -> dict:
             **{k: v for k, v in r.items() if k.startswith("decrement_percent")},
             "fibres_failing_percent": r["fibres_failing_percent"],
         }
+    if name == "post-exercise":
+        keys = ("frequency_hz", "n_stimuli", "conditioning_hz", "conditioning_s")
+        session = muscle_post_exercise(anatomy, seed=s, **{k: v for k, v in options.items() if k in keys})
+        return {**summary(anatomy), **session_payload(session)}
     if name == "cross-section":
         return {**summary(anatomy), **grouping(anatomy)}
     raise KeyError(name)
 
 
-MUSCLE_PROTOCOLS = ("cmap", "cmap-scan", "mune", "force", "sfemg", "rns", "cross-section")
+MUSCLE_PROTOCOLS = ("cmap", "cmap-scan", "mune", "force", "sfemg", "rns", "post-exercise", "cross-section")

@@ -8,8 +8,22 @@ from endplate.junction.rns import decrement
 from endplate.junction.train import regular_intervals
 from endplate.kernels import run_train
 from endplate.muscle.anatomy import Anatomy
-from endplate.muscle.emg import conductor, negative_peak_mv
+from endplate.muscle.emg import Conductor, conductor, negative_peak_mv
 from endplate.readings import reading
+
+
+def fired_cmaps(anatomy: Anatomy, cond: Conductor, fibres: np.ndarray, fired: np.ndarray) -> np.ndarray:
+    """The CMAP (negative peak, mV) of each stimulus: the summed potentials of the fibres that fired.
+
+    ``fibres`` are the indices of the fibres whose junctions ran; ``fired`` is (fibre, stimulus).
+    """
+    amplitudes, active = [], np.zeros(anatomy.n_fibres, bool)
+    for k in range(fired.shape[1]):
+        active[:] = False
+        active[fibres[fired[:, k]]] = True
+        wave = cond.unit_potentials(anatomy, active).sum(axis=0)
+        amplitudes.append(float(negative_peak_mv(wave)))
+    return np.array(amplitudes)
 
 
 def muscle_rns(anatomy: Anatomy, frequency_hz: float = 3.0, n_stimuli: int = 10, seed: int = 0, backend: str = "numba") -> dict:
@@ -36,13 +50,7 @@ def muscle_rns(anatomy: Anatomy, frequency_hz: float = 3.0, n_stimuli: int = 10,
         backend=backend,
     )
     fired = np.isfinite(rec.latency_ms)
-    amplitudes, active = [], np.zeros(anatomy.n_fibres, bool)
-    for k in range(n_stimuli):
-        active[:] = False
-        active[ok[fired[:, k]]] = True
-        wave = cond.unit_potentials(anatomy, active).sum(axis=0)
-        amplitudes.append(float(negative_peak_mv(wave)))
-    cmap = np.array(amplitudes)
+    cmap = fired_cmaps(anatomy, cond, ok, fired)
     value, why = decrement(cmap)
     return {
         "cmap_mv": cmap,

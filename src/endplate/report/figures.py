@@ -50,11 +50,14 @@ def _rns(ax, ds: xr.Dataset) -> None:
     ax.set(xlabel=LABELS["stimulus"], ylabel="summed response (mV)", ylim=(0, None))
 
 
-def _post_exercise(ax, ds: xr.Dataset) -> None:
-    """The 3 Hz train of each phase (rest, then after the conditioning), one line each."""
-    cmap = ds["cmap_mv"].values
+def _post_exercise(ax, ds) -> None:
+    """The 3 Hz train of each phase (rest, then after the conditioning), one line each.
+
+    ``ds``: the junction protocol's Dataset or the muscle protocol's result (lists).
+    """
+    cmap = np.asarray(ds["cmap_mv"], float)
     shades = plt.cm.viridis(np.linspace(0.0, 0.85, cmap.shape[0]))
-    for row, phase, colour in zip(cmap, ds["phase"].values, shades):
+    for row, phase, colour in zip(cmap, np.asarray(ds["phase"]), shades):
         ax.plot(np.arange(1, row.size + 1), row, "o-", ms=3, color=colour, label=str(phase))
     ax.set(xlabel=LABELS["stimulus"], ylabel="summed response (mV)", ylim=(0, None))
     ax.legend(fontsize="small", ncol=2)
@@ -115,6 +118,9 @@ def plot_muscle(name: str, result: dict, path: str, title: str) -> None:
         elif name == "rns":
             ax.bar(np.arange(1, len(result["cmap_mv"]) + 1), result["cmap_mv"], color=COLOURS["main"])
             ax.set(xlabel=LABELS["stimulus"], ylabel=LABELS["cmap_mv"])
+        elif name == "post-exercise":
+            _post_exercise(ax, result)
+            ax.set(ylabel=LABELS["cmap_mv"])
         elif name == "force":
             ax.hist(result["unit_tetanic_n"], bins=40, color=COLOURS["main"])
             ax.set(xlabel=LABELS["force_n"], ylabel=LABELS["units"])
