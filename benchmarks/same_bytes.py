@@ -1,4 +1,4 @@
-"""Same seed, same bytes: write a run, a diseased-muscle protocol and trial subjects, to compare two trees.
+"""Same seed, same bytes: write a run, a diseased-muscle protocol and trial subjects (mouse and human), to compare two trees.
 
 Usage: ``PYTHONPATH=<tree>/src python benchmarks/same_bytes.py OUT_FOLDER``, once per tree, then
 ``cmp``/``diff`` the folders (the run's NetCDF differs only in its provenance attributes, so the
@@ -28,10 +28,11 @@ def main(out: Path) -> None:
     from endplate.therapy.subject import simulate_subject
     from endplate.therapy.trial import load_trial
 
-    trial = load_trial("musk-agonist-sod1-mouse", subjects_per_arm=2)
-    known, arms = trial.known_interventions(), allocate(trial)
-    subjects = [simulate_subject(trial, draw_subject(trial, i, arms[i]), known) for i in range(trial.n_subjects)]
-    (out / "subjects.pkl").write_bytes(pickle.dumps(subjects))
+    for name, per_arm in (("musk-agonist-sod1-mouse", 2), ("nmj-stabiliser-human", 3)):
+        trial = load_trial(name, subjects_per_arm=per_arm)
+        known, arms = trial.known_interventions(), allocate(trial)
+        subjects = [simulate_subject(trial, draw_subject(trial, i, arms[i]), known) for i in range(trial.n_subjects)]
+        (out / f"subjects-{name}.pkl").write_bytes(pickle.dumps(subjects))
 
 
 if __name__ == "__main__":
