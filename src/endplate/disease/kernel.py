@@ -39,6 +39,11 @@ AXONS, SOMATA = slice(4, 7), slice(7, 10)  # intact axons and living somata by t
 FORCE, FORCE_STATIC, FORCE_REGROW = 10, 11, 12  # force, and the two sums it is made of (see step_day)
 AXON_LOST, SOMA_DIED = 0, 1  # columns of ``unit_days``: the day each event happened (inf: not yet)
 BLOCK = 256  # fibres screened at once for anything due today (see _chunk)
+# The day's helpers that ``step_day`` calls once a day are inlined into it (``inline="always"``,
+# Numba IR): every call that passes the state tuple adds and drops a reference to each of its
+# arrays, which was about a quarter of a trial subject's CPU time (NRT reference counting). The
+# chunk functions (``_chunk``, ``_visit_many``) stay calls: they run inside the parallel region.
+# Checked to change no number after a fresh compile (benchmarks/kernel_bytes.py, same_bytes.py).
 
 
 @njit(cache=True, inline="always")
@@ -47,7 +52,7 @@ def _exp_draw(s0, s1, mean):
     return s0, s1, -mean * math.log(1.0 - u)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _share(st):
     if st == HEALTHY:
         return 1.0
@@ -147,7 +152,7 @@ class _Today(NamedTuple):
     tsc_absent: float
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _today(p, day, g_term, s):
     """The day's ``_Today`` (after the unit step: whether an axon is lost is known)."""
     n_u = s.unit_type.shape[0]
@@ -352,7 +357,7 @@ def _phase(first, t, s):
         _chunk(c, c * n_f // n_chunks, (c + 1) * n_f // n_chunks, t, s)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _merge(s, force_sums):
     size, functional, counts = s.size, s.functional, s.counts
     d_size, d_func, d_counts, d_force = s.d_size, s.d_func, s.d_counts, s.d_force
@@ -375,21 +380,21 @@ def _merge(s, force_sums):
         d_force[c, 1] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _lose_axon(u, t, day, s):
     s.axon_intact[u] = False
     s.counts[4 + t] -= 1.0
     s.unit_days[u, AXON_LOST] = day
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _kill_soma(u, t, day, s):
     s.soma_alive[u] = False
     s.counts[7 + t] -= 1.0
     s.unit_days[u, SOMA_DIED] = day
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _lost_fraction(s, u):
     """Share of unit ``u``'s fibres at the start without a functional NMJ, as the trigger of its axon loss sees it.
 
@@ -411,7 +416,7 @@ def _lost_fraction(s, u):
     return 1.0 - seen / max(s.size0[u], 1)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _expect(s, g_term, max_enlarge, impaired_days):
     """Bring every unit's expected healthy count up to the terminal drive ``g_term`` (reduced muscles only).
 
@@ -454,7 +459,7 @@ def _expect(s, g_term, max_enlarge, impaired_days):
     s.adopted[:] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _units(p, day, g_cort, s, r0, r1):
     """The day's events of the motor neurons: cortical death, retrograde axon loss, secondary soma death.
 
@@ -499,7 +504,7 @@ def _units(p, day, g_cort, s, r0, r1):
                     _kill_soma(u, t, day, s)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _begin_day(p, day, g_term, g_cort, s):
     """The unit step of the day; True (with the force tally updated) if no fibre can change today."""
     counts = s.counts
@@ -558,7 +563,7 @@ def step_day(p, day, g_term, g_cort, s):
     _end_day(s, force_sums, day, t.tau_r)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _end_day(s, force_sums, day, tau_r):
     counts = s.counts
     counts[11] = force_sums[0]
