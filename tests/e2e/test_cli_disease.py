@@ -120,3 +120,13 @@ def test_post_exercise_on_a_diseased_muscle_gives_the_junction_fields_and_a_plot
     assert "genotype" not in healthy and plot.stat().st_size > 0
     table = cli("protocol", "post-exercise", "--genotype", "SOD1-G93A", "--day", "30", "--muscle", "TA")
     assert table.returncode == 0 and "SOD1-G93A (dying_back) day 30" in table.stdout and "decrement_percent" in table.stdout
+
+
+def test_junction_post_exercise_json_says_why_each_derived_readout_is_missing(cli):
+    """A junction whose fibres never fire (1 % of its AChR): the readouts derived from the undefined
+    decrements are null beside a reason, as the muscle-level session gives them."""
+    out = _json(
+        cli("protocol", "post-exercise", "--species", "human", "--set", "achr_density_relative=0.01", "--fibres", "200", "--json")
+    )
+    for name in ("facilitation_points", "exhaustion_points", "post_exercise_increment_percent"):
+        assert out[name] is None and out[name + "_undefined_reason"], name
