@@ -32,6 +32,34 @@ def regular(frequency_hz, n):
 
 
 @pytest.fixture(scope="session")
+def small_ta():
+    """A factory of small mouse TAs (40 units, 1400 fibres): ``small_ta(seed)`` healthy, or
+    ``small_ta(seed, day)`` SOD1-G93A as its course leaves it on ``day`` (about 1-2 s); each call builds a new one."""
+
+    def make(seed: int, day: int | None = None):
+        from endplate.disease.diseased_muscle import base_scenario, muscle_on_day, one_muscle_scenario
+        from endplate.muscle.protocols import muscle
+
+        size = {"n_units": 40, "n_fibres": 1400}
+        if day is None:
+            return muscle("mouse", "TA", seed, **size)
+        sc = one_muscle_scenario(
+            "SOD1-G93A",
+            base_scenario("SOD1-G93A", "mouse").hypothesis,
+            "TA",
+            seed,
+            "mouse",
+            end_day=day + 10,
+            readout_every_days=40,
+            mune_every_days=200,
+            muscle_set={"TA": size},
+        )
+        return muscle_on_day(sc, "TA", day)
+
+    return make
+
+
+@pytest.fixture(scope="session")
 def cli():
     """Run the installed console script as a user would; returns the CompletedProcess."""
     import shutil

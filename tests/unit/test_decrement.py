@@ -103,25 +103,7 @@ def test_muscle_without_an_innervated_fibre_reports_its_decrement_undefined_with
     assert not np.isnan(r["cmap_mv"]).any()
 
 
-def _sod1_ta_on_day(day: int, seed: int):
-    """A small SOD1-G93A TA (40 units, 1400 fibres) as the course leaves it on ``day`` (about 2 s)."""
-    from endplate.disease.diseased_muscle import base_scenario, muscle_on_day, one_muscle_scenario
-
-    sc = one_muscle_scenario(
-        "SOD1-G93A",
-        base_scenario("SOD1-G93A", "mouse").hypothesis,
-        "TA",
-        seed,
-        "mouse",
-        end_day=day + 10,
-        readout_every_days=40,
-        mune_every_days=200,
-        muscle_set={"TA": {"n_units": 40, "n_fibres": 1400}},
-    )
-    return muscle_on_day(sc, "TA", day)
-
-
-def test_symptomatic_sod1_ta_decrements_at_3_hz_as_its_immature_junctions_run_down():
+def test_symptomatic_sod1_ta_decrements_at_3_hz_as_its_immature_junctions_run_down(small_ta):
     """SOD1-G93A TA at P110 (symptomatic): a measurable 3 Hz decrement from fibres that fire at the
     1st stimulus and drop out by the 4th.
 
@@ -134,7 +116,7 @@ def test_symptomatic_sod1_ta_decrements_at_3_hz_as_its_immature_junctions_run_do
     """
     decrements, dropouts = [], []
     for course_seed in (0, 1, 2):
-        anatomy = _sod1_ta_on_day(110, course_seed)
+        anatomy = small_ta(course_seed, 110)
         for rns_seed in range(5):
             r = muscle_rns(anatomy, 3.0, 10, rns_seed)
             decrements.append(r["decrement_percent"])

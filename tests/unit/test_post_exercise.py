@@ -159,29 +159,7 @@ def test_the_shared_session_gives_the_junction_protocol_the_bytes_of_its_own_loo
         assert got.values.tobytes() == np.array(want).tobytes()
 
 
-def _small_ta(seed: int, day: int | None = None):
-    """A small mouse TA (40 units, 1400 fibres): healthy, or SOD1-G93A on ``day`` of its course (about 1 s)."""
-    from endplate.disease.diseased_muscle import base_scenario, muscle_on_day, one_muscle_scenario
-    from endplate.muscle.protocols import muscle
-
-    size = {"n_units": 40, "n_fibres": 1400}
-    if day is None:
-        return muscle("mouse", "TA", seed, **size)
-    sc = one_muscle_scenario(
-        "SOD1-G93A",
-        base_scenario("SOD1-G93A", "mouse").hypothesis,
-        "TA",
-        seed,
-        "mouse",
-        end_day=day + 10,
-        readout_every_days=40,
-        mune_every_days=200,
-        muscle_set={"TA": size},
-    )
-    return muscle_on_day(sc, "TA", day)
-
-
-def test_a_symptomatic_sod1_muscle_decrements_at_rest_where_the_healthy_muscle_does_not():
+def test_a_symptomatic_sod1_muscle_decrements_at_rest_where_the_healthy_muscle_does_not(small_ta):
     """SOD1-G93A TA at P110 against the healthy TA of the same seed, through the whole session:
     the muscle-level readouts are the junction-level ones, and the resting 3 Hz train of the
     diseased muscle (immature and impaired junctions) decrements deeper at every seed. The mean
@@ -192,8 +170,8 @@ def test_a_symptomatic_sod1_muscle_decrements_at_rest_where_the_healthy_muscle_d
     junction = post_exercise(default_parameters("mouse"), n_fibres=50)
     sick_rest = []
     for seed in (0, 1, 2):
-        sick = muscle_post_exercise(_small_ta(seed, 110), seed=seed)
-        healthy = muscle_post_exercise(_small_ta(seed), seed=seed)
+        sick = muscle_post_exercise(small_ta(seed, 110), seed=seed)
+        healthy = muscle_post_exercise(small_ta(seed), seed=seed)
         assert set(sick.data_vars) == set(junction.data_vars) and set(sick.coords) == set(junction.coords)
         assert list(sick["phase"].values) == list(junction["phase"].values)
         assert float(sick["decrement_percent"][0]) > float(healthy["decrement_percent"][0]), seed
@@ -201,19 +179,19 @@ def test_a_symptomatic_sod1_muscle_decrements_at_rest_where_the_healthy_muscle_d
     assert np.mean(sick_rest) > 5, sick_rest
 
 
-def test_each_train_sums_the_fibres_that_fired_through_the_volume_conductor():
+def test_each_train_sums_the_fibres_that_fired_through_the_volume_conductor(small_ta):
     """The CMAP is the conductor's sum over the fibres that fired, not a share of a normal CMAP:
     where every innervated fibre fired it is the muscle's full CMAP, and with half the units gone
     every train's first CMAP is smaller."""
     from endplate.muscle.emg import conductor, negative_peak_mv
     from endplate.muscle.post_exercise import muscle_post_exercise
 
-    whole = _small_ta(4)
+    whole = small_ta(4)
     full = float(negative_peak_mv(conductor(whole).unit_potentials(whole).sum(axis=0)))
     ds = muscle_post_exercise(whole, seed=4)
     every = ds["fibres_fired"].values == whole.innervated().sum()
     assert every.any() and np.allclose(ds["cmap_mv"].values[every], full, rtol=1e-6)
-    half = _small_ta(4)
+    half = small_ta(4)
     half.unit_alive[::2] = False
     fewer = muscle_post_exercise(half, seed=4)
     assert np.all(fewer["first_cmap_mv"].values < ds["first_cmap_mv"].values)

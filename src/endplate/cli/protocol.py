@@ -199,10 +199,6 @@ def protocol_payload(name: str, ds) -> dict:
             for m, b in zip(ds["pair_mcd_us"].values.tolist(), ds["pair_blocking_percent"].values.tolist())
         ]
     payload.update({k: v for k, v in ds.attrs.items() if k.endswith(REASON_SUFFIX)})  # why a value is missing
-    if name == "post-exercise":  # the readouts derived from undefined decrements say so, as at muscle level
-        from endplate.junction.post_exercise import session_payload
-
-        payload.update({k: v for k, v in session_payload(ds).items() if k.endswith(REASON_SUFFIX) and k not in payload})
     payload["seed"] = ds.attrs["seed"]
     payload["species"] = ds.attrs["species"]
     return payload

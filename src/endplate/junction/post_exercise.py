@@ -204,6 +204,17 @@ def session_dataset(
         attrs["decrement_percent" + REASON_SUFFIX] = "; ".join(reasons)
     if not late:
         attrs["exhaustion_points" + REASON_SUFFIX] = "no probe train 2-4 min after the conditioning"
+    # Readouts derived from an undefined decrement or CMAP are undefined too: say why, once, here.
+    values = {**summary, "first_cmap_change_percent": change, "potentiation": potentiation}
+    for name, why in (
+        ("facilitation_points", "the decrement at rest or right after the conditioning is undefined"),
+        ("exhaustion_points", "the decrement at rest or in a train 2-4 min after is undefined"),
+        ("post_exercise_increment_percent", "the first CMAP right after the conditioning is undefined"),
+        ("first_cmap_change_percent", "no fibre responded to the first stimulus at rest"),
+        ("potentiation", "no junction to hold it"),
+    ):
+        if not np.all(np.isfinite(values[name])):
+            attrs.setdefault(name + REASON_SUFFIX, why)
     return xr.Dataset(
         {
             "cmap_mv": (("phase", "stimulus"), cmap),
@@ -220,7 +231,7 @@ def session_dataset(
 
 
 def session_payload(ds: xr.Dataset) -> dict:
-    """A session's readouts as plain JSON values: lists and numbers, None (with a reason) for what is undefined."""
+    """A session's readouts as plain JSON values: lists and numbers, None beside its reason for what is undefined."""
 
     def plain(value: np.ndarray):
         if value.ndim == 0:
@@ -231,18 +242,4 @@ def session_payload(ds: xr.Dataset) -> dict:
     payload: dict[str, Any] = {name: plain(ds.coords[name].values) for name in ("phase", "after_s")}
     payload.update({str(name): plain(ds[name].values) for name in ds.data_vars})
     payload.update({k: v for k, v in ds.attrs.items() if k.endswith(REASON_SUFFIX)})
-    derived = {
-        "facilitation_points": "the decrement at rest or right after the conditioning is undefined",
-        "exhaustion_points": "the decrement at rest or in a train 2-4 min after is undefined",
-        "post_exercise_increment_percent": "the first CMAP right after the conditioning is undefined",
-    }
-    for name, why in derived.items():
-        if payload[name] is None:
-            payload.setdefault(name + REASON_SUFFIX, why)
-    for name, why in (
-        ("first_cmap_change_percent", "no fibre responded to the first stimulus at rest"),
-        ("potentiation", "no junction to hold it"),
-    ):
-        if any(v is None for v in payload[name]):
-            payload.setdefault(name + REASON_SUFFIX, why)
     return payload
