@@ -64,3 +64,17 @@ def test_a_curve_that_does_not_rise_gives_no_sample_size_and_sizes_beyond_the_ba
     assert np.isnan(solve_size(-1.6, -0.01, 0.8)) and np.isnan(solve_size(-1.6, 0.0, 0.8))
     with pytest.raises(ValueError, match="without replacement"):
         power_curve(_bank(0, per_arm=50), [60], trials=5, alpha=0.05, seed=0)
+
+
+def test_an_undefined_sample_size_is_shown_with_its_reason_never_as_nan():
+    """The survival and joint-rank rows of a small trial printed 'nan' and 'nan-nan'."""
+    from endplate.therapy.power import size_strings
+
+    def ss(n, low, high, within=True):
+        return {"subjects_per_arm": n, "low": low, "high": high, "solved_within_range": within}
+
+    assert size_strings(ss(64.2, 50.0, 90.0)) == ("64", "50-90")
+    assert size_strings(ss(1103.0, 482.0, 26032.0, within=False)) == ("1103 (beyond the curve)", "482-26032")
+    for case in (ss(float("nan"), float("nan"), float("nan"), within=False), ss(70.0, float("nan"), float("nan"))):
+        text = " ".join(size_strings(case))
+        assert "nan" not in text.lower() and ("not reached" in text or "undefined" in text), text

@@ -204,13 +204,15 @@ def trial(
 
 def _print_power(power: dict) -> None:
     """The one power figure, the solved sample size and the comparison of endpoints."""
-    import numpy as np
+
+    from endplate.therapy.power import size_strings
 
     ss = power["sample_size"]
+    size, interval = size_strings(ss)
     out.print(
         f"power ({power['endpoint']}, prospective, {power['curve']['trials']} fresh trials per size): "
         f"{power['power']:.2f} +/- {power['se']:.2f} at {power['subjects_per_arm']} per arm; "
-        f"{ss['target_power']:.0%} power needs {ss['subjects_per_arm']:.0f} per arm (95 % {ss['low']:.0f}-{ss['high']:.0f})"
+        f"{ss['target_power']:.0%} power needs {size} per arm (95 % {interval})"
     )
     table = Table(title=f"endpoints compared: subjects per arm for {ss['target_power']:.0%} power")
     for col in ("endpoint", "subjects per arm", "95 % interval", "power at trial size"):
@@ -218,8 +220,7 @@ def _print_power(power: dict) -> None:
     for e, c in power["endpoints"].items():
         n = c["sample_size"]
         at = c["subjects_per_arm"].index(power["subjects_per_arm"])
-        beyond = "" if n["solved_within_range"] or not np.isfinite(n["subjects_per_arm"]) else " (beyond the curve)"
-        table.add_row(e, f"{n['subjects_per_arm']:.0f}{beyond}", f"{n['low']:.0f}-{n['high']:.0f}", f"{c['power'][at]:.2f}")
+        table.add_row(e, *size_strings(n), f"{c['power'][at]:.2f}")
     out.print(table)
     check = power["mixed_model_check"]
     if check:

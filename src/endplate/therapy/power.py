@@ -177,6 +177,17 @@ def size_for_power(curve: dict, target: float) -> dict:
     }
 
 
+def size_strings(ss: dict) -> tuple[str, str]:
+    """A ``size_for_power`` result as text: the subjects per arm and its 95 % interval, or why either is undefined."""
+    n, low, high = ss["subjects_per_arm"], ss["low"], ss["high"]
+    if not np.isfinite(n):
+        return "not reached", "the fitted power does not reach the target with more subjects"
+    size = f"{n:.0f}" + ("" if ss["solved_within_range"] else " (beyond the curve)")
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return size, "undefined: most resampled banks never reach the target"
+    return size, f"{low:.0f}-{high:.0f}"
+
+
 def fitted_power(fit: dict, n) -> np.ndarray:
     """Power of the fitted curve at ``n`` subjects per arm."""
     return stats.norm.cdf(fit["a"] + fit["b"] * np.sqrt(np.asarray(n, float)))

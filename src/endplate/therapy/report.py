@@ -114,18 +114,15 @@ def _survival(ds: xr.Dataset, analysis: dict) -> str | None:
 def _curve(ax, curve: dict, colour: str, label: str, shift: float = 0.0) -> None:
     """Power with its Monte Carlo error bars (+/- 1.96 se, within 0-1), the fitted curve and the
     solved size; ``shift`` moves the points sideways (subjects) so that curves side by side stay apart."""
-    from endplate.therapy.power import fitted_power
+    from endplate.therapy.power import fitted_power, size_strings
 
     n, p, se = (np.asarray(curve[k], float) for k in ("subjects_per_arm", "power", "se"))
     bars = [p - np.clip(p - 1.96 * se, 0, 1), np.clip(p + 1.96 * se, 0, 1) - p]
     ax.errorbar(n + shift, p, yerr=bars, fmt="o", color=colour, capsize=3, ms=4)
     ss = curve["sample_size"]
     grid = np.linspace(max(1.0, n.min() * 0.5), n.max() * 1.1, 200)
-    solved = (
-        f"{ss['subjects_per_arm']:.0f} ({ss['low']:.0f}-{ss['high']:.0f})"
-        if np.isfinite(ss["subjects_per_arm"])
-        else "not reached"
-    )
+    size, interval = size_strings(ss)
+    solved = f"{size} ({interval})" if np.isfinite(ss["subjects_per_arm"]) else size
     if ss["fit"]["b"] > 0:  # a curve that falls with n fits noise around alpha: only the points are shown
         ax.plot(grid, fitted_power(ss["fit"], grid), color=colour, lw=1.5, label=f"{label}: {solved}")
     else:
@@ -191,6 +188,9 @@ def report_from_dataset(ds: xr.Dataset) -> str:
     settings = json.loads(ds.attrs["settings"])
     power = analysis["power"]
     ss = power["sample_size"]
+    from endplate.therapy.power import size_strings
+
+    size, interval = (html.escape(t) for t in size_strings(ss))
     rows = "".join(
         f"<tr><td>{html.escape(r['endpoint'])}</td><td>{html.escape(r['arm'])}</td><td>{_effect_cells(r)}</td>"
         f"<td>{r['p_value']:.3g}</td><td>{html.escape(r['unit'])}</td>"
@@ -222,7 +222,7 @@ table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:3px 8px;f
 (95 % CI {analysis["ci_low"]:.3g} to {analysis["ci_high"]:.3g}), p = {analysis["p_value"]:.3g}. Prospective power at
 {power["subjects_per_arm"]} per arm: {power["power"]:.2f} +/- {power["se"]:.2f} ({power["curve"]["trials"]} fresh trials per
 size from a bank of {power["curve"]["bank_per_arm"]} new subjects per arm); {ss["target_power"]:.0%} power needs
-{ss["subjects_per_arm"]:.0f} per arm (95 % {ss["low"]:.0f} to {ss["high"]:.0f}).</p>
+{size} per arm (95 % {interval}).</p>
 {_sensitivity(analysis)}
 <table><tr><th>arm</th><th>subjects</th><th>enrolled</th><th>interventions</th></tr>{arms}</table>
 <h2>All endpoints</h2><table><tr><th>endpoint</th><th>arm</th><th>effect</th><th>95 % CI</th><th>p</th><th>unit</th><th>method</th><th>events / censored</th></tr>{rows}</table>
