@@ -51,6 +51,22 @@ def test_mune_decline_reads_the_year_after_onset_only():
     assert obs.mune_decline_percent_per_month(run, ("APB", "FDI")) == pytest.approx(3.0, rel=0.02)
 
 
+def test_the_six_muscle_sum_weights_a_muscle_by_the_study_muscles_it_stands_for():
+    # Hand muscles lose 6 % a month, TA none: the sum APB, FDI, biceps (flat) and TA three times
+    # falls 2 % a month, not the hand's 6 %; the fit row and validate read the same muscles.
+    days = np.arange(0, 2001, 91)
+    onset = 546.0
+    hand = np.where(days < onset, 100.0, 100.0 * (1 - 0.06 * (days - onset) / 30.44))
+    flat = np.full(days.shape, 100.0)
+    run = _fake_run(days=days, APB={"mune": hand}, FDI={"mune": hand}, biceps={"mune": flat}, TA={"mune": flat})
+    run.onset_day = onset
+    run.mune_day = days
+    assert obs.mune_decline_percent_per_month(run, obs.SIX_MUSCLE_SUM) == pytest.approx(2.0, rel=0.02)
+    assert obs.mune_decline_percent_per_month(run, ("APB", "FDI")) == pytest.approx(6.0, rel=0.02)
+    h01 = next(t for t in load_problem("human-als").targets if t.id == "H01")
+    assert h01.muscles == obs.SIX_MUSCLE_SUM
+
+
 def test_mune_decline_before_weakness_reads_the_year_before_onset_only():
     # Units fall 5 % of the first visit's value a month up to onset, then stay flat: the reader
     # sees the loss before weakness, the after-onset reader sees none.

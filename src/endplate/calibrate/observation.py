@@ -111,13 +111,21 @@ def at_onset(run: Run, muscles: tuple[str, ...], key: str) -> float:
     return day_value(run, muscles, key, run.day[-1] if onset is None else onset)
 
 
+# The six-muscle MUNIX sum of Neuwirth et al. 2015 (APB, ADM, biceps, TA, EDB, AH; H01) in the
+# muscles the human scenario has: the two hand muscles, biceps, and TA for the three lumbosacral ones.
+SIX_MUSCLE_SUM = ("APB", "FDI", "biceps", "TA", "TA", "TA")
+
+
 def mune_decline_percent_per_month(run: Run, muscles: tuple[str, ...], start: float = 0.0, end: float = 365.0) -> float:
     """Decline of a MUNE sum over the year after onset, % of its first value per month (slope).
 
     Each muscle counts as a share of its own first value, equally weighted: a sum of MUNIX over
     several muscles (Neuwirth 2015) adds indices of about the same size in health (APB 191, ADM
-    179, biceps 180, TA 152; Cao 2020), whatever their true unit counts. ``start`` and ``end``
-    are the window's days relative to onset (visits inside it, ends included).
+    179, biceps 180, TA 152; Cao 2020), whatever their true unit counts. A muscle named more than
+    once counts once per naming: it stands for as many muscles of the study at its level (the
+    six-muscle sum of H01 is read as APB and FDI for the two hand muscles, biceps, and TA three
+    times for TA, EDB and AH, the lumbosacral half of the sum). ``start`` and ``end`` are the
+    window's days relative to onset (visits inside it, ends included).
     """
     if run.onset_day is None:
         return 0.0

@@ -492,15 +492,20 @@ def _read(name: str, reader: Callable[[Run], float], **changes) -> Callable[[int
 def _human_run_changes() -> dict:
     # Hand and diaphragm only, the diaphragm scaled down tenfold: the course of each fibre does not
     # depend on the muscle's size, and this keeps validation fast.
-    # A biceps scaled down likewise stands for the limb region of the ALSFRS-R-like composite (H02).
+    # A biceps scaled down likewise stands for the limb region of the ALSFRS-R-like composite (H02);
+    # with a TA scaled down likewise, the hand muscles and biceps stand for the six-muscle MUNIX sum (H01).
     return dict(
-        muscles=["APB", "FDI", "biceps", "diaphragm"],
+        muscles=["APB", "FDI", "biceps", "TA", "diaphragm"],
         onset_muscles=["APB", "FDI"],  # onset delays: the scenario's site of onset (presets/spread.toml)
         probe_days=[],
         probe_muscle="APB",
         mune_every_days=30,
         readout_every_days=365,
-        muscle_set={"diaphragm": {"n_units": 100, "n_fibres": 30000}, "biceps": {"n_units": 100, "n_fibres": 30000}},
+        muscle_set={
+            "diaphragm": {"n_units": 100, "n_fibres": 30000},
+            "biceps": {"n_units": 100, "n_fibres": 30000},
+            "TA": {"n_units": 100, "n_fibres": 30000},
+        },
     )
 
 
@@ -714,12 +719,13 @@ DISEASE_CHECKS: tuple[Check, ...] = (
     ),
     Check(
         "H01",
-        "human MUNE decline over the year after onset, APB and biceps (% per month)",
+        "human MUNE decline over the year after onset, six-muscle sum (% per month)",
         1.5,
         6.0,
-        "read 3.2 (single muscles 2.4-4.2) for the MUNIX sum of six muscles, APB and biceps among them "
-        "(H01); MPS here, each muscle weighted equally as MUNIX indices are",
-        _human_read(_nan_if_censored(lambda r: O.mune_decline_percent_per_month(r, ("APB", "biceps")), *_ONSET)),
+        "read 3.2 (single muscles 2.4-4.2) for the MUNIX sum of APB, ADM, biceps, TA, EDB and AH (H01); "
+        "MPS here, APB and FDI for the hand muscles, biceps, TA three times for the lumbosacral ones, "
+        "each weighted equally as MUNIX indices are",
+        _human_read(_nan_if_censored(lambda r: O.mune_decline_percent_per_month(r, O.SIX_MUSCLE_SUM), *_ONSET)),
     ),
     Check(
         "H08",
