@@ -67,6 +67,18 @@ def test_the_six_muscle_sum_weights_a_muscle_by_the_study_muscles_it_stands_for(
     assert h01.muscles == obs.SIX_MUSCLE_SUM
 
 
+def test_units_before_weakness_read_the_true_count_a_year_before_onset():
+    days = np.arange(0, 2001, 30)
+    onset = 1500.0
+    true = np.where(days < onset - 200, 200.0, 120.0)  # the fall comes 200 days before weakness
+    run = _fake_run(days=days, APB={"mune_true": true})
+    run.onset_day = onset
+    run.mune_day = days
+    assert obs.units_before_weakness(run, ("APB",)) == pytest.approx(100.0)
+    assert obs.units_before_weakness(run, ("APB",), days_before=100) == pytest.approx(60.0)
+    assert np.isnan(obs.units_before_weakness(run, ("APB",), days_before=1600))  # no visit that early
+
+
 def test_mune_decline_before_weakness_reads_the_year_before_onset_only():
     # Units fall 5 % of the first visit's value a month up to onset, then stay flat: the reader
     # sees the loss before weakness, the after-onset reader sees none.

@@ -150,6 +150,24 @@ def mune_decline_before_weakness(run: Run, muscles: tuple[str, ...]) -> float:
     return mune_decline_percent_per_month(run, muscles, -365.0, 0.0)
 
 
+def units_before_weakness(run: Run, muscles: tuple[str, ...], days_before: float = 365.0) -> float:
+    """True motor units of ``muscles`` ``days_before`` weakness, % of the first visit (mean over muscles).
+
+    Serial MUNE of asymptomatic SOD1 carriers stays normal until a sudden fall several months
+    before weakness (Aggarwal & Nicholson 2002): units are held until the last year. The true
+    count (``mune_true``) at the visit nearest that day, so no MUNE method's scatter is read as
+    loss; weakness is the scenario's onset. NaN without an onset or without a visit that early.
+    """
+    if run.onset_day is None:
+        return float("nan")
+    days = np.asarray(run.mune_day, float)
+    day = run.onset_day - days_before
+    if day < days[0]:
+        return float("nan")
+    i = int(np.argmin(np.abs(days - day)))
+    return float(np.mean([100 * run.muscles[m].mune_true[i] / run.muscles[m].mune_true[0] for m in muscles]))
+
+
 def partial_denervation_enlargement(seed: int, days: int, changes: dict | None = None, cut_fraction: float = 0.85) -> float:
     """Rafuse et al.: cut most of a healthy muscle's axons; mean enlargement of the survivors after ``days``.
 

@@ -739,6 +739,16 @@ DISEASE_CHECKS: tuple[Check, ...] = (
         _human_read(_nan_if_censored(lambda r: O.mune_decline_before_weakness(r, ("APB", "FDI")), *_ONSET)),
         open_issue=13,
     ),
+    Check(
+        "L69",
+        "human: true motor units of the onset muscles APB and FDI 12 months before weakness (% of start)",
+        85,
+        105,
+        "read: serial MUNE of asymptomatic SOD1 carriers stays normal over 3 years and falls abruptly "
+        "several months before weakness (L69; test-retest within 5 %); the band's 85 % is assumed as "
+        "a loss that repeated MUNE would not yet show",
+        _human_read(_nan_if_censored(lambda r: O.units_before_weakness(r, ("APB", "FDI")), *_ONSET)),
+    ),
 )
 
 
