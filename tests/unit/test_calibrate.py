@@ -79,6 +79,18 @@ def test_units_before_weakness_read_the_true_count_a_year_before_onset():
     assert np.isnan(obs.units_before_weakness(run, ("APB",), days_before=1600))  # no visit that early
 
 
+def test_respiratory_course_runs_from_diaphragm_weakness_to_end_stage():
+    days = np.arange(0, 2001, 1.0)
+    force = np.clip(100.0 - np.maximum(days - 1000.0, 0.0) / 5.0, 0.0, 100.0)  # below 70 % from day 1151
+    run = _fake_run(days=days, diaphragm={"force_percent": force})
+    run.scenario = SimpleNamespace(onset_force_fraction=0.7)
+    assert np.isnan(obs.respiratory_course_months(run))  # no end stage: undefined, not censored
+    run.end_stage_day = 1151.0 + 10 * obs.DAYS_PER_MONTH
+    assert obs.respiratory_course_months(run) == pytest.approx(10.0)
+    run.muscles["diaphragm"].force_percent = np.full(days.size, 90.0)
+    assert np.isnan(obs.respiratory_course_months(run))  # the diaphragm never weakened
+
+
 def test_mune_decline_before_weakness_reads_the_year_before_onset_only():
     # Units fall 5 % of the first visit's value a month up to onset, then stay flat: the reader
     # sees the loss before weakness, the after-onset reader sees none.

@@ -39,6 +39,22 @@ def test_lower_limb_onset_reaches_the_hand_before_the_tongue():
     assert d["TA"] == 0 < d["APB"] < d["biceps"] < d["genioglossus"]
 
 
+def test_limb_onset_reaches_the_respiratory_region_at_its_own_published_interval():
+    # the second-region interval (15.2 months for the hand) counts limb and bulbar regions only;
+    # the respiratory region has its own interval from onset to respiratory symptoms (L70)
+    from endplate.disease.spread import _table
+
+    sites = _table()["human"]["sites"]
+    own = sites["upper_limb"]["days_to_region"]["respiratory"]["value"]
+    for site in ("upper_limb", "lower_limb"):
+        d = spread_delays("human", site, ["diaphragm", "genioglossus"])
+        assert d["diaphragm"] == own
+    up = spread_delays("human", "upper_limb", ["diaphragm", "genioglossus"])
+    assert up["genioglossus"] == sites["upper_limb"]["days_per_region"]["value"] < up["diaphragm"]
+    # bulbar onset keeps the table's hop (no bulbar-specific interval was found)
+    assert spread_delays("human", "bulbar", ["diaphragm"])["diaphragm"] == sites["bulbar"]["days_per_region"]["value"]
+
+
 def test_explicit_onset_delays_win_over_the_site_and_onset_reads_the_onset_region():
     s = load_scenario("human-als", onset_site="bulbar", onset_delay_days={"TA": 5})
     assert s.onset_delay_days["TA"] == 5

@@ -168,6 +168,21 @@ def units_before_weakness(run: Run, muscles: tuple[str, ...], days_before: float
     return float(np.mean([100 * run.muscles[m].mune_true[i] / run.muscles[m].mune_true[0] for m in muscles]))
 
 
+def respiratory_course_months(run: Run, muscle: str = "diaphragm") -> float:
+    """Months from respiratory weakness to end stage: how fast the respiratory region empties once reached.
+
+    Weakness is the first day ``muscle``'s force falls below the scenario's onset fraction (the
+    threshold that defines onset in the onset region), end stage the run's. Kobayakawa et al. 2024
+    report onset of respiratory symptoms and the respiratory endpoint (L71). NaN where either
+    event did not happen.
+    """
+    force = run.muscles[muscle].force_percent
+    hit = np.flatnonzero(force < 100 * run.scenario.onset_force_fraction)
+    if not hit.size or run.end_stage_day is None:
+        return float("nan")
+    return (run.end_stage_day - float(run.day[hit[0]])) / DAYS_PER_MONTH
+
+
 def partial_denervation_enlargement(seed: int, days: int, changes: dict | None = None, cut_fraction: float = 0.85) -> float:
     """Rafuse et al.: cut most of a healthy muscle's axons; mean enlargement of the survivors after ``days``.
 

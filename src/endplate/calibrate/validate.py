@@ -749,6 +749,16 @@ DISEASE_CHECKS: tuple[Check, ...] = (
         "a loss that repeated MUNE would not yet show",
         _human_read(_nan_if_censored(lambda r: O.units_before_weakness(r, ("APB", "FDI")), *_ONSET)),
     ),
+    Check(
+        "L71",
+        "human: months from respiratory weakness (diaphragm force below the onset fraction) to end stage",
+        4,
+        18,
+        "read: respiratory symptoms 16.1 and the respiratory endpoint 24.9 months after onset (means, "
+        "L70-L71), 8.8 months apart; the band is assumed (the endpoint's definition was not read, and "
+        "it may come before death)",
+        _human_read(O.respiratory_course_months),
+    ),
 )
 
 

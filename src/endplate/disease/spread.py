@@ -63,14 +63,16 @@ def _hops(regions: dict, start: str) -> dict[str, int]:
 def spread_delays(species: str, site: str, muscles: tuple[str, ...] | list[str]) -> dict[str, float]:
     """Onset delay (days after the site's first muscle) of each of ``muscles`` for onset at ``site``.
 
-    hops x days_per_region of the site, plus the distance in segments from the level where spread
-    enters the muscle's region x days_per_segment (see presets/spread.toml).
+    hops x days_per_region of the site (or the site's own ``days_to_region`` for that region, where
+    one is published), plus the distance in segments from the level where spread enters the
+    muscle's region x days_per_segment (see presets/spread.toml).
     """
     t = _species_table(species, site)
     levels, regions, s = t["levels"], t["regions"], t["sites"][site]
     onset_level = levels[s["first_muscle"]]
     hops = _hops(regions, s["region"])
     per_region, per_segment = s["days_per_region"]["value"], t["days_per_segment"]["value"]
+    own = {r: v["value"] for r, v in s.get("days_to_region", {}).items()}
     out = {}
     for m in muscles:
         region = region_of(species, m)
@@ -78,5 +80,6 @@ def spread_delays(species: str, site: str, muscles: tuple[str, ...] | list[str])
             entry = onset_level
         else:
             entry = min((levels[x] for x in regions[region]["muscles"]), key=lambda v: abs(v - onset_level))
-        out[m] = hops[region] * per_region + abs(levels[m] - entry) * per_segment
+        reached = own.get(region, hops[region] * per_region)
+        out[m] = reached + abs(levels[m] - entry) * per_segment
     return out
