@@ -120,3 +120,22 @@ def test_a_bad_uncertainty_is_refused_with_the_reason(tmp_path, uncertainty, mes
     )
     with pytest.raises(EndplateInputError, match=message.replace("[", r"\[")):
         load_interventions(f)
+
+
+def test_a_patient_takes_the_spread_table_of_every_human_scenario_scaled_by_its_speed():
+    # one spread table: the trial patient and `endplate run human-als` put the diaphragm at the
+    # same delay from the hand (a second, hand-written table had it 227 days earlier)
+    from endplate.disease.spread import spread_delays
+    from endplate.therapy.cohort import spread_speed
+
+    trial = load_trial("nmj-stabiliser-human")
+    seen = set()
+    for i in range(30):
+        s = draw_subject(trial, i, "placebo")
+        site, speed = s.covariates["site_of_onset"], spread_speed(s.covariates)
+        table = spread_delays("human", site, list(trial.muscles))
+        first = min(table.values())
+        for m in trial.muscles:
+            assert s.scenario.onset_delay_days[m] == pytest.approx((table[m] - first) / speed), (site, m)
+        seen.add(site)
+    assert {"upper_limb", "lower_limb"} <= seen

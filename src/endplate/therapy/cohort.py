@@ -65,33 +65,16 @@ import numpy as np
 
 from endplate.disease.model import Genotype, genotype, with_changes
 from endplate.disease.scenario import Scenario, load_scenario
+from endplate.disease.spread import onset_region_muscles, spread_delays
 from endplate.muscle.presets import load_muscle
 
 MOUSE_STRAINS = {"B6SJL": "SOD1-G93A", "C57BL6": "SOD1-G93A-C57BL6"}
 SEXES = ("female", "male")
 SITES = ("upper_limb", "lower_limb", "bulbar")
-# Onset delays (days) of contiguous spread by site of onset (assumed; upper-limb row as the
-# bundled human-als scenario). Bulbar onset has no bulbar muscle in the model: the diaphragm,
-# the nearest simulated region, stands in for the onset region.
-SPREAD_DAYS = {
-    "upper_limb": {"APB": 0, "ADM": 0, "FDI": 30, "biceps": 150, "deltoid": 170, "trapezius": 250, "diaphragm": 330, "TA": 420},
-    "lower_limb": {
-        "TA": 0,
-        "biceps": 300,
-        "deltoid": 320,
-        "APB": 360,
-        "ADM": 360,
-        "FDI": 380,
-        "trapezius": 350,
-        "diaphragm": 400,
-    },
-    "bulbar": {"diaphragm": 0, "trapezius": 120, "deltoid": 200, "biceps": 220, "APB": 260, "ADM": 260, "FDI": 280, "TA": 450},
-}
-ONSET_MUSCLE = {
-    "upper_limb": ("APB", "ADM", "FDI", "biceps", "deltoid"),
-    "lower_limb": ("TA",),
-    "bulbar": ("diaphragm", "trapezius"),
-}
+# A patient's onset delays come from the spread table every human scenario uses
+# (presets/spread.toml, disease.spread.spread_delays), divided by the patient's spread speed. A
+# trial without a muscle of the onset region (bulbar onset: the trials simulate no tongue) reads
+# onset in its earliest muscle, the delays counted from that muscle (``patient_delays``).
 
 
 @dataclass(frozen=True)
@@ -278,8 +261,8 @@ def spread_speed(cov: dict) -> float:
     """How much faster than the median patient this patient's disease spreads between regions.
 
     One speed per patient: the progression factor that shortens the drive's e-folding time also
-    shortens the delays of contiguous spread, relative to the median patient (whose delays are
-    ``SPREAD_DAYS``). Patients whose disease reaches a second region sooner die sooner: the interval
+    shortens the delays of contiguous spread, relative to the median patient (whose delays are the
+    spread table's, ``patient_delays``). Patients whose disease reaches a second region sooner die sooner: the interval
     from onset to the second region predicts survival (Kimura 2012 Rinsho Shinkeigaku 52:1062,
     n = 150, read, abstract; Fujimura-Kiyono et al. 2011, literature.csv M117-M119). With the spread
     fixed in days, survival from onset spread far less than in registers (log-survival SD 0.33-0.45 in
@@ -305,6 +288,18 @@ def _strain(trial) -> str:
     return trial.population.get("strain", "B6SJL" if trial.genotype == "SOD1-G93A" else "C57BL6")
 
 
+def patient_delays(site: str, muscles, speed: float = 1.0) -> dict[str, float]:
+    """Onset delay (days) of each of ``muscles`` for a patient with onset at ``site`` and spread ``speed``.
+
+    The spread table's delays (``disease.spread.spread_delays``), counted from the earliest of
+    ``muscles`` (0 when the onset region is simulated; bulbar onset in a trial without a tongue
+    starts in its earliest muscle), divided by ``speed``.
+    """
+    d = spread_delays("human", site, list(muscles))
+    first = min(d.values())
+    return {m: (v - first) / speed for m, v in d.items()}
+
+
 def _scenario(trial, seed: int, site: str, muscle_set: dict, speed: float = 1.0) -> Scenario:
     """The subject's scenario: the species' bundled one with the trial's muscles and, for a patient, the spread from ``site``.
 
@@ -318,8 +313,9 @@ def _scenario(trial, seed: int, site: str, muscle_set: dict, speed: float = 1.0)
         end = onset
     else:
         name = trial.genotype
-        delays = {m: SPREAD_DAYS[site][m] / speed for m in trial.muscles}
-        onset = [m for m in trial.muscles if m in ONSET_MUSCLE[site]] or [min(trial.muscles, key=lambda m: delays[m])]
+        delays = patient_delays(site, trial.muscles, speed)
+        region = onset_region_muscles("human", site)
+        onset = [m for m in trial.muscles if m in region] or [min(trial.muscles, key=lambda m: delays[m])]
         end = ["diaphragm"] if "diaphragm" in trial.muscles else [m for m in trial.muscles if m != "diaphragm"]
     return load_scenario(
         {"mouse": "sod1-g93a", "human": "human-als"}[trial.species],
