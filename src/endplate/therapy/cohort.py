@@ -65,7 +65,7 @@ import numpy as np
 
 from endplate.disease.model import Genotype, genotype, with_changes
 from endplate.disease.scenario import Scenario, load_scenario
-from endplate.disease.spread import onset_region_muscles, spread_delays
+from endplate.disease.spread import spread_delays
 from endplate.muscle.presets import load_muscle
 
 MOUSE_STRAINS = {"B6SJL": "SOD1-G93A", "C57BL6": "SOD1-G93A-C57BL6"}
@@ -306,17 +306,15 @@ def _scenario(trial, seed: int, site: str, muscle_set: dict, speed: float = 1.0)
     ``speed``: the patient's progression factor over its median (``spread_speed``); the delays of
     contiguous spread are divided by it.
     """
-    delays: dict[str, float] = {}
     if trial.species == "mouse":
         name = MOUSE_STRAINS[_strain(trial)] if trial.genotype.startswith("SOD1") else trial.genotype
         onset = [m for m in trial.muscles if m != "diaphragm"] or list(trial.muscles)
-        end = onset
+        end, spread = onset, {}
     else:
-        name = trial.genotype
-        delays = patient_delays(site, trial.muscles, speed)
-        region = onset_region_muscles("human", site)
-        onset = [m for m in trial.muscles if m in region] or [min(trial.muscles, key=lambda m: delays[m])]
+        # the scenario's site of onset picks the onset muscles (its region's, or the earliest)
+        name, onset = trial.genotype, []
         end = ["diaphragm"] if "diaphragm" in trial.muscles else [m for m in trial.muscles if m != "diaphragm"]
+        spread = {"onset_site": site, "onset_delay_days": patient_delays(site, trial.muscles, speed)}
     return load_scenario(
         {"mouse": "sod1-g93a", "human": "human-als"}[trial.species],
         genotype=name,
@@ -324,7 +322,7 @@ def _scenario(trial, seed: int, site: str, muscle_set: dict, speed: float = 1.0)
         muscles=list(trial.muscles),
         onset_muscles=onset,
         end_stage_muscles=end,
-        onset_delay_days=delays,
+        **spread,
         muscle_set=muscle_set,
         set={},
         probe_days=[],
