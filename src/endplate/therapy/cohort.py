@@ -60,6 +60,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -309,7 +310,8 @@ def _scenario(trial, seed: int, site: str, muscle_set: dict, speed: float = 1.0)
     if trial.species == "mouse":
         name = MOUSE_STRAINS[_strain(trial)] if trial.genotype.startswith("SOD1") else trial.genotype
         onset = [m for m in trial.muscles if m != "diaphragm"] or list(trial.muscles)
-        end, spread = onset, {}
+        end = onset
+        spread: dict[str, Any] = {}
     else:
         # the scenario's site of onset picks the onset muscles (its region's, or the earliest)
         name, onset = trial.genotype, []
