@@ -62,15 +62,21 @@ class Arm:
 
 @dataclass
 class _Events:
-    """Days of a subject's onset and death (None: not yet) and the last day its loop reached."""
+    """Days of a subject's onset and death (None: not yet), the last day its loop reached, and the
+    first day each muscle's force fell below the onset fraction (``weak``, None: not yet)."""
 
     last: int
+    weak: list
     onset: int | None = None
     death: int | None = None
 
 
 def simulate_subject(trial, subject: Subject, known: dict) -> dict:
-    """Arrays for one subject (visits x muscles), events in days from the start of treatment."""
+    """Arrays for one subject (visits x muscles), events in days from the start of treatment.
+
+    ``weak_day`` (one per muscle): the first day the muscle's force fell below the scenario's onset
+    fraction, the day its region would be counted as reached (NaN: not reached).
+    """
     sc = subject.scenario
     model = resolve(sc, subject.genotype)
     seeds = substreams(subject.seed, *sc.muscles)
@@ -82,7 +88,7 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
     out["composite"] = np.full(n_v, np.nan)
     arm = Arm(trial.arms[subject.arm], known)
     arm.start = subject.enrol_offset_days if trial.start_relative_to == "age" else None
-    events = _Events(last=int(sc.start_day))
+    events = _Events(last=int(sc.start_day), weak=[None] * n_m)
     onset_muscles = [list(states).index(m) for m in sc.onset_muscles]
     end_muscles = [list(states).index(m) for m in sc.end_stage_muscles]
     # Stretches of days run in one kernel call each; a stretch ends at the next visit, and before
@@ -105,6 +111,10 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
         force_by_day = np.column_stack([stretch.tallies[m][:, kern.FORCE] / st.baseline_force for m, st in states.items()])
         onset_hits = np.flatnonzero(force_by_day[:, onset_muscles].sum(axis=1) < sc.onset_force_fraction * len(onset_muscles))
         death_hits = np.flatnonzero(force_by_day[:, end_muscles].sum(axis=1) < sc.end_stage_force_fraction * len(end_muscles))
+        weak = force_by_day < sc.onset_force_fraction
+        for j in np.flatnonzero(weak.any(axis=0)):
+            if events.weak[j] is None:
+                events.weak[j] = int(span[np.argmax(weak[:, j])])
         if events.onset is None and onset_hits.size:
             events.onset = int(span[onset_hits[0]])
             if arm.start is None:
@@ -137,6 +147,7 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
             "start_day": float(start) if start is not None else np.nan,
             "onset_day": rel(onset_day),
             "death_day": rel(death_day),
+            "weak_day": np.array([rel(d) for d in events.weak]),
             "followup_days": float(min(day, start + trial.duration_days) - start) if enrolled else np.nan,
         }
     )
