@@ -139,3 +139,25 @@ def test_a_patient_takes_the_spread_table_of_every_human_scenario_scaled_by_its_
             assert s.scenario.onset_delay_days[m] == pytest.approx((table[m] - first) / speed), (site, m)
         seen.add(site)
     assert {"upper_limb", "lower_limb"} <= seen
+
+
+def test_a_subject_reports_when_each_muscle_weakened_and_onset_follows_the_first():
+    from endplate.therapy.subject import simulate_subject
+
+    trial = load_trial(
+        "musk-agonist-sod1-mouse",
+        subjects_per_arm=2,
+        muscles=["TA", "soleus"],
+        start={"relative_to": "age", "day": 20},
+        duration_days=240,
+        visit_every_days=120,
+        endpoints=["onset", "survival"],
+        primary="survival",
+        max_days=260,
+    )
+    subject = draw_subject(trial, 0, trial.control)
+    r = simulate_subject(trial, subject, trial.known_interventions())
+    weak = r["weak_day"]
+    assert weak.shape == (2,) and np.all(np.isfinite(weak)), weak
+    # onset is the onset muscles' mean force below the onset fraction: one of them was below it first
+    assert np.isfinite(r["onset_day"]) and weak.min() <= r["onset_day"] <= r["death_day"]
