@@ -207,3 +207,22 @@ def test_oxidative_region_parameters_are_checked():
         load_muscle("mouse", "MG", oxidative_fraction=1.2)
     with pytest.raises(EndplateInputError, match="oxidative_region_density"):
         load_muscle("mouse", "MG", oxidative_region_density=0.1)
+
+
+def test_unit_potentials_from_the_waves_they_need_equal_the_full_templates(apb):
+    """The potentials sum only the unit-bin waves that hold a fibre (computed on first use); they
+    equal the full template tensor's weighted sum, whichever is computed first."""
+    from endplate.muscle.emg import _template_cache
+
+    _template_cache.clear()
+    cond = conductor(apb)
+    active = np.random.default_rng(2).random(apb.n_fibres) < 0.7
+    lazy = cond.unit_potentials(apb, active).copy()
+    weights = cond.unit_bin_weights(apb, active).astype(np.float32)
+    assert 0 < (weights > 0).mean() < 0.6  # most unit-bin pairs hold no fibre: the saving is real
+    full = np.einsum("ub,ubt->ut", weights, cond.templates())
+    assert np.abs(lazy - full).max() <= 1e-6 * np.abs(full).max()
+    _template_cache.clear()
+    fresh = conductor(apb)
+    fresh.templates()  # the full tensor first, then the potentials
+    assert np.array_equal(fresh.unit_potentials(apb, active), lazy)

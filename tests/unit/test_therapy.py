@@ -84,6 +84,22 @@ def test_hazard_ratio_slows_the_drive_only_inside_its_window():
     assert course.treated_drive("terminal", 125, 0.1, 120, 20) == pytest.approx(treated[days == 125][0])
 
 
+def test_kernel_rows_of_a_stretch_are_the_daily_parameters_across_a_window():
+    """The rows of a stretch (what the trial engine asks for) are each day's own parameter vector,
+    changing exactly where a course opens and closes."""
+    from endplate.disease.resolve import resolve
+
+    model = resolve(load_scenario("sod1-g93a"))
+    course = Course.resolve([("musk_agonist", 10, 20), ("sprouting_support", 15, 30)], 100)
+    days = list(range(100, 150))
+    args = (model.mechanisms, model.genotype, False, model.partner)
+    rows = course.kernel_rows(days, *args)
+    assert np.array_equal(rows, np.array([course.kernel_parameters(d, *args) for d in days]))
+    changes = [d for d, a, b in zip(days[1:], rows[:-1], rows[1:]) if not np.array_equal(a, b)]
+    assert changes == [110, 115, 130, 145]
+    assert np.array_equal(rows[0], model.kernel_parameters)  # untreated before the window
+
+
 @pytest.fixture(scope="module")
 def sod1_ta():
     sc = load_scenario(

@@ -41,8 +41,11 @@ AXON_LOST, SOMA_DIED = 0, 1  # columns of ``unit_days``: the day each event happ
 BLOCK = 256  # fibres screened at once for anything due today (see _chunk)
 # The day's helpers that ``step_day`` calls once a day are inlined into it (``inline="always"``,
 # Numba IR): every call that passes the state tuple adds and drops a reference to each of its
-# arrays, which was about a quarter of a trial subject's CPU time (NRT reference counting). The
-# chunk functions (``_chunk``, ``_visit_many``) stay calls: they run inside the parallel region.
+# arrays, which was about a quarter of a trial subject's CPU time (NRT reference counting). A
+# small muscle (one chunk) has the fibre screen and its visits (``_screen``, ``_visit_many``)
+# inlined too, with scratch allocated once per ``step_days`` call: that, and the competences as
+# scalars rather than an array made a day, took a fifth off a reduced trial muscle's day (4.7 to
+# 3.7 us). Only ``_chunk``, the parallel region's body, stays a call.
 # Checked to change no number after a fresh compile (benchmarks/kernel_bytes.py, same_bytes.py).
 
 
@@ -135,7 +138,9 @@ class _Today(NamedTuple):
     g_term: float  # cumulative terminal drive
     slack: int  # enlargement margin a chunk keeps (see step_day)
     wallerian_pending: bool  # a unit without axon still owns fibres: visit their terminals
-    competence: np.ndarray  # sprouting competence by type (S, FR, FF)
+    comp_s: float  # sprouting competence by type (S, FR, FF; scalars: no array made a day)
+    comp_fr: float
+    comp_ff: float
     top: float  # the largest competence
     contact_rate: float  # sprout contacts per day at the largest competence
     k_nb: float  # neighbours per fibre
@@ -156,8 +161,7 @@ class _Today(NamedTuple):
 def _today(p, day, g_term, s):
     """The day's ``_Today`` (after the unit step: whether an axon is lost is known)."""
     n_u = s.unit_type.shape[0]
-    competence = np.array((p[K_COMP_S], p[K_COMP_FR], p[K_COMP_FF]))
-    top = max(max(competence[0], competence[1]), competence[2])
+    top = max(max(p[K_COMP_S], p[K_COMP_FR]), p[K_COMP_FF])
     # While a unit without axon still owns fibres, its terminals are visited so that they start
     # Wallerian withdrawal (robust to axons removed from outside the kernel, too).
     wallerian_pending = False
@@ -172,7 +176,9 @@ def _today(p, day, g_term, s):
         g_term,
         s.n_chunks // 2 if s.n_chunks > 1 else 0,
         wallerian_pending,
-        competence,
+        p[K_COMP_S],
+        p[K_COMP_FR],
+        p[K_COMP_FF],
         top,
         p[K_REINNERVATION] * top,
         float(s.neighbours.shape[1]),
@@ -190,7 +196,7 @@ def _today(p, day, g_term, s):
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _visit_many(c, t, s, idx, lo, hi):
     """Fibres ``idx[lo:hi]`` (increasing) of chunk ``c`` on day ``t.day``: whatever is due for
     each happens (nothing for a fibre with nothing due). Unit-level changes go to this chunk's rows
@@ -208,7 +214,7 @@ def _visit_many(c, t, s, idx, lo, hi):
     tsc_loss, reinnervable, max_enlarge, bridging = t.tsc_loss, t.reinnervable, t.max_enlarge, t.bridging
     floor, atrophy_tau, tsc_absent, tau_r = t.floor, t.atrophy_tau, t.tsc_absent, t.tau_r
     contact_rate, k_nb, top, slack = t.contact_rate, t.k_nb, t.top, t.slack
-    competence = t.competence
+    comp_s, comp_fr, comp_ff = t.comp_s, t.comp_fr, t.comp_ff
     owner, stage, level, atrophy, denerv = s.owner, s.stage, s.level, s.atrophy, s.denerv
     timer, tsc, ftype, recovering, force_weight = s.timer, s.tsc, s.ftype, s.recovering, s.force_weight
     neighbours, axon_intact, size, size0 = s.neighbours, s.axon_intact, s.size, s.size0
@@ -288,7 +294,9 @@ def _visit_many(c, t, s, idx, lo, hi):
             v = owner[g]
             if v >= 0 and axon_intact[v] and stage[g] == HEALTHY and size[v] + d_size[c, v] + slack + 1 <= max_enlarge * size0[v]:
                 bridge = 1.0 if day < timer[f] else bridging
-                if (x - pick) * top < competence[unit_type[v]] * bridge:
+                ut = unit_type[v]
+                competence = comp_s if ut == 0 else (comp_fr if ut == 1 else comp_ff)
+                if (x - pick) * top < competence * bridge:
                     a0 = floor + (atrophy[f] - floor) * math.exp(-(day - denerv[f]) / atrophy_tau)
                     atrophy[f] = a0
                     denerv[f] = day
@@ -311,18 +319,34 @@ def _visit_many(c, t, s, idx, lo, hi):
     s.d_force[c, 1] = regrow
 
 
+def _scratch(n):
+    """The screen's scratch for ``n`` fibres: flags (zero, padded to whole 64-bit words) and the due list."""
+    n_words = (n + 7) // 8
+    return np.zeros(8 * n_words, np.uint8), np.empty(8 * n_words, np.int64)
+
+
+_scratch_jit = njit(cache=True, inline="always")(_scratch)
+
+
 @njit(cache=True)
 def _chunk(c, lo, hi, t, s):
+    """``_screen`` of one chunk of a parallel day, with its own scratch."""
+    flags, due = _scratch_jit(hi - lo)
+    _screen(c, lo, hi, t, s, flags, due)
+
+
+@njit(cache=True, inline="always")
+def _screen(c, lo, hi, t, s, flags, due):
     """Fibres ``lo``..``hi`` for day ``t``, screened without branches; visited if anything is due today.
 
     ``level`` holds what is due next: a healthy NMJ's trigger (drive units), else a day (the next
-    stage change, the next sprout contact).
+    stage change, the next sprout contact). ``flags`` (1: due today; zero beyond ``hi - lo``,
+    padded to whole 64-bit words) and ``due`` are scratch of at least ``hi - lo`` rounded up to 8.
     """
     day, g_term = t.day, t.g_term
     owner, stage, level, axon_intact = s.owner, s.stage, s.level, s.axon_intact
     n = hi - lo
     n_words = (n + 7) // 8
-    flags = np.zeros(8 * n_words, np.uint8)  # 1: due today; padded to whole 64-bit words
     if t.wallerian_pending:
         # Also the terminals of units that lost their axon and have not started to withdraw
         # (the first branch of a visit); every other fibre would be visited for nothing.
@@ -337,8 +361,7 @@ def _chunk(c, lo, hi, t, s):
             bar = g_term if stage[f] == HEALTHY else day
             flags[f - lo] = level[f] <= bar
     # Few fibres are due on a day: read the flags eight at a time and list the fibres in order.
-    words = flags.view(np.uint64)
-    due = np.empty(8 * n_words, np.int64)  # the padding may be written (never counted)
+    words = flags[: 8 * n_words].view(np.uint64)  # the padding of ``due`` may be written (never counted)
     n_due = 0
     for w in range(n_words):
         if words[w] != 0:
@@ -550,15 +573,24 @@ def step_day(p, day, g_term, g_cort, s):
     may not take a unit within ``n_chunks // 2`` fibres of its enlargement limit, so that chunks
     feeding the same unit together still respect it.
     """
+    flags, due = _scratch_jit(s.owner.shape[0])
+    _day(p, day, g_term, g_cort, s, np.zeros(2), flags, due)
+
+
+@njit(cache=True, inline="always")
+def _day(p, day, g_term, g_cort, s, force_sums, flags, due):
+    """``step_day`` with its scratch given: ``force_sums`` (2) and the screen's (``_scratch``) of
+    every fibre, allocated once by ``step_days`` for all its days."""
     if _begin_day(p, day, g_term, g_cort, s):
         return
     t = _today(p, day, g_term, s)
-    force_sums = np.array((s.counts[11], s.counts[12]))
+    force_sums[0] = s.counts[11]
+    force_sums[1] = s.counts[12]
     for first in range(2 if s.n_chunks > 1 else 1):
         if s.n_chunks > 1:
             _phase(first, t, s)
         else:  # a small muscle: no parallel region to start (it would cost more than the day's work)
-            _chunk(0, 0, s.owner.shape[0], t, s)
+            _screen(0, 0, s.owner.shape[0], t, s, flags, due)
         _merge(s, force_sums)
     _end_day(s, force_sums, day, t.tau_r)
 
@@ -578,8 +610,10 @@ def step_days(params, first_day, g_terms, g_corts, s, history):
 
     The same days stepped one call at a time give the same result: streams depend on the day only.
     """
+    force_sums = np.zeros(2)
+    flags, due = _scratch_jit(s.owner.shape[0])
     for i in range(g_terms.shape[0]):
-        step_day(params[i], first_day + i, g_terms[i], g_corts[i], s)
+        _day(params[i], first_day + i, g_terms[i], g_corts[i], s, force_sums, flags, due)
         history[i, :] = s.counts
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from endplate.disease import kernel as kern
 from endplate.disease.junction_state import diseased_junctions, fibre_junction_state
@@ -24,6 +23,7 @@ from endplate.muscle.anatomy import Anatomy, build_anatomy
 from endplate.muscle.cmap import maximal_cmap
 from endplate.muscle.emg import conductor
 from endplate.muscle.mune import estimate_value, mune
+from endplate.muscle.neighbours import nearest
 from endplate.seeding import day_seed, substreams
 
 NEIGHBOURS = 6  # nearest fibres a sprout can come from (assumed: the first ring around a fibre)
@@ -223,7 +223,7 @@ def init_muscle(model: DiseaseModel, name: str, seed: int, baseline_cmap: bool =
         level = (rng.exponential(1.0, a.n_fibres) / unit_vuln[a.owner]).astype(np.float32)
         cortical = cortical_vulnerability(mech, a.unit_type)
         unit_level = rng.exponential(1.0, a.n_units) / cortical
-    _, nb = cKDTree(a.fibre_xy_mm).query(a.fibre_xy_mm, NEIGHBOURS + 1)
+    nb = nearest(a.fibre_xy_mm, NEIGHBOURS + 1)
     # Large muscles are stepped in parallel chunks of rows; a chunk must be far thicker than the
     # neighbourhood of a fibre (one row), which holds from about 10^5 fibres.
     chunks = PARALLEL_CHUNKS if a.n_fibres >= PARALLEL_MIN_FIBRES else 1
@@ -353,6 +353,10 @@ class Schedule(Protocol):
         """The kernel parameter vector with the interventions open on ``day``."""
         ...
 
+    def kernel_rows(self, days, mech: dict, geno: Genotype, soma_death_blocked: bool, partner=None) -> np.ndarray:
+        """``kernel_parameters`` of each of ``days``, one row a day."""
+        ...
+
     def treated_drive(self, kind: str, day, rate: float, midpoint: float, width: float, start: float = -np.inf):
         """The cumulative ``kind`` drive (terminal, cortical) with hazard ratios inside their windows."""
         ...
@@ -370,7 +374,7 @@ class Scheduled:
 
     def kernel_rows(self, model: DiseaseModel, days: np.ndarray) -> np.ndarray:
         blocked, c = model.scenario.soma_death_blocked, self.course
-        return np.array([c.kernel_parameters(int(d), model.mechanisms, model.genotype, blocked, model.partner) for d in days])
+        return c.kernel_rows([int(d) for d in days], model.mechanisms, model.genotype, blocked, model.partner)
 
     def drives(self, model: DiseaseModel, state: MuscleState, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return muscle_drives(state, days, model, self.course)

@@ -220,18 +220,26 @@ class Course:
 
         ``partner``: the scenario's first-failing NMJ partner (``disease.model.first_partner``).
         """
-        active = self.active(day)
-        key = (
-            tuple(iv.name for iv in active),
+        return self.kernel_rows([day], mech, geno, soma_death_blocked, partner)[0]
+
+    def kernel_rows(self, days, mech: dict, geno: Genotype, soma_death_blocked: bool, partner=None) -> np.ndarray:
+        """``kernel_parameters`` of each of ``days`` (rows): what does not change with the day is
+        keyed once per call, not once a day (that was a twentieth of a trial subject's time)."""
+        static = (
             _freeze(mech),
             geno.name,
             _freeze({"g": geno.values}),
             soma_death_blocked,
             None if partner is None else partner.name,
         )
-        if key not in self._kernels:
-            self._kernels[key] = _kernel(active, mech, geno, soma_death_blocked, partner)
-        return self._kernels[key]
+        rows = []
+        for day in days:
+            active = self.active(day)
+            key = (tuple(iv.name for iv in active), *static)
+            if key not in self._kernels:
+                self._kernels[key] = _kernel(active, mech, geno, soma_death_blocked, partner)
+            rows.append(self._kernels[key])
+        return np.array(rows)
 
     def treated_drive(self, kind: str, day, rate: float, midpoint: float, width: float, start: float = -np.inf):
         """Cumulative disease drive with hazard ratios applied inside their windows (``kind``: terminal, cortical).
