@@ -161,3 +161,28 @@ def test_a_subject_reports_when_each_muscle_weakened_and_onset_follows_the_first
     assert weak.shape == (2,) and np.all(np.isfinite(weak)), weak
     # onset is the onset muscles' mean force below the onset fraction: one of them was below it first
     assert np.isfinite(r["onset_day"]) and weak.min() <= r["onset_day"] <= r["death_day"]
+
+
+@pytest.mark.parametrize("trial_name", ["nmj-stabiliser-human", "musk-agonist-sod1-mouse"])
+def test_a_subject_scenario_from_the_trial_base_equals_one_loaded_afresh(trial_name):
+    """Subjects reuse one checked scenario per site of onset with their own seed and delays; that
+    must be exactly the scenario loading it for the subject alone gives."""
+    from endplate.therapy import cohort
+
+    trial = load_trial(trial_name, subjects_per_arm=12)
+    arms = cohort.allocate(trial)
+    muscle_set, _ = cohort.reduced_muscles(trial)
+    sites = set()
+    for i in range(len(arms)):
+        s = draw_subject(trial, i, arms[i])
+        site = s.covariates.get("site_of_onset", "")
+        sites.add(site)
+        human = trial.species == "human"
+        onset = () if human else tuple(s.scenario.onset_muscles)
+        delays = cohort.patient_delays(site, trial.muscles, cohort.spread_speed(s.covariates)) if human else None
+        args = (trial.species, s.scenario.genotype, trial.hypothesis, tuple(trial.muscles), onset)
+        fresh = cohort._load_subject_scenario(
+            *args, tuple(s.scenario.end_stage_muscles), site, trial.max_days, muscle_set, s.seed, delays
+        )
+        assert s.scenario == fresh, i
+    assert len(sites) >= (3 if trial.species == "human" else 1)

@@ -111,6 +111,7 @@ class Conductor:
     bin_width_ms: np.ndarray  # float64 per depth bin
     time_ms: np.ndarray  # sample times
     _templates: np.ndarray | None = None
+    _waves: _Templates | None = None  # this conductor's entry of the template cache, once looked up
     _last: tuple | None = None  # (bin weights, potentials) of the last unit_potentials
 
     def unit_bin_weights(self, anatomy: Anatomy, fibre_active: np.ndarray | None = None) -> np.ndarray:
@@ -139,7 +140,9 @@ class Conductor:
         last = self._last
         if last is not None and np.array_equal(last[0], weights):
             return last[1]
-        lazy = _cached_templates(self.unit_latency_ms, self.bin_width_ms, self.time_ms)
+        if self._waves is None:
+            self._waves = _cached_templates(self.unit_latency_ms, self.bin_width_ms, self.time_ms)
+        lazy = self._waves
         out = np.zeros((weights.shape[0], self.time_ms.size), np.float32)
         _potentials(weights, lazy.start, lazy.width, lazy.time, lazy.data, lazy.have, out)
         out.setflags(write=False)

@@ -65,7 +65,7 @@ from typing import Any
 import numpy as np
 
 from endplate.disease.model import Genotype, genotype, with_changes
-from endplate.disease.scenario import Scenario, load_scenario
+from endplate.disease.scenario import MAX_DAY, Scenario, load_scenario
 from endplate.disease.spread import spread_delays
 from endplate.muscle.presets import load_muscle
 
@@ -306,32 +306,62 @@ def _scenario(trial, seed: int, site: str, muscle_set: dict, speed: float = 1.0)
 
     ``speed``: the patient's progression factor over its median (``spread_speed``); the delays of
     contiguous spread are divided by it.
+
+    Subjects of a trial differ only in their seed and, for patients, their delays: the scenario is
+    read and checked once per site (``_base_scenario``) and each subject's is that one with its own
+    seed and delays (equal to loading it afresh, and about a fifteenth of a patient's time less).
+    A delay outside the range a scenario allows is loaded afresh, for the same error.
     """
     if trial.species == "mouse":
         name = MOUSE_STRAINS[_strain(trial)] if trial.genotype.startswith("SOD1") else trial.genotype
         onset = [m for m in trial.muscles if m != "diaphragm"] or list(trial.muscles)
         end = onset
-        spread: dict[str, Any] = {}
+        delays: dict[str, float] | None = None
     else:
         # the scenario's site of onset picks the onset muscles (its region's, or the earliest)
         name, onset = trial.genotype, []
         end = ["diaphragm"] if "diaphragm" in trial.muscles else [m for m in trial.muscles if m != "diaphragm"]
-        spread = {"onset_site": site, "onset_delay_days": patient_delays(site, trial.muscles, speed)}
+        delays = patient_delays(site, trial.muscles, speed)
+    args = (trial.species, name, trial.hypothesis, tuple(trial.muscles), tuple(onset), tuple(end), site, trial.max_days)
+    if delays is not None and not all(abs(d) <= MAX_DAY for d in delays.values()):
+        return _load_subject_scenario(*args, muscle_set, seed, delays)
+    base = _base_scenario(*args, repr(muscle_set), muscle_set)
+    subject = dataclasses.replace(base, seed=seed % 2**31)
+    return subject if delays is None else dataclasses.replace(subject, onset_delay_days=delays)
+
+
+_BASE_SCENARIOS: dict[tuple, Scenario] = {}
+
+
+def _base_scenario(species, name, hypothesis, muscles, onset, end, site, max_days, muscle_key, muscle_set) -> Scenario:
+    """The scenario of a trial's subjects from ``site`` with seed 0 and the median patient's delays
+    (cached by its arguments, ``muscle_key`` standing for the table ``muscle_set``)."""
+    key = (species, name, hypothesis, muscles, onset, end, site, max_days, muscle_key)
+    if key not in _BASE_SCENARIOS:
+        delays = patient_delays(site, muscles, 1.0) if species == "human" else None
+        _BASE_SCENARIOS[key] = _load_subject_scenario(
+            species, name, hypothesis, muscles, onset, end, site, max_days, muscle_set, 0, delays
+        )
+    return _BASE_SCENARIOS[key]
+
+
+def _load_subject_scenario(species, name, hypothesis, muscles, onset, end, site, max_days, muscle_set, seed, delays) -> Scenario:
+    spread: dict[str, Any] = {} if delays is None else {"onset_site": site, "onset_delay_days": delays}
     return load_scenario(
-        {"mouse": "sod1-g93a", "human": "human-als"}[trial.species],
+        {"mouse": "sod1-g93a", "human": "human-als"}[species],
         genotype=name,
-        hypothesis=trial.hypothesis,
-        muscles=list(trial.muscles),
-        onset_muscles=onset,
-        end_stage_muscles=end,
+        hypothesis=hypothesis,
+        muscles=list(muscles),
+        onset_muscles=list(onset),
+        end_stage_muscles=list(end),
         **spread,
         muscle_set=muscle_set,
         set={},
         probe_days=[],
-        probe_muscle=trial.muscles[0],
+        probe_muscle=muscles[0],
         seed=seed % 2**31,
-        start_day=0 if trial.species == "human" else 20,
-        end_day=trial.max_days,
+        start_day=0 if species == "human" else 20,
+        end_day=max_days,
     )
 
 
