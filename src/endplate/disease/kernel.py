@@ -44,8 +44,9 @@ BLOCK = 256  # fibres screened at once for anything due today (see _chunk)
 # arrays, which was about a quarter of a trial subject's CPU time (NRT reference counting). A
 # small muscle (one chunk) has the fibre screen and its visits (``_screen``, ``_visit_many``)
 # inlined too, with scratch allocated once per ``step_days`` call: that, and the competences as
-# scalars rather than an array made a day, took a fifth off a reduced trial muscle's day (4.7 to
-# 3.7 us). Only ``_chunk``, the parallel region's body, stays a call.
+# scalars rather than an array made a day, took 9-26 % off a reduced trial muscle's day (two runs
+# of benchmarks/disease_day_cost.py against 27a4a3f). Only ``_chunk``, the parallel region's body,
+# stays a call.
 # Checked to change no number after a fresh compile (benchmarks/kernel_bytes.py, same_bytes.py).
 
 
