@@ -226,3 +226,14 @@ def test_unit_potentials_from_the_waves_they_need_equal_the_full_templates(apb):
     fresh = conductor(apb)
     fresh.templates()  # the full tensor first, then the potentials
     assert np.array_equal(fresh.unit_potentials(apb, active), lazy)
+
+
+def test_the_compiled_wave_fill_is_the_reference_wave_shape():
+    """The readouts' waves come from a recurrence (``emg._wave_row``); they are ``wave_shape``'s."""
+    from endplate.muscle.emg import DT_MS, _wave_row, wave_shape
+
+    time = np.arange(0.0, 70.0, DT_MS)
+    for start, width in ((0.5, 0.2), (3.0, 0.5), (25.0, 1.0), (60.0, 2.5)):
+        out = np.empty(time.size, np.float32)
+        _wave_row(start, width, time, out)
+        assert np.abs(out - wave_shape((time - start) / width).astype(np.float32)).max() <= 1e-7

@@ -38,7 +38,6 @@ N_COUNTS = 13  # fibres per stage (4), axons by type (3), somata by type (3), fo
 AXONS, SOMATA = slice(4, 7), slice(7, 10)  # intact axons and living somata by type (S, FR, FF)
 FORCE, FORCE_STATIC, FORCE_REGROW = 10, 11, 12  # force, and the two sums it is made of (see step_day)
 AXON_LOST, SOMA_DIED = 0, 1  # columns of ``unit_days``: the day each event happened (inf: not yet)
-BLOCK = 256  # fibres screened at once for anything due today (see _chunk)
 # The day's helpers that ``step_day`` calls once a day are inlined into it (``inline="always"``,
 # Numba IR): every call that passes the state tuple adds and drops a reference to each of its
 # arrays, which was about a quarter of a trial subject's CPU time (NRT reference counting). A

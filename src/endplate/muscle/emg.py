@@ -74,6 +74,15 @@ def _wave_row(start, width, time, out):
         ratio *= shrink
 
 
+@njit(cache=True, inline="always")
+def _have_wave(u, b, start, width, time, data, have):
+    """Unit ``u``'s wave in bin ``b``, filled into ``data`` the first time it is asked for."""
+    if not have[u, b]:
+        _wave_row(start[u, b], width[b], time, data[u, b])
+        have[u, b] = True
+    return data[u, b]
+
+
 @njit(cache=True)
 def _potentials(weights, start, width, time, data, have, out):
     """``out[u] = sum over bins b of weights[u, b] x wave of unit u in bin b``, the waves of the
@@ -84,10 +93,7 @@ def _potentials(weights, start, width, time, data, have, out):
             w = weights[u, b]
             if w == 0.0:
                 continue
-            if not have[u, b]:
-                _wave_row(start[u, b], width[b], time, data[u, b])
-                have[u, b] = True
-            row = data[u, b]
+            row = _have_wave(u, b, start, width, time, data, have)
             for i in range(n_t):
                 out[u, i] += w * row[i]
 
@@ -96,9 +102,7 @@ def _potentials(weights, start, width, time, data, have, out):
 def _fill_all(start, width, time, data, have):
     for u in range(have.shape[0]):
         for b in range(have.shape[1]):
-            if not have[u, b]:
-                _wave_row(start[u, b], width[b], time, data[u, b])
-                have[u, b] = True
+            _have_wave(u, b, start, width, time, data, have)
 
 
 @dataclass

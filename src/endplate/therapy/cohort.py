@@ -325,7 +325,7 @@ def _scenario(trial, seed: int, site: str, muscle_set: dict, speed: float = 1.0)
     args = (trial.species, name, trial.hypothesis, tuple(trial.muscles), tuple(onset), tuple(end), site, trial.max_days)
     if delays is not None and not all(abs(d) <= MAX_DAY for d in delays.values()):
         return _load_subject_scenario(*args, muscle_set, seed, delays)
-    base = _base_scenario(*args, repr(muscle_set), muscle_set)
+    base = _base_scenario(*args, muscle_set)
     subject = dataclasses.replace(base, seed=seed % 2**31)
     return subject if delays is None else dataclasses.replace(subject, onset_delay_days=delays)
 
@@ -333,10 +333,10 @@ def _scenario(trial, seed: int, site: str, muscle_set: dict, speed: float = 1.0)
 _BASE_SCENARIOS: dict[tuple, Scenario] = {}
 
 
-def _base_scenario(species, name, hypothesis, muscles, onset, end, site, max_days, muscle_key, muscle_set) -> Scenario:
+def _base_scenario(species, name, hypothesis, muscles, onset, end, site, max_days, muscle_set) -> Scenario:
     """The scenario of a trial's subjects from ``site`` with seed 0 and the median patient's delays
-    (cached by its arguments, ``muscle_key`` standing for the table ``muscle_set``)."""
-    key = (species, name, hypothesis, muscles, onset, end, site, max_days, muscle_key)
+    (cached by its arguments, the table ``muscle_set`` by its text)."""
+    key = (species, name, hypothesis, muscles, onset, end, site, max_days, repr(muscle_set))
     if key not in _BASE_SCENARIOS:
         delays = patient_delays(site, muscles, 1.0) if species == "human" else None
         _BASE_SCENARIOS[key] = _load_subject_scenario(
