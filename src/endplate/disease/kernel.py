@@ -27,6 +27,7 @@ K_REINNERVABLE, K_TSC_LOSS = K["reinnervable_days"], K["tsc_loss"]
 K_ATROPHY_TAU, K_ATROPHY_FLOOR, K_RECOVERY = K["atrophy_tau"], K["atrophy_floor"], K["recovery_days"]
 K_SOMA_BLOCKED, K_TSC_ABSENT = K["soma_death_blocked"], K["tsc_absent_at_denervation"]
 K_SECONDARY_STAGES, K_AXON_BLOCKED = K["secondary_stages"], K["axon_degeneration_blocked"]
+K_PRUNING_WIDTH = K["pruning_width"]
 # Force carried by a fibre whose NMJ is impaired or withdrawing: such junctions fail part of the
 # time (assumed shares; the junction layer gives the detail at readout days).
 FORCE_SHARE_IMPAIRED, FORCE_SHARE_WITHDRAWING = 0.6, 0.3
@@ -108,6 +109,7 @@ class KernelState(NamedTuple):
     size: np.ndarray  # U int64, fibres owned
     functional: np.ndarray  # U int64, fibres with a functional NMJ (healthy or impaired)
     unit_vuln: np.ndarray  # U, terminal vulnerability
+    prune_level: np.ndarray  # U float64, drive at which the unit's pruning begins (inf: per-NMJ triggers)
     soma_stage: np.ndarray  # U int8, stages of secondary death passed
     unit_days: np.ndarray  # U x 2, day of axon loss and soma death (inf: not yet)
     counts: np.ndarray  # N_COUNTS running tallies (see step_day)
@@ -155,6 +157,7 @@ class _Today(NamedTuple):
     floor: float
     atrophy_tau: float
     tsc_absent: float
+    pruning_width: float  # relative spread of one unit's pruning (with unit pruning)
 
 
 @njit(cache=True, inline="always")
@@ -193,6 +196,7 @@ def _today(p, day, g_term, s):
         p[K_ATROPHY_FLOOR],
         p[K_ATROPHY_TAU],
         p[K_TSC_ABSENT],
+        p[K_PRUNING_WIDTH],
     )
 
 
@@ -218,7 +222,8 @@ def _visit_many(c, t, s, idx, lo, hi):
     owner, stage, level, atrophy, denerv = s.owner, s.stage, s.level, s.atrophy, s.denerv
     timer, tsc, ftype, recovering, force_weight = s.timer, s.tsc, s.ftype, s.recovering, s.force_weight
     neighbours, axon_intact, size, size0 = s.neighbours, s.axon_intact, s.size, s.size0
-    unit_type, unit_vuln, ref_day = s.unit_type, s.unit_vuln, s.ref_day
+    unit_type, unit_vuln, prune_level, ref_day = s.unit_type, s.unit_vuln, s.prune_level, s.ref_day
+    pruning_width = t.pruning_width
     d_size, d_func, d_counts, d_healthy, d_adopt = s.d_size, s.d_func, s.d_counts, s.d_healthy, s.d_adopt
     static = 0.0
     regrow = 0.0
@@ -292,7 +297,14 @@ def _visit_many(c, t, s, idx, lo, hi):
             pick = int(x)
             g = neighbours[f, pick]
             v = owner[g]
-            if v >= 0 and axon_intact[v] and stage[g] == HEALTHY and size[v] + d_size[c, v] + slack + 1 <= max_enlarge * size0[v]:
+            # A unit sprouts until its own pruning begins (never reached without unit pruning).
+            if (
+                v >= 0
+                and axon_intact[v]
+                and stage[g] == HEALTHY
+                and prune_level[v] > g_term
+                and size[v] + d_size[c, v] + slack + 1 <= max_enlarge * size0[v]
+            ):
                 bridge = 1.0 if day < timer[f] else bridging
                 ut = unit_type[v]
                 competence = comp_s if ut == 0 else (comp_fr if ut == 1 else comp_ff)
@@ -314,7 +326,11 @@ def _visit_many(c, t, s, idx, lo, hi):
                     ftype[f] = unit_type[v]
                     tsc[f] = TSC_PRESENT
                     s0, s1, e = _exp_draw(s0, s1, 1.0)
-                    level[f] = g_term + e / max(unit_vuln[v], 1e-12)
+                    if prune_level[v] < np.inf:
+                        # Unit pruning: the adopted NMJ shares its new unit's fate (simulate.terminal_levels).
+                        level[f] = prune_level[v] * (1.0 + pruning_width * e)
+                    else:
+                        level[f] = g_term + e / max(unit_vuln[v], 1e-12)
     s.d_force[c, 0] = static
     s.d_force[c, 1] = regrow
 
@@ -440,7 +456,20 @@ def _lost_fraction(s, u):
 
 
 @njit(cache=True, inline="always")
-def _expect(s, g_term, max_enlarge, impaired_days):
+def _kept(s, u, g0, g1, width):
+    """Chance that a healthy NMJ of unit ``u`` at drive ``g0`` is not triggered by ``g1``.
+
+    Per NMJ: exp(-v (g1 - g0)). With unit pruning (finite ``prune_level`` L): the levels are
+    L (1 + width E), so only the drive above L counts, at hazard 1 / (width L).
+    """
+    lev = s.prune_level[u]
+    if lev < np.inf:
+        return math.exp(-(max(g1, lev) - max(g0, lev)) / max(width * lev, 1e-300))
+    return math.exp(-s.unit_vuln[u] * (g1 - g0))
+
+
+@njit(cache=True, inline="always")
+def _expect(s, g_term, max_enlarge, impaired_days, width):
     """Bring every unit's expected healthy count up to the terminal drive ``g_term`` (reduced muscles only).
 
     Adoptions first: the day's adoptions by units of each type, per healthy fibre of the intact
@@ -448,7 +477,8 @@ def _expect(s, g_term, max_enlarge, impaired_days):
     up to the enlargement limit); a real unit's hundreds of fibres meet denervated neighbours at
     close to that rate, where a dozen meet them by the chance of a few neighbours. Then triggers:
     a healthy NMJ of a unit with vulnerability v survives a rise dG of the drive with probability
-    exp(-v dG) (its trigger level is Exp(1) / v above the drive it entered at); the expected
+    exp(-v dG) (its trigger level is Exp(1) / v above the drive it entered at; ``_kept``, which
+    also covers unit pruning); the expected
     impaired NMJs take the triggered ones and lose those that withdraw (mean ``impaired_days``).
     """
     g = max(g_term, 0.0)
@@ -476,7 +506,7 @@ def _expect(s, g_term, max_enlarge, impaired_days):
         before = s.expected[u]
         if adopted:
             before = min(before * (1.0 + rate[s.unit_type[u]]), max_enlarge * s.size0[u])
-        after = before * math.exp(-s.unit_vuln[u] * dg) if dg > 0.0 else before
+        after = before * _kept(s, u, g - dg, g, width) if dg > 0.0 else before
         s.expected[u] = after
         s.expected_impaired[u] = s.expected_impaired[u] * stay + before - after
     s.adopted[:] = 0.0
@@ -533,7 +563,7 @@ def _begin_day(p, day, g_term, g_cort, s):
     counts = s.counts
     r0, r1 = seed_stream(np.uint64(s.rng_seed), np.uint64(_mix(s.rng_seed, int(day), 0)))
     _units(p, day, g_cort, s, r0, r1)
-    _expect(s, g_term, p[K_MAX_ENLARGE], p[K_IMPAIRED])
+    _expect(s, g_term, p[K_MAX_ENLARGE], p[K_IMPAIRED], p[K_PRUNING_WIDTH])
     quiet = g_term < s.quiet_below and counts[IMPAIRED] == 0 and counts[WITHDRAWING] == 0 and counts[DENERVATED] == 0
     if quiet and counts[4] + counts[5] + counts[6] == s.unit_type.shape[0]:
         counts[10] = counts[11] - math.exp(-(day - s.ref_day) / p[K_RECOVERY]) * counts[12]

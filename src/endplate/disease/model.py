@@ -148,6 +148,7 @@ KERNEL_FIELDS = (
     "tsc_absent_at_denervation",
     "secondary_stages",
     "axon_degeneration_blocked",
+    "pruning_width",
 )
 K = {name: i for i, name in enumerate(KERNEL_FIELDS)}
 
@@ -228,6 +229,7 @@ def kernel_parameters(
         "axon_degeneration_blocked": 1.0 if mech["pathways"]["axon_degeneration"] < 0.5 else 0.0,
         "tsc_absent_at_denervation": partner.values["tsc_absent_at_denervation"] if partner and mech["tsc"] else 0.0,
         "secondary_stages": mech["secondary_soma_death"]["stages"],
+        "pruning_width": t["pruning_width"],
     }
     return np.array([values[name] for name in KERNEL_FIELDS])
 

@@ -5,7 +5,8 @@ compares it with the cumulative drive, and draws each stage's end day when the s
 every event is a daily chance instead, read straight from the model:
 
 - a healthy NMJ of a unit with vulnerability v is impaired on day d with probability
-  1 - exp(-v (G(d) - G(d-1))), G the cumulative terminal drive;
+  1 - exp(-v (G(d) - G(d-1))), G the cumulative terminal drive; with unit pruning (the unit's
+  pruning begins at drive L), 1 - exp(-(max(G(d), L) - max(G(d-1), L)) / (w L)), w the width;
 - an impaired NMJ withdraws, and a withdrawing one is lost, with probability 1 - exp(-1 / mean)
   a day (the stage's mean duration; Wallerian withdrawal at the Wallerian rate);
 - a unit's soma is reached by the cortical process with probability 1 - exp(-c (Gc(d) - Gc(d-1)));
@@ -56,13 +57,23 @@ def reference_days(
         dg_t, dg_c = max(g_t, 0.0) - g_t0, max(g_c, 0.0) - g_c0
         g_t0, g_c0 = max(g_t, 0.0), max(g_c, 0.0)
         _units(p, day, cortical_vuln * dg_c, s, crossed, rng)
+        hazard = _terminal_hazard(s, p[K["pruning_width"]], g_t0 - dg_t, g_t0)
         if s.represent != 1.0:  # a reduced muscle's expected healthy and impaired NMJs (kernel._expect; no adoptions here)
             before = s.expected.copy()
-            s.expected[:] *= np.exp(-s.unit_vuln * dg_t)
+            s.expected[:] *= np.exp(-hazard)
             s.expected_impaired[:] = s.expected_impaired * np.exp(-1.0 / p[K["impaired_days"]]) + before - s.expected
-        _fibres(p, dg_t, s, withdraw_mean, rng)
+        _fibres(p, hazard, s, withdraw_mean, rng)
         history[i] = _tallies(s)
     return history
+
+
+def _terminal_hazard(s: kern.KernelState, width: float, g0: float, g1: float) -> np.ndarray:
+    """Each unit's integrated hazard, for one healthy NMJ, of the drive's rise from ``g0`` to ``g1``."""
+    lev = s.prune_level
+    pruning = np.isfinite(lev)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        coherent = (np.maximum(g1, lev) - np.maximum(g0, lev)) / np.maximum(width * lev, 1e-300)
+    return np.where(pruning, coherent, s.unit_vuln * (g1 - g0))
 
 
 def _units(
@@ -108,8 +119,10 @@ def _cut(s: kern.KernelState, units: np.ndarray, day: int) -> None:
     s.unit_days[units, kern.AXON_LOST] = day
 
 
-def _fibres(p: np.ndarray, dg_t: float, s: kern.KernelState, withdraw_mean: np.ndarray, rng: np.random.Generator) -> None:
-    """The day's stage changes of every NMJ (each fibre changes at most once a day, as in the kernel)."""
+def _fibres(p: np.ndarray, hazard: np.ndarray, s: kern.KernelState, withdraw_mean: np.ndarray, rng: np.random.Generator) -> None:
+    """The day's stage changes of every NMJ (each fibre changes at most once a day, as in the kernel).
+
+    ``hazard``: each unit's integrated terminal hazard of the day (``_terminal_hazard``)."""
     owned = s.owner >= 0
     o = np.where(owned, s.owner, 0)
     u = rng.random(s.owner.shape[0])
@@ -118,7 +131,7 @@ def _fibres(p: np.ndarray, dg_t: float, s: kern.KernelState, withdraw_mean: np.n
     wallerian = axonless & (stage != WITHDRAWING)
     w = p[K["wallerian_rate"]]
     withdraw_mean[wallerian] = 1.0 / w if w > 0 else np.inf
-    impaired = owned & ~axonless & (stage == HEALTHY) & (u < 1.0 - np.exp(-s.unit_vuln[o] * dg_t))
+    impaired = owned & ~axonless & (stage == HEALTHY) & (u < 1.0 - np.exp(-hazard[o]))
     withdrawing = owned & ~axonless & (stage == IMPAIRED) & (u < 1.0 - np.exp(-1.0 / p[K["impaired_days"]]))
     withdraw_mean[withdrawing] = p[K["withdrawing_days"]]
     lost = owned & (stage == WITHDRAWING) & (u < 1.0 - np.exp(-1.0 / withdraw_mean))

@@ -51,6 +51,7 @@ class MuscleState:
     size: np.ndarray
     functional: np.ndarray
     unit_vuln: np.ndarray
+    prune_level: np.ndarray  # per unit: the drive its episode of pruning begins at (inf: per-NMJ triggers)
     midpoint_day: float
     drive_start_day: float  # the disease reaches this muscle: the genotype's drive start plus its onset delay
     baseline_force: float
@@ -103,6 +104,7 @@ class MuscleState:
             size=self.size,
             functional=self.functional,
             unit_vuln=self.unit_vuln,
+            prune_level=self.prune_level,
             soma_stage=self.soma_stage,
             unit_days=self.unit_days,
             counts=self.counts,
@@ -190,6 +192,33 @@ def unit_spread(mech: dict, n_units: int, seed: int) -> np.ndarray:
     return np.exp(sd * np.random.default_rng(seed).standard_normal(n_units))
 
 
+def pruning_levels(mech: dict, unit_vuln: np.ndarray) -> np.ndarray:
+    """The drive at which each unit's episode of pruning begins (``unit_pruning``); inf without it.
+
+    ln 2 / v: the drive at which a unit of vulnerability v in the per-NMJ model has lost half of
+    its NMJs, so that switching the mechanism keeps each type's median timing.
+    """
+    if mech["terminal_degeneration"]["unit_pruning"] < 0.5:
+        return np.full(unit_vuln.shape, np.inf)
+    with np.errstate(divide="ignore"):
+        return np.log(2.0) / unit_vuln
+
+
+def terminal_levels(
+    unit_vuln: np.ndarray, prune: np.ndarray, owner: np.ndarray, width: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Each fibre's terminal trigger level (drive units) at the start, float32.
+
+    Per NMJ (``prune`` infinite): Exp(1) / v of its unit. With unit pruning: L (1 + width Exp(1)),
+    L its unit's ``prune`` level, so that a unit's NMJs go together once the drive reaches L. The
+    same draws either way (the kernel's adoptions use the same rule, kernel._visit_many).
+    """
+    e = rng.exponential(1.0, owner.shape[0])
+    coherent = np.isfinite(prune[owner])
+    per_nmj = e / unit_vuln[owner]
+    return np.where(coherent, prune[owner] * (1.0 + width * e), per_nmj).astype(np.float32)
+
+
 def cortical_vulnerability(mech: dict, unit_type: np.ndarray) -> np.ndarray:
     """Each unit's vulnerability to the cortical process (by type; zero without it)."""
     c = mech["cortical_soma_death"]
@@ -219,8 +248,9 @@ def init_muscle(model: DiseaseModel, name: str, seed: int, baseline_cmap: bool =
     length = (preset.axon_length_mm / scenario.reference_axon_length_mm) ** exponent
     vuln_by_type = np.array([p[kern.K_VULN_S], p[kern.K_VULN_FR], p[kern.K_VULN_FF]]) * length
     unit_vuln = vuln_by_type[a.unit_type] * unit_spread(mech, a.n_units, streams["vulnerability"])
+    prune = pruning_levels(mech, unit_vuln)
     with np.errstate(divide="ignore"):
-        level = (rng.exponential(1.0, a.n_fibres) / unit_vuln[a.owner]).astype(np.float32)
+        level = terminal_levels(unit_vuln, prune, a.owner, mech["terminal_degeneration"]["pruning_width"], rng)
         cortical = cortical_vulnerability(mech, a.unit_type)
         unit_level = rng.exponential(1.0, a.n_units) / cortical
     nb = nearest(a.fibre_xy_mm, NEIGHBOURS + 1)
@@ -246,6 +276,7 @@ def init_muscle(model: DiseaseModel, name: str, seed: int, baseline_cmap: bool =
         size=sizes.copy(),
         functional=sizes.copy(),
         unit_vuln=unit_vuln,
+        prune_level=prune,
         midpoint_day=geno.values["midpoint_day"] + scenario.onset_delay_days.get(name, 0),
         drive_start_day=geno.values["drive_start_day"] + scenario.onset_delay_days.get(name, 0),
         baseline_force=float(force_weight.sum(dtype=np.float64)),
