@@ -20,10 +20,18 @@ def _ta_on_day(pruning: bool, day: int = 70):
     )
     model = resolve(sc)
     st = init_muscle(model, "TA", 3)
+    first_owner = st.anatomy.owner.copy()
     days = np.arange(sc.start_day, day + 1)
     g_t, g_c = muscle_drives(st, days, model)
     step_many(st, model.kernel_parameters, int(days[0]), g_t, g_c)
-    return st, float(g_t[-1])
+    return st, float(g_t[-1]), first_owner
+
+
+def _kept_share(st, g: float, first_owner: np.ndarray) -> float:
+    """Share of the first fibres of the units not yet pruning (axon intact) that they still own."""
+    waiting = st.anatomy.unit_alive & (st.prune_level > g)
+    theirs = waiting[first_owner]
+    return float((st.anatomy.owner[theirs] == first_owner[theirs]).mean())
 
 
 def _not_yet_pruning(st, g: float) -> np.ndarray:
@@ -34,7 +42,8 @@ def _not_yet_pruning(st, g: float) -> np.ndarray:
 
 
 def test_with_unit_pruning_only_units_that_began_pruning_have_failing_nmjs():
-    st, g = _ta_on_day(True)
+    st, g, first = _ta_on_day(True)
+    assert _kept_share(st, g, first) == 1.0  # a unit keeps every NMJ until its own pruning
     waiting = _not_yet_pruning(st, g)
     stage = st.stage
     assert waiting.sum() > 100  # units not yet reached still own many fibres
@@ -47,8 +56,9 @@ def test_with_unit_pruning_only_units_that_began_pruning_have_failing_nmjs():
 
 def test_without_unit_pruning_every_unit_has_failing_nmjs_scattered():
     # The same property fails for per-NMJ triggers: impaired NMJs are spread over the units.
-    st, g = _ta_on_day(False)
+    st, g, first = _ta_on_day(False)
     assert np.isinf(st.prune_level).all()
+    assert _kept_share(st, g, first) < 0.95  # living units have lost and re-adopted NMJs
     owned = _not_yet_pruning(st, g)
     failing = (st.stage == kern.IMPAIRED) | (st.stage == kern.WITHDRAWING)
     units_failing = np.unique(st.anatomy.owner[owned & failing])
