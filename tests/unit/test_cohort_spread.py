@@ -186,3 +186,21 @@ def test_a_subject_scenario_from_the_trial_base_equals_one_loaded_afresh(trial_n
         )
         assert s.scenario == fresh, i
     assert len(sites) >= (3 if trial.species == "human" else 1)
+
+
+def test_a_trial_records_the_effects_it_assumed_and_the_report_shows_them():
+    from endplate.therapy.engine import assumed_effects
+    from endplate.therapy.report import _assumed
+
+    trial = load_trial("riluzole-human", seed=3)
+    record = assumed_effects(trial)
+    assert set(record) == {"riluzole"}  # the interventions of the arms only
+    drawn = trial.known_interventions()["riluzole"].effects
+    point, lo_hi = bundled()["riluzole"].effects, bundled()["riluzole"].uncertainty
+    for target, t in record["riluzole"]["targets"].items():
+        assert t["drawn"] == drawn[target] and t["point"] == point[target]
+        assert t["range"] == (list(lo_hi[target]) if target in lo_hi else None)
+    assert record["riluzole"]["evidence"] == bundled()["riluzole"].evidence
+    table = _assumed({"assumed_effects": record})
+    assert "Effects the simulation assumed" in table and f"{drawn['hazard.terminal']:.3g}" in table
+    assert _assumed({}) == ""  # a result saved before the record has no table

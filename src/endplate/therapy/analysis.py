@@ -364,4 +364,5 @@ def analyse(ds: xr.Dataset, trial) -> dict:
         "effect_unit": primary["unit"],
         "alpha": trial.alpha,
         "results": results,
+        "assumed_effects": json.loads(ds.attrs.get("assumed_effects", "{}")),
     }

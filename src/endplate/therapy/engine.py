@@ -266,6 +266,16 @@ def store_dataset(trial: Trial, group) -> xr.Dataset:
             "interventions": json.dumps(
                 {a: [e if isinstance(e, str) else list(e) for e in plan] for a, plan in trial.arms.items()}
             ),
+            "assumed_effects": json.dumps(assumed_effects(trial)),
         }
     )
     return ds
+
+
+def assumed_effects(trial: Trial) -> dict:
+    """The effects this trial's simulation assumed for the interventions of its arms (drawn once
+    from the trial's seed where uncertain), beside their point values, ranges and evidence."""
+    from endplate.therapy.interventions import effects_record, load_interventions
+
+    names = [e if isinstance(e, str) else e[0] for plan in trial.arms.values() for e in plan]
+    return effects_record(trial.known_interventions(), load_interventions(*trial.interventions_files), names)

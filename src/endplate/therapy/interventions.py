@@ -138,6 +138,23 @@ def _parse(name: str, entry: dict, where: str, text: str = "") -> Intervention:
     )
 
 
+def effects_record(drawn: dict[str, Intervention], point: dict[str, Intervention], names) -> dict:
+    """What a trial assumed of each intervention in ``names``: per target the drawn effect, the
+    bundled point value and 95 % range (None where the effect is fixed), with source and evidence."""
+    out = {}
+    for name in sorted(set(names)):
+        iv, base = drawn[name], point[name]
+        out[name] = {
+            "targets": {
+                k: {"drawn": float(v), "point": float(base.effects[k]), "range": list(base.uncertainty.get(k, ())) or None}
+                for k, v in sorted(iv.effects.items())
+            },
+            "source": iv.source,
+            "evidence": iv.evidence,
+        }
+    return out
+
+
 def draw_effects(known: dict[str, Intervention], seed: int) -> dict[str, Intervention]:
     """``known`` with every uncertain effect drawn once from ``seed`` (one sub-stream per intervention)."""
     streams = substreams(seed, *(f"effect:{name}" for name in known))

@@ -182,6 +182,27 @@ def _censoring(r: dict) -> str:
     return f"{r['events']} / {r['censored']} (control {by['control']}, active {by['active']})"
 
 
+def _range_text(target: dict) -> str:
+    return "fixed" if not target["range"] else f"{target['range'][0]:.3g} to {target['range'][1]:.3g}"
+
+
+def _assumed(analysis: dict) -> str:
+    """The effects the simulation assumed, as a table (empty for a result without the record)."""
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{html.escape(target)}</td><td>{t['drawn']:.3g}</td><td>{t['point']:.3g}</td>"
+        f"<td>{_range_text(t)}</td><td>{html.escape(iv['evidence'])}</td><td>{html.escape(iv['source'])}</td></tr>"
+        for name, iv in analysis.get("assumed_effects", {}).items()
+        for target, t in iv["targets"].items()
+    )
+    if not rows:
+        return ""
+    return (
+        "<h2>Effects the simulation assumed</h2><p>Each uncertain effect is drawn once per trial from its 95 % range; "
+        "the trial estimates what these assumed effects do to its endpoints.</p><table><tr><th>intervention</th>"
+        f"<th>target</th><th>drawn</th><th>point</th><th>95 % range</th><th>evidence</th><th>source</th></tr>{rows}</table>"
+    )
+
+
 def report_from_dataset(ds: xr.Dataset) -> str:
     """The trial report as one HTML string (figures inlined as base64 PNG)."""
     analysis = json.loads(ds.attrs["analysis"])
@@ -225,6 +246,7 @@ size from a bank of {power["curve"]["bank_per_arm"]} new subjects per arm); {ss[
 {size} per arm (95 % {interval}).</p>
 {_sensitivity(analysis)}
 <table><tr><th>arm</th><th>subjects</th><th>enrolled</th><th>interventions</th></tr>{arms}</table>
+{_assumed(analysis)}
 <h2>All endpoints</h2><table><tr><th>endpoint</th><th>arm</th><th>effect</th><th>95 % CI</th><th>p</th><th>unit</th><th>method</th><th>events / censored</th></tr>{rows}</table>
 {body}
 <h2>Provenance</h2><p>endplate {html.escape(ds.attrs["endplate_version"])}, seed {ds.attrs["seed"]}.</p>
