@@ -179,10 +179,11 @@ def trial(
             effects = Table(title="effects the simulation assumed (uncertain ones drawn once per trial)")
             for col in ("intervention", "target", "drawn", "point", "95 % range", "evidence"):
                 effects.add_column(col)
+            from endplate.therapy.interventions import range_text
+
             for name, iv in assumed.items():
                 for target, t in iv["targets"].items():
-                    span = f"{t['range'][0]:.3g}-{t['range'][1]:.3g}" if t["range"] else "fixed"
-                    effects.add_row(name, target, f"{t['drawn']:.3g}", f"{t['point']:.3g}", span, iv["evidence"])
+                    effects.add_row(name, target, f"{t['drawn']:.3g}", f"{t['point']:.3g}", range_text(t), iv["evidence"])
             out.print(effects)
         table = Table(title=f"endpoints (primary: {payload['primary']}; control: {payload['control']})")
         for col in ("endpoint", "arm", "effect", "95 % CI", "p", "unit"):

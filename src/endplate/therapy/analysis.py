@@ -350,7 +350,7 @@ def analyse(ds: xr.Dataset, trial) -> dict:
                 "name": a,
                 "subjects": int((arm == a).sum()),
                 "enrolled": int(((arm == a) & ds["enrolled"].values).sum()),
-                "interventions": [e if isinstance(e, str) else e[0] for e in trial.arms[a]],
+                "interventions": trial.intervention_names(a),
             }
             for a in trial.arms
         ],

@@ -277,5 +277,5 @@ def assumed_effects(trial: Trial) -> dict:
     from the trial's seed where uncertain), beside their point values, ranges and evidence."""
     from endplate.therapy.interventions import effects_record, load_interventions
 
-    names = [e if isinstance(e, str) else e[0] for plan in trial.arms.values() for e in plan]
+    names = [name for arm in trial.arms for name in trial.intervention_names(arm)]
     return effects_record(trial.known_interventions(), load_interventions(*trial.interventions_files), names)

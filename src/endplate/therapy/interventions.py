@@ -155,6 +155,11 @@ def effects_record(drawn: dict[str, Intervention], point: dict[str, Intervention
     return out
 
 
+def range_text(target: dict) -> str:
+    """A target of ``effects_record`` as its 95 % range, or 'fixed'."""
+    return "fixed" if not target["range"] else f"{target['range'][0]:.3g} to {target['range'][1]:.3g}"
+
+
 def draw_effects(known: dict[str, Intervention], seed: int) -> dict[str, Intervention]:
     """``known`` with every uncertain effect drawn once from ``seed`` (one sub-stream per intervention)."""
     streams = substreams(seed, *(f"effect:{name}" for name in known))

@@ -182,15 +182,13 @@ def _censoring(r: dict) -> str:
     return f"{r['events']} / {r['censored']} (control {by['control']}, active {by['active']})"
 
 
-def _range_text(target: dict) -> str:
-    return "fixed" if not target["range"] else f"{target['range'][0]:.3g} to {target['range'][1]:.3g}"
-
-
 def _assumed(analysis: dict) -> str:
     """The effects the simulation assumed, as a table (empty for a result without the record)."""
+    from endplate.therapy.interventions import range_text
+
     rows = "".join(
         f"<tr><td>{html.escape(name)}</td><td>{html.escape(target)}</td><td>{t['drawn']:.3g}</td><td>{t['point']:.3g}</td>"
-        f"<td>{_range_text(t)}</td><td>{html.escape(iv['evidence'])}</td><td>{html.escape(iv['source'])}</td></tr>"
+        f"<td>{range_text(t)}</td><td>{html.escape(iv['evidence'])}</td><td>{html.escape(iv['source'])}</td></tr>"
         for name, iv in analysis.get("assumed_effects", {}).items()
         for target, t in iv["targets"].items()
     )

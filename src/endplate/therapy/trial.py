@@ -89,6 +89,10 @@ class Trial:
         """Every setting as JSON, in field and insertion order: the order of the arms sets the allocation."""
         return json.dumps(dataclasses.asdict(self), default=list)
 
+    def intervention_names(self, arm: str) -> list[str]:
+        """The names of the interventions in ``arm``'s plan, in order (a plan entry is a name or (name, start, duration))."""
+        return [e if isinstance(e, str) else e[0] for e in self.arms[arm]]
+
     def known_interventions(self) -> dict:
         """The interventions this trial knows, each uncertain effect drawn once from the trial's
         seed (``effects_seed`` where set: a power bank takes its trial's draw)."""
