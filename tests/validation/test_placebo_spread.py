@@ -21,19 +21,21 @@ def test_every_placebo_check_names_a_registered_target_with_its_role():
     # the spreads were set against these (fit) and not against these (test), chosen before tuning;
     # L70 is fit because it sets the delay of spread to the respiratory region (presets/spread.toml)
     assert {k for k, r in roles.items() if r == "fit"} == {"D08", "D10", "D11", "V01", "V03", "H04", "L70"}
-    assert {k for k, r in roles.items() if r == "test"} == {"V02", "V04", "V05", "V06", "V08"}
+    assert {k for k, r in roles.items() if r == "test"} == {"V02", "V04", "V05", "V06", "V08", "L20", "L21", "L22"}
 
 
 @pytest.mark.slow
 def test_placebo_arms_pass_their_fit_rows_at_a_second_seed_and_report_their_test_rows():
-    results = validate(7, layers=("disease",), extra=PLACEBO_CHECKS)[-len(PLACEBO_CHECKS) :]
+    results = validate(7, extra=PLACEBO_CHECKS, builtin=False)
+    assert len(results) == len(PLACEBO_CHECKS)
     failed = [(r["id"], r["name"], r["predicted"]) for r in results if r["role"] == "fit" and not r["passed"]]
     # the one known gap: the mean interval from limb onset to respiratory weakness (issue 15)
     assert [f[0] for f in failed] == ["L70"], failed
     assert [r["open_issue"] for r in results if r["role"] == "fit" and not r["passed"]] == [15]
-    assert all(np.isfinite(r["predicted"]) for r in results)
+    # L21 (the mean trapezius decrement of the patients who reach 10 %) is undefined when none does
+    assert all(np.isfinite(r["predicted"]) for r in results if r["id"] != "L21")
     counts = summarise(results)
-    assert counts["test_passed"] + counts["test_failed"] == 5
+    assert counts["test_passed"] + counts["test_failed"] == 10
     # the colony spreads as colonies do, not as the few days of a single seed's noise
     assert np.std(placebo.colony("B6SJL", 7)["death"], ddof=1) > 6
 
@@ -50,3 +52,37 @@ def test_survival_from_entry_is_survival_from_onset_less_a_delay_within_the_entr
     months = placebo.DAYS_PER_MONTH
     assert delay.size > 20 and delay.min() >= 180 / months - 1e-9 and delay.max() <= 540 / months + 1e-9
     assert delay.std() > 1.5  # drawn per patient, not one offset for all
+
+
+def test_abnormal_decrement_counts_a_patient_once_and_an_undefined_decrement_as_normal():
+    trapezius = np.array([12.0, 3.0, np.nan, 10.0, 2.0])
+    adm = np.array([15.0, 11.0, 4.0, np.nan, np.nan])
+    assert placebo._abnormal_percent(trapezius, adm) == 60.0  # patients 0, 1 and 3
+    assert placebo._abnormal_percent(trapezius) == 40.0
+    assert placebo._mean_of_abnormal(trapezius) == 11.0
+    assert np.isnan(placebo._mean_of_abnormal(np.array([3.0, np.nan])))
+    assert placebo._rank_correlation(np.arange(6.0), np.array([1, 2, np.nan, 4, 5, 6.0])) == pytest.approx(1.0)
+
+
+def test_a_study_that_looks_at_each_visit_leaves_the_subject_as_it_was():
+    from endplate.therapy.cohort import draw_subject
+    from endplate.therapy.subject import simulate_subject
+    from endplate.therapy.trial import load_trial
+
+    trial = load_trial(
+        "riluzole-human", subjects_per_arm=2, duration_days=182, start={"relative_to": "onset", "days": [180, 540]}
+    )
+    known = trial.known_interventions()
+    seen: list[tuple[int, int, float]] = []
+
+    def look(k, day, states):
+        seen.append((k, day, float(states["APB"].anatomy.atrophy.mean())))
+
+    plain = simulate_subject(trial, draw_subject(trial, 0, trial.control), known)
+    looked = simulate_subject(trial, draw_subject(trial, 0, trial.control), known, look)
+    assert set(plain) == set(looked)
+    for k, v in plain.items():
+        np.testing.assert_array_equal(np.asarray(v), np.asarray(looked[k]), err_msg=k)
+    assert [k for k, _, _ in seen] == list(range(trial.n_visits))
+    days = [d for _, d, _ in seen]
+    assert days[0] == plain["start_day"] and np.all(np.diff(days) == trial.visit_every_days)

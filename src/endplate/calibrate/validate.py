@@ -898,15 +898,17 @@ def validate(
     seed: int = 0,
     layers: tuple[str, ...] = ("junction", "electrodiagnosis", "muscle", "disease"),
     extra: Iterable[Check] = (),
+    builtin: bool = True,
 ) -> list[dict]:
     """Run every check; one dict per check with the prediction, band and verdict.
 
     ``extra``: checks from a layer this one may not import (the virtual placebo arms of
-    ``therapy.placebo``, which the command line adds).
+    ``therapy.placebo``, which the command line adds). ``builtin=False``: only ``extra``.
     """
     registry = load_targets()
     results = []
-    for check in CHECKS + MUSCLE_CHECKS + POST_EXERCISE_CHECKS + DISEASE_CHECKS + READOUT_CHECKS + tuple(extra):
+    own = CHECKS + MUSCLE_CHECKS + POST_EXERCISE_CHECKS + DISEASE_CHECKS + READOUT_CHECKS if builtin else ()
+    for check in own + tuple(extra):
         row = registry[check.target_id]
         if row["layer"] not in layers:
             continue

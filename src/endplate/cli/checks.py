@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import typer
@@ -38,9 +39,10 @@ def validate(
             verdict = "[green]pass[/]" if r["passed"] else "[red]FAIL[/]"
             if r["open_issue"] is not None:
                 verdict += f" (open, issue {r['open_issue']})"
-            table.add_row(
-                r["id"], r["role"], r["name"], f"{r['predicted']:.4g}", f"[{r['low']:g}, {r['high']:g}]", r["evidence"], verdict
-            )
+            # an undefined prediction (None or NaN: the check's band text says when) fails, shown as a word
+            value = r["predicted"]
+            shown = f"{value:.4g}" if value is not None and math.isfinite(value) else "undefined"
+            table.add_row(r["id"], r["role"], r["name"], shown, f"[{r['low']:g}, {r['high']:g}]", r["evidence"], verdict)
         out.print(table)
         out.print(
             f"fit rows: {counts['passed']} passed, {counts['failed']} failed; {counts['open']} known gaps reported "

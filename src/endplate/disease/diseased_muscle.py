@@ -71,7 +71,7 @@ def check_day(scenario: Scenario, day, what: str = "day") -> int:
     return int(day)
 
 
-def _snapshot(state) -> Anatomy:
+def snapshot(state) -> Anatomy:
     """A copy of the state's anatomy with the disease's junctions (the state keeps its own)."""
     from endplate.disease.simulate import effective_junctions
 
@@ -117,7 +117,7 @@ def muscle_states_on_days(
 
     def look(day: int, state) -> None:
         refresh_atrophy(state, day)
-        out[day] = (_snapshot(state), read(state))
+        out[day] = (snapshot(state), read(state))
 
     if len(wanted) == 1:  # one day: the run ends there, without stopping every day to look
         look(wanted[0], simulate(run, progress=progress, interventions=interventions).states[muscle])

@@ -71,8 +71,12 @@ class _Events:
     death: int | None = None
 
 
-def simulate_subject(trial, subject: Subject, known: dict) -> dict:
+def simulate_subject(trial, subject: Subject, known: dict, look: Callable[[int, int, dict], None] | None = None) -> dict:
     """Arrays for one subject (visits x muscles), events in days from the start of treatment.
+
+    ``look(k, day, states)``: called at visit ``k`` (on ``day``) with the muscle states after the
+    visit's readouts (atrophy up to date; read only), for a study that records more than the
+    trial's endpoints from the same patients.
 
     ``weak_day`` (one per muscle): the first day the muscle's force fell below the scenario's onset
     fraction, the day its region would be counted as reached (NaN: not reached).
@@ -130,6 +134,8 @@ def simulate_subject(trial, subject: Subject, known: dict) -> dict:
             k, r = divmod(day - start, trial.visit_every_days)
             if r == 0 and k < n_v and (death is None or day <= death):
                 _visit(trial, subject, states, conds, weights, dict(zip(states, force_by_day[-1])), out, k, day)
+                if look is not None:
+                    look(k, day, states)
             if death is not None and day >= death:
                 events.last = death + 1  # the daily loop stopped the day after death
                 return True
