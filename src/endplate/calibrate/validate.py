@@ -850,9 +850,9 @@ READOUT_CHECKS: tuple[Check, ...] = (
         "human APB SFEMG fibre density 200 days after onset (ALS)",
         2.0,
         5.0,
-        "recalled 2-3 (EDC), wide band; the turnover of ownership before units die clusters the survivors' fibres (issue 13)",
+        "recalled 2-3 (EDC), wide band; with per-NMJ triggers the turnover of ownership before units died "
+        "clustered the survivors' fibres (7.9); with unit pruning (human, 3 December 2026) 3.1-3.6 at seeds 0 and 7",
         _symptomatic_fibre_density,
-        open_issue=13,
     ),
     Check(
         "R12",
