@@ -335,3 +335,31 @@ def test_allow_large_lifts_a_size_limit_but_not_the_type_checks(tmp_path):
     path.write_text(path.read_text().replace("5000001", "nan"))
     with pytest.raises(EndplateInputError, match="n_fibres must be a whole number"):
         load_scenario(str(path), allow_large=True)
+
+
+def test_an_undefined_mune_keeps_its_reason_in_the_run_the_dataset_and_the_report():
+    """The human diaphragm's unit potentials lie under the surface electrode's noise: its MPS
+    estimate is undefined at every readout. The gap in the curve is named, with its reason, in
+    the run, the dataset's attributes and the report, not left as a silent NaN."""
+    import json
+
+    from endplate.disease.dataset import run_dataset
+    from endplate.report.run_report import report_from_dataset
+
+    sc = load_scenario(
+        "human-als",
+        muscles=["diaphragm"],
+        onset_muscles=[],
+        end_stage_muscles=["diaphragm"],
+        end_day=200,
+        probe_days=[],
+        probe_muscle="diaphragm",
+    )
+    run = simulate(sc)
+    course = run.muscles["diaphragm"]
+    n = len(course.mune)
+    assert np.isnan(course.mune).all() and n == 3
+    assert course.mune_undefined == f"undefined at {n} of {n} readouts: no unit potential reaches 3x the noise"
+    ds = run_dataset(run)
+    assert json.loads(ds.attrs["mune_undefined"]) == {"diaphragm": course.mune_undefined}
+    assert f"diaphragm: {course.mune_undefined}" in report_from_dataset(ds)

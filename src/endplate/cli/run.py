@@ -145,6 +145,7 @@ def run(
                     "force_percent",
                 )
             }
+            | {"mune_undefined": v.mune_undefined}
             for m, v in result.muscles.items()
         },
         "output": str(out_path),
@@ -167,6 +168,9 @@ def run(
                 f"{v.max_enlargement:.1f}",
             )
         out.print(table)
+        for m, v in result.muscles.items():
+            if v.mune_undefined:
+                out.print(f"MUNE ({sc.mune_method}) in {m}: {v.mune_undefined}")
         out.print(f"dataset: {out_path}" + (f"   report: {report}" if report else ""))
 
     _emit(payload, as_json, summary)

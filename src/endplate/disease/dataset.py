@@ -76,6 +76,8 @@ def run_dataset(result: Run) -> xr.Dataset:
         "onset_definition": f"mean force of {list(sc.onset_muscles or sc.muscles)} below {sc.onset_force_fraction:.0%}",
         "end_stage_definition": f"mean force of {list(sc.end_stage_muscles or sc.muscles)} below {sc.end_stage_force_fraction:.0%}",
         "mune_method": sc.mune_method,
+        # muscle -> where and why its MUNE is undefined (NaN in ``mune``); muscles always defined are left out
+        "mune_undefined": json.dumps({m: per[m].mune_undefined for m in names if per[m].mune_undefined}),
     }
     return ds
 

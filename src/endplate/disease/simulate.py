@@ -24,6 +24,7 @@ from endplate.muscle.cmap import maximal_cmap
 from endplate.muscle.emg import conductor
 from endplate.muscle.mune import estimate_value, mune
 from endplate.muscle.neighbours import nearest
+from endplate.readings import REASON_SUFFIX
 from endplate.seeding import day_seed, substreams
 
 NEIGHBOURS = 6  # nearest fibres a sprout can come from (assumed: the first ring around a fibre)
@@ -162,6 +163,7 @@ class MuscleCourse:
     units: int
     fibres: int
     max_enlargement: float  # largest unit enlargement (fold) seen at a CMAP readout
+    mune_undefined: str = ""  # where ``mune`` is NaN: at how many readouts and why ("" if never)
 
 
 @dataclass(frozen=True)
@@ -584,6 +586,7 @@ class _Recorder:
         self.cmap: dict[str, list[float]] = {m: [] for m in sc.muscles}
         self.mune_est: dict[str, list[float]] = {m: [] for m in sc.muscles}
         self.mune_true: dict[str, list[float]] = {m: [] for m in sc.muscles}
+        self.mune_why: dict[str, dict[str, int]] = {m: {} for m in sc.muscles}  # reason -> readouts
         self.probes: list[dict] = []
         self.largest = {m: 1.0 for m in sc.muscles}  # largest unit enlargement seen at any readout
         self.probe_muscle = sc.probe_muscle or sc.muscles[0]
@@ -624,6 +627,9 @@ class _Recorder:
             r = mune(st.anatomy, sc.mune_method, readout_seed(st, "mune", day), cond)
             self.mune_est[m].append(estimate_value(r))
             self.mune_true[m].append(r["true_units"])
+            if r["estimate"] is None:
+                why = r.get("estimate" + REASON_SUFFIX) or "not measured"
+                self.mune_why[m][why] = self.mune_why[m].get(why, 0) + 1
         if day in sc.probe_days and m == self.probe_muscle:
             self.probes.append(probe(st, day, readout_seed(st, "probe", day), self.treatment.junction_adjuster(day)))
 
@@ -668,7 +674,13 @@ class _Recorder:
             units=st.anatomy.n_units,
             fibres=n_f,
             max_enlargement=self.largest[m],
+            mune_undefined=_undefined_text(self.mune_why[m], len(self.mune_est[m])),
         )
+
+
+def _undefined_text(reasons: dict[str, int], readouts: int) -> str:
+    """The text "undefined at 28 of 29 readouts: why" (one clause per reason), or "" when always defined."""
+    return "; ".join(f"undefined at {n} of {readouts} readouts: {why}" for why, n in reasons.items())
 
 
 def _first_day(days: np.ndarray, series: np.ndarray, below: float) -> float | None:

@@ -95,6 +95,15 @@ def _mune(ds: xr.Dataset) -> str:
         return _png(fig)
 
 
+def _mune_gaps(ds: xr.Dataset) -> str:
+    """Why a MUNE curve has gaps: the muscles whose estimate was undefined, with the reason (HTML)."""
+    gaps = json.loads(ds.attrs.get("mune_undefined", "{}"))
+    if not gaps:
+        return ""
+    items = "".join(f"<li>{html.escape(m)}: {html.escape(why)}</li>" for m, why in gaps.items())
+    return f"<p>Gaps in the {html.escape(ds.attrs['mune_method'])} estimate (not plotted):</p><ul>{items}</ul>"
+
+
 def _probes(ds: xr.Dataset) -> str:
     d = ds.probe_day.values
     with styled():
@@ -171,7 +180,8 @@ def report_from_dataset(ds: xr.Dataset) -> str:
         figures.append(("Unit sizes, jitter and decrement at chosen ages", _probes(ds)))
         fig = cross_section_figure(ds, int(ds.probe_day.values[-1]))
         figures.append(("Cross-section: fibre-type grouping", _png(fig)))
-    body = "".join(f"<h2>{html.escape(t)}</h2><img src='data:image/png;base64,{img}'/>" for t, img in figures)
+    notes = {"MUNE beside the true number of functioning units": _mune_gaps(ds)}
+    body = "".join(f"<h2>{html.escape(t)}</h2><img src='data:image/png;base64,{img}'/>{notes.get(t, '')}" for t, img in figures)
     onset = "not reached" if ds.attrs["onset_day"] < 0 else f"day {ds.attrs['onset_day']:.0f}"
     end = "not reached" if ds.attrs["end_stage_day"] < 0 else f"day {ds.attrs['end_stage_day']:.0f}"
     provenance = html.escape(
