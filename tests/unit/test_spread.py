@@ -50,7 +50,9 @@ def test_limb_onset_reaches_the_respiratory_region_at_its_own_published_interval
         d = spread_delays("human", site, ["diaphragm", "genioglossus"])
         assert d["diaphragm"] == own
     up = spread_delays("human", "upper_limb", ["diaphragm", "genioglossus"])
-    assert up["genioglossus"] == sites["upper_limb"]["days_per_region"]["value"] < up["diaphragm"]
+    # the tongue at the second-region hop; the diaphragm's drive now arrives sooner (355 days, fitted
+    # against L70: the diaphragm weakens later after its drive than the hand does), no order implied
+    assert up["genioglossus"] == sites["upper_limb"]["days_per_region"]["value"] != up["diaphragm"] == own
     # bulbar onset keeps the table's hop (no bulbar-specific interval was found)
     assert spread_delays("human", "bulbar", ["diaphragm"])["diaphragm"] == sites["bulbar"]["days_per_region"]["value"]
 
