@@ -70,14 +70,14 @@ def _loss_day(run, muscle: str, below_percent: float) -> float:
     return float(run.day[hit[0]]) if hit.size else np.inf
 
 
-def _patient(site: str):
+def _patient(site: str, muscles: list[str] = MUSCLES):
     return simulate(
         load_scenario(
             "human-als",
             onset_site=site,
-            muscles=MUSCLES,
+            muscles=muscles,
             end_stage_muscles=["APB"],
-            muscle_set={m: SMALL for m in MUSCLES},
+            muscle_set={m: SMALL for m in muscles},
             probe_days=[],
             probe_muscle="APB",
             readout_every_days=5000,
@@ -133,3 +133,32 @@ def test_the_scenario_muscle_set_follows_a_change_of_muscles():
     assert set(s.muscle_set) == {"biceps"}
     with pytest.raises(EndplateInputError, match="muscle_set names 'TA'"):
         load_scenario("human-als", muscles=["APB"], muscle_set={"TA": {"n_units": 10}})
+
+
+def test_the_split_hand_adm_pool_resists_though_it_lies_at_the_hands_segments():
+    # APB, FDI and ADM share their level (C8-T1) and so their onset delay; the ADM pool's lower
+    # susceptibility (presets/spread.toml, fitted to L72) makes it lose its units later
+    muscles = ["APB", "FDI", "ADM"]
+    run = _patient("upper_limb", muscles)
+    assert len({run.scenario.onset_delay_days[m] for m in muscles}) == 1
+    apb, fdi, adm = (_loss_day(run, m, 80.0) for m in muscles)
+    assert np.isfinite(apb) and np.isfinite(fdi)
+    assert adm - max(apb, fdi) > 150  # a hazard ratio of 0.4 is a lag of width_days x ln 2.5; 0 before it
+
+
+def test_a_pools_susceptibility_multiplies_every_units_hazard(monkeypatch):
+    from endplate.disease import spread
+    from endplate.disease.resolve import resolve
+    from endplate.disease.simulate import init_muscle
+
+    assert spread.susceptibility("human", "ADM") == pytest.approx(0.4)
+    assert spread.susceptibility("human", "APB") == 1.0 and spread.susceptibility("mouse", "TA") == 1.0
+    scenario = load_scenario(
+        "human-als", hypothesis="independent", muscles=["ADM"], muscle_set={"ADM": SMALL}, probe_muscle="ADM"
+    )
+    model = resolve(scenario)
+    low = init_muscle(model, "ADM", 3, baseline_cmap=False)
+    monkeypatch.setitem(spread._table()["human"]["susceptibility"], "ADM", {"value": 1.0})
+    plain = init_muscle(model, "ADM", 3, baseline_cmap=False)
+    np.testing.assert_allclose(low.unit_vuln, 0.4 * plain.unit_vuln)
+    np.testing.assert_allclose(low.unit_level, plain.unit_level / 0.4)  # the cortical process too

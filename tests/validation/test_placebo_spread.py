@@ -20,8 +20,10 @@ def test_every_placebo_check_names_a_registered_target_with_its_role():
     roles = {c.target_id: registry[c.target_id]["role"] for c in PLACEBO_CHECKS}
     # the spreads were set against these (fit) and not against these (test), chosen before tuning;
     # L70 is fit because it sets the delay of spread to the respiratory region (presets/spread.toml)
-    assert {k for k, r in roles.items() if r == "fit"} == {"D08", "D10", "D11", "V01", "V03", "H04", "L70"}
-    assert {k for k, r in roles.items() if r == "test"} == {"V02", "V04", "V05", "V06", "V08", "L20", "L21", "L22"}
+    # L72 is fit because it sets the susceptibility of the ADM pool (the split hand, presets/spread.toml)
+    assert {k for k, r in roles.items() if r == "fit"} == {"D08", "D10", "D11", "V01", "V03", "H04", "L70", "L72"}
+    test_rows = {"V02", "V04", "V05", "V06", "V08", "L20", "L21", "L22", "L73", "L74"}
+    assert {k for k, r in roles.items() if r == "test"} == test_rows
 
 
 @pytest.mark.slow
@@ -36,7 +38,7 @@ def test_placebo_arms_pass_their_fit_rows_at_a_second_seed_and_report_their_test
     # L21 (the mean trapezius decrement of the patients who reach 10 %) is undefined when none does
     assert all(np.isfinite(r["predicted"]) for r in results if r["id"] != "L21")
     counts = summarise(results)
-    assert counts["test_passed"] + counts["test_failed"] == 10
+    assert counts["test_passed"] + counts["test_failed"] == 12
     # the colony spreads as colonies do, not as the few days of a single seed's noise
     assert np.std(placebo.colony("B6SJL", 7)["death"], ddof=1) > 6
 
@@ -63,6 +65,20 @@ def test_abnormal_decrement_counts_a_patient_once_and_an_undefined_decrement_as_
     assert placebo._mean_of_abnormal(trapezius) == 11.0
     assert np.isnan(placebo._mean_of_abnormal(np.array([3.0, np.nan])))
     assert placebo._rank_correlation(np.arange(6.0), np.array([1, 2, np.nan, 4, 5, 6.0])) == pytest.approx(1.0)
+    assert placebo._abnormal_percent(np.array([1.0, 2.5, np.nan, 2.0]), threshold=2.0) == 50.0
+
+
+def test_the_split_hand_is_read_against_each_patients_healthy_hand():
+    # APB and ADM over the patient's healthy CMAPs: split (0.3 / 0.9), even (0.5 / 0.6), ADM gone
+    # first (0.4 / 0), both gone (0 / 0, not split), APB gone (0 / 0.7, split)
+    e = {
+        "APB_cmap_relative": np.array([0.3, 0.5, 0.4, 0.0, 0.0]),
+        "FDI_cmap_relative": np.array([0.6, 0.5, 0.4, 0.0, 0.2]),
+        "ADM_cmap_relative": np.array([0.9, 0.6, 0.0, 0.0, 0.7]),
+    }
+    assert placebo._split_hand_percent(e) == 40.0
+    index = [0.3 * 0.6 / 0.9, 0.5 * 0.5 / 0.6, 0.0]  # ADM without a response: the index is undefined
+    assert placebo._split_hand_index(e) == pytest.approx(np.mean(index))
 
 
 def test_a_study_that_looks_at_each_visit_leaves_the_subject_as_it_was():

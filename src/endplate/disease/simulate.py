@@ -18,6 +18,7 @@ from endplate.disease.junction_state import diseased_junctions, fibre_junction_s
 from endplate.disease.model import Genotype, drive
 from endplate.disease.resolve import DiseaseModel, resolve
 from endplate.disease.scenario import Scenario
+from endplate.disease.spread import susceptibility
 from endplate.junction.parameters import default_parameters
 from endplate.muscle.anatomy import Anatomy, build_anatomy
 from endplate.muscle.cmap import maximal_cmap
@@ -248,12 +249,13 @@ def init_muscle(model: DiseaseModel, name: str, seed: int, baseline_cmap: bool =
     rng = np.random.default_rng(streams["levels"])
     exponent = mech["terminal_degeneration"]["length_exponent"]
     length = (preset.axon_length_mm / scenario.reference_axon_length_mm) ** exponent
-    vuln_by_type = np.array([p[kern.K_VULN_S], p[kern.K_VULN_FR], p[kern.K_VULN_FF]]) * length
+    pool = susceptibility(scenario.species, name)  # the muscle's own pool (presets/spread.toml), 1 by default
+    vuln_by_type = np.array([p[kern.K_VULN_S], p[kern.K_VULN_FR], p[kern.K_VULN_FF]]) * length * pool
     unit_vuln = vuln_by_type[a.unit_type] * unit_spread(mech, a.n_units, streams["vulnerability"])
     prune = pruning_levels(mech, unit_vuln)
     with np.errstate(divide="ignore"):
         level = terminal_levels(unit_vuln, prune, a.owner, mech["terminal_degeneration"]["pruning_width"], rng)
-        cortical = cortical_vulnerability(mech, a.unit_type)
+        cortical = cortical_vulnerability(mech, a.unit_type) * pool
         unit_level = rng.exponential(1.0, a.n_units) / cortical
     nb = nearest(a.fibre_xy_mm, NEIGHBOURS + 1)
     # Large muscles are stepped in parallel chunks of rows; a chunk must be far thicker than the

@@ -40,6 +40,12 @@ def region_of(species: str, muscle: str) -> str:
     raise EndplateInputError(f"{species} muscle {muscle!r} has no region in presets/spread.toml; it cannot be placed for spread")
 
 
+def susceptibility(species: str, muscle: str) -> float:
+    """The disease-hazard multiplier of ``muscle``'s motor neuron pool (1 where the table lists none)."""
+    entry = _table().get(species, {}).get("susceptibility", {}).get(muscle)
+    return 1.0 if entry is None else float(entry["value"])
+
+
 def onset_region_muscles(species: str, site: str) -> tuple[str, ...]:
     """The muscles of the region where ``site``'s weakness starts."""
     t = _species_table(species, site)

@@ -105,6 +105,7 @@ def patients(seed: int) -> dict[str, np.ndarray]:
 
 EMG_PATIENTS = 20
 EMG_MUSCLES = ("trapezius", "ADM")  # the muscles of the RNS series (L20-L22): accessory and ulnar nerves
+HAND_MUSCLES = ("APB", "FDI", "ADM")  # the split hand (median and ulnar nerves), CMAPs only
 DECREMENT_PERCENT = 10.0  # a decrement counted as abnormal in those series
 
 
@@ -120,17 +121,21 @@ def emg_study(seed: int) -> dict[str, np.ndarray]:
     recorded as the disease left it (``diseased_muscle.snapshot``), 10 stimuli at 3 Hz, the
     decrement of the 4th response (``muscle_rns``), with the muscle's probe sub-stream of that day.
     Returns per muscle the decrement (%) and the first response's CMAP (mV; NaN where the decrement
-    is undefined, as for a muscle without an innervated fibre) of every enrolled patient.
+    is undefined, as for a muscle without an innervated fibre) of every enrolled patient, and for
+    the hand muscles (``HAND_MUSCLES``) the maximal CMAP at entry over the same patient's before the
+    disease (``APB_cmap_relative`` ...), from which the split-hand ratios are read.
     """
     from endplate.disease.diseased_muscle import snapshot
-    from endplate.disease.simulate import readout_seed
+    from endplate.disease.resolve import resolve
+    from endplate.disease.simulate import init_muscle, readout_seed
     from endplate.muscle.rns import muscle_rns
+    from endplate.seeding import substreams
 
     trial = load_trial(
         "riluzole-human",
         seed=seed,
         subjects_per_arm=EMG_PATIENTS,
-        muscles=[*EMG_MUSCLES, "genioglossus", "TA", "diaphragm"],
+        muscles=[*EMG_MUSCLES, "APB", "FDI", "genioglossus", "TA", "diaphragm"],
         start={"relative_to": "onset", "days": [180, 540]},
         duration_days=91,
         visit_every_days=91,
@@ -138,31 +143,62 @@ def emg_study(seed: int) -> dict[str, np.ndarray]:
         primary="composite",
     )
     known = trial.known_interventions()
-    found: dict[str, list[tuple[float, float]]] = {m: [] for m in EMG_MUSCLES}
+    found: dict[str, list[tuple[float, float, float]]] = {m: [] for m in EMG_MUSCLES}
 
     def look(k: int, day: int, states: dict) -> None:
         if k != 0:
             return
         for m in EMG_MUSCLES:
-            r = muscle_rns(snapshot(states[m]), 3.0, 10, readout_seed(states[m], "probe", day))
+            muscle = snapshot(states[m])
+            r = muscle_rns(muscle, 3.0, 10, readout_seed(states[m], "probe", day))
             value = r["decrement_percent"]
-            found[m].append((np.nan, np.nan) if value is None else (float(value), float(r["cmap_mv"][0])))
+            denervated = 1.0 - float(muscle.innervated().mean())
+            found[m].append((np.nan, np.nan, denervated) if value is None else (float(value), float(r["cmap_mv"][0]), denervated))
 
+    hand: dict[str, list[float]] = {m: [] for m in HAND_MUSCLES}
     for i in range(EMG_PATIENTS):
-        simulate_subject(trial, draw_subject(trial, i, trial.control), known, look)
-    out = {}
+        subject = draw_subject(trial, i, trial.control)
+        r = simulate_subject(trial, subject, known, look)
+        if not r["enrolled"]:
+            continue
+        # the same muscles before the disease: built from the patient's own streams, as simulate_subject builds them
+        model, streams = resolve(subject.scenario, subject.genotype), substreams(subject.seed, *subject.scenario.muscles)
+        for m in HAND_MUSCLES:
+            healthy = init_muscle(model, m, streams[m]).baseline_cmap_mv * subject.cmap_scale[m]
+            hand[m].append(float(r["cmap_mv"][0, list(subject.scenario.muscles).index(m)] / healthy))
+    out = {f"{m}_cmap_relative": np.array(v, float) for m, v in hand.items()}
     for m, rows in found.items():
-        xy = np.array(rows, float).reshape(-1, 2)
-        out[f"{m}_decrement"], out[f"{m}_cmap"] = xy[:, 0], xy[:, 1]
+        xy = np.array(rows, float).reshape(-1, 3)
+        out[f"{m}_decrement"], out[f"{m}_cmap"], out[f"{m}_denervated"] = xy[:, 0], xy[:, 1], xy[:, 2]
     return out
 
 
-def _abnormal_percent(*decrements: np.ndarray) -> float:
-    """Percent of patients with a decrement of at least ``DECREMENT_PERCENT`` in any of the muscles."""
+def _abnormal_percent(*decrements: np.ndarray, threshold: float = DECREMENT_PERCENT) -> float:
+    """Percent of patients with a value (a decrement, by default) of at least ``threshold`` in any of the muscles."""
     hit = np.zeros(decrements[0].shape, bool)
     for d in decrements:
-        hit |= np.nan_to_num(d, nan=0.0) >= DECREMENT_PERCENT
+        hit |= np.nan_to_num(d, nan=0.0) >= threshold
     return float(100 * hit.mean()) if hit.size else float("nan")
+
+
+SPLIT_RATIO = 0.6  # an APB/ADM ratio below 0.6 of the patient's healthy one counted as decreased (L72, assumed)
+FIBRILLATING = 0.02  # a muscle with at least 2 % of its fibres denervated counted as showing fibrillations (L74, assumed)
+
+
+def _split_hand_percent(e: dict) -> float:
+    """Percent of patients whose APB/ADM CMAP ratio fell below ``SPLIT_RATIO`` of their healthy ratio.
+
+    A patient whose APB and ADM have both lost every response (0 / 0) is not counted as split."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = e["APB_cmap_relative"] / e["ADM_cmap_relative"]
+    return float(100 * np.mean(np.nan_to_num(ratio, nan=1.0) < SPLIT_RATIO)) if ratio.size else float("nan")
+
+
+def _split_hand_index(e: dict) -> float:
+    """Mean split-hand index (APB x FDI / ADM CMAP) over each patient's healthy index (ADM without a response left out)."""
+    adm = e["ADM_cmap_relative"]
+    ok = adm > 0
+    return _mean(e["APB_cmap_relative"][ok] * e["FDI_cmap_relative"][ok] / adm[ok])
 
 
 def _mean_of_abnormal(d: np.ndarray) -> float:
@@ -365,6 +401,32 @@ PLACEBO_CHECKS: tuple[Check, ...] = (
         1.0,
         "read: a positive linear correlation of CMAP amplitude and decrement in trapezius and ADM; any positive r",
         lambda s: _rank_correlation(emg_study(s)["ADM_cmap"], emg_study(s)["ADM_decrement"]),
+    ),
+    Check(
+        "L72",
+        "same patients: APB/ADM CMAP ratio below 0.6 of their healthy ratio, the split hand (%)",
+        19,
+        63,
+        "read 41 % of 77 (Kuwabara 2008); the cut-off (0.6 of the healthy ratio) is assumed; +-2 SE of 20 patients",
+        lambda s: _split_hand_percent(emg_study(s)),
+    ),
+    Check(
+        "L73",
+        "same patients: mean split-hand index (APB x FDI / ADM) over the healthy index",
+        0.19,
+        0.58,
+        "read SI 3.5 (ALS) against 9.1 (disease controls standing for healthy hands): 0.38; +-2 SE of a mean of 20 "
+        "patients (SD about 4 mV from the SEM 0.6 of 44)",
+        lambda s: _split_hand_index(emg_study(s)),
+    ),
+    Check(
+        "L74",
+        "same patients: trapezius with fibrillations at diagnosis (>= 2 % of fibres denervated; %)",
+        41,
+        85,
+        "read 63 % with abnormal spontaneous activity (Sonoo 2009, 104 patients; 67 % of 203 in Zhao 2025); the "
+        "detection threshold is assumed; +-2 SE of 20 patients",
+        lambda s: _abnormal_percent(100 * emg_study(s)["trapezius_denervated"], threshold=100 * FIBRILLATING),
     ),
     Check(
         "V04",
