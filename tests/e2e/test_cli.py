@@ -208,13 +208,23 @@ def test_interrupted_run_leaves_no_output(tmp_path):
     import subprocess
     import sys
     import time
+    from importlib import resources
 
     exe = shutil.which("endplate")
     cmd = [exe] if exe else [sys.executable, "-m", "endplate.cli"]
+    # The bundled human run now ends in about 5 s on the 2-core machine, so a Ctrl-C after 4 s
+    # could miss it: the same scenario with a readout every day runs for minutes.
+    text = resources.files("endplate.presets").joinpath("scenarios", "human-als.toml").read_text()
+    slow = text.replace("readout_every_days = 91", "readout_every_days = 1").replace(
+        "mune_every_days = 91", "mune_every_days = 1"
+    )
+    assert slow != text
+    scenario = tmp_path / "slow.toml"
+    scenario.write_text(slow)
     # A shell that starts the test suite in the background hands its children SIGINT ignored;
     # restore the default so that the child sees Ctrl-C as a user's terminal would send it.
     proc = subprocess.Popen(
-        [*cmd, "run", "human-als", "--report", "r.html"],
+        [*cmd, "run", str(scenario), "--report", "r.html"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -224,7 +234,7 @@ def test_interrupted_run_leaves_no_output(tmp_path):
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
     assert proc.returncode != 0
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == [scenario]
 
 
 def test_run_refuses_an_unknown_site_of_onset_naming_the_allowed_ones(cli, tmp_path):

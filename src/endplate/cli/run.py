@@ -108,13 +108,19 @@ def run(
                 result = simulate(sc, progress=lambda done, total: bar.update(task, completed=done))
         ds = run_dataset(result)
         record_inputs(ds.attrs, sets=changes.get("set"))
-        write_dataset(ds, out_path)
+        # The report is drawn (the slow part) before anything is written, so that an interrupted
+        # run leaves neither output: the two files are swapped in one after the other at the end.
+        html = None
         if report is not None:
-            from endplate.io.atomic import atomic_path
             from endplate.report.run_report import report_from_dataset
 
+            html = report_from_dataset(ds)
+        write_dataset(ds, out_path)
+        if report is not None and html is not None:
+            from endplate.io.atomic import atomic_path
+
             with atomic_path(report) as tmp:
-                tmp.write_text(report_from_dataset(ds))
+                tmp.write_text(html)
     except EndplateInputError as exc:
         _fail(str(exc))
         return
