@@ -22,7 +22,7 @@ def test_every_placebo_check_names_a_registered_target_with_its_role():
     # L70 is fit because it sets the delay of spread to the respiratory region (presets/spread.toml)
     # L72 is fit because it sets the susceptibility of the ADM pool (the split hand, presets/spread.toml)
     assert {k for k, r in roles.items() if r == "fit"} == {"D08", "D10", "D11", "V01", "V03", "H04", "L70", "L72"}
-    test_rows = {"V02", "V04", "V05", "V06", "V08", "L20", "L21", "L22", "L73", "L74"}
+    test_rows = {"V02", "V04", "V05", "V06", "V08", "L20", "L21", "L22", "L73", "L74", "L75"}
     assert {k for k, r in roles.items() if r == "test"} == test_rows
 
 
@@ -38,7 +38,7 @@ def test_placebo_arms_pass_their_fit_rows_at_a_second_seed_and_report_their_test
     # L21 (the mean trapezius decrement of the patients who reach 10 %) is undefined when none does
     assert all(np.isfinite(r["predicted"]) for r in results if r["id"] != "L21")
     counts = summarise(results)
-    assert counts["test_passed"] + counts["test_failed"] == 12
+    assert counts["test_passed"] + counts["test_failed"] == 13
     # the colony spreads as colonies do, not as the few days of a single seed's noise
     assert np.std(placebo.colony("B6SJL", 7)["death"], ddof=1) > 6
 

@@ -403,6 +403,15 @@ PLACEBO_CHECKS: tuple[Check, ...] = (
         lambda s: _rank_correlation(emg_study(s)["ADM_cmap"], emg_study(s)["ADM_decrement"]),
     ),
     Check(
+        "L75",
+        "same patients: rank correlation of the trapezius decrement with the first response's CMAP",
+        -0.88,
+        -0.24,
+        "read r = -0.56 in 30 patients' trapezius (Clin Neurophysiol 2018); +-2 SE of a correlation from 20 patients "
+        "((1 - r^2) / sqrt(19) = 0.16). Its sign disagrees with L22's source",
+        lambda s: _rank_correlation(emg_study(s)["trapezius_cmap"], emg_study(s)["trapezius_decrement"]),
+    ),
+    Check(
         "L72",
         "same patients: APB/ADM CMAP ratio below 0.6 of their healthy ratio, the split hand (%)",
         19,
