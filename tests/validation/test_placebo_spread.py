@@ -41,6 +41,12 @@ def test_placebo_arms_pass_their_fit_rows_at_a_second_seed_and_report_their_test
     assert counts["test_passed"] + counts["test_failed"] == 13
     # the colony spreads as colonies do, not as the few days of a single seed's noise
     assert np.std(placebo.colony("B6SJL", 7)["death"], ddof=1) > 6
+    # the hand's CMAPs are read over the same patient's healthy ones: a hand the disease has not
+    # reached reads 1 within the recording noise, and none reads more than that
+    for m in placebo.HAND_MUSCLES:
+        relative = placebo.emg_study(7)[f"{m}_cmap_relative"]
+        assert relative.size > 10 and np.all((relative >= 0) & (relative < 1.02)), m
+        assert np.any(np.abs(relative - 1) < 0.01), m
 
 
 @pytest.mark.slow
