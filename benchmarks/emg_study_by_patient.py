@@ -20,24 +20,12 @@ from endplate.disease.junction_state import fibre_junction_state
 from endplate.disease.simulate import readout_seed
 from endplate.muscle.rns import muscle_rns
 from endplate.therapy.cohort import draw_subject
-from endplate.therapy.placebo import EMG_MUSCLES, EMG_PATIENTS, HAND_MUSCLES
+from endplate.therapy.placebo import EMG_MUSCLES, EMG_PATIENTS, emg_trial
 from endplate.therapy.subject import simulate_subject
-from endplate.therapy.trial import load_trial
 
 
 def main(seed: int) -> None:
-    muscles = [*EMG_MUSCLES, *(m for m in HAND_MUSCLES if m not in EMG_MUSCLES), "genioglossus", "TA", "diaphragm"]
-    trial = load_trial(
-        "riluzole-human",
-        seed=seed,
-        subjects_per_arm=EMG_PATIENTS,
-        muscles=muscles,
-        start={"relative_to": "onset", "days": [180, 540]},
-        duration_days=91,
-        visit_every_days=91,
-        endpoints=["composite"],
-        primary="composite",
-    )
+    trial = emg_trial(seed)
     known = trial.known_interventions()
     print("patient site        muscle     decrement units denervated young impaired")
     for i in range(EMG_PATIENTS):

@@ -107,6 +107,24 @@ EMG_PATIENTS = 20
 EMG_MUSCLES = ("trapezius", "ADM")  # the muscles of the RNS series (L20-L22): accessory and ulnar nerves
 HAND_MUSCLES = ("APB", "FDI", "ADM")  # the split hand (median and ulnar nerves), CMAPs only
 DECREMENT_PERCENT = 10.0  # a decrement counted as abnormal in those series
+# The study's muscles: the RNS and hand muscles beside the tongue, TA and diaphragm, so that onset
+# and spread are read as in every patient.
+EMG_STUDY_MUSCLES = (*EMG_MUSCLES, *(m for m in HAND_MUSCLES if m not in EMG_MUSCLES), "genioglossus", "TA", "diaphragm")
+
+
+def emg_trial(seed: int):
+    """The trial whose control arm is the virtual EMG study: entry 6-18 months after onset, one visit."""
+    return load_trial(
+        "riluzole-human",
+        seed=seed,
+        subjects_per_arm=EMG_PATIENTS,
+        muscles=list(EMG_STUDY_MUSCLES),
+        start={"relative_to": "onset", "days": [180, 540]},
+        duration_days=91,
+        visit_every_days=91,
+        endpoints=["composite"],
+        primary="composite",
+    )
 
 
 @lru_cache(maxsize=2)
@@ -131,17 +149,7 @@ def emg_study(seed: int) -> dict[str, np.ndarray]:
     from endplate.muscle.rns import muscle_rns
     from endplate.seeding import substreams
 
-    trial = load_trial(
-        "riluzole-human",
-        seed=seed,
-        subjects_per_arm=EMG_PATIENTS,
-        muscles=[*EMG_MUSCLES, "APB", "FDI", "genioglossus", "TA", "diaphragm"],
-        start={"relative_to": "onset", "days": [180, 540]},
-        duration_days=91,
-        visit_every_days=91,
-        endpoints=["composite"],
-        primary="composite",
-    )
+    trial = emg_trial(seed)
     known = trial.known_interventions()
     found: dict[str, list[tuple[float, float, float]]] = {m: [] for m in EMG_MUSCLES}
 
