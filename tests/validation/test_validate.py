@@ -85,3 +85,51 @@ def test_failing_test_rows_are_reported_but_do_not_fail_the_fit_count():
         {"role": "fit", "passed": False, "open_issue": 12},
     ]
     assert summarise(rows) == {"passed": 1, "failed": 0, "open": 1, "test_passed": 1, "test_failed": 1}
+
+
+_LONG = "virtual EMG study (20 patients at entry standing for diagnosis): patients with a 3 Hz decrement >= 10 % in trapezius or ADM (%)"
+
+
+@pytest.mark.parametrize("width, terminal", [(80, True), (150, True), (80, False)])
+def test_validate_summary_keeps_every_verdict_and_the_whole_text_of_each_check(monkeypatch, width, terminal):
+    """The table once squeezed each check into a column a word wide and cut the verdict of open
+    rows ('FAIL (open, ...') at 80 columns, and a file or pipe got those 80 columns too."""
+    from rich.console import Console
+    from typer.testing import CliRunner
+
+    import endplate.calibrate.validate as module
+    import endplate.cli.checks as checks
+    from endplate.cli import app
+
+    rows = [
+        {
+            "id": "R12",
+            "role": "fit",
+            "name": "SOD1 TA incremental vs multipoint MUNE",
+            "predicted": 1.41,
+            "low": 0.6,
+            "high": 1.0,
+            "evidence": "read",
+            "passed": False,
+            "open_issue": 12,
+        },
+        {
+            "id": "L22",
+            "role": "test",
+            "name": _LONG,
+            "predicted": None,
+            "low": 25,
+            "high": 60,
+            "evidence": "read",
+            "passed": False,
+            "open_issue": None,
+        },
+    ]
+    monkeypatch.setattr(module, "validate", lambda seed, extra=(): rows)
+    monkeypatch.setattr(checks, "out", Console(force_terminal=terminal, width=width, color_system=None))
+    result = CliRunner().invoke(app, ["validate"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(line.strip(" │") for line in result.output.splitlines())
+    assert "…" not in result.output
+    assert "FAIL (gap #12)" in result.output and "undefined" in result.output
+    assert " ".join(_LONG.split()) in " ".join(text.replace("│", " ").split())

@@ -6,10 +6,15 @@ import math
 from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 
 from endplate.cli._app import _emit, _fail, app, check_output, err, out, seed_option
 from endplate.errors import EndplateInputError
+
+WIDE_COLUMNS = 200  # validate's table written to a file: wide enough for every check's text on one or two lines
+NARROW_COLUMNS = 120  # a terminal narrower than this gets validate's rows as lines, not as a table
 
 
 @app.command()
@@ -32,25 +37,39 @@ def validate(
     payload = {"targets": results, **counts, "not_modelled": [{"id": k, "why": v} for k, v in NOT_MODELLED.items()], "seed": seed}
 
     def summary() -> None:
-        table = Table(title=f"validation (seed {seed})")
-        for col in ("id", "role", "check", "predicted", "band", "evidence", "ok"):
-            table.add_column(col)
+        rows = []
         for r in sorted(results, key=lambda r: r["role"]):
             verdict = "[green]pass[/]" if r["passed"] else "[red]FAIL[/]"
             if r["open_issue"] is not None:
-                verdict += f" (open, issue {r['open_issue']})"
+                verdict += f" (gap #{r['open_issue']})"
             # an undefined prediction (None or NaN: the check's band text says when) fails, shown as a word
             value = r["predicted"]
             shown = f"{value:.4g}" if value is not None and math.isfinite(value) else "undefined"
-            table.add_row(r["id"], r["role"], r["name"], shown, f"[{r['low']:g}, {r['high']:g}]", r["evidence"], verdict)
-        out.print(table)
-        out.print(
+            rows.append((r["id"], r["role"], verdict, shown, f"[{r['low']:g}, {r['high']:g}]", r["evidence"], r["name"]))
+        # Written to a file or a pipe, the table takes the width its text needs instead of 80 columns.
+        console = out if out.is_terminal else Console(width=WIDE_COLUMNS)
+        if console.width < NARROW_COLUMNS:
+            # A narrow terminal cannot hold the table without squeezing the text of each check into
+            # a column a word wide: one line of figures per row, the check's text under it.
+            console.print(f"[italic]validation (seed {seed})[/]")
+            for ident, role, verdict, shown, band, evidence, name in rows:
+                console.print(f"[bold]{ident}[/] {role}  {verdict}  {shown} in {band}  ({evidence})")
+                console.print(Padding(name, (0, 0, 0, 4)))
+        else:
+            table = Table(title=f"validation (seed {seed})")
+            # The verdict, values and bands stay whole on their line; only the check's text (last) wraps.
+            for col in ("id", "role", "ok", "predicted", "band", "evidence", "check"):
+                table.add_column(col, no_wrap=col != "check")
+            for row in rows:
+                table.add_row(*row)
+            console.print(table)
+        console.print(
             f"fit rows: {counts['passed']} passed, {counts['failed']} failed; {counts['open']} known gaps reported "
             "but not counted"
         )
-        out.print(f"test rows (held out, never tuned to): {counts['test_passed']} passed, {counts['test_failed']} failed")
+        console.print(f"test rows (held out, never tuned to): {counts['test_passed']} passed, {counts['test_failed']} failed")
         for item in payload["not_modelled"]:
-            out.print(f"not modelled: {item['id']}: {item['why']}")
+            console.print(f"not modelled: {item['id']}: {item['why']}")
 
     _emit(payload, as_json, summary)
     if counts["failed"]:
